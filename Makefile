@@ -1,0 +1,35 @@
+# StyleScout. `make help` lists the targets; each installs what it needs into .venv first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.stylescout-installed
+
+.DEFAULT_GOAL := help
+.PHONY: help setup demo test lint bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-6s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) 2>/dev/null || \
+		{ rm -rf $(VENV) && $(PYTHON) -m venv --without-pip $(VENV) && $(PY) .ci/bootstrap_pip.py; }
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+setup: $(STAMP) ## create .venv and install the pinned requirements
+
+demo: setup ## serve the demo feed and the dashboard, and print their URLs
+	$(PY) -m dash_app --demo
+
+test: setup ## run all tests (browser tests skip without chromium and chromium-driver)
+	$(PY) -m pytest
+
+lint: setup ## ruff checks and formatting
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+bench: setup ## run the benchmarks and print their figures
+	$(PY) -m bench.demo_feed
+
+clean: ## remove .venv and caches (keeps data/)
+	rm -rf $(VENV) .pytest_cache .ruff_cache

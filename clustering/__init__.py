@@ -1,0 +1,1 @@
+"""Style engine: image features, style clusters, the recommender and its index artefacts."""

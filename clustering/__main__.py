@@ -1,0 +1,5 @@
+"""`python -m clustering`."""
+
+from clustering.cli import main
+
+raise SystemExit(main())

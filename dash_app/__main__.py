@@ -1,0 +1,5 @@
+"""`python -m dash_app`."""
+
+from dash_app.cli import main
+
+raise SystemExit(main())

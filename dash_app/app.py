@@ -1,0 +1,73 @@
+"""`create_app()`: the StyleScout dashboard (Dash pages + Bootstrap served from assets/)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Dash, dcc, html
+
+from dash_app.components import header_counts
+from dash_app.context import EXTENSION_KEY, AppContext, get_context
+from store import Config, Store, load_config
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+
+
+def _shell() -> html.Div:
+    """The frame around every page; rebuilt on each full page load so the counts are fresh."""
+    ctx = get_context()
+    nav = dbc.Navbar(
+        dbc.Container(
+            [
+                dbc.NavbarBrand(
+                    [html.Span(className="ss-brand-mark"), ctx.config.dashboard.title],
+                    href="/",
+                    className="ss-brand",
+                ),
+                dbc.Nav(
+                    [
+                        dbc.NavLink(page["name"], href=page["relative_path"], active="exact")
+                        for page in dash.page_registry.values()
+                    ],
+                    className="me-auto",
+                ),
+                header_counts(ctx.store.stats()),
+            ],
+            fluid=True,
+        ),
+        className="ss-navbar mb-4",
+        expand="md",
+        color="light",
+    )
+    return html.Div(
+        [
+            nav,
+            dcc.Store(id="user-id", storage_type="local"),
+            dbc.Container(dash.page_container, fluid=True, className="pb-5"),
+        ]
+    )
+
+
+def create_app(config: Config | None = None) -> Dash:
+    """Build the dashboard for a config (default: ./config.yaml). Opens the store.
+
+    Page modules are (re-)imported by Dash for each app, so their callbacks belong to the app
+    being built; build apps one at a time.
+    """
+    config = config or load_config()
+    store = Store.from_config(config)
+    app = Dash(
+        "dash_app",
+        use_pages=True,
+        pages_folder="pages",
+        assets_folder=str(ASSETS),
+        title=config.dashboard.title,
+        update_title=None,
+        serve_locally=True,
+    )
+    app.server.extensions[EXTENSION_KEY] = AppContext(config=config, store=store)
+    with app.server.app_context():  # Dash calls the layout once on assignment to validate it
+        app.layout = _shell
+    return app

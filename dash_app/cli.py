@@ -1,0 +1,53 @@
+"""`python -m dash_app [--host] [--port] [--demo]`: serve the dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from dash_app.app import create_app
+from scraper.demo_feed.server import BackgroundServer, serve_until_interrupted
+from scraper.demo_feed.site import create_feed_app
+from store.cli_support import base_parser, config_from_args, run_cli
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    parser = base_parser("python -m dash_app", "Serve the StyleScout dashboard.")
+    parser.add_argument(
+        "--host",
+        default=None,
+        help="address to bind (default from config: 127.0.0.1, this machine only)",
+    )
+    parser.add_argument("--port", type=int, default=None, help="port (default from config: 8050)")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="also serve the local demo feed, the default scraping source",
+    )
+    args = parser.parse_args(argv)
+    config = config_from_args(args)
+
+    app = create_app(config)
+    server = BackgroundServer(
+        app.server,
+        args.host or config.dashboard.host,
+        config.dashboard.port if args.port is None else args.port,
+    )
+    feed = None
+    if args.demo:
+        feed = BackgroundServer(
+            create_feed_app(config.demo_feed), config.demo_feed.host, config.demo_feed.port
+        ).start()
+        print(f"demo feed:  {feed.url}/tag/boho", flush=True)
+    server.start()
+    print(f"dashboard:  {server.url}/   (Ctrl-C to stop)", flush=True)
+    try:
+        serve_until_interrupted(server)
+    finally:
+        if feed is not None:
+            feed.stop()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point for `python -m dash_app`."""
+    return run_cli(_main, argv)

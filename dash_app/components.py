@@ -1,0 +1,36 @@
+"""Small layout pieces shared by pages."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+from store import StoreStats
+
+
+def human_bytes(n: int) -> str:
+    """'12.3 MB' style sizes."""
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+def header_counts(stats: StoreStats) -> html.Span:
+    """The store's counts for the navigation bar."""
+    parts = [("images", stats.images), ("tags", stats.tags), ("ratings", stats.ratings)]
+    return html.Span(
+        [html.Span([html.Strong(f"{n:,}"), f" {label}"], className="me-3") for label, n in parts],
+        className="ss-count",
+        id="header-counts",
+    )
+
+
+def stat_card(label: str, value: str, note: str = "", card_id: str | None = None) -> dbc.Card:
+    """A big number with a label."""
+    body = [html.Div(label, className="text-muted small"), html.Div(value, className="display-6")]
+    if note:
+        body.append(html.Div(note, className="small text-muted"))
+    return dbc.Card(dbc.CardBody(body), className="ss-stat h-100", id=card_id or "")

@@ -1,0 +1,1 @@
+"""The demo feed: a local social-media-like site with generated fashion photos."""

@@ -1,0 +1,25 @@
+"""The local store (SQLite + content-addressed image files) and configuration loading.
+
+It imports none of the other StyleScout packages; all code that touches `data/` lives here.
+"""
+
+from store.config import Config, load_config
+from store.errors import ConfigError, InvalidTagError, ServeError, StoreError, StyleScoutError
+from store.local_store import AddResult, ImageMeta, Store, StoreStats
+from store.tags import normalise_tag, normalise_tags
+
+__all__ = [
+    "AddResult",
+    "Config",
+    "ConfigError",
+    "ImageMeta",
+    "InvalidTagError",
+    "ServeError",
+    "Store",
+    "StoreError",
+    "StoreStats",
+    "StyleScoutError",
+    "load_config",
+    "normalise_tag",
+    "normalise_tags",
+]

@@ -1,0 +1,5 @@
+"""`python -m store`."""
+
+from store.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,139 @@
+"""Verify the store: SQLite integrity, every row's file present with the right hash, no orphans."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from store.files import extension_for, pid_alive, sha256_file
+from store.local_store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CheckReport:
+    """Findings of one check; `clean` when nothing needs attention."""
+
+    integrity: list[str]
+    rows: int
+    files: int
+    missing: list[str] = field(default_factory=list)
+    corrupt: list[str] = field(default_factory=list)
+    stale_temps: list[Path] = field(default_factory=list)
+    unreferenced: list[Path] = field(default_factory=list)
+    abandoned_runs: int = 0
+    repaired: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not (
+            self.integrity
+            or self.missing
+            or self.corrupt
+            or self.stale_temps
+            or self.unreferenced
+            or self.abandoned_runs
+        )
+
+    def lines(self) -> list[str]:
+        """Human-readable summary, one finding per line."""
+        out = [f"rows: {self.rows}, files: {self.files}"]
+        out += [f"sqlite: {msg}" for msg in self.integrity]
+        if self.missing:
+            out.append(
+                f"rows without their file: {len(self.missing)} (e.g. {self.missing[0][:16]})"
+            )
+        if self.corrupt:
+            out.append(
+                f"files whose bytes do not match their hash: {len(self.corrupt)}"
+                f" (e.g. {self.corrupt[0][:16]})"
+            )
+        if self.stale_temps:
+            out.append(f"temp files left by stopped writers: {len(self.stale_temps)}")
+        if self.unreferenced:
+            out.append(f"image files with no row: {len(self.unreferenced)}")
+        if self.abandoned_runs:
+            out.append(f"scrape runs left 'running' by a stopped process: {self.abandoned_runs}")
+        out += [f"repaired: {item}" for item in self.repaired]
+        return out
+
+
+def check_store(
+    store: Store,
+    *,
+    repair: bool = False,
+    verify_hashes: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> CheckReport:
+    """Check (and with `repair`, tidy) the store. Safe while writers run.
+
+    Files are listed first and the rows read under the write lock afterwards: a writer places its
+    file and commits its row under that lock, so a file listed earlier either has a committed row
+    by then or belongs to a writer that died.
+    """
+    conn = store.connection()
+    integrity = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+    integrity = [] if integrity == ["ok"] else integrity
+    integrity += [
+        f"row {r[1]} of {r[0]} points at a missing {r[2]} row"
+        for r in conn.execute("PRAGMA foreign_key_check")
+    ]
+
+    stale = store.files.stale_temps()
+    on_disk = {(sha, ext): path for sha, ext, path in store.files.iter_final()}
+    with store.write_lock() as wconn:
+        rows = [
+            (sha, extension_for(fmt))
+            for sha, fmt in wconn.execute("SELECT sha256, format FROM images")
+        ]
+    running = conn.execute("SELECT id, pid FROM scrape_runs WHERE status = 'running'").fetchall()
+
+    expected = set(rows)
+    report = CheckReport(integrity=integrity, rows=len(rows), files=len(on_disk))
+    report.stale_temps = stale
+    report.unreferenced = [path for key, path in sorted(on_disk.items()) if key not in expected]
+    report.abandoned_runs = sum(1 for _, pid in running if pid is None or not pid_alive(pid))
+    for sha, ext in rows:
+        path = on_disk.get((sha, ext))
+        if path is None:
+            report.missing.append(sha)
+        elif verify_hashes and sha256_file(path) != sha:
+            report.corrupt.append(sha)
+        if progress:
+            progress(1)
+
+    if repair:
+        _repair(store, report)
+    return report
+
+
+def _repair(store: Store, report: CheckReport) -> None:
+    """Remove orphans and close abandoned runs; rows without intact files are only reported."""
+    for path in report.stale_temps:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    if report.stale_temps:
+        report.repaired.append(f"removed {len(report.stale_temps)} temp files")
+    removed = 0
+    with store.write_lock() as conn:  # a writer cannot adopt one of these files meanwhile
+        for path in report.unreferenced:
+            sha = path.name.split(".")[0]
+            if conn.execute("SELECT 1 FROM images WHERE sha256 = ?", (sha,)).fetchone():
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed += 1
+    if removed:
+        report.repaired.append(f"removed {removed} image files with no row")
+    if report.abandoned_runs:
+        closed = store.mark_abandoned_runs()
+        report.repaired.append(f"marked {closed} abandoned scrape runs as interrupted")
+    if report.missing or report.corrupt:
+        report.repaired.append(
+            "rows without an intact file are kept; re-scrape or re-import those images"
+        )
+    report.stale_temps, report.unreferenced, report.abandoned_runs = [], [], 0

@@ -1,0 +1,76 @@
+"""`python -m store check|stats`: verify and summarise the local store."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+
+from tqdm import tqdm
+
+from store.check import check_store
+from store.cli_support import base_parser, config_from_args, run_cli
+from store.local_store import Store
+
+
+def _human_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    parser = base_parser("python -m store", "Check or summarise the StyleScout local store.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check", help="verify database, files and hashes")
+    check.add_argument(
+        "--repair",
+        action="store_true",
+        help="remove orphan temp files and files with no row; close abandoned runs",
+    )
+    check.add_argument("--no-hash", action="store_true", help="skip re-hashing every file")
+    stats = sub.add_parser("stats", help="print counts")
+    stats.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    config = config_from_args(args)
+
+    with Store.from_config(config) as store:
+        if args.command == "check":
+            total = store.stats().images
+            with tqdm(total=total, desc="checking", unit="img", disable=total < 500) as bar:
+                report = check_store(
+                    store, repair=args.repair, verify_hashes=not args.no_hash, progress=bar.update
+                )
+            print(f"store {config.data_dir}")
+            for line in report.lines():
+                print(f"  {line}")
+            print(
+                "OK: the store is consistent"
+                if report.clean
+                else "PROBLEMS found"
+                + ("" if args.repair else ": run `python -m store check --repair` for orphans")
+            )
+            return 0 if report.clean else 1
+
+        summary = store.stats()
+        if args.json:
+            print(json.dumps(asdict(summary), sort_keys=True))
+            return 0
+        runs = ", ".join(f"{k} {v}" for k, v in summary.scrape_runs.items() if v) or "none"
+        print(f"store {config.data_dir}")
+        print(f"  images: {summary.images} ({_human_bytes(summary.image_bytes)})")
+        print(f"  tags: {summary.tags} distinct on {summary.tagged} images")
+        print(f"  sources: {', '.join(f'{s} {n}' for s, n in summary.sources.items()) or 'none'}")
+        print(f"  scrape runs: {runs}")
+        print(f"  users: {summary.users}, ratings: {summary.ratings}")
+        if summary.top_tags:
+            print(f"  top tags: {', '.join(f'#{t} {n}' for t, n in summary.top_tags)}")
+        return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point for `python -m store`."""
+    return run_cli(_main, argv)

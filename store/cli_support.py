@@ -1,0 +1,54 @@
+"""What every StyleScout command line shares: --config/--data-dir, logging, one-line errors."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from store.config import Config, load_config
+from store.errors import StyleScoutError
+
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """An argument parser with the options every command takes."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        default=None,
+        help="settings file (default: ./config.yaml when present)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        metavar="PATH",
+        default=None,
+        help="data folder, overriding the config's data_dir",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """Set up logging for -v and load the config the --config/--data-dir options name."""
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    return load_config(args.config, args.data_dir)
+
+
+def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
+    """Run a CLI entry point; known errors become one line on stderr and exit code 2."""
+    try:
+        return main(argv)
+    except StyleScoutError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -1,0 +1,21 @@
+"""Exception types a person can meet; CLIs print them as one line and exit 2."""
+
+
+class StyleScoutError(Exception):
+    """Base of every error whose message tells the person what to do."""
+
+
+class ConfigError(StyleScoutError):
+    """The configuration file is missing, malformed, or has a bad key or value."""
+
+
+class StoreError(StyleScoutError):
+    """The local store cannot be opened, migrated, or written."""
+
+
+class InvalidTagError(StyleScoutError):
+    """A tag contains characters a tag may not have."""
+
+
+class ServeError(StyleScoutError):
+    """A local web server (demo feed, dashboard) cannot start."""

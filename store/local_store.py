@@ -1,0 +1,461 @@
+"""The local store: one SQLite database plus content-addressed image files.
+
+A row is committed only after its file sits under its final name, and the file is moved there while
+the write lock is held. So a killed writer leaves at worst a file without a row (an orphan that
+`check --repair` removes), never a row without its file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from store.errors import StoreError
+from store.files import ImageFiles, extension_for, pid_alive, sha256_file
+from store.schema import migrate
+from store.tags import normalise_tags
+
+if TYPE_CHECKING:
+    from store.config import Config
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "store.sqlite"
+RUN_STATUSES = ("running", "completed", "interrupted", "failed")
+_USER_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
+def utc_now() -> str:
+    """Current time as an ISO 8601 UTC string, the one time format the store uses."""
+    return to_utc_text(dt.datetime.now(dt.UTC))
+
+
+def to_utc_text(value: dt.datetime | str | None) -> str | None:
+    """Normalise a datetime (naive means UTC) or ISO string to 'YYYY-MM-DDTHH:MM:SSZ'."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise StoreError(f"time {value!r} is not an ISO 8601 date-time") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class ImageMeta:
+    """What the caller knows about an image; the store computes the sha256 and the size itself."""
+
+    width: int
+    height: int
+    format: str
+    source: str
+    phash: str | None = None
+    source_url: str | None = None
+    post_url: str | None = None
+    caption: str | None = None
+    posted_at: dt.datetime | str | None = None
+    likes: int | None = None
+
+
+@dataclass(frozen=True)
+class AddResult:
+    """Outcome of adding an image: its row id, hash, file, and whether it was new."""
+
+    image_id: int
+    sha256: str
+    path: Path
+    created: bool
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    """Counts shown by `python -m store stats` and the dashboard header."""
+
+    images: int
+    image_bytes: int
+    tags: int
+    tagged: int
+    scrape_runs: dict[str, int]
+    users: int
+    ratings: int
+    sources: dict[str, int]
+    top_tags: list[tuple[str, int]] = field(default_factory=list)
+
+
+class Store:
+    """Access to `data_dir`: thread-safe (one SQLite connection per thread), multi-process safe."""
+
+    def __init__(self, data_dir: Path | str, busy_timeout_ms: int = 10_000) -> None:
+        self.data_dir = Path(data_dir)
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.files = ImageFiles(self.data_dir / "images")
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the data folder {self.data_dir}: {exc.strerror}"
+            ) from None
+        self.db_path = self.data_dir / DB_NAME
+        self.busy_timeout_ms = busy_timeout_ms
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        migrate(self._conn())
+
+    @classmethod
+    def from_config(cls, config: Config) -> Store:
+        """Open the store a `Config` points at."""
+        return cls(config.data_dir, config.store.busy_timeout_ms)
+
+    # -- connections and transactions -------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(
+                    self.db_path,
+                    timeout=self.busy_timeout_ms / 1000,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+                conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+                conn.execute("PRAGMA foreign_keys = ON")
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"cannot open {self.db_path}: {exc}") from None
+            self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection, for read queries that have no method here."""
+        return self._conn()
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction holding SQLite's write lock from its start (BEGIN IMMEDIATE)."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def write_lock(self) -> Iterator[sqlite3.Connection]:
+        """Hold the store's write lock: no image can be placed or recorded meanwhile."""
+        with self._write() as conn:
+            yield conn
+
+    def close(self) -> None:
+        """Close every connection this object opened (in any thread)."""
+        with self._all_lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def index_dir(self) -> Path:
+        """Where style index artefacts live (`data/index/`); the clustering package writes them."""
+        return self.data_dir / "index"
+
+    # -- images -----------------------------------------------------------------------------
+
+    def image_path(self, sha256: str, image_format: str) -> Path:
+        """Where the file of an image lives."""
+        return self.files.path_for(sha256, extension_for(image_format))
+
+    def add_image_bytes(self, data: bytes, meta: ImageMeta, tags: Iterable[str] = ()) -> AddResult:
+        """Store image bytes (see `add_image_file`)."""
+        if not data:
+            raise StoreError("refusing to store an empty image")
+        return self.add_image_file(self.files.write_temp(data), meta, tags)
+
+    def add_image_file(self, temp: Path, meta: ImageMeta, tags: Iterable[str] = ()) -> AddResult:
+        """Store a finished temp file (taking ownership of it) with its metadata and tags.
+
+        Adding bytes that are already stored is a no-op that merges the tags into the stored image.
+        """
+        tag_list = normalise_tags(tags)
+        try:
+            ext = extension_for(meta.format)
+            sha = sha256_file(temp)
+            size = temp.stat().st_size
+            if size == 0:
+                raise StoreError("refusing to store an empty image")
+            with self._write() as conn:
+                row = conn.execute("SELECT id FROM images WHERE sha256 = ?", (sha,)).fetchone()
+                if row is not None:
+                    self._merge_tags(conn, row[0], tag_list)
+                    return AddResult(row[0], sha, self.files.path_for(sha, ext), created=False)
+                cur = conn.execute(
+                    "INSERT INTO images (sha256, phash, bytes, width, height, format, source,"
+                    " source_url, post_url, caption, posted_at, likes, added_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        sha,
+                        meta.phash,
+                        size,
+                        meta.width,
+                        meta.height,
+                        meta.format.upper(),
+                        meta.source,
+                        meta.source_url,
+                        meta.post_url,
+                        meta.caption,
+                        to_utc_text(meta.posted_at),
+                        meta.likes,
+                        utc_now(),
+                    ),
+                )
+                image_id = int(cur.lastrowid)
+                self._merge_tags(conn, image_id, tag_list)
+                final = self.files.place(temp, sha, ext)  # still under the write lock
+            log.debug("stored %s as image %d", sha[:12], image_id)
+            return AddResult(image_id, sha, final, created=True)
+        except sqlite3.IntegrityError as exc:
+            raise StoreError(f"image metadata rejected by the store: {exc}") from None
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
+
+    @staticmethod
+    def _merge_tags(conn: sqlite3.Connection, image_id: int, tags: list[str]) -> None:
+        conn.executemany(
+            "INSERT OR IGNORE INTO image_tags (image_id, tag) VALUES (?, ?)",
+            [(image_id, tag) for tag in tags],
+        )
+
+    def add_tags(self, image_id: int, tags: Iterable[str]) -> None:
+        """Merge tags into an existing image (e.g. when a repost carries other tags)."""
+        with self._write() as conn:
+            self._merge_tags(conn, image_id, normalise_tags(tags))
+
+    def image(self, image_id: int) -> dict | None:
+        """One image row with its tags, or None."""
+        conn = self._conn()
+        conn.row_factory = sqlite3.Row
+        try:
+            row = conn.execute("SELECT * FROM images WHERE id = ?", (image_id,)).fetchone()
+        finally:
+            conn.row_factory = None
+        if row is None:
+            return None
+        return {**dict(row), "tags": self.tags_of(image_id)}
+
+    def image_id_by_sha(self, sha256: str) -> int | None:
+        """Row id of the image with these bytes, or None."""
+        row = self._conn().execute("SELECT id FROM images WHERE sha256 = ?", (sha256,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def tags_of(self, image_id: int) -> list[str]:
+        """Tags of one image, sorted."""
+        rows = self._conn().execute(
+            "SELECT tag FROM image_tags WHERE image_id = ? ORDER BY tag", (image_id,)
+        )
+        return [r[0] for r in rows]
+
+    def has_post_url(self, post_url: str) -> bool:
+        """Whether a post with this URL is already stored (scrapes skip it)."""
+        row = (
+            self._conn()
+            .execute("SELECT 1 FROM images WHERE post_url = ? LIMIT 1", (post_url,))
+            .fetchone()
+        )
+        return row is not None
+
+    def near_duplicates(self, phash: str, max_distance: int) -> list[tuple[int, int]]:
+        """Stored images whose perceptual hash is within `max_distance` bits, nearest first."""
+        rows = self._conn().execute("SELECT id, phash FROM images WHERE phash IS NOT NULL")
+        ids, hashes = [], []
+        for image_id, text in rows:
+            ids.append(image_id)
+            hashes.append(int(text, 16))
+        if not ids:
+            return []
+        xor = np.array(hashes, dtype=np.uint64) ^ np.uint64(int(phash, 16))
+        distances = np.unpackbits(xor.view(np.uint8).reshape(-1, 8), axis=1).sum(axis=1)
+        close = np.flatnonzero(distances <= max_distance)
+        order = close[np.argsort(distances[close], kind="stable")]
+        return [(int(ids[i]), int(distances[i])) for i in order]
+
+    # -- scrape runs ------------------------------------------------------------------------
+
+    def start_run(self, tag: str, source: str, requested: int) -> int:
+        """Record that a scrape started; returns its id."""
+        with self._write() as conn:
+            cur = conn.execute(
+                "INSERT INTO scrape_runs (tag, source, requested, pid, started_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (tag, source, requested, os.getpid(), utc_now()),
+            )
+            return int(cur.lastrowid)
+
+    def finish_run(
+        self,
+        run_id: int,
+        status: str,
+        added: int,
+        duplicates: int,
+        failed_by_reason: dict[str, int] | None = None,
+    ) -> None:
+        """Record a scrape's outcome."""
+        if status not in RUN_STATUSES[1:]:
+            raise StoreError(f"unknown run status {status!r}")
+        reasons = dict(failed_by_reason or {})
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE scrape_runs SET status = ?, added = ?, duplicates = ?, failed = ?,"
+                " failed_by_reason = ?, ended_at = ? WHERE id = ?",
+                (
+                    status,
+                    added,
+                    duplicates,
+                    sum(reasons.values()),
+                    json.dumps(reasons, sort_keys=True),
+                    utc_now(),
+                    run_id,
+                ),
+            )
+
+    def mark_abandoned_runs(self) -> int:
+        """Runs still 'running' whose process is gone become 'interrupted'; returns how many."""
+        conn = self._conn()
+        running = conn.execute(
+            "SELECT id, pid FROM scrape_runs WHERE status = 'running'"
+        ).fetchall()
+        dead = [run_id for run_id, pid in running if pid is None or not pid_alive(pid)]
+        if dead:
+            with self._write() as wconn:
+                wconn.executemany(
+                    "UPDATE scrape_runs SET status = 'interrupted', ended_at = ? WHERE id = ?",
+                    [(utc_now(), run_id) for run_id in dead],
+                )
+        return len(dead)
+
+    def runs(self, limit: int = 20) -> list[dict]:
+        """Most recent scrape runs, newest first."""
+        conn = self._conn()
+        cur = conn.execute(
+            "SELECT id, tag, source, requested, added, duplicates, failed, failed_by_reason,"
+            " status, started_at, ended_at FROM scrape_runs ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        names = [d[0] for d in cur.description]
+        out = []
+        for row in cur:
+            item = dict(zip(names, row, strict=True))
+            item["failed_by_reason"] = json.loads(item["failed_by_reason"])
+            out.append(item)
+        return out
+
+    # -- users and ratings ------------------------------------------------------------------
+
+    def ensure_user(self, user_id: str) -> None:
+        """Create the anonymous user if new."""
+        if not _USER_ID.fullmatch(user_id):
+            raise StoreError("a user id is 8-64 letters, digits, '_' or '-'")
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO users (id, created_at) VALUES (?, ?)", (user_id, utc_now())
+            )
+
+    def add_rating(
+        self,
+        user_id: str,
+        image_id: int,
+        rating: int,
+        *,
+        model_key: str | None = None,
+        style: str | None = None,
+        query_kind: str | None = None,
+    ) -> int:
+        """Store one rating (1-5); the history is kept, the latest per user and image counts."""
+        if not isinstance(rating, int) or not 1 <= rating <= 5:
+            raise StoreError(f"a rating is a whole number from 1 to 5, not {rating!r}")
+        self.ensure_user(user_id)
+        try:
+            with self._write() as conn:
+                cur = conn.execute(
+                    "INSERT INTO ratings (user_id, image_id, rating, model_key, style, query_kind,"
+                    " rated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (user_id, image_id, rating, model_key, style, query_kind, utc_now()),
+                )
+                return int(cur.lastrowid)
+        except sqlite3.IntegrityError:
+            raise StoreError(f"cannot rate image {image_id}: no such image") from None
+
+    def latest_ratings(self, user_id: str) -> dict[int, int]:
+        """The person's current rating of each image they rated."""
+        rows = self._conn().execute(
+            "SELECT image_id, rating FROM ratings WHERE id IN"
+            " (SELECT max(id) FROM ratings WHERE user_id = ? GROUP BY image_id)",
+            (user_id,),
+        )
+        return {int(i): int(r) for i, r in rows}
+
+    # -- summaries --------------------------------------------------------------------------
+
+    def stats(self, top: int = 10) -> StoreStats:
+        """Counts of everything in the store."""
+        conn = self._conn()
+        conn.execute("BEGIN")  # one consistent snapshot
+        try:
+            images, image_bytes = conn.execute(
+                "SELECT count(*), coalesce(sum(bytes), 0) FROM images"
+            ).fetchone()
+            tags, tagged = conn.execute(
+                "SELECT count(DISTINCT tag), count(DISTINCT image_id) FROM image_tags"
+            ).fetchone()
+            runs = dict(conn.execute("SELECT status, count(*) FROM scrape_runs GROUP BY status"))
+            users = conn.execute("SELECT count(*) FROM users").fetchone()[0]
+            ratings = conn.execute("SELECT count(*) FROM ratings").fetchone()[0]
+            sources = dict(
+                conn.execute(
+                    "SELECT source, count(*) FROM images GROUP BY source ORDER BY count(*) DESC"
+                )
+            )
+            top_tags = conn.execute(
+                "SELECT tag, count(*) AS n FROM image_tags GROUP BY tag ORDER BY n DESC, tag"
+                " LIMIT ?",
+                (top,),
+            ).fetchall()
+        finally:
+            conn.execute("COMMIT")
+        return StoreStats(
+            images=images,
+            image_bytes=image_bytes,
+            tags=tags,
+            tagged=tagged,
+            scrape_runs={s: runs.get(s, 0) for s in RUN_STATUSES},
+            users=users,
+            ratings=ratings,
+            sources=sources,
+            top_tags=[(t, n) for t, n in top_tags],
+        )

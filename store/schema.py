@@ -1,0 +1,120 @@
+"""SQLite schema as a list of forward migrations; `PRAGMA user_version` records how many ran."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+from store.errors import StoreError
+
+# Entry i moves the schema from version i to i + 1. Never edit a released entry: append one.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE images (
+        id          INTEGER PRIMARY KEY,
+        sha256      TEXT    NOT NULL UNIQUE CHECK (length(sha256) = 64),
+        phash       TEXT    CHECK (phash IS NULL OR length(phash) = 16),
+        bytes       INTEGER NOT NULL CHECK (bytes > 0),
+        width       INTEGER NOT NULL CHECK (width > 0),
+        height      INTEGER NOT NULL CHECK (height > 0),
+        format      TEXT    NOT NULL,
+        source      TEXT    NOT NULL,
+        source_url  TEXT,
+        post_url    TEXT,
+        caption     TEXT,
+        posted_at   TEXT,
+        likes       INTEGER CHECK (likes IS NULL OR likes >= 0),
+        added_at    TEXT    NOT NULL
+    );
+    CREATE INDEX images_post_url ON images(post_url);
+    CREATE INDEX images_posted_at ON images(posted_at);
+
+    CREATE TABLE image_tags (
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        tag      TEXT    NOT NULL,
+        PRIMARY KEY (image_id, tag)
+    ) WITHOUT ROWID;
+    CREATE INDEX image_tags_tag ON image_tags(tag);
+
+    CREATE TABLE scrape_runs (
+        id                INTEGER PRIMARY KEY,
+        tag               TEXT    NOT NULL,
+        source            TEXT    NOT NULL,
+        requested         INTEGER NOT NULL CHECK (requested >= 0),
+        added             INTEGER NOT NULL DEFAULT 0,
+        duplicates        INTEGER NOT NULL DEFAULT 0,
+        failed            INTEGER NOT NULL DEFAULT 0,
+        failed_by_reason  TEXT    NOT NULL DEFAULT '{}',
+        status            TEXT    NOT NULL DEFAULT 'running'
+                          CHECK (status IN ('running', 'completed', 'interrupted', 'failed')),
+        pid               INTEGER,
+        started_at        TEXT    NOT NULL,
+        ended_at          TEXT
+    );
+
+    CREATE TABLE users (
+        id          TEXT PRIMARY KEY,
+        created_at  TEXT NOT NULL
+    );
+
+    CREATE TABLE ratings (
+        id          INTEGER PRIMARY KEY,
+        user_id     TEXT    NOT NULL REFERENCES users(id),
+        image_id    INTEGER NOT NULL REFERENCES images(id),
+        rating      INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),
+        model_key   TEXT,
+        style       TEXT,
+        query_kind  TEXT,
+        rated_at    TEXT    NOT NULL
+    );
+    CREATE INDEX ratings_user ON ratings(user_id, image_id);
+    CREATE INDEX ratings_image ON ratings(image_id);
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The number of migrations applied to this database."""
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, migrations: Sequence[str] = MIGRATIONS) -> int:
+    """Apply pending migrations, each in its own transaction; return the resulting version.
+
+    Refuses a database written by a newer StyleScout rather than guessing at its layout.
+    """
+    current = schema_version(conn)
+    if current > len(migrations):
+        raise StoreError(
+            f"the store was written by a newer StyleScout (schema version {current}, this one "
+            f"knows {len(migrations)}): upgrade StyleScout or use another --data-dir"
+        )
+    for version in range(current, len(migrations)):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if schema_version(conn) != version:  # another process migrated meanwhile
+                conn.execute("ROLLBACK")
+                continue
+            for statement in _statements(migrations[version]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return schema_version(conn)
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into statements (executescript would commit on its own)."""
+    parts, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            parts.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise StoreError("internal error: a migration ends with an incomplete SQL statement")
+    return parts

@@ -1,0 +1,109 @@
+"""Fixtures shared by every test: the loopback-only network guard, stores and images."""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from store import ImageMeta, Store
+
+_LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+
+
+def _is_loopback(host: object) -> bool:
+    if not isinstance(host, str):
+        return False
+    if host.lower() in _LOCAL_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+class NetworkGuardError(AssertionError):
+    """A test tried to reach beyond this machine."""
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any connection or name lookup that is not loopback (Unix sockets are fine)."""
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+    real_getaddrinfo = socket.getaddrinfo
+
+    def check(sock: socket.socket, address: object) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            host = address[0] if isinstance(address, tuple) else address
+            if not _is_loopback(host):
+                raise NetworkGuardError(f"test tried to connect to {address!r}: loopback only")
+
+    def connect(sock: socket.socket, address: object) -> None:
+        check(sock, address)
+        return real_connect(sock, address)
+
+    def connect_ex(sock: socket.socket, address: object) -> int:
+        check(sock, address)
+        return real_connect_ex(sock, address)
+
+    def getaddrinfo(host: object, *args: object, **kwargs: object) -> list:
+        if host is not None and not _is_loopback(
+            host if isinstance(host, str) else host.decode() if isinstance(host, bytes) else host
+        ):
+            raise NetworkGuardError(f"test tried to resolve {host!r}: loopback only")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A fresh, empty data folder."""
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def store(data_dir: Path) -> Iterator[Store]:
+    """A fresh store in a temporary data folder."""
+    with Store(data_dir) as opened:
+        yield opened
+
+
+def jpeg_bytes(seed: int, size: tuple[int, int] = (64, 80), quality: int = 90) -> bytes:
+    """A small, distinct JPEG for a seed."""
+    img = Image.new("RGB", size, ((seed * 37) % 256, (seed * 91) % 256, (seed * 53) % 256))
+    for i in range(8):  # the seed's nibbles as grey blocks along the top edge keep images distinct
+        level = ((seed >> (4 * i)) & 15) * 17
+        for dx in range(8):
+            for dy in range(8):
+                img.putpixel((i * 8 + dx, dy), (level, level, level))
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def meta_for(seed: int, **extra: object) -> ImageMeta:
+    """Plausible metadata for `jpeg_bytes(seed)`."""
+    fields = dict(
+        width=64,
+        height=80,
+        format="JPEG",
+        source="test",
+        post_url=f"http://127.0.0.1/p/{seed}",
+        caption=f"post {seed} #boho",
+    )
+    fields.update(extra)
+    return ImageMeta(**fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def make_jpeg() -> Callable[..., bytes]:
+    return jpeg_bytes

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from store import ConfigError, load_config
+from store.config import Config
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_repository_config_matches_built_in_defaults() -> None:
+    loaded = load_config(REPO / "config.yaml")
+    assert loaded.data_dir == REPO / "data"
+    assert loaded.model_copy(update={"data_dir": Config().data_dir}) == Config()
+
+
+def test_defaults_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = load_config()
+    assert config.data_dir == tmp_path / "data"
+    assert config.dashboard.host == "127.0.0.1"
+
+
+def test_relative_data_dir_is_taken_from_the_config_folder(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "data_dir: somewhere\n"))
+    assert config.data_dir == tmp_path / "somewhere"
+
+
+def test_data_dir_override_wins(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "data_dir: somewhere\n"), data_dir=tmp_path / "other")
+    assert config.data_dir == tmp_path / "other"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("demo_feed:\n  prot: 1\n", "unknown key 'demo_feed.prot' (did you mean 'port'?)"),
+        ("colour: red\n", "unknown key 'colour'"),
+        ("dashboard:\n  port: many\n", "'dashboard.port'"),
+        ("demo_feed:\n  posts_per_style: -5\n", "'demo_feed.posts_per_style'"),
+        ("store:\n  busy_timeout_ms: -1\n", "'store.busy_timeout_ms'"),
+        ("- just\n- a list\n", "top level must be a mapping"),
+        ("demo_feed: [unclosed\n", "not valid YAML at line"),
+    ],
+)
+def test_bad_configs_name_the_problem_and_the_file(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert expected in message
+    assert str(path) in message
+    assert "\n" not in message
+
+
+def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_empty_file_means_defaults(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, "")).demo_feed == Config().demo_feed

@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from store import ImageMeta, Store, StoreError
+from store.check import check_store
+from store.schema import MIGRATIONS, SCHEMA_VERSION, migrate, schema_version
+from tests.conftest import jpeg_bytes, meta_for
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_database_settings(store: Store) -> None:
+    conn = store.connection()
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 10_000
+    assert schema_version(conn) == SCHEMA_VERSION
+
+
+def test_image_is_content_addressed(store: Store, data_dir: Path) -> None:
+    data = jpeg_bytes(1)
+    result = store.add_image_bytes(
+        data, meta_for(1, likes=5, posted_at="2026-10-01T12:00:00+02:00"), ["#Boho", "dress"]
+    )
+    sha = hashlib.sha256(data).hexdigest()
+    assert result.created and result.sha256 == sha
+    assert result.path == data_dir / "images" / sha[:2] / f"{sha}.jpg"
+    assert result.path.read_bytes() == data
+    row = store.image(result.image_id)
+    assert row is not None
+    assert (row["bytes"], row["width"], row["height"], row["format"]) == (len(data), 64, 80, "JPEG")
+    assert row["posted_at"] == "2026-10-01T10:00:00Z"
+    assert row["tags"] == ["boho", "dress"]
+    assert not list((data_dir / "images" / "tmp").iterdir())
+
+
+def test_same_bytes_twice_is_a_no_op_that_merges_tags(store: Store) -> None:
+    first = store.add_image_bytes(jpeg_bytes(2), meta_for(2), ["boho"])
+    again = store.add_image_bytes(jpeg_bytes(2), meta_for(2, source="other"), ["hat", "boho"])
+    assert not again.created and again.image_id == first.image_id
+    assert store.tags_of(first.image_id) == ["boho", "hat"]
+    assert store.stats().images == 1
+    assert store.image(first.image_id)["source"] == "test"
+    assert len(list(first.path.parent.iterdir())) == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "meta", "message"),
+    [
+        (b"", meta_for(3), "empty"),
+        (jpeg_bytes(3), meta_for(3, format="TIFF"), "not stored"),
+        (jpeg_bytes(3), meta_for(3, width=0), "rejected"),
+        (jpeg_bytes(3), meta_for(3, posted_at="yesterday"), "ISO 8601"),
+    ],
+)
+def test_bad_images_are_refused_and_leave_nothing(
+    store: Store, data_dir: Path, data: bytes, meta: ImageMeta, message: str
+) -> None:
+    with pytest.raises(StoreError, match=message):
+        store.add_image_bytes(data, meta)
+    assert store.stats().images == 0
+    assert not list((data_dir / "images" / "tmp").iterdir())
+    assert check_store(store).clean
+
+
+def test_post_urls_and_near_duplicates(store: Store) -> None:
+    store.add_image_bytes(jpeg_bytes(4), meta_for(4, phash="ff00ff00ff00ff00"))
+    other = store.add_image_bytes(jpeg_bytes(5), meta_for(5, phash="0000000000000000"))
+    assert store.has_post_url("http://127.0.0.1/p/4")
+    assert not store.has_post_url("http://127.0.0.1/p/999")
+    assert store.near_duplicates("0000000000000003", 4) == [(other.image_id, 2)]
+    assert store.near_duplicates("ffffffffffffffff", 3) == []
+
+
+def test_scrape_runs(store: Store) -> None:
+    run = store.start_run("boho", "demo", 50)
+    store.finish_run(run, "completed", added=40, duplicates=8, failed_by_reason={"timeout": 2})
+    [recorded] = store.runs()
+    assert (recorded["status"], recorded["added"], recorded["failed"]) == ("completed", 40, 2)
+    assert recorded["failed_by_reason"] == {"timeout": 2}
+    with pytest.raises(StoreError):
+        store.finish_run(run, "exploded", 0, 0)
+
+
+def test_runs_of_dead_processes_become_interrupted(store: Store) -> None:
+    run = store.start_run("boho", "demo", 10)
+    store.connection().execute("UPDATE scrape_runs SET pid = ? WHERE id = ?", (dead_pid(), run))
+    live = store.start_run("hat", "demo", 10)
+    assert store.mark_abandoned_runs() == 1
+    statuses = {r["id"]: r["status"] for r in store.runs()}
+    assert statuses == {run: "interrupted", live: "running"}
+
+
+def test_ratings(store: Store) -> None:
+    image = store.add_image_bytes(jpeg_bytes(6), meta_for(6)).image_id
+    store.add_rating("user-0001", image, 2, model_key="resnet50", style="boho", query_kind="upload")
+    store.add_rating("user-0001", image, 5)
+    assert store.latest_ratings("user-0001") == {image: 5}
+    stats = store.stats()
+    assert (stats.users, stats.ratings) == (1, 2)
+    for bad in (0, 6, 2.5):
+        with pytest.raises(StoreError, match="1 to 5"):
+            store.add_rating("user-0001", image, bad)  # type: ignore[arg-type]
+    with pytest.raises(StoreError, match="no such image"):
+        store.add_rating("user-0001", 999, 3)
+    with pytest.raises(StoreError, match="user id"):
+        store.add_rating("../../x", image, 3)
+
+
+def test_stats(store: Store) -> None:
+    for seed in range(3):
+        store.add_image_bytes(jpeg_bytes(seed), meta_for(seed), ["boho", f"t{seed}"])
+    stats = store.stats()
+    assert (stats.images, stats.tags, stats.tagged) == (3, 4, 3)
+    assert stats.top_tags[0] == ("boho", 3)
+    assert stats.sources == {"test": 3}
+
+
+def test_forward_migration_keeps_data(data_dir: Path) -> None:
+    with Store(data_dir) as opened:
+        opened.add_image_bytes(jpeg_bytes(7), meta_for(7), ["boho"])
+    conn = sqlite3.connect(data_dir / "store.sqlite", isolation_level=None)
+    extra = (*MIGRATIONS, "ALTER TABLE images ADD COLUMN note TEXT;")
+    assert migrate(conn, extra) == SCHEMA_VERSION + 1
+    assert conn.execute("SELECT count(*), max(note) FROM images").fetchone() == (1, None)
+    conn.close()
+    with pytest.raises(StoreError, match="newer StyleScout"):
+        Store(data_dir)
+
+
+def test_concurrent_writers_in_threads(store: Store) -> None:
+    errors: list[BaseException] = []
+
+    def work(offset: int) -> None:
+        try:
+            for seed in range(offset, offset + 25):
+                store.add_image_bytes(jpeg_bytes(seed), meta_for(seed), ["boho"])
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i * 1000,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert store.stats().images == 100
+    assert check_store(store).clean

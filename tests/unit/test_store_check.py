@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from store import Store
+from store.check import check_store
+from tests.conftest import jpeg_bytes, meta_for
+
+
+def add(store: Store, seed: int) -> Path:
+    return store.add_image_bytes(jpeg_bytes(seed), meta_for(seed)).path
+
+
+def test_clean_store(store: Store) -> None:
+    add(store, 1)
+    report = check_store(store)
+    assert report.clean and report.rows == 1 and report.files == 1
+    assert "OK" not in " ".join(report.lines())  # the CLI adds the verdict
+
+
+def test_missing_and_corrupt_files_are_reported_not_repaired(store: Store) -> None:
+    missing, corrupt = add(store, 1), add(store, 2)
+    missing.unlink()
+    corrupt.write_bytes(b"not the original bytes")
+    report = check_store(store, repair=True)
+    assert not report.clean
+    assert len(report.missing) == 1 and len(report.corrupt) == 1
+    assert any("kept" in line for line in report.lines())
+
+
+def test_orphans_are_reported_and_repaired(store: Store, data_dir: Path) -> None:
+    add(store, 1)
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    stale = data_dir / "images" / "tmp" / f"{proc.pid}-{'0' * 32}.part"
+    stale.write_bytes(b"half a download")
+    ours = store.files.new_temp_path()  # a live writer's temp file is not an orphan
+    ours.write_bytes(b"in progress")
+    sha = "ab" * 32
+    unreferenced = data_dir / "images" / "ab" / f"{sha}.jpg"
+    unreferenced.parent.mkdir(exist_ok=True)
+    unreferenced.write_bytes(b"file with no row")
+    run = store.start_run("boho", "demo", 5)
+    store.connection().execute("UPDATE scrape_runs SET pid = ? WHERE id = ?", (proc.pid, run))
+
+    report = check_store(store)
+    assert not report.clean
+    assert report.stale_temps == [stale]
+    assert report.unreferenced == [unreferenced]
+    assert report.abandoned_runs == 1
+
+    repaired = check_store(store, repair=True)
+    assert len(repaired.repaired) == 3
+    assert not stale.exists() and not unreferenced.exists() and ours.exists()
+    assert check_store(store).clean
