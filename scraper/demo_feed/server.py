@@ -18,6 +18,7 @@ class BackgroundServer:
     """A threaded WSGI server on `host:port` (port 0 picks a free port) in a daemon thread."""
 
     def __init__(self, app: object, host: str = "127.0.0.1", port: int = 0) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
         try:
             self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
         except OSError as exc:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from dash_app import create_app
@@ -12,7 +13,7 @@ from tests.browser.conftest import console_errors
 from tests.conftest import jpeg_bytes, meta_for
 
 
-def test_overview_shows_store_counts(browser, data_dir: Path) -> None:
+def test_overview_shows_store_counts(browser: WebDriver, data_dir: Path) -> None:
     with Store(data_dir) as store:
         for seed in range(5):
             store.add_image_bytes(jpeg_bytes(seed), meta_for(seed), ["streetwear", "hat"])

@@ -4,6 +4,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from scraper.demo_feed.server import BackgroundServer
@@ -17,11 +18,13 @@ def feed() -> Iterator[BackgroundServer]:
         yield server
 
 
-def count_posts(driver) -> int:
+def count_posts(driver: WebDriver) -> int:
     return driver.execute_script("return document.querySelectorAll('#feed article.post').length")
 
 
-def test_tag_page_renders_posts_and_scrolls_for_more(browser, feed: BackgroundServer) -> None:
+def test_tag_page_renders_posts_and_scrolls_for_more(
+    browser: WebDriver, feed: BackgroundServer
+) -> None:
     browser.get(f"{feed.url}/tag/boho")
     wait = WebDriverWait(browser, 20)
     wait.until(lambda d: count_posts(d) >= 24)
@@ -44,7 +47,9 @@ def test_tag_page_renders_posts_and_scrolls_for_more(browser, feed: BackgroundSe
     assert console_errors(browser) == []
 
 
-def test_feed_ends_with_all_posts_of_a_small_tag(browser, feed: BackgroundServer) -> None:
+def test_feed_ends_with_all_posts_of_a_small_tag(
+    browser: WebDriver, feed: BackgroundServer
+) -> None:
     browser.get(f"{feed.url}/tag/feminine")
     wait = WebDriverWait(browser, 20)
     deadline = time.monotonic() + 30

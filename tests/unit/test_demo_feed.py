@@ -7,6 +7,7 @@ from collections import Counter
 import imagehash
 import numpy as np
 import pytest
+from flask.testing import FlaskClient
 from PIL import Image
 
 from scraper.demo_feed.catalog import Catalog, ImageRenderer
@@ -28,7 +29,7 @@ def renderer(catalog: Catalog) -> ImageRenderer:
 
 
 @pytest.fixture(scope="module")
-def client():
+def client() -> FlaskClient:
     return create_feed_app(CONFIG).test_client()
 
 
@@ -119,14 +120,14 @@ def test_styles_are_separable_by_simple_image_features(
     assert hits / len(x) >= 0.75
 
 
-def test_tag_page_runs_javascript_feed(client) -> None:
+def test_tag_page_runs_javascript_feed(client: FlaskClient) -> None:
     page = client.get("/tag/boho")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'id="feed"' in html and "feed.js" in html and "?page=1" in html
 
 
-def test_plain_pages(client, catalog: Catalog) -> None:
+def test_plain_pages(client: FlaskClient, catalog: Catalog) -> None:
     html = client.get("/tag/boho?page=1").get_data(as_text=True)
     assert html.count('class="post"') == CONFIG.page_size
     for marker in (
@@ -148,11 +149,11 @@ def test_plain_pages(client, catalog: Catalog) -> None:
     "path",
     ["/tag/nosuchtag", "/tag/..%2Fx", "/p/p99999", "/media/nope.jpg", "/media/p00001.jpg?w=999"],
 )
-def test_unknown_things_are_404(client, path: str) -> None:
+def test_unknown_things_are_404(client: FlaskClient, path: str) -> None:
     assert client.get(path).status_code == 404
 
 
-def test_api_and_media(client) -> None:
+def test_api_and_media(client: FlaskClient) -> None:
     data = client.get("/api/tag/streetwear?page=2").get_json()
     assert data["page"] == 2 and data["next_page"] == 3 and len(data["posts"]) == CONFIG.page_size
     post = data["posts"][0]
@@ -164,6 +165,6 @@ def test_api_and_media(client) -> None:
     assert client.get(post["url"]).status_code == 200
 
 
-def test_robots_txt(client) -> None:
+def test_robots_txt(client: FlaskClient) -> None:
     body = client.get("/robots.txt").get_data(as_text=True)
     assert "User-agent: *" in body and "Disallow: /private/" in body
