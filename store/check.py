@@ -30,12 +30,13 @@ class CheckReport:
 
     @property
     def clean(self) -> bool:
+        """Nothing wrong. Image files with no row are harmless (intact bytes that a later add of
+        the same image adopts), so they are only noted; `--repair` removes them."""
         return not (
             self.integrity
             or self.missing
             or self.corrupt
             or self.stale_temps
-            or self.unreferenced
             or self.abandoned_runs
         )
 
@@ -55,7 +56,7 @@ class CheckReport:
         if self.stale_temps:
             out.append(f"temp files left by stopped writers: {len(self.stale_temps)}")
         if self.unreferenced:
-            out.append(f"image files with no row: {len(self.unreferenced)}")
+            out.append(f"note: image files with no row (harmless): {len(self.unreferenced)}")
         if self.abandoned_runs:
             out.append(f"scrape runs left 'running' by a stopped process: {self.abandoned_runs}")
         out += [f"repaired: {item}" for item in self.repaired]

@@ -45,6 +45,8 @@ def _main(argv: Sequence[str] | None) -> int:
                     store, repair=args.repair, verify_hashes=not args.no_hash, progress=bar.update
                 )
             print(f"store {config.data_dir}")
+            for line in store.recovered:
+                print(f"  recovered: {line}")
             for line in report.lines():
                 print(f"  {line}")
             print(

@@ -115,6 +115,27 @@ class Store:
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         migrate(self._conn())
+        self.recovered: list[str] = self._recover()
+
+    def _recover(self) -> list[str]:
+        """Undo what stopped writers left, as SQLite rolls back a hot journal on open.
+
+        Only leftovers of processes that no longer exist are touched, so this is safe while other
+        writers run: their temp files, and their scrape runs still marked 'running'.
+        """
+        done = []
+        stale = self.files.stale_temps()
+        for path in stale:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        if stale:
+            done.append(f"removed {len(stale)} temp files left by stopped writers")
+        closed = self.mark_abandoned_runs()
+        if closed:
+            done.append(f"marked {closed} scrape runs of stopped processes as interrupted")
+        for line in done:
+            log.info("store recovery: %s", line)
+        return done
 
     @classmethod
     def from_config(cls, config: Config) -> Store:

@@ -55,3 +55,19 @@ def test_orphans_are_reported_and_repaired(store: Store, data_dir: Path) -> None
     assert len(repaired.repaired) == 3
     assert not stale.exists() and not unreferenced.exists() and ours.exists()
     assert check_store(store).clean
+
+
+def test_opening_the_store_recovers_what_stopped_writers_left(data_dir: Path) -> None:
+    with Store(data_dir) as store:
+        add(store, 1)
+        run = store.start_run("boho", "demo", 5)
+        proc = subprocess.Popen([sys.executable, "-c", "pass"])
+        proc.wait()
+        store.connection().execute("UPDATE scrape_runs SET pid = ? WHERE id = ?", (proc.pid, run))
+        stale = data_dir / "images" / "tmp" / f"{proc.pid}-{'1' * 32}.part"
+        stale.write_bytes(b"half a download")
+    with Store(data_dir) as reopened:
+        assert len(reopened.recovered) == 2
+        assert not stale.exists()
+        assert reopened.runs()[0]["status"] == "interrupted"
+        assert check_store(reopened).clean
