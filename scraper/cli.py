@@ -1,21 +1,93 @@
-"""`python -m scraper ...`: the scraper's command line (for now: the demo feed)."""
+"""`python -m scraper scrape|import|demo-feed`: gather tagged images into the store."""
 
 from __future__ import annotations
 
+import argparse
+import time
 from collections.abc import Sequence
+from pathlib import Path
+
+from tqdm import tqdm
 
 from scraper.demo_feed.server import BackgroundServer, serve_until_interrupted
 from scraper.demo_feed.site import create_feed_app
+from scraper.importer import DEFAULT_TAG_COLUMNS, ImportProgress, import_folder
+from scraper.scrape import ScrapeProgress, scrape
+from store import Config, Store, normalise_tag
 from store.cli_support import base_parser, config_from_args, run_cli
+
+
+def _scrape(args: argparse.Namespace, config: Config) -> int:
+    tag = normalise_tag(args.tag)  # a bad tag is refused before anything starts
+    announced: list[str] = []
+    with tqdm(total=args.count, desc=f"#{tag}", unit="img") as bar:
+
+        def show(p: ScrapeProgress) -> None:
+            if not announced:
+                announced.append(p.mode)
+                tqdm.write(f"source {p.source} ({p.mode} mode)")
+            bar.set_postfix(found=p.found, dup=p.duplicates, failed=p.failed, refresh=False)
+            bar.update(p.added + p.skipped - bar.n)
+
+        result = scrape(config, tag, args.count, args.source, progress=show)
+    print(result.progress.summary(result.seconds))
+    return 0
+
+
+def _import(args: argparse.Namespace, config: Config) -> int:
+    started = time.monotonic()
+    columns = [c.strip() for c in args.tag_columns.split(",") if c.strip()]
+    with Store.from_config(config) as store, tqdm(desc="importing", unit="img") as bar:
+
+        def show(p: ImportProgress) -> None:
+            bar.total = p.total
+            bar.update(p.done - bar.n)
+
+        state = import_folder(
+            store,
+            Path(args.folder),
+            labels=Path(args.labels) if args.labels else None,
+            tag_columns=columns,
+            max_bytes=config.scraper.max_bytes,
+            max_pixels=config.scraper.max_pixels,
+            progress=show,
+        )
+    reasons = ", ".join(f"{r} {n}" for r, n in sorted(state.failed_by_reason.items()))
+    failed = sum(state.failed_by_reason.values())
+    print(
+        f"added {state.added}, duplicates {state.duplicates}, failed {failed}"
+        + (f" ({reasons})" if reasons else "")
+        + f", in {time.monotonic() - started:.1f} s"
+    )
+    return 0
 
 
 def _main(argv: Sequence[str] | None) -> int:
     parser = base_parser("python -m scraper", "Gather tagged images into the StyleScout store.")
     sub = parser.add_subparsers(dest="command", required=True)
-    feed = sub.add_parser("demo-feed", help="serve the local demo social-media feed")
-    feed.add_argument(
-        "--host", default=None, help="address to bind (default from config: 127.0.0.1)"
+    run = sub.add_parser("scrape", help="gather the images of a tag from a source")
+    run.add_argument("--tag", required=True, help="e.g. boho or '#streetwear'")
+    run.add_argument(
+        "--count",
+        type=int,
+        required=True,
+        help="images of this tag wanted from the source (stored ones count)",
     )
+    run.add_argument("--source", default=None, help="a source from the config (default: demo)")
+    imp = sub.add_parser("import", help="import a folder of images, with labels from a CSV")
+    imp.add_argument("folder", help="folder with images/ (or image files) and maybe styles.csv")
+    imp.add_argument(
+        "--labels",
+        default=None,
+        help="labels CSV with an id column (default: FOLDER/styles.csv when present)",
+    )
+    imp.add_argument(
+        "--tag-columns",
+        default=",".join(DEFAULT_TAG_COLUMNS),
+        help="label columns that become tags (comma-separated)",
+    )
+    feed = sub.add_parser("demo-feed", help="serve the local demo social-media feed")
+    feed.add_argument("--host", default=None, help="address to bind (default from config)")
     feed.add_argument("--port", type=int, default=None, help="port (default from config: 8765)")
     feed.add_argument(
         "--image-latency-ms",
@@ -23,17 +95,31 @@ def _main(argv: Sequence[str] | None) -> int:
         default=0.0,
         help="delay every image response, to imitate a slow site",
     )
+    feed.add_argument(
+        "--warm",
+        default="",
+        metavar="TAGS",
+        help="comma-separated tags whose images are drawn before serving",
+    )
     args = parser.parse_args(argv)
     config = config_from_args(args)
 
-    if args.command == "demo-feed":
-        cfg = config.demo_feed
-        app = create_feed_app(cfg, image_latency_ms=args.image_latency_ms)
-        server = BackgroundServer(
-            app, args.host or cfg.host, cfg.port if args.port is None else args.port
-        ).start()
-        print(f"demo feed: {server.url}/tag/boho (Ctrl-C to stop)", flush=True)
-        serve_until_interrupted(server)
+    if args.command == "scrape":
+        return _scrape(args, config)
+    if args.command == "import":
+        return _import(args, config)
+    cfg = config.demo_feed
+    app = create_feed_app(cfg, image_latency_ms=args.image_latency_ms)
+    if args.warm:
+        catalog, renderer = app.extensions["stylescout_feed"]
+        for tag in args.warm.split(","):
+            for post in tqdm(catalog.by_tag.get(tag.strip(), []), desc=f"drawing #{tag}"):
+                renderer.jpeg(post.id)
+    server = BackgroundServer(
+        app, args.host or cfg.host, cfg.port if args.port is None else args.port
+    ).start()
+    print(f"demo feed: {server.url}/tag/boho (Ctrl-C to stop)", flush=True)
+    serve_until_interrupted(server)
     return 0
 
 

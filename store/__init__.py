@@ -4,16 +4,26 @@ It imports none of the other StyleScout packages; all code that touches `data/` 
 """
 
 from store.config import Config, load_config
-from store.errors import ConfigError, InvalidTagError, ServeError, StoreError, StyleScoutError
+from store.errors import (
+    BrowserMissingError,
+    ConfigError,
+    InvalidTagError,
+    ScrapeError,
+    ServeError,
+    StoreError,
+    StyleScoutError,
+)
 from store.local_store import AddResult, ImageMeta, Store, StoreStats
 from store.tags import normalise_tag, normalise_tags
 
 __all__ = [
     "AddResult",
+    "BrowserMissingError",
     "Config",
     "ConfigError",
     "ImageMeta",
     "InvalidTagError",
+    "ScrapeError",
     "ServeError",
     "Store",
     "StoreError",

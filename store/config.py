@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from store.errors import ConfigError
 
@@ -44,6 +44,99 @@ class DemoFeedConfig(_Section):
     repost_rate: float = Field(0.08, ge=0.0, le=0.5)
 
 
+class ScraperConfig(_Section):
+    """The downloader shared by every source."""
+
+    default_source: str = "demo"
+    workers: int = Field(8, ge=1, le=64, description="parallel image downloads")
+    connect_timeout_s: float = Field(5.0, gt=0, le=120)
+    read_timeout_s: float = Field(15.0, gt=0, le=600)
+    retries: int = Field(3, ge=0, le=10, description="retries on 429/5xx and connection errors")
+    backoff_s: float = Field(0.3, ge=0, le=30, description="exponential backoff factor")
+    max_retry_after_s: float = Field(30.0, ge=0, le=600, description="longest Retry-After obeyed")
+    max_redirects: int = Field(5, ge=0, le=30)
+    max_bytes: int = Field(20_000_000, ge=1024, description="largest image body accepted")
+    max_pixels: int = Field(40_000_000, ge=10_000, description="largest width x height decoded")
+    near_duplicate_distance: int = Field(6, ge=0, le=64, description="phash bits; 0 = exact only")
+    user_agent: str = "StyleScout/0.1 (+https://github.com/stylescout/stylescout)"
+
+
+class Selectors(_Section):
+    """CSS selectors for one site's posts; `css@attr` reads an attribute instead of the text."""
+
+    post: str = "article"
+    image: str = "img"
+    link: str = "a[href]"
+    caption: str = ".caption"
+    time: str = "time"
+    likes: str = ".likes"
+
+
+class SourceConfig(_Section):
+    """A site to scrape. A new site is one of these in config.yaml, not new code.
+
+    URL templates take `{tag}` (and `{page}` for `page_url`); `{demo_feed}` stands for the demo
+    feed's base URL.
+    """
+
+    kind: Literal["browser", "html"] = "html"
+    url: str
+    page_url: str | None = None
+    next_selector: str = 'a[rel="next"]'
+    selectors: Selectors = Selectors()
+    enabled: bool = True
+    html_fallback: bool = False
+    robots: bool = True
+    allow_private_network: bool = False
+    host_spacing_s: float = Field(0.0, ge=0, le=60, description="pause between requests to a host")
+    max_pages: int = Field(100, ge=1, le=10_000)
+    max_scrolls_without_new: int = Field(3, ge=1, le=50)
+    scroll_wait_s: float = Field(4.0, gt=0, le=60)
+    starts_demo_feed: bool = False
+    cookie_name: str | None = None
+    cookie_env: str | None = None
+    cookie_file: Path | None = None
+
+
+_DEMO_SELECTORS = Selectors(post="article.post", image="img.post-image", link="a.post-link")
+DEFAULT_SOURCES: dict[str, SourceConfig] = {
+    "demo": SourceConfig(
+        kind="browser",
+        url="{demo_feed}/tag/{tag}",
+        page_url="{demo_feed}/tag/{tag}?page={page}",
+        selectors=_DEMO_SELECTORS,
+        html_fallback=True,
+        allow_private_network=True,
+        starts_demo_feed=True,
+    ),
+    "demo-html": SourceConfig(
+        kind="html",
+        url="{demo_feed}/tag/{tag}?page=1",
+        page_url="{demo_feed}/tag/{tag}?page={page}",
+        selectors=_DEMO_SELECTORS,
+        allow_private_network=True,
+        starts_demo_feed=True,
+    ),
+    "instagram": SourceConfig(
+        kind="browser",
+        enabled=False,
+        url="https://www.instagram.com/explore/tags/{tag}/",
+        selectors=Selectors(
+            post='a[href*="/p/"]',
+            image="img",
+            link="",
+            caption="img@alt",
+            time="time@datetime",
+            likes="",
+        ),
+        cookie_name="sessionid",
+        cookie_env="STYLESCOUT_INSTAGRAM_SESSIONID",
+        host_spacing_s=3.0,
+        max_pages=20,
+    ),
+}
+
+
 class DashboardConfig(_Section):
     """The Dash web app."""
 
@@ -58,15 +151,38 @@ class Config(_Section):
     data_dir: Path = Path("data")
     store: StoreConfig = StoreConfig()
     demo_feed: DemoFeedConfig = DemoFeedConfig()
+    scraper: ScraperConfig = ScraperConfig()
+    sources: dict[str, SourceConfig] = Field(default_factory=lambda: dict(DEFAULT_SOURCES))
     dashboard: DashboardConfig = DashboardConfig()
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _merge_default_sources(cls, value: Any) -> Any:
+        """Entries in the file add to the built-in sources or replace one of the same name."""
+        if isinstance(value, dict):
+            return {**{k: v.model_dump() for k, v in DEFAULT_SOURCES.items()}, **value}
+        return value
+
+    def source(self, name: str) -> SourceConfig:
+        """The named source, or a ConfigError listing the known ones."""
+        try:
+            return self.sources[name]
+        except KeyError:
+            known = ", ".join(sorted(self.sources))
+            raise ConfigError(f"unknown source {name!r}; configured sources: {known}") from None
 
 
 def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """Field names of the section at `loc` (for 'did you mean' hints)."""
     current: type[BaseModel] = model
-    for part in loc:
-        field = current.model_fields.get(str(part))
+    parts = list(loc)
+    while parts:
+        field = current.model_fields.get(str(parts.pop(0)))
         annotation = field.annotation if field else None
+        if get_origin(annotation) is dict:  # e.g. sources.<name>: skip the entry's name
+            annotation = get_args(annotation)[1]
+            if parts:
+                parts.pop(0)
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             current = annotation
         else:

@@ -19,3 +19,11 @@ class InvalidTagError(StyleScoutError):
 
 class ServeError(StyleScoutError):
     """A local web server (demo feed, dashboard) cannot start."""
+
+
+class ScrapeError(StyleScoutError):
+    """A scrape cannot start or go on (unknown source, site unreachable, bad page)."""
+
+
+class BrowserMissingError(ScrapeError):
+    """Chromium or its driver is not installed."""

@@ -212,17 +212,25 @@ class Store:
         """Where the file of an image lives."""
         return self.files.path_for(sha256, extension_for(image_format))
 
-    def add_image_bytes(self, data: bytes, meta: ImageMeta, tags: Iterable[str] = ()) -> AddResult:
-        """Store image bytes (see `add_image_file`)."""
-        if not data:
-            raise StoreError("refusing to store an empty image")
-        return self.add_image_file(self.files.write_temp(data), meta, tags)
-
-    def add_image_file(self, temp: Path, meta: ImageMeta, tags: Iterable[str] = ()) -> AddResult:
-        """Store a finished temp file (taking ownership of it) with its metadata and tags.
+    def add_image_bytes(
+        self,
+        data: bytes,
+        meta: ImageMeta,
+        tags: Iterable[str] = (),
+        labels: dict[str, str] | None = None,
+    ) -> AddResult:
+        """Store image bytes with metadata, tags and (for imports) labels.
 
         Adding bytes that are already stored is a no-op that merges the tags into the stored image.
         """
+        if not data:
+            raise StoreError("refusing to store an empty image")
+        return self._add_temp(self.files.write_temp(data), meta, tags, labels or {})
+
+    def _add_temp(
+        self, temp: Path, meta: ImageMeta, tags: Iterable[str], labels: dict[str, str]
+    ) -> AddResult:
+        """Store a finished temp file (taking ownership of it)."""
         tag_list = normalise_tags(tags)
         try:
             ext = extension_for(meta.format)
@@ -257,6 +265,10 @@ class Store:
                 )
                 image_id = int(cur.lastrowid)
                 self._merge_tags(conn, image_id, tag_list)
+                conn.executemany(
+                    "INSERT INTO image_labels (image_id, name, value) VALUES (?, ?, ?)",
+                    [(image_id, k, v) for k, v in labels.items()],
+                )
                 final = self.files.place(temp, sha, ext)  # still under the write lock
             log.debug("stored %s as image %d", sha[:12], image_id)
             return AddResult(image_id, sha, final, created=True)
@@ -289,6 +301,13 @@ class Store:
         if row is None:
             return None
         return {**dict(row), "tags": self.tags_of(image_id)}
+
+    def labels(self, name: str) -> dict[int, str]:
+        """Every image's value of one imported label column (e.g. 'articleType')."""
+        rows = self._conn().execute(
+            "SELECT image_id, value FROM image_labels WHERE name = ?", (name,)
+        )
+        return {int(i): v for i, v in rows}
 
     def image_id_by_sha(self, sha256: str) -> int | None:
         """Row id of the image with these bytes, or None."""

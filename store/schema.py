@@ -70,6 +70,17 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX ratings_user ON ratings(user_id, image_id);
     CREATE INDEX ratings_image ON ratings(image_id);
     """,
+    # 2: labels that came with imported images (e.g. the Kaggle set's articleType, baseColour),
+    # kept by column so offline evaluation can score against one of them.
+    """
+    CREATE TABLE image_labels (
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        name     TEXT    NOT NULL,
+        value    TEXT    NOT NULL,
+        PRIMARY KEY (image_id, name)
+    ) WITHOUT ROWID;
+    CREATE INDEX image_labels_name ON image_labels(name, value);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -70,3 +70,16 @@ def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
 
 def test_empty_file_means_defaults(tmp_path: Path) -> None:
     assert load_config(write(tmp_path, "")).demo_feed == Config().demo_feed
+
+
+def test_source_entries_add_to_the_defaults_and_typos_are_named(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "sources:\n  shop:\n    url: http://127.0.0.1/t/{tag}\n"))
+    assert {"demo", "demo-html", "instagram", "shop"} <= set(config.sources)
+    assert config.source("shop").kind == "html"
+    with pytest.raises(ConfigError, match="unknown source 'nope'"):
+        config.source("nope")
+    bad = write(tmp_path, "sources:\n  shop:\n    url: x\n    selector: {}\n")
+    with pytest.raises(
+        ConfigError, match=r"'sources\.shop\.selector' \(did you mean 'selectors'\?\)"
+    ):
+        load_config(bad)

@@ -1,0 +1,114 @@
+"""Posts out of a page's HTML (BeautifulSoup with lxml), driven by a source's selectors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from urllib.parse import urljoin
+
+from bs4 import BeautifulSoup, Tag
+
+from scraper.posts import Post
+from store.config import Selectors
+from store.tags import normalise_tags
+
+_HASHTAG = re.compile(r"#([\w-]+)")
+_COUNT = re.compile(r"(\d[\d,.]*)\s*([kKmM]?)")
+
+
+def _value(element: Tag, spec: str) -> str | None:
+    """Text of the first match of `css`, or its attribute for `css@attr`; '' css = the element."""
+    if not spec:
+        return None
+    css, _, attr = spec.partition("@")
+    target = element.select_one(css) if css else element
+    if target is None:
+        return None
+    if attr:
+        value = target.get(attr)
+        return value if isinstance(value, str) else None
+    return target.get_text(" ", strip=True)
+
+
+def _srcset_best(srcset: str) -> str | None:
+    """The candidate with the largest width or density descriptor ('a.jpg 160w, b.jpg 320w')."""
+    best, best_size = None, -1.0
+    for candidate in srcset.split(","):
+        parts = candidate.strip().split()
+        if not parts:
+            continue
+        size = 1.0
+        if len(parts) > 1 and parts[-1][:-1].replace(".", "", 1).isdigit():
+            size = float(parts[-1][:-1])
+        if size > best_size:
+            best, best_size = parts[0], size
+    return best
+
+
+def image_url(img: Tag) -> str | None:
+    """The best image address of an <img>: largest srcset entry, else data-src, else src."""
+    for attr in ("data-srcset", "srcset"):
+        value = img.get(attr)
+        if isinstance(value, str) and (best := _srcset_best(value)):
+            return best
+    for attr in ("data-src", "src"):
+        value = img.get(attr)
+        if isinstance(value, str) and value.strip() and not value.startswith("data:"):
+            return value.strip()
+    src = img.get("src")
+    return src if isinstance(src, str) and src.strip() else None
+
+
+def parse_count(text: str | None) -> int | None:
+    """'♥ 1,234' -> 1234, '1.2k likes' -> 1200."""
+    if not text:
+        return None
+    match = _COUNT.search(text)
+    if not match:
+        return None
+    number = float(match.group(1).replace(",", ""))
+    return int(number * {"k": 1_000, "m": 1_000_000}.get(match.group(2).lower(), 1))
+
+
+def parse_time(text: str | None) -> dt.datetime | None:
+    """An ISO 8601 time, or None."""
+    if not text:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def parse_posts(html: str, base_url: str, selectors: Selectors, source: str) -> list[Post]:
+    """Every post on a page that has an image, in page order."""
+    soup = BeautifulSoup(html, "lxml")
+    posts = []
+    for element in soup.select(selectors.post):
+        img = element.select_one(selectors.image) if selectors.image else None
+        src = image_url(img) if img is not None else None
+        if not src:
+            continue
+        link = _value(element, f"{selectors.link}@href") if selectors.link else element.get("href")
+        caption = _value(element, selectors.caption)
+        time_spec = selectors.time if "@" in selectors.time else f"{selectors.time}@datetime"
+        posts.append(
+            Post(
+                image_url=urljoin(base_url, src),
+                post_url=urljoin(base_url, link) if isinstance(link, str) and link else None,
+                caption=caption,
+                tags=tuple(normalise_tags(_HASHTAG.findall(caption or ""))),
+                posted_at=parse_time(_value(element, time_spec) if selectors.time else None),
+                likes=parse_count(_value(element, selectors.likes)),
+                source=source,
+            )
+        )
+    return posts
+
+
+def next_page_link(html: str, base_url: str, selector: str) -> str | None:
+    """The absolute address of the page's 'next' link, or None."""
+    link = BeautifulSoup(html, "lxml").select_one(selector)
+    href = link.get("href") if link is not None else None
+    return urljoin(base_url, href) if isinstance(href, str) and href else None

@@ -1,0 +1,98 @@
+"""Turn a source's config entry into a working source (URL templates, cookies, fallback)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import quote
+
+from scraper.browser import chromium_available
+from scraper.downloader import Downloader
+from scraper.posts import Post
+from store.config import Config, SourceConfig
+from store.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+class Source(Protocol):
+    """Anything that finds posts for a tag."""
+
+    name: str
+    mode: str
+
+    def search(self, tag: str, limit: int | None = None) -> Iterator[Post]: ...
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A source entry with its URL templates filled in for this machine."""
+
+    name: str
+    config: SourceConfig
+    demo_feed_url: str
+
+    def url(self, template: str, tag: str, page: int = 1) -> str:
+        try:
+            return template.format(tag=quote(tag), page=page, demo_feed=self.demo_feed_url)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ConfigError(
+                f"sources.{self.name}: URL template {template!r} is not valid ({exc}); "
+                "it may use {tag}, {page} and {demo_feed}"
+            ) from None
+
+    def cookies(self) -> dict[str, str]:
+        """The person's session cookie for this source, from the environment or a file.
+
+        The value is never logged or stored: only its name and where it came from are said.
+        """
+        cfg = self.config
+        if not cfg.cookie_name:
+            return {}
+        value = os.environ.get(cfg.cookie_env, "").strip() if cfg.cookie_env else ""
+        origin = f"${cfg.cookie_env}"
+        if not value and cfg.cookie_file:
+            try:
+                value = cfg.cookie_file.expanduser().read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"sources.{self.name}.cookie_file: {exc.strerror}") from None
+            origin = str(cfg.cookie_file)
+        if not value:
+            where = f"set {cfg.cookie_env}" if cfg.cookie_env else "set a cookie_env"
+            raise ConfigError(
+                f"source {self.name!r} needs your own session cookie: {where} or "
+                f"sources.{self.name}.cookie_file (see README: limits and risks)"
+            )
+        log.info("using the %s cookie from %s (value hidden)", cfg.cookie_name, origin)
+        return {cfg.cookie_name: value}
+
+
+def demo_feed_url(config: Config) -> str:
+    """Base URL of the configured demo feed."""
+    return f"http://{config.demo_feed.host}:{config.demo_feed.port}"
+
+
+def build_source(name: str, config: Config, downloader: Downloader) -> Source:
+    """The source called `name`, in browser or html mode as configured and possible."""
+    from scraper.sources.html_pages import HtmlSource
+    from scraper.sources.infinite_scroll import BrowserSource
+
+    cfg = config.source(name)
+    if not cfg.enabled:
+        raise ConfigError(
+            f"source {name!r} is switched off: set sources.{name}.enabled: true in the config "
+            "(read the README's notes on limits first)"
+        )
+    spec = SourceSpec(name, cfg, demo_feed_url(config))
+    downloader.session.cookies.update(spec.cookies())  # the person's own session, if any
+    if cfg.kind == "browser":
+        if chromium_available() or not cfg.html_fallback:
+            return BrowserSource(spec, downloader)
+        if not cfg.page_url:
+            raise ConfigError(f"sources.{name}: html_fallback needs a page_url template")
+        log.warning("Chromium not found: source %s runs in html mode (page by page)", name)
+        return HtmlSource(spec, downloader, mode="html (Chromium not found)")
+    return HtmlSource(spec, downloader)
