@@ -262,7 +262,6 @@ def _run(
                 if state.wanted == 0:
                     break
         except BaseException:
-            cancel.set()
             for future in pending:
                 future.cancel()
             raise

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from store import ImageMeta, Store
+from store import Config, ImageMeta, Store
+from store.config import parse_config
 
 _LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
@@ -107,3 +108,8 @@ def meta_for(seed: int, **extra: object) -> ImageMeta:
 @pytest.fixture
 def make_jpeg() -> Callable[..., bytes]:
     return jpeg_bytes
+
+
+def make_config(data_dir: Path, **sections: object) -> Config:
+    """A config for tests: defaults plus the given top-level sections (e.g. sources=...)."""
+    return parse_config({"data_dir": str(data_dir), **sections}, "test config", data_dir.parent)

@@ -27,6 +27,7 @@ class BackgroundServer:
                     f"port {port} on {host} is in use: choose another with --port"
                 ) from None
             raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        self.app = app
         self.host = host
         self.port = int(self._server.server_port)
         self._thread = threading.Thread(

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scraper.demo_feed.server import BackgroundServer
+from scraper.demo_feed.site import create_feed_app
+from scraper.scrape import scrape
+from store import Store
+from store.check import check_store
+from tests.browser.conftest import CHROMEDRIVER, CHROMIUM, _require_browser
+from tests.conftest import make_config
+
+
+@pytest.fixture(scope="module")
+def feed() -> Iterator[BackgroundServer]:
+    with BackgroundServer(create_feed_app(), "127.0.0.1", 0) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def needs_chromium() -> None:
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        message = "needs chromium and chromium-driver (apt-get install chromium chromium-driver)"
+        if _require_browser():
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def test_browser_mode_scrolls_the_feed_into_the_store(
+    feed: BackgroundServer, data_dir: Path
+) -> None:
+    config = make_config(data_dir, demo_feed={"port": feed.port})
+    result = scrape(config, "streetwear", 60, "demo")
+    progress = result.progress
+    assert progress.mode == "browser"
+    assert progress.added == 60 and progress.status == "completed"
+    assert progress.found > 24  # more than the first screen: it scrolled
+    again = scrape(config, "streetwear", 60, "demo")
+    assert again.progress.added == 0
+    with Store(data_dir) as store:
+        rows = store.connection().execute("SELECT caption, post_url, posted_at FROM images")
+        assert all("#streetwear" in c and p and t for c, p, t in rows)
+        assert check_store(store).clean

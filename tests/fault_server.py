@@ -1,0 +1,190 @@
+"""A local site that misbehaves on purpose (in the spirit of Scrapy's mock server).
+
+Every image case has its own URL; `/page` lists them all as posts. Stateful cases (500 then OK,
+429 then OK) count their hits.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import time
+import zlib
+from collections import Counter
+from collections.abc import Iterator
+from functools import lru_cache
+
+import numpy as np
+from flask import Flask, Response, redirect
+from PIL import Image
+
+EXPECTED_FAILURES = {
+    "timeout": 1,
+    "truncated": 1,
+    "corrupt": 1,
+    "not_image": 2,
+    "too_many_pixels": 1,
+    "too_large": 1,
+    "redirect_loop": 1,
+    "bad_url": 2,
+    "robots": 1,
+    "http_404": 1,
+}
+GOOD = 6  # good0-3, plus flaky and rate-limited once they answer
+
+
+@lru_cache(maxsize=16)
+def good_jpeg(n: int, scale: float = 1.0) -> bytes:
+    """A distinct photo-like JPEG per n (noise, so perceptual hashes differ)."""
+    rng = np.random.default_rng(n)
+    small = rng.integers(0, 255, size=(8, 8, 3), dtype=np.uint8)
+    img = Image.fromarray(small).resize((160, 200), Image.BICUBIC)
+    if scale != 1.0:
+        img = img.resize((int(160 * scale), int(200 * scale)), Image.LANCZOS)
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=90 if scale == 1.0 else 75)
+    return out.getvalue()
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+@lru_cache(maxsize=1)
+def bomb_png(side: int = 20_000) -> bytes:
+    """A valid 1-bit PNG of side x side pixels that compresses to a few dozen KB."""
+    row = b"\x00" * (1 + (side + 7) // 8)
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", idat)
+        + _chunk(b"IEND", b"")
+    )
+
+
+IMAGE_SOURCES = [
+    "/img/good0.jpg",
+    "/img/good1.jpg",
+    "/img/good2.jpg",
+    "/img/good3.jpg",
+    "/img/flaky.jpg",
+    "/img/ratelimited.jpg",
+    "/img/dup.jpg",
+    "/img/near.jpg",
+    "/img/slow.jpg",
+    "/img/truncated.jpg",
+    "/img/corrupt.jpg",
+    "/img/html.jpg",
+    "/img/page.jpg",
+    "/img/bomb.png",
+    "/img/huge.jpg",
+    "/img/loop.jpg",
+    "file:///etc/passwd",
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk",
+    "/private/secret.jpg",
+    "/img/missing.jpg",
+]
+
+
+def create_fault_app(slow_seconds: float = 3.0) -> Flask:
+    app = Flask(__name__)
+    hits: Counter[str] = Counter()
+    app.extensions["hits"] = hits
+
+    @app.get("/robots.txt")
+    def robots() -> Response:
+        return Response("User-agent: *\nDisallow: /private/\n", mimetype="text/plain")
+
+    @app.get("/page")
+    def page() -> str:
+        posts = "".join(
+            f'<article class="post"><a class="post-link" href="/p/{i}">'
+            f'<img class="post-image" src="{src}"></a><p class="caption">case {i} #fault</p>'
+            f'<time datetime="2026-11-0{1 + i % 9}T10:00:00Z"></time></article>'
+            for i, src in enumerate(IMAGE_SOURCES)
+        )
+        return f"<html><body>{posts}</body></html>"
+
+    def jpeg(body: bytes) -> Response:
+        return Response(body, mimetype="image/jpeg")
+
+    @app.get("/img/good<int:n>.jpg")
+    def good(n: int) -> Response:
+        return jpeg(good_jpeg(n))
+
+    @app.get("/img/dup.jpg")
+    def dup() -> Response:
+        return jpeg(good_jpeg(0))
+
+    @app.get("/img/near.jpg")
+    def near() -> Response:
+        return jpeg(good_jpeg(1, scale=0.9))
+
+    @app.get("/img/flaky.jpg")
+    def flaky() -> Response:
+        hits["flaky"] += 1
+        return Response("busy", status=500) if hits["flaky"] == 1 else jpeg(good_jpeg(4))
+
+    @app.get("/img/ratelimited.jpg")
+    def ratelimited() -> Response:
+        hits["ratelimited"] += 1
+        if hits["ratelimited"] == 1:
+            return Response("slow down", status=429, headers={"Retry-After": "1"})
+        return jpeg(good_jpeg(5))
+
+    @app.get("/img/slow.jpg")
+    def slow() -> Response:
+        body = good_jpeg(6)
+
+        def trickle() -> Iterator[bytes]:
+            yield body[:100]
+            time.sleep(slow_seconds)
+            yield body[100:]
+
+        return Response(trickle(), mimetype="image/jpeg")
+
+    @app.get("/img/truncated.jpg")
+    def truncated() -> Response:
+        body = good_jpeg(7)
+        return Response(
+            iter([body[:1000]]), mimetype="image/jpeg", headers={"Content-Length": str(len(body))}
+        )
+
+    @app.get("/img/corrupt.jpg")
+    def corrupt() -> Response:
+        return jpeg(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 20)
+
+    @app.get("/img/html.jpg")
+    def html_as_jpeg() -> Response:
+        return jpeg(b"<!doctype html><html><body>not a picture</body></html>")
+
+    @app.get("/img/page.jpg")
+    def page_jpg() -> Response:
+        return Response("<html>login first</html>", mimetype="text/html")
+
+    @app.get("/img/bomb.png")
+    def bomb() -> Response:
+        return Response(bomb_png(), mimetype="image/png")
+
+    @app.get("/img/huge.jpg")
+    def huge() -> Response:
+        block = b"\xff\xd8\xff" + b"\x00" * (1024 * 1024 - 3)
+
+        def stream() -> Iterator[bytes]:
+            for _ in range(50):
+                yield block
+
+        return Response(stream(), mimetype="image/jpeg")  # no Content-Length: capped while read
+
+    @app.get("/img/loop.jpg")
+    def loop() -> Response:
+        return redirect("/img/loop.jpg", code=302)
+
+    @app.get("/private/secret.jpg")
+    def private() -> Response:
+        return jpeg(good_jpeg(8))
+
+    return app

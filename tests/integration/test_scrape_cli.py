@@ -1,0 +1,140 @@
+"""`python -m scraper scrape|import` as a person runs them, and a scrape killed mid-way."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scraper.demo_feed.server import BackgroundServer
+from scraper.demo_feed.site import create_feed_app
+from store import Store
+from store.check import check_store
+from tests.integration.helpers import REPO, run_cli
+
+SUMMARY = re.compile(r"^added (\d+), duplicates (\d+), failed (\d+)( \([^)]*\))?, in [\d.]+ s")
+
+
+@pytest.fixture(scope="module")
+def feed() -> Iterator[BackgroundServer]:
+    with BackgroundServer(create_feed_app(), "127.0.0.1", 0) as server:
+        yield server
+
+
+def config_file(tmp_path: Path, feed: BackgroundServer) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(f"data_dir: data\ndemo_feed:\n  port: {feed.port}\n")
+    return path
+
+
+def test_scrape_prints_one_summary_line_and_exits_0(feed: BackgroundServer, tmp_path: Path) -> None:
+    config = config_file(tmp_path, feed)
+    result = run_cli(
+        "scraper",
+        "--config",
+        str(config),
+        "scrape",
+        "--tag",
+        "boho",
+        "--count",
+        "12",
+        "--source",
+        "demo-html",
+    )
+    assert result.returncode == 0, result.stderr
+    last = result.stdout.strip().splitlines()[-1]
+    match = SUMMARY.match(last)
+    assert match and int(match.group(1)) == 12, last
+    assert "source demo-html (html mode)" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("tag", ["../x", "a/b", "", "#", "x" * 500])
+def test_bad_tags_are_refused_in_one_line(tag: str, tmp_path: Path) -> None:
+    result = run_cli(
+        "scraper", "--data-dir", str(tmp_path / "d"), "scrape", "--tag", tag, "--count", "3"
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: tag") and result.stderr.count("\n") == 1
+
+
+def test_import_cli(tmp_path: Path) -> None:
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    from tests.conftest import jpeg_bytes
+
+    for i in range(3):
+        (folder / f"{i}.jpg").write_bytes(jpeg_bytes(i))
+    result = run_cli("scraper", "--data-dir", str(tmp_path / "d"), "import", str(folder))
+    assert result.returncode == 0, result.stderr
+    assert SUMMARY.match(result.stdout.strip().splitlines()[-1])
+    assert result.stdout.strip().splitlines()[-1].startswith("added 3, duplicates 0, failed 0")
+
+
+@pytest.mark.slow
+def test_killed_scrape_leaves_a_clean_store_and_resumes(
+    feed: BackgroundServer, tmp_path: Path
+) -> None:
+    config = config_file(tmp_path, feed)
+    data = tmp_path / "data"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    args = [
+        sys.executable,
+        "-m",
+        "scraper",
+        "--config",
+        str(config),
+        "scrape",
+        "--tag",
+        "preppy",
+        "--count",
+        "150",
+        "--source",
+        "demo-html",
+    ]
+    proc = subprocess.Popen(
+        args, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # kill it once it has stored something
+        time.sleep(0.2)
+        if (data / "store.sqlite").exists():
+            with Store(data) as store:
+                if store.stats().images >= 20:
+                    break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+
+    check = run_cli("store", "--config", str(config), "check")
+    assert check.returncode == 0, check.stdout
+    with Store(data) as store:
+        stored = store.stats().images
+        assert 20 <= stored < 150
+        assert store.runs()[0]["status"] == "interrupted"
+        assert check_store(store).clean
+
+    resumed = run_cli(
+        "scraper",
+        "--config",
+        str(config),
+        "scrape",
+        "--tag",
+        "preppy",
+        "--count",
+        "150",
+        "--source",
+        "demo-html",
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert "already stored" in resumed.stdout
+    with Store(data) as store:
+        runs = store.runs()
+        assert runs[0]["status"] == "completed"
+        assert store.stats().images == 150  # the count, reached across the kill
+        assert check_store(store).clean

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from bs4 import BeautifulSoup, Tag
+
+from scraper.parsing import image_url, next_page_link, parse_count, parse_posts, parse_time
+from store.config import Selectors
+
+
+def img(html: str) -> Tag:
+    return BeautifulSoup(html, "lxml").img
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ('<img src="a.jpg">', "a.jpg"),
+        ('<img src="data:image/gif;base64,R0l" data-src="real.jpg">', "real.jpg"),
+        ('<img src="s.jpg" srcset="s.jpg 160w, l.jpg 640w, m.jpg 320w">', "l.jpg"),
+        ('<img srcset="one.jpg 1x, two.jpg 2x">', "two.jpg"),
+        ('<img data-srcset="x.jpg 100w, y.jpg 900w" src="p.gif">', "y.jpg"),
+        ("<img>", None),
+    ],
+)
+def test_image_url_prefers_the_largest_candidate(html: str, expected: str | None) -> None:
+    assert image_url(img(html)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("♥ 1,234", 1234), ("1.2k likes", 1200), ("3M", 3_000_000), ("none", None), (None, None)],
+)
+def test_counts(text: str | None, expected: int | None) -> None:
+    assert parse_count(text) == expected
+
+
+def test_times() -> None:
+    assert parse_time("2026-11-01T10:00:00Z") == dt.datetime(2026, 11, 1, 10, tzinfo=dt.UTC)
+    assert parse_time("yesterday") is None
+
+
+PAGE = """
+<article class="post"><a class="post-link" href="/p/1">
+  <img class="post-image" src="/m/1.jpg?w=160" srcset="/m/1.jpg?w=160 160w, /m/1.jpg 320w"></a>
+  <time datetime="2026-10-02T08:00:00Z">Oct 2</time><span class="likes">♥ 42</span>
+  <p class="caption">Sunny day &lt;script&gt;alert(1)&lt;/script&gt; #Boho #dress #a/b</p></article>
+<article class="post"><p class="caption">no picture here #boho</p></article>
+<a rel="next" href="?page=2">older</a>
+"""
+
+
+def test_posts_from_a_page() -> None:
+    selectors = Selectors(post="article.post", image="img.post-image", link="a.post-link")
+    [post] = parse_posts(PAGE, "http://127.0.0.1:9/tag/boho", selectors, "demo")
+    assert post.image_url == "http://127.0.0.1:9/m/1.jpg"
+    assert post.post_url == "http://127.0.0.1:9/p/1"
+    assert post.tags == ("boho", "dress", "a")
+    assert post.caption is not None and "<script>" in post.caption  # kept as text, never markup
+    assert post.likes == 42
+    assert post.posted_at == dt.datetime(2026, 10, 2, 8, tzinfo=dt.UTC)
+    assert (
+        next_page_link(PAGE, "http://127.0.0.1:9/tag/boho", 'a[rel="next"]')
+        == "http://127.0.0.1:9/tag/boho?page=2"
+    )
+
+
+def test_attribute_selectors_and_link_on_the_post_itself() -> None:
+    grid = '<a href="/p/XYZ/"><img src="/i.jpg" alt="Caption #OOTD"></a>'
+    selectors = Selectors(
+        post='a[href*="/p/"]', image="img", link="", caption="img@alt", time="", likes=""
+    )
+    [post] = parse_posts(grid, "http://127.0.0.1:9/explore/tags/ootd/", selectors, "instagram")
+    assert post.post_url == "http://127.0.0.1:9/p/XYZ/"
+    assert post.caption == "Caption #OOTD" and post.tags == ("ootd",)
+    assert post.posted_at is None and post.likes is None
