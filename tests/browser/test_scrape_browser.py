@@ -44,3 +44,16 @@ def test_browser_mode_scrolls_the_feed_into_the_store(
         rows = store.connection().execute("SELECT caption, post_url, posted_at FROM images")
         assert all("#streetwear" in c and p and t for c, p, t in rows)
         assert check_store(store).clean
+
+
+def test_cookie_source_in_the_browser_sees_the_login_walled_grid(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.integration.test_sources import instagram_config
+    from tests.replicas import SESSION, create_replica_app
+
+    monkeypatch.setenv("TEST_STYLESCOUT_SESSIONID", SESSION)
+    with BackgroundServer(create_replica_app(), "127.0.0.1", 0) as replica:
+        config = instagram_config(data_dir, replica, kind="browser")
+        result = scrape(config, "ootd", 6, "instagram")
+    assert result.progress.mode == "browser" and result.progress.added == 6

@@ -138,3 +138,47 @@ def test_killed_scrape_leaves_a_clean_store_and_resumes(
         assert runs[0]["status"] == "completed"
         assert store.stats().images == 150  # the count, reached across the kill
         assert check_store(store).clean
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_and_records_an_interrupted_run(
+    feed: BackgroundServer, tmp_path: Path
+) -> None:
+    config = config_file(tmp_path, feed)
+    data = tmp_path / "data"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "scraper",
+            "--config",
+            str(config),
+            "scrape",
+            "--tag",
+            "hat",
+            "--count",
+            "200",
+            "--source",
+            "demo-html",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        if (data / "store.sqlite").exists():
+            with Store(data) as store:
+                if store.stats().images >= 10:
+                    break
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "interrupted" in err
+    with Store(data) as store:
+        assert store.runs()[0]["status"] == "interrupted"
+        assert check_store(store).clean
+        assert not list((data / "images" / "tmp").iterdir())

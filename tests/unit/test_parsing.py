@@ -75,3 +75,32 @@ def test_attribute_selectors_and_link_on_the_post_itself() -> None:
     assert post.post_url == "http://127.0.0.1:9/p/XYZ/"
     assert post.caption == "Caption #OOTD" and post.tags == ("ootd",)
     assert post.posted_at is None and post.likes is None
+
+
+def test_host_spacing_keeps_requests_to_one_host_apart() -> None:
+    import itertools
+    import threading
+    import time
+
+    from scraper.downloader import HostSpacing
+
+    spacing = HostSpacing(0.05)
+    starts: list[float] = []
+    lock = threading.Lock()
+
+    def hit() -> None:
+        spacing.wait("shop.example")
+        with lock:
+            starts.append(time.monotonic())
+
+    threads = [threading.Thread(target=hit) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    starts.sort()
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert min(gaps) >= 0.045
+    before = time.monotonic()
+    spacing.wait("other.example")  # another host does not wait
+    assert time.monotonic() - before < 0.02
