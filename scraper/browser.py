@@ -42,7 +42,8 @@ def chromium_available() -> bool:
 class Chromium:
     """A headless browser with its own throw-away profile; use as a context manager."""
 
-    def __init__(self, page_load_timeout_s: float = 30) -> None:
+    def __init__(self, page_load_timeout_s: float = 30, capture_console: bool = False) -> None:
+        """Start Chromium; `capture_console` keeps the page's console messages (for tests)."""
         if not chromium_available():
             raise BrowserMissingError(MISSING)
         from selenium import webdriver  # imported here: only browser sources need Selenium
@@ -54,6 +55,8 @@ class Chromium:
         options.binary_location = str(CHROMIUM)
         for flag in (*FLAGS, f"--user-data-dir={self._profile}"):
             options.add_argument(flag)
+        if capture_console:
+            options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         try:
             self.driver: WebDriver = webdriver.Chrome(
                 service=Service(str(CHROMEDRIVER)), options=options

@@ -98,24 +98,19 @@ class SourceConfig(_Section):
     cookie_file: Path | None = None
 
 
-_DEMO_SELECTORS = Selectors(post="article.post", image="img.post-image", link="a.post-link")
+_DEMO = SourceConfig(
+    kind="browser",
+    url="{demo_feed}/tag/{tag}",
+    page_url="{demo_feed}/tag/{tag}?page={page}",
+    selectors=Selectors(post="article.post", image="img.post-image", link="a.post-link"),
+    html_fallback=True,
+    allow_private_network=True,
+    starts_demo_feed=True,
+)
 DEFAULT_SOURCES: dict[str, SourceConfig] = {
-    "demo": SourceConfig(
-        kind="browser",
-        url="{demo_feed}/tag/{tag}",
-        page_url="{demo_feed}/tag/{tag}?page={page}",
-        selectors=_DEMO_SELECTORS,
-        html_fallback=True,
-        allow_private_network=True,
-        starts_demo_feed=True,
-    ),
-    "demo-html": SourceConfig(
-        kind="html",
-        url="{demo_feed}/tag/{tag}?page=1",
-        page_url="{demo_feed}/tag/{tag}?page={page}",
-        selectors=_DEMO_SELECTORS,
-        allow_private_network=True,
-        starts_demo_feed=True,
+    "demo": _DEMO,
+    "demo-html": _DEMO.model_copy(
+        update={"kind": "html", "url": "{demo_feed}/tag/{tag}?page=1", "html_fallback": False}
     ),
     "instagram": SourceConfig(
         kind="browser",

@@ -10,7 +10,7 @@ from scraper.demo_feed.site import create_feed_app
 from scraper.scrape import scrape
 from store import Store
 from store.check import check_store
-from tests.browser.conftest import CHROMEDRIVER, CHROMIUM, _require_browser
+from tests.browser.conftest import skip_without_chromium
 from tests.conftest import make_config
 
 
@@ -22,11 +22,7 @@ def feed() -> Iterator[BackgroundServer]:
 
 @pytest.fixture(autouse=True)
 def needs_chromium() -> None:
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        message = "needs chromium and chromium-driver (apt-get install chromium chromium-driver)"
-        if _require_browser():
-            pytest.fail(message)
-        pytest.skip(message)
+    skip_without_chromium()
 
 
 def test_browser_mode_scrolls_the_feed_into_the_store(

@@ -34,6 +34,43 @@ def config_file(tmp_path: Path, feed: BackgroundServer) -> Path:
     return path
 
 
+def start_scrape(config: Path, tag: str, count: int) -> subprocess.Popen[str]:
+    """`python -m scraper scrape` in its own process, output captured."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "scraper",
+            "--config",
+            str(config),
+            "scrape",
+            "--tag",
+            tag,
+            "--count",
+            str(count),
+            "--source",
+            "demo-html",
+        ],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_images(data: Path, at_least: int, timeout: float = 60) -> None:
+    """Poll the store until it holds `at_least` images (bounded in time)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        if (data / "store.sqlite").exists():
+            with Store(data) as store:
+                if store.stats().images >= at_least:
+                    return
+    raise AssertionError(f"the store never reached {at_least} images")
+
+
 def test_scrape_prints_one_summary_line_and_exits_0(feed: BackgroundServer, tmp_path: Path) -> None:
     config = config_file(tmp_path, feed)
     result = run_cli(
@@ -83,33 +120,10 @@ def test_killed_scrape_leaves_a_clean_store_and_resumes(
 ) -> None:
     config = config_file(tmp_path, feed)
     data = tmp_path / "data"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    args = [
-        sys.executable,
-        "-m",
-        "scraper",
-        "--config",
-        str(config),
-        "scrape",
-        "--tag",
-        "preppy",
-        "--count",
-        "150",
-        "--source",
-        "demo-html",
-    ]
-    proc = subprocess.Popen(
-        args, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # kill it once it has stored something
-        time.sleep(0.2)
-        if (data / "store.sqlite").exists():
-            with Store(data) as store:
-                if store.stats().images >= 20:
-                    break
+    proc = start_scrape(config, "preppy", 150)
+    wait_for_images(data, 20)
     proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=10)
+    proc.communicate(timeout=10)
 
     check = run_cli("store", "--config", str(config), "check")
     assert check.returncode == 0, check.stdout
@@ -119,20 +133,10 @@ def test_killed_scrape_leaves_a_clean_store_and_resumes(
         assert store.runs()[0]["status"] == "interrupted"
         assert check_store(store).clean
 
-    resumed = run_cli(
-        "scraper",
-        "--config",
-        str(config),
-        "scrape",
-        "--tag",
-        "preppy",
-        "--count",
-        "150",
-        "--source",
-        "demo-html",
-    )
-    assert resumed.returncode == 0, resumed.stderr
-    assert "already stored" in resumed.stdout
+    resumed = start_scrape(config, "preppy", 150)
+    out, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, err
+    assert "already stored" in out
     with Store(data) as store:
         runs = store.runs()
         assert runs[0]["status"] == "completed"
@@ -146,35 +150,8 @@ def test_ctrl_c_stops_cleanly_and_records_an_interrupted_run(
 ) -> None:
     config = config_file(tmp_path, feed)
     data = tmp_path / "data"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "scraper",
-            "--config",
-            str(config),
-            "scrape",
-            "--tag",
-            "hat",
-            "--count",
-            "200",
-            "--source",
-            "demo-html",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        time.sleep(0.2)
-        if (data / "store.sqlite").exists():
-            with Store(data) as store:
-                if store.stats().images >= 10:
-                    break
+    proc = start_scrape(config, "hat", 200)
+    wait_for_images(data, 10)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and "interrupted" in err
