@@ -132,6 +132,56 @@ DEFAULT_SOURCES: dict[str, SourceConfig] = {
 }
 
 
+class ColourConfig(_Section):
+    """A colour histogram of the garment (near-white studio background left out), joined to the
+    CNN features; on by default because it measurably wins (see BENCHMARKS.md)."""
+
+    enabled: bool = True
+    bins: int = Field(8, ge=2, le=16, description="bins per RGB channel")
+    weight: float = Field(0.8, ge=0, le=10, description="its weight against the CNN part")
+    background_threshold: int = Field(235, ge=0, le=256, description="256 keeps every pixel")
+
+
+class FeaturesConfig(_Section):
+    """The image descriptor: a Keras backbone, pooled, standardised, plus the colour part."""
+
+    backbone: Literal["resnet50", "resnet101", "densenet121", "inception_v3"] = "resnet50"
+    weights: str = Field("auto", description="auto | imagenet | none | path to a .h5 file")
+    input_size: int = Field(224, ge=32, le=1024)
+    pooling: Literal["avg", "max"] = "max"
+    pad: bool = Field(True, description="keep the aspect ratio and pad (else squash)")
+    pad_colour: tuple[int, int, int] = (255, 255, 255)
+    batch_size: int = Field(32, ge=1, le=512)
+    standardise: bool = Field(True, description="z-score each dimension over the store")
+    seed: int = Field(7, description="seed of the random weights when ImageNet is unavailable")
+    colour: ColourConfig = ColourConfig()
+
+
+class ClusteringConfig(_Section):
+    """SciPy hierarchical clustering into styles."""
+
+    method: Literal["ward", "average", "complete", "single", "weighted", "centroid", "median"] = (
+        "ward"
+    )
+    n_styles: int | None = Field(12, ge=1, le=500, description="target number of styles")
+    distance_threshold: float | None = Field(None, gt=0, description="cut height instead")
+    merge_threshold: float = Field(0.15, ge=0, description="merge styles with closer centroids")
+    min_size: int = Field(5, ge=1, description="smaller styles join their nearest neighbour")
+    exact_limit: int = Field(20_000, ge=10, description="above: linkage on k-means centroids")
+    micro_clusters: int = Field(1_000, ge=10, le=20_000)
+    pca_dims: int = Field(128, ge=2, le=4096, description="dimensions the linkage works in")
+    representatives: int = Field(6, ge=1, le=50)
+    seed: int = 7
+
+
+class RecommenderConfig(_Section):
+    """Matching a person's photos and the nearest items."""
+
+    k: int = Field(10, ge=1, le=200)
+    match_threshold: float = Field(0.35, ge=-1, le=1, description="mean cosine to a style")
+    pca_components: int | None = Field(None, ge=2, le=4096, description="faster, approximate")
+
+
 class DashboardConfig(_Section):
     """The Dash web app."""
 
@@ -148,6 +198,9 @@ class Config(_Section):
     demo_feed: DemoFeedConfig = DemoFeedConfig()
     scraper: ScraperConfig = ScraperConfig()
     sources: dict[str, SourceConfig] = Field(default_factory=lambda: dict(DEFAULT_SOURCES))
+    features: FeaturesConfig = FeaturesConfig()
+    clustering: ClusteringConfig = ClusteringConfig()
+    recommender: RecommenderConfig = RecommenderConfig()
     dashboard: DashboardConfig = DashboardConfig()
 
     @field_validator("sources", mode="before")

@@ -345,6 +345,89 @@ class Store:
         order = close[np.argsort(distances[close], kind="stable")]
         return [(int(ids[i]), int(distances[i])) for i in order]
 
+    def image_files(self, ids: Iterable[int] | None = None) -> list[tuple[int, Path]]:
+        """(image id, file path) of every image, or of the given ids, in id order."""
+        rows = self._conn().execute("SELECT id, sha256, format FROM images ORDER BY id")
+        wanted = None if ids is None else set(ids)
+        return [
+            (int(i), self.image_path(sha, fmt))
+            for i, sha, fmt in rows
+            if wanted is None or i in wanted
+        ]
+
+    def popular_images(self, limit: int = 10) -> list[int]:
+        """Most liked by raters first (mean of latest ratings), then most reposted and liked."""
+        rows = self._conn().execute(
+            "SELECT i.id FROM images i LEFT JOIN ("
+            "  SELECT image_id, avg(rating) AS score, count(*) AS n FROM ratings WHERE id IN"
+            "  (SELECT max(id) FROM ratings GROUP BY user_id, image_id) GROUP BY image_id"
+            ") r ON r.image_id = i.id"
+            " ORDER BY coalesce(r.score, 0) DESC, coalesce(r.n, 0) DESC,"
+            " (SELECT count(*) FROM image_tags t WHERE t.image_id = i.id) DESC,"
+            " coalesce(i.likes, 0) DESC, i.id LIMIT ?",
+            (limit,),
+        )
+        return [int(r[0]) for r in rows]
+
+    # -- feature cache ----------------------------------------------------------------------
+
+    def images_without_features(self, model_key: str) -> list[tuple[int, Path]]:
+        """Images that have neither features nor a recorded failure for this model key."""
+        rows = self._conn().execute(
+            "SELECT id, sha256, format FROM images WHERE id NOT IN"
+            " (SELECT image_id FROM features WHERE model_key = ?) ORDER BY id",
+            (model_key,),
+        )
+        return [(int(i), self.image_path(sha, fmt)) for i, sha, fmt in rows]
+
+    def save_features(self, model_key: str, ids: Iterable[int], vectors: np.ndarray) -> None:
+        """Cache one float32 vector per image for a model key."""
+        data = np.ascontiguousarray(vectors, dtype=np.float32)
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO features (model_key, image_id, vector) VALUES (?, ?, ?)",
+                [(model_key, int(i), row.tobytes()) for i, row in zip(ids, data, strict=True)],
+            )
+
+    def save_feature_failures(self, model_key: str, failures: dict[int, str]) -> None:
+        """Remember images a model could not read, with why."""
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO features (model_key, image_id, failure) VALUES (?, ?, ?)",
+                [(model_key, int(i), reason[:500]) for i, reason in failures.items()],
+            )
+
+    def load_features(self, model_key: str) -> tuple[np.ndarray, np.ndarray]:
+        """(ids int64 (n,), vectors float32 (n, d)) cached for a model key, in id order."""
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT image_id, vector FROM features WHERE model_key = ? AND vector IS NOT NULL"
+                " ORDER BY image_id",
+                (model_key,),
+            )
+            .fetchall()
+        )
+        if not rows:
+            return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+        ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+        return ids, np.stack([np.frombuffer(r[1], np.float32) for r in rows])
+
+    def feature_failures(self, model_key: str) -> dict[int, str]:
+        """Images this model key could not read."""
+        rows = self._conn().execute(
+            "SELECT image_id, failure FROM features WHERE model_key = ? AND failure IS NOT NULL",
+            (model_key,),
+        )
+        return {int(i): f for i, f in rows}
+
+    def tags_by_image(self) -> dict[int, list[str]]:
+        """Every image's tags (for naming styles)."""
+        out: dict[int, list[str]] = {}
+        for image_id, tag in self._conn().execute("SELECT image_id, tag FROM image_tags"):
+            out.setdefault(int(image_id), []).append(tag)
+        return out
+
     # -- scrape runs ------------------------------------------------------------------------
 
     def start_run(self, tag: str, source: str, requested: int) -> int:

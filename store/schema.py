@@ -81,6 +81,18 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX image_labels_name ON image_labels(name, value);
     """,
+    # 3: cached image descriptors per model key (backbone + weights + input size ...), and the
+    # images a model could not read, so an incremental build does not try them again.
+    """
+    CREATE TABLE features (
+        model_key TEXT    NOT NULL,
+        image_id  INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        vector    BLOB,
+        failure   TEXT,
+        PRIMARY KEY (model_key, image_id),
+        CHECK ((vector IS NULL) != (failure IS NULL))
+    ) WITHOUT ROWID;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,168 @@
+"""`python -m clustering build`: extract what is missing, cluster, name, write the index."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from clustering.colour import colour_histogram, colour_key
+from clustering.descriptors import combine, standardisation
+from clustering.features import FeatureExtractor
+from clustering.images import load_rgb
+from clustering.index import IndexMeta, StyleIndex, save_index
+from clustering.styles import cluster_styles, name_styles, representatives
+from store import Config, Store, StyleScoutError
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build did."""
+
+    model_key: str
+    extracted: int
+    extract_seconds: float
+    skipped: int
+    images: int
+    styles: int
+    cluster_path: str
+    seconds: float
+    weights_note: str
+
+    def summary(self) -> str:
+        rate = self.extracted / self.extract_seconds if self.extract_seconds > 0 else 0.0
+        return (
+            f"model {self.model_key}: extracted {self.extracted} ({rate:.1f} images/s), "
+            f"skipped {self.skipped} unreadable, {self.images} images in {self.styles} styles "
+            f"({self.cluster_path} path), in {self.seconds:.1f} s"
+        )
+
+
+def _colour_features(store: Store, config: Config, progress: Progress | None) -> None:
+    key = colour_key(config.features.colour)
+    todo = store.images_without_features(key)
+    if not todo:
+        return
+
+    def one(item: tuple[int, object]) -> tuple[int, np.ndarray | None, str]:
+        image_id, path = item
+        try:
+            return image_id, colour_histogram(load_rgb(path), config.features.colour), ""
+        except Exception as exc:  # reported, never fatal
+            return image_id, None, f"{type(exc).__name__}: {exc}"[:300]
+
+    done: list[tuple[int, np.ndarray]] = []
+    failures: dict[int, str] = {}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for n, (image_id, vector, error) in enumerate(pool.map(one, todo), start=1):
+            if vector is None:
+                failures[image_id] = error
+            else:
+                done.append((image_id, vector))
+            if progress and (n % 64 == 0 or n == len(todo)):
+                progress("colour", n, len(todo))
+    if done:
+        store.save_features(key, [i for i, _ in done], np.stack([v for _, v in done]))
+    if failures:
+        store.save_feature_failures(key, failures)
+
+
+def extract_missing(
+    store: Store, extractor: FeatureExtractor, progress: Progress | None = None
+) -> tuple[int, int, float]:
+    """Features for stored images that have none for this model; (extracted, failed, seconds)."""
+    todo = store.images_without_features(extractor.key)
+    started = time.perf_counter()
+    done = 0
+    chunk = extractor.cfg.batch_size * 8  # saved as it goes: an interrupted build keeps its work
+    failed = 0
+    for start in range(0, len(todo), chunk):
+        part = todo[start : start + chunk]
+        result = extractor.extract([p for _, p in part])
+        if result.ok:
+            store.save_features(extractor.key, [part[i][0] for i in result.ok], result.vectors)
+        if result.failures:
+            store.save_feature_failures(
+                extractor.key, {part[i][0]: why for i, why in result.failures.items()}
+            )
+            for i, why in result.failures.items():
+                log.warning("skipped image %d: %s", part[i][0], why)
+        done += len(part)
+        failed += len(result.failures)
+        if progress:
+            progress("features", done, len(todo))
+    return done - failed, failed, time.perf_counter() - started
+
+
+def build_index(
+    config: Config,
+    store: Store,
+    extractor: FeatureExtractor | None = None,
+    progress: Progress | None = None,
+) -> tuple[BuildReport, StyleIndex]:
+    """Bring features up to date, cluster them into styles and swap in the new index."""
+    started = time.perf_counter()
+    extractor = extractor or FeatureExtractor(config.features)
+    extracted, _, extract_seconds = extract_missing(store, extractor, progress)
+    ids, cnn = store.load_features(extractor.key)
+    if len(ids) == 0:
+        raise StyleScoutError("the store has no readable images: scrape or import some first")
+    colour, ckey = None, None
+    if config.features.colour.enabled and config.features.colour.weight > 0:
+        _colour_features(store, config, progress)
+        ckey = colour_key(config.features.colour)
+        cids, cvec = store.load_features(ckey)
+        both = np.intersect1d(ids, cids)
+        cnn = cnn[np.searchsorted(ids, both)]
+        colour = cvec[np.searchsorted(cids, both)]
+        ids = both
+    mean, std = standardisation(cnn, config.features.standardise)
+    vectors = combine(cnn, colour, mean, std, config.features.colour.weight)
+    if progress:
+        progress("clustering", 0, 1)
+    styles = cluster_styles(vectors, config.clustering)
+    tags = store.tags_by_image()
+    names = name_styles(styles.labels, [tags.get(int(i), []) for i in ids])
+    meta = IndexMeta(
+        model_key=extractor.key + (f"+{ckey}x{config.features.colour.weight:g}" if ckey else ""),
+        feature_key=extractor.key,
+        colour_key=ckey,
+        colour_weight=config.features.colour.weight if ckey else 0.0,
+        weights_note=extractor.weights_note,
+        names=names,
+        representatives=representatives(vectors, styles, ids, config.clustering.representatives),
+        cluster_path=styles.path,
+        skipped=len(store.feature_failures(extractor.key)),
+    )
+    index = StyleIndex(
+        ids=ids.astype(np.int64),
+        vectors=vectors,
+        labels=styles.labels,
+        centroids=styles.centroids,
+        linkage=styles.linkage,
+        mean=mean,
+        std=std,
+        meta=meta,
+    )
+    save_index(index, store.index_dir)
+    if progress:
+        progress("clustering", 1, 1)
+    report = BuildReport(
+        meta.model_key,
+        extracted,
+        extract_seconds,
+        meta.skipped,
+        len(ids),
+        len(names),
+        styles.path,
+        time.perf_counter() - started,
+        extractor.weights_note,
+    )
+    return report, index

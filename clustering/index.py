@@ -1,0 +1,128 @@
+"""The style index: everything the recommender and the dashboard read, as one atomic artefact.
+
+A build writes `index/build-<time>-<pid>/` (arrays.npz + meta.json), then points the symbolic link
+`index/current` at it with one `os.replace`. A reader resolves `current` once and reads that folder,
+so it sees the old index or the new one, never half of either. The two newest older builds are kept
+for readers still loading them; older ones are removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import os
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from store.errors import StyleScoutError
+
+log = logging.getLogger(__name__)
+CURRENT = "current"
+KEEP_OLD_BUILDS = 2
+
+
+class IndexMissingError(StyleScoutError):
+    """No style index has been built yet."""
+
+
+@dataclass
+class IndexMeta:
+    """The index's description (meta.json)."""
+
+    model_key: str
+    feature_key: str
+    colour_key: str | None
+    colour_weight: float
+    weights_note: str
+    names: list[str]
+    representatives: list[list[int]]
+    cluster_path: str
+    built_at: str = field(
+        default_factory=lambda: dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+    skipped: int = 0
+
+
+@dataclass
+class StyleIndex:
+    """Ids, unit vectors, style labels, centroids, linkage, names, and how the vectors were made.
+
+    `mean`/`std` standardise the CNN part of a new photo the way the stored vectors were.
+    """
+
+    ids: np.ndarray  # int64 (n,)
+    vectors: np.ndarray  # float32 (n, d), unit rows
+    labels: np.ndarray  # int32 (n,)
+    centroids: np.ndarray  # float32 (k, d)
+    linkage: np.ndarray  # float64 (k-1, 4)
+    mean: np.ndarray  # float32 (d_cnn,)
+    std: np.ndarray  # float32 (d_cnn,)
+    meta: IndexMeta
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.bincount(self.labels, minlength=len(self.centroids))
+
+    @property
+    def random_weights(self) -> bool:
+        return bool(self.meta.weights_note)
+
+    def style_of(self, image_id: int) -> int | None:
+        position = np.searchsorted(self.ids, image_id)
+        if position < len(self.ids) and self.ids[position] == image_id:
+            return int(self.labels[position])
+        return None
+
+
+_ARRAYS = ("ids", "vectors", "labels", "centroids", "linkage", "mean", "std")
+
+
+def save_index(index: StyleIndex, index_dir: Path) -> Path:
+    """Write the index to a new folder and make it current in one rename; returns its folder."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+    folder = index_dir / f"build-{stamp}-{os.getpid()}"
+    folder.mkdir()
+    with (folder / "arrays.npz").open("wb") as handle:
+        np.savez(handle, **{name: getattr(index, name) for name in _ARRAYS})
+        handle.flush()
+        os.fsync(handle.fileno())
+    (folder / "meta.json").write_text(json.dumps(asdict(index.meta), indent=1), encoding="utf-8")
+    link = index_dir / f".current-{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        link.unlink()
+    link.symlink_to(folder.name)
+    link.replace(index_dir / CURRENT)  # the swap: one rename, atomic on POSIX
+    _prune(index_dir, keep=folder.name)
+    return folder
+
+
+def _prune(index_dir: Path, keep: str) -> None:
+    builds = sorted(p for p in index_dir.glob("build-*") if p.is_dir() and p.name != keep)
+    for old in builds[:-KEEP_OLD_BUILDS] if KEEP_OLD_BUILDS else builds:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def current_folder(index_dir: Path) -> Path | None:
+    """The folder `current` points at, resolved once, or None."""
+    link = index_dir / CURRENT
+    try:
+        return (index_dir / link.readlink()).resolve()
+    except OSError:
+        return None
+
+
+def load_index(index_dir: Path) -> StyleIndex:
+    """The current index (raises IndexMissingError when none was built)."""
+    folder = current_folder(index_dir)
+    if folder is None or not (folder / "meta.json").is_file():
+        raise IndexMissingError("no style index yet: run `python -m clustering build`")
+    meta = IndexMeta(**json.loads((folder / "meta.json").read_text(encoding="utf-8")))
+    with np.load(folder / "arrays.npz") as arrays:
+        values = {name: arrays[name] for name in _ARRAYS}
+    return StyleIndex(meta=meta, **values)

@@ -1,0 +1,96 @@
+"""Your style and the nearest items: one matrix product over the index held in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from clustering.index import StyleIndex
+from store.config import RecommenderConfig
+
+
+@dataclass(frozen=True)
+class StyleMatch:
+    """The style whose centroid is most similar on average to the photos (or the fallback)."""
+
+    style: int | None
+    name: str | None
+    score: float  # mean cosine similarity of the photos to that style's centroid
+    fallback: bool  # True: nothing close enough, show popular items instead
+    scores: list[float]  # every style's score, by style number
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """An item near the query, by Euclidean distance between unit vectors."""
+
+    image_id: int
+    distance: float
+    style: int
+    style_name: str
+
+
+class Recommender:
+    """Exact nearest items and style matching over a loaded index (no refit per query)."""
+
+    def __init__(self, index: StyleIndex, cfg: RecommenderConfig | None = None) -> None:
+        self.index = index
+        self.cfg = cfg or RecommenderConfig()
+        vectors = np.ascontiguousarray(index.vectors, dtype=np.float32)
+        centroids = index.centroids.astype(np.float32)
+        self._centroids = centroids / np.maximum(
+            np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12
+        )
+        self._projection: np.ndarray | None = None
+        if self.cfg.pca_components and self.cfg.pca_components < vectors.shape[1]:
+            self._mean = vectors.mean(axis=0)
+            centred = vectors - self._mean
+            _, eigvecs = np.linalg.eigh(centred.T.astype(np.float64) @ centred)
+            self._projection = eigvecs[:, ::-1][:, : self.cfg.pca_components].astype(np.float32)
+            vectors = np.ascontiguousarray(centred @ self._projection)
+        self._matrix = vectors
+        self._norms = np.einsum("ij,ij->i", vectors, vectors)
+
+    @property
+    def approximate(self) -> bool:
+        return self._projection is not None
+
+    def match(self, photo_vectors: np.ndarray) -> StyleMatch:
+        """The person's style from one or more photo vectors (index space, unit rows)."""
+        scores = (np.atleast_2d(photo_vectors) @ self._centroids.T).mean(axis=0)
+        best = int(np.argmax(scores))
+        if scores[best] < self.cfg.match_threshold:
+            return StyleMatch(None, None, float(scores[best]), True, scores.tolist())
+        return StyleMatch(
+            best, self.index.meta.names[best], float(scores[best]), False, scores.tolist()
+        )
+
+    def nearest(
+        self, vector: np.ndarray, k: int | None = None, exclude: Iterable[int] = ()
+    ) -> list[Neighbour]:
+        """The k items nearest `vector`, nearest first, leaving out the ids in `exclude`."""
+        k = k or self.cfg.k
+        query = np.asarray(vector, dtype=np.float32).ravel()
+        if self._projection is not None:
+            query = (query - self._mean) @ self._projection
+        d2 = self._norms - 2.0 * (self._matrix @ query) + float(query @ query)
+        excluded = np.fromiter(exclude, np.int64)
+        if len(excluded):
+            d2[np.isin(self.index.ids, excluded)] = np.inf
+        k = min(k, int(np.isfinite(d2).sum()))
+        if k <= 0:
+            return []
+        top = np.argpartition(d2, k - 1)[:k]
+        top = top[np.argsort(d2[top], kind="stable")]
+        names = self.index.meta.names
+        return [
+            Neighbour(
+                int(self.index.ids[i]),
+                float(np.sqrt(max(d2[i], 0.0))),
+                int(self.index.labels[i]),
+                names[int(self.index.labels[i])],
+            )
+            for i in top
+        ]
