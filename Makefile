@@ -31,6 +31,7 @@ lint: setup ## ruff checks and formatting
 bench: setup ## run the benchmarks and print their figures
 	$(PY) -m bench.demo_feed
 	$(PY) -m bench.scrape
+	$(PY) -m bench.engine
 
 clean: ## remove .venv and caches (keeps data/)
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -35,14 +35,21 @@ class Styles:
         return np.bincount(self.labels, minlength=len(self.centroids))
 
 
-def reduce_dims(x: np.ndarray, dims: int) -> np.ndarray:
-    """Project onto the top principal components (via the d x d covariance: memory O(n·d))."""
+def reduce_dims(x: np.ndarray, dims: int, sample: int = 20_000, seed: int = 0) -> np.ndarray:
+    """Project onto the top principal components, estimated from at most `sample` rows
+    (the d x d covariance of a sample: memory O(n·d), time independent of n beyond projecting)."""
     if x.shape[1] <= dims:
-        return x.astype(np.float64)
-    centred = x - x.mean(axis=0)
-    cov = centred.T.astype(np.float64) @ centred
-    _, vecs = np.linalg.eigh(cov)
-    return centred @ vecs[:, ::-1][:, :dims]
+        return x.astype(np.float32)
+    mean = x.mean(axis=0)
+    rows = (
+        x
+        if len(x) <= sample
+        else x[np.random.default_rng(seed).choice(len(x), sample, replace=False)]
+    )
+    centred = (rows - mean).astype(np.float32)
+    _, vecs = np.linalg.eigh((centred.T @ centred).astype(np.float64))
+    basis = vecs[:, ::-1][:, :dims].astype(np.float32)
+    return (x - mean).astype(np.float32) @ basis
 
 
 def _cut(z: np.ndarray, cfg: ClusteringConfig) -> np.ndarray:
@@ -53,12 +60,13 @@ def _cut(z: np.ndarray, cfg: ClusteringConfig) -> np.ndarray:
 
 def _linkage_labels(x: np.ndarray, cfg: ClusteringConfig) -> tuple[np.ndarray, str]:
     """Flat labels from the linkage, on all items or on micro-cluster centroids."""
-    reduced = reduce_dims(x, cfg.pca_dims)
+    reduced = reduce_dims(x, cfg.pca_dims, seed=cfg.seed).astype(np.float64)
     if len(x) <= cfg.exact_limit:
         return _cut(hierarchy.linkage(reduced, method=cfg.method), cfg), "exact"
     rng = np.random.default_rng(cfg.seed)
+    # random points as seeds: k-means++ seeding is a Python-level loop, minutes at this size
     micro, assign = vq.kmeans2(
-        reduced, min(cfg.micro_clusters, len(x)), iter=12, minit="++", seed=rng
+        reduced, min(cfg.micro_clusters, len(x)), iter=10, minit="points", seed=rng
     )
     used = np.unique(assign)  # k-means can leave a centroid empty
     remap = np.full(len(micro), -1)
