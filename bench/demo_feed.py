@@ -12,28 +12,17 @@ from __future__ import annotations
 
 import argparse
 import sqlite3
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import requests
 
+from bench.timing import median_rate
 from scraper.demo_feed.catalog import Catalog, ImageRenderer
 from scraper.demo_feed.server import BackgroundServer
 from scraper.demo_feed.site import create_feed_app
 from store import ImageMeta, Store
 from store.config import DemoFeedConfig
-
-
-def _median_rate(fn: Callable[[], object], items: int, repeats: int) -> float:
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        rates.append(items / (time.perf_counter() - start))
-    return statistics.median(rates)
 
 
 def main() -> int:
@@ -50,14 +39,14 @@ def main() -> int:
         for post_id in ids:
             renderer.jpeg(post_id)
 
-    render = _median_rate(render_cold, len(ids), args.repeats)
+    render = median_rate(render_cold, len(ids), args.repeats)
 
     with BackgroundServer(create_feed_app(config), "127.0.0.1", 0) as server:
         session = requests.Session()
         urls = [f"{server.url}/media/{post_id}.jpg" for post_id in ids]
         for url in urls:  # warm the feed's cache
             session.get(url, timeout=30).raise_for_status()
-        serve = _median_rate(
+        serve = median_rate(
             lambda: [session.get(u, timeout=30) for u in urls], len(urls), args.repeats
         )
         bodies = [session.get(u, timeout=30).content for u in urls]
@@ -79,8 +68,8 @@ def main() -> int:
                 conn.commit()
             conn.close()
 
-    safe = _median_rate(store_safe, len(bodies), args.repeats)
-    bare = _median_rate(store_bare, len(bodies), args.repeats)
+    safe = median_rate(store_safe, len(bodies), args.repeats)
+    bare = median_rate(store_bare, len(bodies), args.repeats)
 
     print(
         f"demo feed, {len(ids)} images of {config.image_width}x{config.image_height}, "

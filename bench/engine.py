@@ -17,15 +17,15 @@ import argparse
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+from bench.timing import median_rate
 
 REPO = Path(__file__).resolve().parents[1]
 FASHION = REPO.parent / "shared" / "data" / "fashion-small-dev" / "images"
@@ -60,14 +60,6 @@ def extraction(repeats: int, n: int) -> dict:
     ready = np.stack([extractor.prepare(p) for p in paths])
     extractor.extract(paths[:32])  # warm-up (graph tracing) outside the timings
 
-    def timed(fn: Callable[[], object]) -> float:
-        rates = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fn()
-            rates.append(n / (time.perf_counter() - start))
-        return statistics.median(rates)
-
     def bare() -> None:
         for s in range(0, n, 32):
             extractor.run_batch(ready[s : s + 32])
@@ -77,9 +69,9 @@ def extraction(repeats: int, n: int) -> dict:
             x = extractor._preprocess(extractor.prepare(p)[None].astype(np.float32))
             extractor.model.predict(x, verbose=0)
 
-    ours = timed(lambda: extractor.extract(paths))
-    base = timed(bare)
-    loop = timed(per_image)
+    ours = median_rate(lambda: extractor.extract(paths), n, repeats)
+    base = median_rate(bare, n, repeats)
+    loop = median_rate(per_image, n, repeats)
     return {
         "images": n,
         "end_to_end": ours,
