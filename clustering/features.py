@@ -97,7 +97,7 @@ class FeatureExtractor:
                         f"cannot load ImageNet weights for {cfg.backbone} ({type(exc).__name__}):"
                         " download the *_notop.h5 file and set features.weights to its path"
                     ) from None
-                log.warning(RANDOM_WEIGHTS_NOTE)
+                log.info(RANDOM_WEIGHTS_NOTE)  # callers show it: CLI line, index, banner
                 keras.utils.set_random_seed(cfg.seed)
                 self.model, identity = make(None), f"random{cfg.seed}"
                 self.weights_note = RANDOM_WEIGHTS_NOTE

@@ -117,6 +117,16 @@ def current_folder(index_dir: Path) -> Path | None:
         return None
 
 
+def read_meta(index_dir: Path) -> IndexMeta | None:
+    """Only the current index's description (cheap: no arrays), or None."""
+    folder = current_folder(index_dir)
+    try:
+        text = (folder / "meta.json").read_text(encoding="utf-8") if folder else None
+    except OSError:
+        return None
+    return IndexMeta(**json.loads(text)) if text else None
+
+
 def load_index(index_dir: Path) -> StyleIndex:
     """The current index (raises IndexMissingError when none was built)."""
     folder = current_folder(index_dir)

@@ -6,10 +6,13 @@ from pathlib import Path
 
 import dash
 import dash_bootstrap_components as dbc
+import diskcache
 from dash import Dash, dcc, html
 
-from dash_app.components import header_counts
+from clustering.index import read_meta
+from dash_app.components import header_counts, weights_banner
 from dash_app.context import EXTENSION_KEY, AppContext, get_context
+from dash_app.images import register_image_routes
 from store import Config, Store, load_config
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -18,6 +21,7 @@ ASSETS = Path(__file__).resolve().parents[1] / "assets"
 def _shell() -> html.Div:
     """The frame around every page; rebuilt on each full page load so the counts are fresh."""
     ctx = get_context()
+    meta = read_meta(ctx.store.index_dir)
     nav = dbc.Navbar(
         dbc.Container(
             [
@@ -33,19 +37,24 @@ def _shell() -> html.Div:
                     ],
                     className="me-auto",
                 ),
-                header_counts(ctx.store.stats()),
+                header_counts(ctx.store.stats(), meta.model_key if meta else None),
             ],
             fluid=True,
         ),
         className="ss-navbar mb-4",
         expand="md",
         color="light",
+        dark=False,
     )
     return html.Div(
         [
             nav,
             dcc.Store(id="user-id", storage_type="local"),
-            dbc.Container(dash.page_container, fluid=True, className="pb-5"),
+            dbc.Container(
+                [weights_banner(meta.weights_note if meta else ""), dash.page_container],
+                fluid=True,
+                className="pb-5",
+            ),
         ]
     )
 
@@ -68,6 +77,8 @@ def create_app(config: Config | None = None) -> Dash:
         serve_locally=True,
     )
     app.server.extensions[EXTENSION_KEY] = AppContext(config=config, store=store)
+    thumbs = diskcache.Cache(str(store.cache_dir / "thumbnails"), size_limit=256 * 2**20)
+    register_image_routes(app.server, thumbs)
     with app.server.app_context():  # Dash calls the layout once on assignment to validate it
         app.layout = _shell
     return app

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dash_app.app import create_app
+from dash_app.context import EXTENSION_KEY
+from dash_app.demo import prepare_demo
 from scraper.demo_feed.server import BackgroundServer, serve_until_interrupted
 from scraper.demo_feed.site import create_feed_app
 from store.cli_support import base_parser, config_from_args, run_cli
@@ -21,7 +23,7 @@ def _main(argv: Sequence[str] | None) -> int:
     parser.add_argument(
         "--demo",
         action="store_true",
-        help="also serve the local demo feed, the default scraping source",
+        help="also serve the demo feed and, on first run, scrape its style tags and build styles",
     )
     args = parser.parse_args(argv)
     config = config_from_args(args)
@@ -38,6 +40,15 @@ def _main(argv: Sequence[str] | None) -> int:
             create_feed_app(config.demo_feed), config.demo_feed.host, config.demo_feed.port
         ).start()
         print(f"demo feed:  {feed.url}/tag/boho", flush=True)
+        try:
+            prepare_demo(
+                config,
+                app.server.extensions[EXTENSION_KEY].store,
+                say=lambda line: print(line, flush=True),
+            )
+        except BaseException:
+            feed.stop()
+            raise
     server.start()
     print(f"dashboard:  {server.url}/   (Ctrl-C to stop)", flush=True)
     try:

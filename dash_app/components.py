@@ -18,13 +18,30 @@ def human_bytes(n: int) -> str:
     raise AssertionError("unreachable")
 
 
-def header_counts(stats: StoreStats) -> html.Span:
-    """The store's counts for the navigation bar."""
+def header_counts(stats: StoreStats, model_key: str | None = None) -> html.Span:
+    """The store's counts and the index's model for the navigation bar."""
     parts = [("images", stats.images), ("tags", stats.tags), ("ratings", stats.ratings)]
+    model = html.Span(
+        model_key or "no style index yet",
+        className="ss-model small text-muted",
+        id="model-key",
+        title="backbone, weights, input size and pooling of the current style index",
+    )
     return html.Span(
-        [html.Span([html.Strong(f"{n:,}"), f" {label}"], className="me-3") for label, n in parts],
+        [html.Span([html.Strong(f"{n:,}"), f" {label}"], className="me-3") for label, n in parts]
+        + [model],
         className="ss-count",
         id="header-counts",
+    )
+
+
+def weights_banner(note: str) -> html.Div:
+    """A visible warning when the index was built with random weights (empty otherwise)."""
+    if not note:
+        return html.Div(id="weights-banner")
+    return html.Div(
+        dbc.Alert([html.Strong("Random weights. "), note], color="warning", className="mb-3"),
+        id="weights-banner",
     )
 
 

@@ -202,6 +202,18 @@ class Store:
         self.close()
 
     @property
+    def cache_dir(self) -> Path:
+        """Where derived files that can be rebuilt at any time live (e.g. thumbnails)."""
+        return self.data_dir / "cache"
+
+    def file_for_sha(self, sha256: str) -> tuple[Path, str] | None:
+        """(file path, format) of the image with this hash, or None."""
+        row = (
+            self._conn().execute("SELECT format FROM images WHERE sha256 = ?", (sha256,)).fetchone()
+        )
+        return None if row is None else (self.image_path(sha256, row[0]), row[0])
+
+    @property
     def index_dir(self) -> Path:
         """Where style index artefacts live (`data/index/`); the clustering package writes them."""
         return self.data_dir / "index"

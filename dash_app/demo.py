@@ -1,0 +1,40 @@
+"""`make demo`: fill an empty store from the demo feed and build a style index, once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from clustering.build import build_index
+from clustering.index import read_meta
+from scraper.demo_feed.styles import STYLES
+from scraper.scrape import scrape
+from store import Config, Store
+
+log = logging.getLogger(__name__)
+DEMO_TAGS: tuple[str, ...] = tuple(STYLES)
+
+
+def prepare_demo(
+    config: Config,
+    store: Store,
+    tags: Sequence[str] = DEMO_TAGS,
+    per_tag: int = 40,
+    say: Callable[[str], None] = print,
+) -> bool:
+    """Scrape `per_tag` images of each demo style tag and build the index, unless an index
+    exists already. Returns whether anything was done."""
+    if read_meta(store.index_dir) is not None:
+        return False
+    for tag in tags:
+        result = scrape(config, tag, per_tag, store=store)
+        say(
+            f"scraped #{tag} ({result.progress.mode} mode): "
+            + result.progress.summary(result.seconds)
+        )
+    say("building the style index (the first build loads TensorFlow and extracts features)")
+    report, _ = build_index(config, store)
+    if report.weights_note:
+        say(f"WARNING: {report.weights_note}")
+    say(report.summary())
+    return True

@@ -1,0 +1,67 @@
+"""Image routes: files addressed by their sha256 only (no paths in URLs), cached thumbnails."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import diskcache
+import flask
+from PIL import Image
+
+from clustering.images import load_rgb
+from dash_app.context import get_context
+
+SHA256 = re.compile(r"[0-9a-f]{64}")
+THUMB_WIDTHS = (160, 320)
+MIMETYPES = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "GIF": "image/gif",
+    "BMP": "image/bmp",
+}
+_LONG_CACHE = "public, max-age=31536000, immutable"  # a hash never names other bytes
+
+
+def image_url(sha256: str, width: int | None = None) -> str:
+    """The dashboard's URL of an image (a thumbnail when `width` is given)."""
+    return f"/thumb/{width}/{sha256}" if width else f"/image/{sha256}"
+
+
+def _file_or_404(sha: str) -> tuple:
+    if not SHA256.fullmatch(sha):  # upper case, paths, long junk: never reach the disk
+        flask.abort(404)
+    found = get_context().store.file_for_sha(sha)
+    if found is None or not found[0].is_file():
+        flask.abort(404)
+    return found
+
+
+def register_image_routes(server: flask.Flask, cache: diskcache.Cache) -> None:
+    """Add /image/<sha256> and /thumb/<width>/<sha256> to the dashboard's server."""
+
+    @server.get("/image/<sha>")
+    def image(sha: str) -> flask.Response:
+        path, fmt = _file_or_404(sha)
+        response = flask.send_file(path, mimetype=MIMETYPES.get(fmt, "application/octet-stream"))
+        response.headers["Cache-Control"] = _LONG_CACHE
+        return response
+
+    @server.get("/thumb/<int:width>/<sha>")
+    def thumbnail(width: int, sha: str) -> flask.Response:
+        if width not in THUMB_WIDTHS:
+            flask.abort(404)
+        path, _ = _file_or_404(sha)
+        key = f"{sha}:{width}"
+        body = cache.get(key)
+        if body is None:
+            img = load_rgb(path)
+            img.thumbnail((width, width * 2), Image.LANCZOS)
+            out = io.BytesIO()
+            img.save(out, "JPEG", quality=85)
+            body = out.getvalue()
+            cache.set(key, body)
+        response = flask.Response(body, mimetype="image/jpeg")
+        response.headers["Cache-Control"] = _LONG_CACHE
+        return response
