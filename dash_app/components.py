@@ -6,16 +6,9 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from store import StoreStats
+from store.cli_support import human_bytes
 
-
-def human_bytes(n: int) -> str:
-    """'12.3 MB' style sizes."""
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1024 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
+__all__ = ["header_counts", "human_bytes", "stat_card", "weights_banner"]
 
 
 def header_counts(stats: StoreStats, model_key: str | None = None) -> html.Span:

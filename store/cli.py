@@ -9,17 +9,8 @@ from dataclasses import asdict
 from tqdm import tqdm
 
 from store.check import check_store
-from store.cli_support import base_parser, config_from_args, run_cli
+from store.cli_support import base_parser, config_from_args, human_bytes, run_cli
 from store.local_store import Store
-
-
-def _human_bytes(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -63,7 +54,7 @@ def _main(argv: Sequence[str] | None) -> int:
             return 0
         runs = ", ".join(f"{k} {v}" for k, v in summary.scrape_runs.items() if v) or "none"
         print(f"store {config.data_dir}")
-        print(f"  images: {summary.images} ({_human_bytes(summary.image_bytes)})")
+        print(f"  images: {summary.images} ({human_bytes(summary.image_bytes)})")
         print(f"  tags: {summary.tags} distinct on {summary.tagged} images")
         print(f"  sources: {', '.join(f'{s} {n}' for s, n in summary.sources.items()) or 'none'}")
         print(f"  scrape runs: {runs}")

@@ -14,6 +14,16 @@ EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 
+def human_bytes(n: int) -> str:
+    """Sizes as people read them: '0 B', '2.0 KB', '5.0 GB'."""
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TB"
+
+
 def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
     """An argument parser with the options every command takes."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
