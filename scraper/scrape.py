@@ -111,6 +111,7 @@ class _Collector:
         self.progress = progress
         self.notify = notify
         self.lock = threading.Lock()
+        self.hashes = store.perceptual_hashes()  # read once; kept current below
 
     def fetch_and_store(self, downloader: Downloader, post: Post) -> None:
         """Worker body: download, check, store; every outcome is counted."""
@@ -137,7 +138,7 @@ class _Collector:
             if self.progress.wanted == 0:
                 return  # enough already: a surplus download is dropped, not stored
             distance = self.config.scraper.near_duplicate_distance
-            near = self.store.near_duplicates(info.phash, distance) if distance else []
+            near = self.hashes.near(info.phash, distance) if distance else []
             if near:
                 self.store.add_tags(near[0][0], tags)
                 self.progress.duplicates += 1
@@ -149,6 +150,7 @@ class _Collector:
                     return
                 if result.created:
                     self.progress.added += 1
+                    self.hashes.add(result.image_id, info.phash)
                 else:
                     self.progress.duplicates += 1
             self.notify()

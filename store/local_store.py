@@ -97,6 +97,39 @@ class StoreStats:
     top_tags: list[tuple[str, int]] = field(default_factory=list)
 
 
+class PerceptualHashes:
+    """64-bit perceptual hashes held in memory: Hamming-distance look-ups without a query each.
+
+    A scrape loads the store's table once and adds what it stores, instead of reading every hash
+    from SQLite for every downloaded image.
+    """
+
+    def __init__(self) -> None:
+        self._ids: list[int] = []
+        self._values: list[int] = []
+        self._array: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def add(self, image_id: int, phash: str) -> None:
+        self._ids.append(image_id)
+        self._values.append(int(phash, 16))
+        self._array = None
+
+    def near(self, phash: str, max_distance: int) -> list[tuple[int, int]]:
+        """(image id, distance) within `max_distance` bits, nearest first."""
+        if not self._ids:
+            return []
+        if self._array is None:
+            self._array = np.array(self._values, dtype=np.uint64)
+        xor = self._array ^ np.uint64(int(phash, 16))
+        distances = np.unpackbits(xor.view(np.uint8).reshape(-1, 8), axis=1).sum(axis=1)
+        close = np.flatnonzero(distances <= max_distance)
+        order = close[np.argsort(distances[close], kind="stable")]
+        return [(self._ids[i], int(distances[i])) for i in order]
+
+
 class Store:
     """Access to `data_dir`: thread-safe (one SQLite connection per thread), multi-process safe."""
 
@@ -342,20 +375,17 @@ class Store:
         )
         return row is not None
 
+    def perceptual_hashes(self) -> PerceptualHashes:
+        """Every stored image's perceptual hash, read once, for repeated look-ups."""
+        rows = self._conn().execute("SELECT id, phash FROM images WHERE phash IS NOT NULL")
+        table = PerceptualHashes()
+        for image_id, text in rows:
+            table.add(int(image_id), text)
+        return table
+
     def near_duplicates(self, phash: str, max_distance: int) -> list[tuple[int, int]]:
         """Stored images whose perceptual hash is within `max_distance` bits, nearest first."""
-        rows = self._conn().execute("SELECT id, phash FROM images WHERE phash IS NOT NULL")
-        ids, hashes = [], []
-        for image_id, text in rows:
-            ids.append(image_id)
-            hashes.append(int(text, 16))
-        if not ids:
-            return []
-        xor = np.array(hashes, dtype=np.uint64) ^ np.uint64(int(phash, 16))
-        distances = np.unpackbits(xor.view(np.uint8).reshape(-1, 8), axis=1).sum(axis=1)
-        close = np.flatnonzero(distances <= max_distance)
-        order = close[np.argsort(distances[close], kind="stable")]
-        return [(int(ids[i]), int(distances[i])) for i in order]
+        return self.perceptual_hashes().near(phash, max_distance)
 
     def image_files(self, ids: Iterable[int] | None = None) -> list[tuple[int, Path]]:
         """(image id, file path) of every image, or of the given ids, in id order."""

@@ -140,6 +140,15 @@ def test_readers_never_see_half_an_index(data_dir: Path, extractor: FeatureExtra
         assert len(list(store.index_dir.glob("build-*"))) == 3  # current + two kept
 
 
+def recommend_json(config_file: Path, photo: Path) -> dict:
+    """`python -m clustering recommend PHOTO --json`, checked and parsed."""
+    result = run_cli(
+        "clustering", "--config", str(config_file), "recommend", str(photo), "--json", timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
 @pytest.mark.slow
 def test_recommend_cli_excludes_the_query_and_falls_back(data_dir: Path, tmp_path: Path) -> None:
     config_file = tmp_path / "config.yaml"
@@ -154,33 +163,14 @@ def test_recommend_cli_excludes_the_query_and_falls_back(data_dir: Path, tmp_pat
     assert "RANDOM weights" in build.stdout and "in 4 styles" in build.stdout
     with Store(data_dir) as store:
         [(query_id, query_path)] = store.image_files([1])
-    result = run_cli(
-        "clustering",
-        "--config",
-        str(config_file),
-        "recommend",
-        str(query_path),
-        "--json",
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    answer = json.loads(result.stdout)
+    answer = recommend_json(config_file, query_path)
     assert answer["style"].startswith("redstripes") and not answer["fallback"]
     assert len(answer["items"]) == 10 and query_id not in [i["id"] for i in answer["items"]]
     assert all("redstripes" in item["tags"] for item in answer["items"][:5])
     assert answer["random_weights"] is True
 
     config_file.write_text(config_file.read_text() + "recommender:\n  match_threshold: 1.0\n")
-    strict = run_cli(
-        "clustering",
-        "--config",
-        str(config_file),
-        "recommend",
-        str(query_path),
-        "--json",
-        timeout=300,
-    )
-    fallback = json.loads(strict.stdout)
+    fallback = recommend_json(config_file, query_path)
     assert fallback["fallback"] is True and fallback["style"] is None
     assert len(fallback["popular"]) == 10
 

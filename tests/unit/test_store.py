@@ -158,3 +158,12 @@ def test_concurrent_writers_in_threads(store: Store) -> None:
     assert not errors
     assert store.stats().images == 100
     assert check_store(store).clean
+
+
+def test_perceptual_hash_table_is_read_once_and_kept_current(store: Store) -> None:
+    first = store.add_image_bytes(jpeg_bytes(8), meta_for(8, phash="00000000000000ff"))
+    table = store.perceptual_hashes()
+    assert len(table) == 1 and table.near("00000000000000fe", 2) == [(first.image_id, 1)]
+    table.add(99, "ffffffffffffffff")
+    assert table.near("fffffffffffffffe", 1) == [(99, 1)]
+    assert store.near_duplicates("fffffffffffffffe", 1) == []  # the table is this scrape's view
