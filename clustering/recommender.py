@@ -94,3 +94,22 @@ class Recommender:
             )
             for i in top
         ]
+
+
+def rocchio_profile(
+    photos: np.ndarray,
+    liked: np.ndarray | None = None,
+    disliked: np.ndarray | None = None,
+    cfg: RecommenderConfig | None = None,
+) -> np.ndarray:
+    """The person's profile: their photos' mean, pulled towards liked items and pushed away from
+    disliked ones (Rocchio), as a unit vector in index space."""
+    cfg = cfg or RecommenderConfig()
+    photos = np.atleast_2d(np.asarray(photos, dtype=np.float32))
+    profile = cfg.photo_weight * photos.mean(axis=0)
+    if liked is not None and len(liked):
+        profile = profile + cfg.like_weight * np.atleast_2d(liked).mean(axis=0)
+    if disliked is not None and len(disliked):
+        profile = profile - cfg.dislike_weight * np.atleast_2d(disliked).mean(axis=0)
+    norm = float(np.linalg.norm(profile))
+    return (profile / norm if norm > 1e-12 else photos.mean(axis=0)).astype(np.float32)

@@ -49,6 +49,7 @@ def _main(argv: Sequence[str] | None) -> int:
         except BaseException:
             feed.stop()
             raise
+    app.server.extensions[EXTENSION_KEY].engine.warm()  # the first photo need not load the model
     server.start()
     print(f"dashboard:  {server.url}/   (Ctrl-C to stop)", flush=True)
     try:

@@ -5,10 +5,23 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import html
 
+from dash_app.images import image_url
+from dash_app.recommend import ItemCard, StyleCard
 from store import StoreStats
 from store.cli_support import human_bytes
 
-__all__ = ["header_counts", "human_bytes", "stat_card", "weights_banner"]
+__all__ = [
+    "header_counts",
+    "human_bytes",
+    "item_card",
+    "rating_mark",
+    "rating_widget",
+    "stat_card",
+    "style_card",
+    "tag_chips",
+    "thumb",
+    "weights_banner",
+]
 
 
 def header_counts(stats: StoreStats, model_key: str | None = None) -> html.Span:
@@ -44,3 +57,119 @@ def stat_card(label: str, value: str, note: str = "", card_id: str | None = None
     if note:
         body.append(html.Div(note, className="small text-muted"))
     return dbc.Card(dbc.CardBody(body), className="ss-stat h-100", id=card_id or "")
+
+
+def thumb(sha256: str, width: int = 320, alt: str = "", class_name: str = "ss-thumb") -> html.Img:
+    """A catalogue image by hash (a cached thumbnail)."""
+    return html.Img(src=image_url(sha256, width), alt=alt, className=class_name)
+
+
+def tag_chips(tags: list[str] | list[tuple[str, int]], limit: int = 8) -> html.Div:
+    """Tags as text chips (never HTML: scraped text is shown as text)."""
+    chips = []
+    for tag in tags[:limit]:
+        label = f"#{tag[0]} · {tag[1]}" if isinstance(tag, tuple) else f"#{tag}"
+        chips.append(html.Span(label, className="ss-tag"))
+    return html.Div(chips or [html.Span("no tags", className="text-muted small")])
+
+
+def rating_widget(image_id: int, rating: int | None) -> html.Div:
+    """1-5 stars that save at once; the mark says what is stored."""
+    return html.Div(
+        [
+            dbc.RadioItems(
+                id={"type": "rate", "image": image_id},
+                options=[{"label": f"{n}★", "value": n} for n in range(1, 6)],
+                value=rating,
+                inline=False,
+                className="ss-stars",
+                inputClassName="btn-check",
+                labelClassName="btn btn-sm btn-outline-secondary",
+                labelCheckedClassName="active",
+            ),
+            html.Div(
+                rating_mark(rating),
+                id={"type": "rated", "image": image_id},
+                className="small mt-1",
+            ),
+        ]
+    )
+
+
+def rating_mark(rating: int | None, saved: bool = False) -> str:
+    if rating is None:
+        return "Not rated yet"
+    return f"Rated {rating}/5" + (" · saved" if saved else "")
+
+
+def item_card(card: ItemCard, rank: int | None = None, rate: bool = True) -> dbc.Card:
+    """One recommended item: thumbnail, distance, style, tags, caption, post link, rating."""
+    caption = (card.caption or "").strip()
+    if len(caption) > 140:
+        caption = caption[:139] + "…"
+    facts = []
+    if card.distance is not None:
+        facts.append(html.Span(f"distance {card.distance:.3f}", className="ss-distance"))
+    if card.style_name:
+        facts.append(html.Span(f" · {card.style_name}", className="text-muted"))
+    body = [
+        html.Div(facts, className="small"),
+        tag_chips(card.tags, 5),
+        html.P(caption, className="small text-muted ss-caption mb-2") if caption else None,
+        html.A(
+            "View post ↗",
+            href=card.post_url,
+            target="_blank",
+            rel="noopener noreferrer",
+            className="small",
+        )
+        if card.post_url
+        else None,
+    ]
+    if rate:
+        body.append(rating_widget(card.image_id, card.rating))
+    header = html.Div(
+        [
+            html.Span(f"{rank}", className="ss-rank") if rank is not None else None,
+            thumb(card.sha256, 320, alt=f"item {card.image_id}"),
+        ],
+        className="ss-thumb-wrap",
+    )
+    return dbc.Card(
+        [header, dbc.CardBody([b for b in body if b is not None], className="p-2")],
+        className="ss-item h-100" + (" ss-rated" if card.rating is not None else ""),
+        id={"type": "item", "image": card.image_id},
+    )
+
+
+def style_card(style: StyleCard) -> dbc.Card:
+    """The person's best-matching style."""
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.Div("Your style", className="text-muted small text-uppercase"),
+                html.H2(style.name, className="h3 mb-1", id="style-name"),
+                html.Div(
+                    [
+                        html.Span(
+                            f"match {style.score:.2f}",
+                            className="badge ss-badge me-2",
+                            id="style-score",
+                        ),
+                        html.Span(f"{style.size:,} items in this style", className="text-muted"),
+                    ],
+                    className="mb-2",
+                ),
+                html.Div(
+                    [
+                        thumb(sha, 160, alt="typical item", class_name="ss-rep")
+                        for sha in style.representatives
+                    ],
+                    className="ss-reps mb-2",
+                ),
+                tag_chips(style.top_tags, 6),
+            ]
+        ),
+        className="ss-style-card mb-3",
+        id="style-card",
+    )

@@ -180,6 +180,9 @@ class RecommenderConfig(_Section):
     k: int = Field(10, ge=1, le=200)
     match_threshold: float = Field(0.35, ge=-1, le=1, description="mean cosine to a style")
     pca_components: int | None = Field(None, ge=2, le=4096, description="faster, approximate")
+    photo_weight: float = Field(1.0, gt=0, description="Rocchio: weight of the person's photos")
+    like_weight: float = Field(0.75, ge=0, description="Rocchio: pull towards items rated 4-5")
+    dislike_weight: float = Field(0.25, ge=0, description="Rocchio: push from items rated 1-2")
 
 
 class DashboardConfig(_Section):
@@ -188,6 +191,9 @@ class DashboardConfig(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8050, ge=0, le=65535)
     title: str = "StyleScout"
+    max_upload_bytes: int = Field(15_000_000, ge=1024, description="largest photo accepted")
+    max_upload_pixels: int = Field(40_000_000, ge=10_000, description="largest width x height")
+    max_photos: int = Field(8, ge=1, le=50, description="photos a person can use at once")
 
 
 class Config(_Section):

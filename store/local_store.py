@@ -470,6 +470,53 @@ class Store:
             out.setdefault(int(image_id), []).append(tag)
         return out
 
+    def cards(self, ids: Iterable[int]) -> dict[int, dict]:
+        """What the dashboard shows of each image (hash, post, caption, tags), by id."""
+        wanted = [int(i) for i in ids]
+        if not wanted:
+            return {}
+        conn = self._conn()
+        marks = ",".join("?" * len(wanted))
+        rows = conn.execute(
+            f"SELECT id, sha256, post_url, caption, posted_at, source FROM images"
+            f" WHERE id IN ({marks})",
+            wanted,
+        ).fetchall()
+        out = {
+            int(i): {
+                "id": int(i),
+                "sha256": sha,
+                "post_url": post,
+                "caption": caption,
+                "posted_at": posted,
+                "source": source,
+                "tags": [],
+            }
+            for i, sha, post, caption, posted, source in rows
+        }
+        for image_id, tag in conn.execute(
+            f"SELECT image_id, tag FROM image_tags WHERE image_id IN ({marks}) ORDER BY tag",
+            wanted,
+        ):
+            out[int(image_id)]["tags"].append(tag)
+        return out
+
+    def image_times(self, tag: str | None = None) -> dict[int, str]:
+        """When each image was posted (else when it was stored), optionally only with a tag."""
+        sql = "SELECT id, coalesce(posted_at, added_at) FROM images"
+        args: tuple = ()
+        if tag:
+            sql += " WHERE id IN (SELECT image_id FROM image_tags WHERE tag = ?)"
+            args = (tag,)
+        return {int(i): t for i, t in self._conn().execute(sql, args)}
+
+    def tag_counts(self) -> list[tuple[str, int]]:
+        """Every tag with its image count, most used first."""
+        rows = self._conn().execute(
+            "SELECT tag, count(*) AS n FROM image_tags GROUP BY tag ORDER BY n DESC, tag"
+        )
+        return [(t, int(n)) for t, n in rows]
+
     # -- scrape runs ------------------------------------------------------------------------
 
     def start_run(self, tag: str, source: str, requested: int) -> int:
@@ -584,6 +631,15 @@ class Store:
             (user_id,),
         )
         return {int(i): int(r) for i, r in rows}
+
+    def ratings_history(self) -> list[dict]:
+        """Every rating (oldest first) with the style and model key it was given under."""
+        cur = self._conn().execute(
+            "SELECT id, user_id, image_id, rating, model_key, style, query_kind, rated_at"
+            " FROM ratings ORDER BY id"
+        )
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur]
 
     # -- summaries --------------------------------------------------------------------------
 

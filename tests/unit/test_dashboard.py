@@ -22,7 +22,7 @@ def test_home_page_shows_the_store_counts(data_dir: Path) -> None:
     assert client.get("/").status_code == 200
     assert client.get("/assets/bootstrap.min.css").status_code == 200
 
-    from dash_app.pages import home
+    from dash_app.pages import overview as home
 
     with app.server.test_request_context("/"):
         text = str(home.layout())

@@ -1,4 +1,4 @@
-"""Home: what is in the store (counts, recent scrapes, top tags)."""
+"""Store: what is in the store (counts, recent scrapes, top tags)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dash import html
 from dash_app.components import human_bytes, stat_card
 from dash_app.context import get_context
 
-dash.register_page(__name__, path="/", name="Overview", title="StyleScout", order=0)
+dash.register_page(__name__, path="/store", name="Store", title="StyleScout · store", order=5)
 
 
 def _runs_table(runs: list[dict]) -> dbc.Table | html.P:

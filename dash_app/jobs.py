@@ -1,0 +1,171 @@
+"""The Scrape page's job without Dash: scrape a tag, then rebuild the style index, reporting
+progress and honouring a cancel flag.
+
+The build runs in a freshly spawned process: the dashboard's own process may already hold
+TensorFlow (for people's photos), and TensorFlow does not survive a fork.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from store import Config, Store, StyleScoutError
+
+log = logging.getLogger(__name__)
+BUILD_STAGES = {"features": "extracting features", "colour": "colour", "clustering": "clustering"}
+
+
+@dataclass
+class JobStatus:
+    """What the page shows while the job runs (and at its end)."""
+
+    stage: str = "starting"  # starting | scraping | building | done | cancelled | failed
+    detail: str = ""
+    found: int = 0
+    added: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    skipped: int = 0
+    requested: int = 0
+    build_done: int = 0
+    build_total: int = 0
+    styles: list[str] = field(default_factory=list)
+    message: str = ""
+
+    def fraction(self) -> float:
+        """Overall progress 0..1: the scrape is the first half, the build the second."""
+        if self.stage == "done":
+            return 1.0
+        scraped = 0.0
+        if self.requested:
+            scraped = min(1.0, (self.added + self.skipped) / self.requested)
+        if self.stage in ("starting", "scraping"):
+            return 0.5 * scraped
+        built = self.build_done / self.build_total if self.build_total else 0.0
+        return 0.5 + 0.5 * min(1.0, built)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _build_child(config: Config, updates: multiprocessing.Queue) -> None:
+    """Runs in the spawned process: build the index, sending (stage, done, total) updates."""
+    from clustering.build import build_index
+
+    try:
+        with Store.from_config(config) as store:
+            report, _ = build_index(
+                config, store, progress=lambda stage, done, total: updates.put((stage, done, total))
+            )
+        updates.put(("finished", report.summary(), report.styles))
+    except Exception as exc:  # sent to the parent, which shows it as one line
+        updates.put(("error", f"{type(exc).__name__}: {exc}", 0))
+
+
+def run_build(
+    config: Config,
+    on_progress: Callable[[str, int, int], None],
+    cancel: threading.Event,
+    timeout_s: float = 3600,
+) -> str:
+    """Build the index in a spawned process; returns its summary (raises StyleScoutError)."""
+    context = multiprocessing.get_context("spawn")
+    updates = context.Queue()
+    child = context.Process(target=_build_child, args=(config, updates), daemon=True)
+    child.start()
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            if cancel.is_set():
+                raise StyleScoutError("cancelled: the previous index stays in use")
+            if time.monotonic() > deadline:
+                raise StyleScoutError(f"the build took longer than {timeout_s:.0f} s")
+            try:
+                kind, a, b = updates.get(timeout=0.25)
+            except queue.Empty:
+                if not child.is_alive() and updates.empty():
+                    raise StyleScoutError(
+                        f"the build process stopped unexpectedly (exit {child.exitcode})"
+                    ) from None
+                continue
+            if kind == "finished":
+                return str(a)
+            if kind == "error":
+                raise StyleScoutError(str(a))
+            on_progress(kind, int(a), int(b))
+    finally:
+        if child.is_alive():
+            child.terminate()  # only on cancel or error; the index swap is atomic
+        child.join(timeout=10)
+
+
+def scrape_and_build(
+    config: Config,
+    tag: str,
+    count: int,
+    source: str | None,
+    report: Callable[[JobStatus], None],
+    cancel: threading.Event,
+) -> JobStatus:
+    """Scrape `count` images of `tag` (from `source`), then rebuild the index when anything new
+    was added. `report` is called with the status as it changes."""
+    from clustering.index import read_meta
+    from scraper.scrape import scrape
+
+    status = JobStatus(stage="scraping", requested=count)
+    report(status)
+
+    def on_scrape(progress: object) -> None:
+        status.found = progress.found
+        status.added = progress.added
+        status.duplicates = progress.duplicates
+        status.failed = progress.failed
+        status.skipped = progress.skipped
+        report(status)
+
+    try:
+        with Store.from_config(config) as store:
+            result = scrape(
+                config, tag, count, source, progress=on_scrape, cancel=cancel, store=store
+            )
+            on_scrape(result.progress)
+            has_index = read_meta(store.index_dir) is not None
+        if cancel.is_set():
+            status.stage, status.message = "cancelled", "Cancelled: what was added is kept."
+            report(status)
+            return status
+        if result.progress.added == 0 and has_index:
+            status.stage = "done"
+            status.message = "Nothing new to add, so the styles are unchanged."
+            report(status)
+            return status
+        status.stage = "building"
+        report(status)
+
+        def on_build(stage: str, done: int, total: int) -> None:
+            status.detail = BUILD_STAGES.get(stage, stage)
+            if stage == "features":
+                status.build_done, status.build_total = done, max(total, 1)
+            elif stage == "clustering":
+                status.build_total = max(status.build_total, 1)
+                status.build_done = status.build_total if done else int(0.9 * status.build_total)
+            report(status)
+
+        summary = run_build(config, on_build, cancel)
+        with Store.from_config(config) as store:
+            meta = read_meta(store.index_dir)
+        status.styles = list(meta.names) if meta else []
+        status.stage, status.message = "done", summary
+    except StyleScoutError as exc:
+        cancelled = cancel.is_set()
+        status.stage = "cancelled" if cancelled else "failed"
+        status.message = str(exc)
+        log.warning("scrape job %s: %s", status.stage, exc)
+    report(status)
+    return status

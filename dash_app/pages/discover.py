@@ -1,0 +1,330 @@
+"""Discover (home): your photos → your style, the 10 nearest items, ratings that shape the next.
+
+Callbacks are plain functions (`change_photos`, `show_recommendations`, `save_rating`) registered
+below, so tests call them directly inside a request context."""
+
+from __future__ import annotations
+
+import random
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html
+from dash.exceptions import PreventUpdate
+
+from dash_app.components import item_card, rating_mark, style_card, thumb
+from dash_app.context import get_context
+from dash_app.engine import EngineMismatchError
+from dash_app.recommend import Recommendation, recommend, uploads_folder
+from dash_app.uploads import UploadRejected, accept_upload
+from store import StoreError
+
+dash.register_page(__name__, path="/", name="Discover", title="StyleScout · discover", order=0)
+
+PICKS = 12
+
+
+def _catalogue_choices(shuffle: int = 0) -> list[tuple[int, str]]:
+    """(image id, sha256) of catalogue items to pick from: typical items of every style first."""
+    app = get_context()
+    loaded = app.engine.loaded()
+    if loaded is None:
+        ids = app.store.popular_images(PICKS)
+    elif shuffle:
+        rng = random.Random(shuffle)
+        ids = [
+            int(i) for i in rng.sample(list(loaded.index.ids), min(PICKS, len(loaded.index.ids)))
+        ]
+    else:
+        reps = loaded.index.meta.representatives
+        per_style = max(1, PICKS // max(1, len(reps)))
+        ids = [i for style in reps for i in style[:per_style]][:PICKS]
+    rows = app.store.cards(ids)
+    return [(i, rows[i]["sha256"]) for i in ids if i in rows]
+
+
+def _picker(shuffle: int = 0) -> list:
+    return [
+        html.Button(
+            thumb(sha, 160, alt=f"catalogue item {image_id}", class_name="ss-pick-img"),
+            id={"type": "pick", "image": image_id},
+            className="ss-pick",
+            title="use this item as one of my photos",
+            n_clicks=0,
+        )
+        for image_id, sha in _catalogue_choices(shuffle)
+    ]
+
+
+def layout(**_query: str) -> html.Div:
+    max_bytes = get_context().config.dashboard.max_upload_bytes
+    photos = dbc.Card(
+        dbc.CardBody(
+            [
+                html.H2("Your photos", className="h5"),
+                dcc.Upload(
+                    id="upload",
+                    multiple=True,
+                    accept="image/*",
+                    max_size=max_bytes,
+                    children=html.Div(
+                        [
+                            html.Div("Drop photos here", className="fw-semibold"),
+                            html.Div(
+                                "or click to choose (JPEG, PNG, GIF, WebP, BMP; several at once)",
+                                className="small text-muted",
+                            ),
+                        ]
+                    ),
+                    className="ss-drop",
+                ),
+                html.Div(id="upload-messages", className="mt-2"),
+                html.Div(id="photo-strip", className="ss-strip my-2"),
+                dbc.Button(
+                    "Clear my photos", id="clear-photos", size="sm", color="link", className="px-0"
+                ),
+                html.Hr(),
+                html.Div(
+                    [
+                        html.H3("…or pick from the catalogue", className="h6 mb-0 me-auto"),
+                        dbc.Button(
+                            "Show others",
+                            id="shuffle-picks",
+                            size="sm",
+                            color="secondary",
+                            outline=True,
+                            n_clicks=0,
+                        ),
+                    ],
+                    className="d-flex align-items-center mb-2",
+                ),
+                html.Div(_picker(), id="picker", className="ss-picker"),
+            ]
+        ),
+        className="ss-panel",
+    )
+    results = html.Div(
+        [
+            html.Div(
+                [
+                    html.H2("Recommended for you", className="h5 me-auto mb-0"),
+                    dbc.Button(
+                        "Update with my ratings",
+                        id="refresh-recs",
+                        size="sm",
+                        color="primary",
+                        n_clicks=0,
+                    ),
+                ],
+                className="d-flex align-items-center mb-3",
+            ),
+            dcc.Loading(html.Div(id="discover-result"), type="dot", delay_show=150),
+        ]
+    )
+    return html.Div(
+        [
+            dcc.Store(id="my-photos", storage_type="session", data=[]),
+            dbc.Row([dbc.Col(photos, lg=4, className="mb-3"), dbc.Col(results, lg=8)]),
+        ]
+    )
+
+
+# -- callbacks as plain functions ----------------------------------------------------------
+
+
+def change_photos(
+    trigger: str | dict | None,
+    contents: list[str] | None,
+    filenames: list[str] | None,
+    photos: list[dict] | None,
+) -> tuple[list[dict], list]:
+    """The person's photos after an upload, a pick, a removal or a clear, and any messages."""
+    app = get_context()
+    photos = list(photos or [])
+    messages: list = []
+    limit = app.config.dashboard.max_photos
+    if trigger == "clear-photos":
+        return [], []
+    if isinstance(trigger, dict) and trigger.get("type") == "remove-photo":
+        return [p for n, p in enumerate(photos) if n != trigger.get("index")], []
+    if isinstance(trigger, dict) and trigger.get("type") == "pick":
+        image_id = int(trigger["image"])
+        if not any(p.get("kind") == "item" and p.get("id") == image_id for p in photos):
+            row = app.store.cards([image_id]).get(image_id)
+            if row is None:
+                messages.append(dbc.Alert("That item is no longer stored.", color="warning"))
+            else:
+                photos.append({"kind": "item", "id": image_id, "sha256": row["sha256"]})
+    elif trigger == "upload" and contents:
+        cfg = app.config.dashboard
+        names = filenames or [""] * len(contents)
+        for content, name in zip(contents, names, strict=False):
+            label = (name or "a file")[:80]
+            try:
+                upload = accept_upload(
+                    content, uploads_folder(app.store), cfg.max_upload_bytes, cfg.max_upload_pixels
+                )
+            except UploadRejected as exc:
+                messages.append(
+                    dbc.Alert(f"{label} {exc}", color="danger", className="py-2 mb-2 ss-refused")
+                )
+                continue
+            if any(p.get("sha256") == upload.sha256 for p in photos):
+                continue
+            photos.append(
+                {
+                    "kind": "upload",
+                    "sha256": upload.sha256,
+                    "name": label,
+                    "preview": upload.preview,
+                }
+            )
+    if len(photos) > limit:
+        messages.append(
+            dbc.Alert(f"Only the last {limit} photos are used.", color="info", className="py-2")
+        )
+        photos = photos[-limit:]
+    return photos, messages
+
+
+def photo_strip(photos: list[dict] | None) -> list:
+    """Previews of the person's photos, each with a remove button."""
+    if not photos:
+        return [html.Div("No photos yet.", className="text-muted small")]
+    out = []
+    for n, photo in enumerate(photos):
+        if photo.get("kind") == "upload":
+            img = html.Img(src=photo.get("preview"), alt=photo.get("name", ""), className="ss-mine")
+        else:
+            img = thumb(photo["sha256"], 160, alt="catalogue item", class_name="ss-mine")
+        out.append(
+            html.Div(
+                [
+                    img,
+                    html.Button(
+                        "×",
+                        id={"type": "remove-photo", "index": n},
+                        className="ss-remove",
+                        title="remove this photo",
+                    ),
+                ],
+                className="ss-mine-wrap",
+            )
+        )
+    return out
+
+
+def render_recommendation(rec: Recommendation) -> list:
+    """The style card (or the reason there is none) and the items."""
+    out: list = [dbc.Alert(p, color="warning", className="py-2") for p in rec.problems]
+    if rec.style is not None:
+        out.append(style_card(rec.style))
+    if rec.message:
+        out.append(dbc.Alert(rec.message, color="info", id="discover-message"))
+    if rec.liked or rec.disliked:
+        out.append(
+            html.P(
+                f"Shaped by your ratings: towards {rec.liked} liked, away from {rec.disliked} "
+                "disliked items.",
+                className="small text-muted",
+                id="ratings-used",
+            )
+        )
+    if not rec.items:
+        out.append(html.P("The store has no items yet.", className="text-muted"))
+        return out
+    title = "Popular items" if rec.fallback else "The 10 nearest items"
+    out.append(html.H3(title, className="h6 text-muted"))
+    out.append(
+        dbc.Row(
+            [
+                dbc.Col(item_card(card, rank=n), xs=6, md=4, xl=3, className="mb-3")
+                for n, card in enumerate(rec.items, start=1)
+            ],
+            id="items",
+            className="g-3",
+        )
+    )
+    return out
+
+
+def show_recommendations(photos: list[dict] | None, user_id: str | None) -> list:
+    app = get_context()
+    try:
+        rec = recommend(app.engine, photos or [], user_id)
+    except EngineMismatchError as exc:
+        return [dbc.Alert(str(exc), color="danger")]
+    return render_recommendation(rec)
+
+
+def save_rating(image_id: int, value: int | None, user_id: str | None) -> str:
+    """Store a rating at once; returns the mark shown under the stars."""
+    if value is None:
+        raise PreventUpdate
+    app = get_context()
+    if not user_id:
+        return "Could not save: this browser has no id yet; reload the page"
+    if app.store.latest_ratings(user_id).get(image_id) == value:
+        return rating_mark(value)
+    loaded = app.engine.loaded()
+    style = model_key = None
+    if loaded is not None:
+        label = loaded.index.style_of(image_id)
+        style = None if label is None else loaded.index.meta.names[label]
+        model_key = loaded.index.meta.model_key
+    try:
+        app.store.add_rating(
+            user_id, image_id, int(value), model_key=model_key, style=style, query_kind="discover"
+        )
+    except StoreError as exc:
+        return f"Could not save: {exc}"
+    return rating_mark(int(value), saved=True)
+
+
+# -- registration ---------------------------------------------------------------------------
+
+
+@callback(
+    Output("my-photos", "data"),
+    Output("upload-messages", "children"),
+    Output("upload", "contents"),
+    Input("upload", "contents"),
+    Input("clear-photos", "n_clicks"),
+    Input({"type": "pick", "image": ALL}, "n_clicks"),
+    Input({"type": "remove-photo", "index": ALL}, "n_clicks"),
+    State("upload", "filename"),
+    State("my-photos", "data"),
+    prevent_initial_call=True,
+)
+def _on_photos(contents, _clear, picks, removes, filenames, photos):
+    trigger = ctx.triggered_id
+    if isinstance(trigger, dict) and not (ctx.triggered and ctx.triggered[0].get("value")):
+        raise PreventUpdate  # a button was (re)rendered, not clicked
+    if trigger == "upload" and not contents:
+        raise PreventUpdate
+    new, messages = change_photos(trigger, contents, filenames, photos)
+    return new, messages, None
+
+
+callback(Output("photo-strip", "children"), Input("my-photos", "data"))(photo_strip)
+
+callback(
+    Output("picker", "children"), Input("shuffle-picks", "n_clicks"), prevent_initial_call=True
+)(_picker)
+
+callback(
+    Output("discover-result", "children"),
+    Input("my-photos", "data"),
+    Input("refresh-recs", "n_clicks"),
+    Input("user-id", "data"),
+)(lambda photos, _n, user_id: show_recommendations(photos, user_id))
+
+
+@callback(
+    Output({"type": "rated", "image": MATCH}, "children"),
+    Input({"type": "rate", "image": MATCH}, "value"),
+    State("user-id", "data"),
+    prevent_initial_call=True,
+)
+def _on_rate(value, user_id):
+    return save_rating(int(ctx.triggered_id["image"]), value, user_id)

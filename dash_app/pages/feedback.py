@@ -1,0 +1,95 @@
+"""Feedback: ratings over time, the mean rating per style and per model key (to compare
+backbones)."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from dash_app import figures
+from dash_app.context import get_context
+from dash_app.trends import latest_only, mean_by, ratings_per_day
+
+dash.register_page(
+    __name__, path="/feedback", name="Feedback", title="StyleScout · feedback", order=4
+)
+
+
+def layout(**_query: str) -> html.Div:
+    history = get_context().store.ratings_history()
+    title = html.H1("Feedback", className="h3")
+    if not history:
+        return html.Div(
+            [
+                title,
+                dbc.Alert(
+                    "No ratings yet: rate the recommended items on the Discover page.",
+                    color="info",
+                    id="no-ratings",
+                ),
+            ]
+        )
+    latest = latest_only(history)
+    days, counts, means = ratings_per_day(history)
+    people = len({r["user_id"] for r in history})
+    return html.Div(
+        [
+            title,
+            html.P(
+                f"{len(history):,} ratings from {people:,} people "
+                f"({len(latest):,} current: a changed rating replaces the earlier one).",
+                className="text-muted",
+                id="feedback-summary",
+            ),
+            dbc.Card(
+                dbc.CardBody(
+                    [
+                        html.H2("Ratings over time", className="h6"),
+                        dcc.Graph(
+                            id="ratings-time",
+                            figure=figures.ratings_over_time(days, counts, means),
+                            config={"displayModeBar": False},
+                        ),
+                    ]
+                ),
+                className="ss-panel mb-3",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        dbc.Card(
+                            dbc.CardBody(
+                                dcc.Graph(
+                                    id="ratings-style",
+                                    figure=figures.mean_ratings(
+                                        mean_by(latest, "style"), "Mean rating per style"
+                                    ),
+                                    config={"displayModeBar": False},
+                                )
+                            ),
+                            className="ss-panel",
+                        ),
+                        lg=6,
+                        className="mb-3",
+                    ),
+                    dbc.Col(
+                        dbc.Card(
+                            dbc.CardBody(
+                                dcc.Graph(
+                                    id="ratings-model",
+                                    figure=figures.mean_ratings(
+                                        mean_by(latest, "model_key"), "Mean rating per model key"
+                                    ),
+                                    config={"displayModeBar": False},
+                                )
+                            ),
+                            className="ss-panel",
+                        ),
+                        lg=6,
+                        className="mb-3",
+                    ),
+                ]
+            ),
+        ]
+    )

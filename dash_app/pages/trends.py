@@ -1,0 +1,107 @@
+"""Trends: each style's share of posts per week (post time, else scrape time), by tag, with the
+rising and falling styles called out."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, callback, dcc, html
+
+from dash_app import figures
+from dash_app.context import get_context
+from dash_app.trends import rising_and_falling, trend_slopes, weekly_shares
+
+dash.register_page(__name__, path="/trends", name="Trends", title="StyleScout · trends", order=3)
+ALL_TAGS = "__all__"
+
+
+def layout(**_query: str) -> html.Div:
+    app = get_context()
+    options = [{"label": "all tags", "value": ALL_TAGS}] + [
+        {"label": f"#{t} ({n})", "value": t} for t, n in app.store.tag_counts()[:300]
+    ]
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H1("Style trends", className="h3 mb-0 me-auto"),
+                    dcc.Dropdown(
+                        id="trend-tag",
+                        options=options,
+                        value=ALL_TAGS,
+                        clearable=False,
+                        style={"minWidth": "16rem"},
+                    ),
+                ],
+                className="d-flex align-items-center mb-3",
+            ),
+            dcc.Loading(html.Div(id="trend-view"), type="dot", delay_show=150),
+        ]
+    )
+
+
+def _callout(title: str, items: list[tuple[str, float]], colour: str, element_id: str) -> dbc.Col:
+    body = [html.Div(title, className="text-muted small text-uppercase")]
+    if items:
+        body += [
+            html.Div([html.Strong(name), f"  {100 * slope:+.1f} points/week"], className="mt-1")
+            for name, slope in items
+        ]
+    else:
+        body.append(html.Div("none to speak of", className="text-muted mt-1"))
+    return dbc.Col(
+        dbc.Card(dbc.CardBody(body), className=f"ss-callout border-{colour}", id=element_id),
+        md=6,
+        className="mb-3",
+    )
+
+
+def trend_view(tag: str | None) -> list:
+    """The chart and the call-outs for one tag (or all)."""
+    app = get_context()
+    loaded = app.engine.loaded()
+    if loaded is None:
+        return [
+            dbc.Alert(
+                "No style index yet: scrape a tag on the Scrape page first.",
+                color="info",
+                id="no-index",
+            )
+        ]
+    index = loaded.index
+    times = app.store.image_times(None if tag in (None, ALL_TAGS) else tag)
+    weekly = weekly_shares(times, index.ids, index.labels, len(index.centroids))
+    if len(weekly.weeks) == 0:
+        return [dbc.Alert("No items of this tag are in the style index yet.", color="info")]
+    names = index.meta.names
+    rising, falling = rising_and_falling(trend_slopes(weekly.shares), names)
+    highlight = {names.index(n) for n, _ in rising + falling}
+    total = int(weekly.counts.sum())
+    return [
+        dbc.Row(
+            [
+                _callout("Rising", rising, "success", "rising"),
+                _callout("Falling", falling, "danger", "falling"),
+            ]
+        ),
+        dbc.Card(
+            dbc.CardBody(
+                [
+                    html.Div(
+                        f"{total:,} posts over {len(weekly.weeks)} weeks; slopes over the last "
+                        "6 weeks.",
+                        className="small text-muted",
+                    ),
+                    dcc.Graph(
+                        id="trend-chart",
+                        figure=figures.trends(weekly, names, highlight),
+                        config={"displaylogo": False},
+                    ),
+                ]
+            ),
+            className="ss-panel",
+        ),
+    ]
+
+
+callback(Output("trend-view", "children"), Input("trend-tag", "value"))(trend_view)

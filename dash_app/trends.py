@@ -1,0 +1,108 @@
+"""Style trends without Dash: each style's share of posts per week and which styles rise or fall;
+and the feedback summaries (ratings over time, mean rating per style and per model key)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class WeeklyShares:
+    """Posts per week (rows: weeks, oldest first; columns: styles) and their shares."""
+
+    weeks: list[dt.date]
+    counts: np.ndarray  # int (w, k)
+
+    @property
+    def shares(self) -> np.ndarray:
+        totals = self.counts.sum(axis=1, keepdims=True)
+        return np.divide(self.counts, totals, out=np.zeros(self.counts.shape), where=totals > 0)
+
+
+def week_of(stamp: str) -> dt.date | None:
+    """The Monday of the week of an ISO time stamp, or None when it cannot be read."""
+    try:
+        day = dt.date.fromisoformat(stamp[:10])
+    except (TypeError, ValueError):
+        return None
+    return day - dt.timedelta(days=day.weekday())
+
+
+def weekly_shares(
+    times: dict[int, str], ids: np.ndarray, labels: np.ndarray, n_styles: int
+) -> WeeklyShares:
+    """Count each style's items per week (items without a time or a style are left out).
+
+    Weeks with no posts between the first and the last are kept as zero rows."""
+    style_of = dict(zip(ids.tolist(), labels.tolist(), strict=True))
+    by_week: dict[dt.date, np.ndarray] = defaultdict(lambda: np.zeros(n_styles, np.int64))
+    for image_id, stamp in times.items():
+        style = style_of.get(image_id)
+        week = week_of(stamp) if style is not None else None
+        if week is not None:
+            by_week[week][style] += 1
+    if not by_week:
+        return WeeklyShares([], np.zeros((0, n_styles), np.int64))
+    first, last = min(by_week), max(by_week)
+    weeks = [first + dt.timedelta(weeks=n) for n in range((last - first).days // 7 + 1)]
+    counts = np.stack([by_week.get(w, np.zeros(n_styles, np.int64)) for w in weeks])
+    return WeeklyShares(weeks, counts)
+
+
+def trend_slopes(shares: np.ndarray, window: int = 6) -> np.ndarray:
+    """Each style's change in share per week (least squares over the last `window` weeks)."""
+    recent = shares[-window:]
+    if len(recent) < 2:
+        return np.zeros(shares.shape[1])
+    x = np.arange(len(recent), dtype=float)
+    x -= x.mean()
+    return (x @ (recent - recent.mean(axis=0))) / float(x @ x)
+
+
+def rising_and_falling(
+    slopes: np.ndarray, names: list[str], top: int = 3, min_slope: float = 0.002
+) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+    """The styles gaining and losing share fastest: (name, points per week) each."""
+    order = np.argsort(slopes)
+    rising = [(names[i], float(slopes[i])) for i in order[::-1][:top] if slopes[i] > min_slope]
+    falling = [(names[i], float(slopes[i])) for i in order[:top] if slopes[i] < -min_slope]
+    return rising, falling
+
+
+@dataclass(frozen=True)
+class MeanRating:
+    """Mean of the latest ratings for one group (style or model key)."""
+
+    group: str
+    mean: float
+    count: int
+
+
+def latest_only(history: list[dict]) -> list[dict]:
+    """Each person's latest rating of each item (history oldest first)."""
+    latest: dict[tuple[str, int], dict] = {}
+    for row in history:
+        latest[(row["user_id"], row["image_id"])] = row
+    return list(latest.values())
+
+
+def mean_by(rows: list[dict], key: str, missing: str = "unknown") -> list[MeanRating]:
+    """Mean rating per value of `key`, best first."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for row in rows:
+        groups[row.get(key) or missing].append(int(row["rating"]))
+    out = [MeanRating(g, float(np.mean(v)), len(v)) for g, v in groups.items()]
+    return sorted(out, key=lambda m: (-m.mean, -m.count, m.group))
+
+
+def ratings_per_day(history: list[dict]) -> tuple[list[str], list[int], list[float]]:
+    """Days with ratings, how many were given, and their mean."""
+    days: dict[str, list[int]] = defaultdict(list)
+    for row in history:
+        days[str(row["rated_at"])[:10]].append(int(row["rating"]))
+    ordered = sorted(days)
+    return ordered, [len(days[d]) for d in ordered], [float(np.mean(days[d])) for d in ordered]

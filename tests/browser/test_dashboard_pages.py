@@ -1,0 +1,194 @@
+"""The dashboard's pages in real headless Chromium, on a small demo store with a style index."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+from dash_app import create_app
+from dash_app.demo import prepare_demo
+from scraper.demo_feed.server import BackgroundServer
+from scraper.demo_feed.site import create_feed_app
+from store import Config, Store
+from tests.browser.conftest import console_errors, skip_without_chromium
+from tests.conftest import make_config
+
+SHOTS = os.environ.get("STYLESCOUT_SCREENSHOTS")  # a folder: save each page's screenshot there
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Config, str]]:
+    """A demo feed, a store with two demo styles and an index, and the dashboard serving it."""
+    skip_without_chromium()
+    data_dir = tmp_path_factory.mktemp("dash") / "data"
+    with BackgroundServer(create_feed_app(), "127.0.0.1", 0) as feed:
+        config = make_config(
+            data_dir,
+            demo_feed={"port": feed.port},
+            scraper={"default_source": "demo-html"},
+            features={"input_size": 64, "weights": "none"},
+            clustering={"n_styles": 4, "min_size": 2},
+        )
+        with Store(data_dir) as store:
+            prepare_demo(config, store, tags=("boho", "minimal"), per_tag=16, say=lambda _: None)
+        app = create_app(config, warm=True)
+        with BackgroundServer(app.server, "127.0.0.1", 0) as server:
+            yield config, server.url
+
+
+def _shot(driver: WebDriver, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(Path(SHOTS) / f"{name}.png"))
+
+
+def _items(driver: WebDriver) -> list[int]:
+    """Image ids of the recommended items on the page, in order."""
+    cards = driver.find_elements(By.CSS_SELECTOR, "#items .ss-item")
+    return [json.loads(c.get_attribute("id"))["image"] for c in cards]
+
+
+def _click(driver: WebDriver, element: object) -> None:
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element)
+    element.click()
+
+
+def _user_id(driver: WebDriver) -> str:
+    return json.loads(driver.execute_script("return localStorage.getItem('user-id')"))
+
+
+def _photo(config: Config, tmp_path: Path) -> Path:
+    """A person's photo: a stored demo image, re-encoded at 224 px (so not the same bytes)."""
+    with Store(config.data_dir) as store:
+        path = store.image_files()[3][1]
+    img = Image.open(path).convert("RGB")
+    img.thumbnail((224, 224))
+    out = tmp_path / "my outfit.jpg"
+    buffer = io.BytesIO()
+    img.save(buffer, "JPEG", quality=88)
+    out.write_bytes(buffer.getvalue())
+    return out
+
+
+def test_upload_rate_and_the_next_recommendation_reflects_it(
+    browser: WebDriver, demo: tuple[Config, str], tmp_path: Path
+) -> None:
+    config, url = demo
+    wait = WebDriverWait(browser, 60)
+    browser.get(f"{url}/")
+    wait.until(lambda d: d.find_elements(By.ID, "discover-message"))  # no photos: popular items
+    upload = browser.find_element(By.CSS_SELECTOR, "#upload input[type=file]")
+    upload.send_keys(str(_photo(config, tmp_path)))
+    wait.until(lambda d: d.find_elements(By.ID, "style-card") and len(_items(d)) == 10)
+    assert browser.find_elements(By.CSS_SELECTOR, "#photo-strip img")
+    assert "match" in browser.find_element(By.ID, "style-score").text
+    first = _items(browser)[0]
+    _shot(browser, "discover")
+
+    card = browser.find_element(By.CSS_SELECTOR, "#items .ss-item")
+    _click(browser, card.find_elements(By.CSS_SELECTOR, ".ss-stars label")[0])  # 1 of 5
+    wait.until(lambda _: "saved" in card.text)
+    user = _user_id(browser)
+    with Store(config.data_dir) as store:
+        assert store.latest_ratings(user) == {first: 1}
+        history = store.ratings_history()
+    assert history[-1]["model_key"] and history[-1]["style"] and history[-1]["user_id"] == user
+
+    _click(browser, browser.find_element(By.ID, "refresh-recs"))
+    wait.until(lambda d: d.find_elements(By.ID, "ratings-used"))
+    wait.until(lambda d: len(_items(d)) == 10)
+    assert first not in _items(browser)  # pushed away
+    assert "away from 1 disliked" in browser.find_element(By.ID, "ratings-used").text
+    assert console_errors(browser) == []
+
+
+def test_refused_uploads_say_why(
+    browser: WebDriver, demo: tuple[Config, str], tmp_path: Path
+) -> None:
+    _, url = demo
+    browser.get(f"{url}/")
+    wait = WebDriverWait(browser, 30)
+    wait.until(lambda d: d.find_elements(By.ID, "discover-message"))
+    svg = tmp_path / "logo.svg"
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    upload = browser.find_element(By.CSS_SELECTOR, "#upload input[type=file]")
+    upload.send_keys(f"{svg}\n{empty}")
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".ss-refused")) == 2)
+    text = browser.find_element(By.ID, "upload-messages").text
+    assert "logo.svg is an SVG drawing" in text and "empty.jpg is empty" in text
+    assert browser.find_element(By.ID, "photo-strip").text == "No photos yet."
+    assert console_errors(browser) == []
+
+
+def test_every_page_renders_without_console_errors(
+    browser: WebDriver, demo: tuple[Config, str]
+) -> None:
+    _, url = demo
+    wait = WebDriverWait(browser, 30)
+    pages = {
+        "/styles": "style-dendrogram",
+        "/trends": "trend-chart",
+        "/feedback": "feedback-summary",
+        "/store": "stat-images",
+        "/scrape": "scrape-start",
+    }
+    for path, element in pages.items():
+        browser.get(f"{url}{path}")
+        wait.until(lambda d, e=element: d.find_elements(By.ID, e))
+        wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "._dash-loading"))
+        _shot(browser, path.strip("/"))
+        assert console_errors(browser) == [], path
+
+    browser.get(f"{url}/styles?style=0")  # a style chosen in the URL is browsed at once
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#gallery-items img"))
+    assert browser.find_element(By.ID, "gallery-name").text
+    assert console_errors(browser) == []
+
+
+def test_scrape_page_runs_a_scrape_then_the_new_style_appears(
+    browser: WebDriver, demo: tuple[Config, str]
+) -> None:
+    config, url = demo
+    wait = WebDriverWait(browser, 180, poll_frequency=0.2)
+    browser.get(f"{url}/scrape")
+    wait.until(lambda d: d.find_elements(By.ID, "scrape-start"))
+    tag = browser.find_element(By.ID, "scrape-tag")
+    tag.send_keys("streetwear")
+    count = browser.find_element(By.ID, "scrape-count")
+    count.clear()
+    count.send_keys("16")
+    browser.find_element(By.ID, "scrape-start").click()
+    wait.until(lambda d: d.find_element(By.ID, "scrape-cancel").is_enabled())  # running
+    seen: set[str] = set()
+
+    def finished(d: WebDriver) -> bool:
+        seen.add(d.find_element(By.ID, "scrape-stage").text.split(":")[0])
+        return bool(d.find_elements(By.ID, "scrape-done"))
+
+    wait.until(finished)
+    done = browser.find_element(By.ID, "scrape-done").text
+    assert "streetwear" in done.split("The styles now")[-1], done
+    bar = browser.find_element(By.CSS_SELECTOR, "#scrape-progress .progress-bar")
+    assert bar.get_attribute("aria-valuenow") == "100"
+    assert browser.find_element(By.ID, "count-added").text == "16"
+    assert {"Scraping", "Rebuilding the styles"} & seen
+    _shot(browser, "scrape")
+    with Store(config.data_dir) as store:
+        assert store.runs(1)[0]["status"] == "completed"
+
+    browser.get(f"{url}/styles")  # the new index is used without restarting the app
+    wait.until(lambda d: "streetwear" in d.find_element(By.ID, "style-sizes").text)
+    ActionChains(browser).move_to_element(browser.find_element(By.ID, "style-map")).perform()
+    assert console_errors(browser) == []
