@@ -35,6 +35,7 @@ class JobStatus:
     requested: int = 0
     build_done: int = 0
     build_total: int = 0
+    build_fraction: float = 0.0  # features 0-0.8, colour 0.8-0.9, clustering 0.9-1
     styles: list[str] = field(default_factory=list)
     message: str = ""
 
@@ -47,8 +48,7 @@ class JobStatus:
             scraped = min(1.0, (self.added + self.skipped) / self.requested)
         if self.stage in ("starting", "scraping"):
             return 0.5 * scraped
-        built = self.build_done / self.build_total if self.build_total else 0.0
-        return 0.5 + 0.5 * min(1.0, built)
+        return 0.5 + 0.5 * min(1.0, self.build_fraction)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -150,11 +150,10 @@ def scrape_and_build(
 
         def on_build(stage: str, done: int, total: int) -> None:
             status.detail = BUILD_STAGES.get(stage, stage)
-            if stage == "features":
-                status.build_done, status.build_total = done, max(total, 1)
-            elif stage == "clustering":
-                status.build_total = max(status.build_total, 1)
-                status.build_done = status.build_total if done else int(0.9 * status.build_total)
+            status.build_done, status.build_total = done, total
+            part = done / total if total else 1.0
+            start, width = {"features": (0.0, 0.8), "colour": (0.8, 0.1)}.get(stage, (0.9, 0.1))
+            status.build_fraction = max(status.build_fraction, start + width * part)
             report(status)
 
         summary = run_build(config, on_build, cancel)

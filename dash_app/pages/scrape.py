@@ -116,7 +116,8 @@ def stage_text(status: JobStatus) -> str:
         return f"Scraping: {status.added + status.skipped} of {status.requested} images…"
     if status.stage == "building":
         what = status.detail or "starting the build"
-        total = f" ({status.build_done}/{status.build_total})" if status.build_total else ""
+        counted = status.build_total and status.detail != "clustering"
+        total = f" ({status.build_done}/{status.build_total})" if counted else ""
         return f"Rebuilding the styles: {what}{total}…"
     return {
         "starting": "Starting…",

@@ -59,7 +59,9 @@ def _items(driver: WebDriver) -> list[int]:
 
 
 def _click(driver: WebDriver, element: object) -> None:
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element)
+    driver.execute_script(
+        "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element
+    )
     element.click()
 
 

@@ -1,0 +1,358 @@
+"""The dashboard's callbacks as plain functions, on a store with a synthetic style index (no
+TensorFlow: catalogue picks use the index's vectors)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from dash import Dash
+from dash.exceptions import PreventUpdate
+
+from clustering.index import IndexMeta, StyleIndex, save_index
+from clustering.recommender import rocchio_profile
+from dash_app import create_app
+from dash_app.context import get_context
+from dash_app.jobs import JobStatus
+from store import Store, StyleScoutError
+from store.config import RecommenderConfig
+from tests.conftest import jpeg_bytes, make_config, meta_for
+
+USER = "u" + "ab" * 16
+N, K, DIM = 30, 3, 8
+
+
+def _index(ids: list[int], seed: int = 0, names: list[str] | None = None) -> StyleIndex:
+    """Three well separated styles of ten items each, unit vectors."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(K), N // K).astype(np.int32)
+    centres = np.eye(K, DIM, dtype=np.float32) * 3
+    vectors = centres[labels] + 0.3 * rng.standard_normal((N, DIM)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    centroids = np.stack([vectors[labels == s].mean(axis=0) for s in range(K)])
+    names = names or ["boho · hat", "minimal · coat", "streetwear · sneakers"]
+    meta = IndexMeta(
+        model_key="toy-model",
+        feature_key="toy",
+        colour_key=None,
+        colour_weight=0.0,
+        weights_note="",
+        names=names,
+        representatives=[[ids[s * 10 + j] for j in range(3)] for s in range(K)],
+        cluster_path="exact",
+    )
+    return StyleIndex(
+        ids=np.array(ids, np.int64),
+        vectors=vectors,
+        labels=labels,
+        centroids=centroids,
+        linkage=np.array([[0, 1, 1.0, 2], [2, 3, 2.0, 3]], np.float64),
+        mean=np.zeros(DIM, np.float32),
+        std=np.ones(DIM, np.float32),
+        meta=meta,
+    )
+
+
+@pytest.fixture
+def app(data_dir: Path) -> Iterator[Dash]:
+    start = dt.datetime(2026, 9, 7, tzinfo=dt.UTC)
+    with Store(data_dir) as store:
+        ids = []
+        for seed in range(N):
+            style = seed // 10
+            week = seed % 10 if style != 2 else 5 + seed % 5  # style 2 only in later weeks
+            meta = meta_for(seed, posted_at=start + dt.timedelta(weeks=week))
+            tags = [["boho", "hat"], ["minimal", "coat"], ["streetwear", "sneakers"]][style]
+            ids.append(store.add_image_bytes(jpeg_bytes(seed), meta, tags).image_id)
+        save_index(_index(ids), store.index_dir)
+    app = create_app(make_config(data_dir))
+    with app.server.test_request_context("/"):
+        yield app
+
+
+def _ids() -> list[int]:
+    return get_context().engine.loaded().index.ids.tolist()
+
+
+def _data_url(data: bytes, mime: str = "image/jpeg") -> str:
+    return f"data:{mime};base64," + base64.b64encode(data).decode()
+
+
+# -- Rocchio ------------------------------------------------------------------------------
+
+
+def test_rocchio_pulls_towards_liked_and_away_from_disliked() -> None:
+    photo = np.array([[1.0, 0.0, 0.0]], np.float32)
+    liked = np.array([[0.0, 1.0, 0.0]], np.float32)
+    disliked = np.array([[0.0, 0.0, 1.0]], np.float32)
+    cfg = RecommenderConfig(like_weight=0.75, dislike_weight=0.25)
+    assert np.allclose(rocchio_profile(photo, cfg=cfg), [1, 0, 0])
+    profile = rocchio_profile(photo, liked, disliked, cfg)
+    assert np.isclose(np.linalg.norm(profile), 1)
+    assert profile[1] > 0 > profile[2]
+    assert np.allclose(profile, np.array([1, 0.75, -0.25]) / np.linalg.norm([1, 0.75, -0.25]))
+
+
+# -- Discover -------------------------------------------------------------------------------
+
+
+def test_no_photos_shows_the_popular_items(app: Dash) -> None:
+    from dash_app.pages import discover
+
+    text = str(discover.show_recommendations([], USER))
+    assert "Add photos of your own" in text and "Popular items" in text
+
+
+def test_picking_a_catalogue_item_matches_its_style_and_leaves_it_out(app: Dash) -> None:
+    from dash_app.pages import discover
+    from dash_app.recommend import recommend
+
+    pick = _ids()[12]  # style 1
+    photos, messages = discover.change_photos({"type": "pick", "image": pick}, None, None, [])
+    assert messages == [] and photos[0]["kind"] == "item" and photos[0]["id"] == pick
+    again, _ = discover.change_photos({"type": "pick", "image": pick}, None, None, photos)
+    assert again == photos  # the same item twice is one photo
+    rec = recommend(get_context().engine, photos, USER)
+    assert rec.style is not None and rec.style.name == "minimal · coat"
+    assert rec.style.size == 10 and len(rec.style.representatives) == 3
+    assert rec.style.top_tags[0][0] in ("coat", "minimal")
+    assert len(rec.items) == 10 and pick not in [i.image_id for i in rec.items]
+    distances = [i.distance for i in rec.items]
+    assert distances == sorted(distances)
+    assert {i.style_name for i in rec.items[:9]} == {"minimal · coat"}
+    assert all(i.post_url and i.post_url.startswith("http://127.0.0.1/p/") for i in rec.items)
+    assert "The 10 nearest items" in str(discover.render_recommendation(rec))
+
+
+def test_ratings_are_saved_at_once_and_shape_the_next_recommendation(app: Dash) -> None:
+    from dash_app.pages import discover
+    from dash_app.recommend import recommend
+
+    ctx = get_context()
+    photos = [{"kind": "item", "id": _ids()[12], "sha256": "x"}]
+    before = recommend(ctx.engine, photos, USER)
+    disliked = before.items[0].image_id
+    assert discover.save_rating(disliked, 1, USER) == "Rated 1/5 · saved"
+    assert discover.save_rating(disliked, 1, USER) == "Rated 1/5"  # unchanged: not stored twice
+    liked = _ids()[25]  # an item of another style
+    discover.save_rating(liked, 5, USER)
+    assert ctx.store.latest_ratings(USER) == {disliked: 1, liked: 5}
+    rows = ctx.store.ratings_history()
+    assert len(rows) == 2 and rows[0]["model_key"] == "toy-model"
+    assert rows[0]["style"] == "minimal · coat" and rows[1]["style"] == "streetwear · sneakers"
+
+    after = recommend(ctx.engine, photos, USER)
+    ids_after = [i.image_id for i in after.items]
+    assert disliked not in ids_after and after.disliked == 1 and after.liked == 1
+
+    def streetwear(rec: object) -> int:
+        return sum(i.style_name == "streetwear · sneakers" for i in rec.items)
+
+    assert streetwear(after) > streetwear(before)  # pulled towards the liked item's style
+    kept = before.items[1].image_id
+    discover.save_rating(kept, 4, USER)
+    marked = recommend(ctx.engine, photos, USER)
+    assert next(i for i in marked.items if i.image_id == kept).rating == 4  # rated items marked
+    assert "towards 2 liked, away from 1 disliked" in str(discover.render_recommendation(marked))
+    with pytest.raises(PreventUpdate):
+        discover.save_rating(disliked, None, USER)
+    assert "no id yet" in discover.save_rating(disliked, 3, None)
+    assert "Could not save" in discover.save_rating(disliked, 3, "bad id!")
+
+
+def test_nothing_close_enough_says_so_and_shows_popular_items(data_dir: Path) -> None:
+    with Store(data_dir) as store:
+        ids = [store.add_image_bytes(jpeg_bytes(s), meta_for(s), ["x"]).image_id for s in range(N)]
+        save_index(_index(ids), store.index_dir)
+    app = create_app(make_config(data_dir, recommender={"match_threshold": 0.999}))
+    from dash_app.recommend import recommend
+
+    with app.server.test_request_context("/"):
+        rec = recommend(get_context().engine, [{"kind": "item", "id": ids[0]}], USER)
+    assert rec.fallback and rec.style is None and "No style matches" in rec.message
+    assert len(rec.items) == 10
+
+
+def test_uploads_are_checked_and_kept_by_hash(app: Dash, tmp_path: Path) -> None:
+    from dash_app.pages import discover
+
+    good = jpeg_bytes(99, size=(224, 224))
+    contents = [
+        _data_url(good),
+        _data_url(b""),
+        _data_url(b"hello, I am text", "text/plain"),
+        _data_url(b"<svg xmlns='http://www.w3.org/2000/svg'><script>x()</script></svg>"),
+        _data_url(b"<!DOCTYPE html><html><body>hi</body></html>"),
+        _data_url(good[: len(good) // 2]),
+        "not a data url",
+    ]
+    names = ["../../etc/passwd.jpg", "zero.jpg", "notes.jpg", "x.svg", "page.jpg", "cut.jpg", "y"]
+    photos, messages = discover.change_photos("upload", contents, names, [])
+    text = " ".join(str(m.children) for m in messages)
+    assert len(messages) == 6
+    for expected in (
+        "zero.jpg is empty",
+        "notes.jpg is not a",
+        "x.svg is an SVG",
+        "page.jpg is an HTML",
+        "cut.jpg could not be read",
+        "y the upload did not",
+    ):
+        assert expected in text
+    assert len(photos) == 1 and photos[0]["kind"] == "upload"
+    assert photos[0]["preview"].startswith("data:image/jpeg;base64,")
+    folder = get_context().store.cache_dir / "uploads"
+    assert [p.name for p in folder.iterdir()] == [f"{photos[0]['sha256']}.jpg"]
+    assert not list(get_context().store.data_dir.rglob("passwd*"))
+    cleared, _ = discover.change_photos("clear-photos", None, None, photos)
+    assert cleared == []
+    removed, _ = discover.change_photos({"type": "remove-photo", "index": 0}, None, None, photos)
+    assert removed == []
+
+
+def test_too_many_photos_keeps_the_last(app: Dash) -> None:
+    from dash_app.pages import discover
+
+    limit = get_context().config.dashboard.max_photos
+    photos = [{"kind": "item", "id": i, "sha256": "x"} for i in _ids()[:limit]]
+    more, messages = discover.change_photos(
+        {"type": "pick", "image": _ids()[20]}, None, None, photos
+    )
+    assert len(more) == limit and more[-1]["id"] == _ids()[20] and "Only the last" in str(messages)
+
+
+def test_photo_strip_and_picker(app: Dash) -> None:
+    from dash_app.pages import discover
+
+    assert "No photos yet" in str(discover.photo_strip([]))
+    strip = str(discover.photo_strip([{"kind": "item", "id": 1, "sha256": "a" * 64}]))
+    assert "/thumb/160/" + "a" * 64 in strip and "remove-photo" in strip
+    picks = discover._picker()
+    assert len(picks) == 9  # three typical items of each of three styles
+    assert len(discover._picker(3)) == 12
+
+
+# -- Scrape page ------------------------------------------------------------------------------
+
+
+def test_scrape_requests_are_checked_before_any_job(app: Dash) -> None:
+    from dash_app.pages import scrape
+
+    config = get_context().config
+    assert scrape.check_request(config, "#Boho", "12", "demo") == ("boho", 12, "demo")
+    for tag, count, source, why in [
+        ("../x", 5, "demo", "tag"),
+        ("", 5, "demo", "tag"),
+        ("boho", 0, "demo", "between 1 and"),
+        ("boho", "many", "demo", "whole number"),
+        ("boho", 5, "nowhere", "unknown source"),
+    ]:
+        with pytest.raises(ValueError, match=why):
+            scrape.check_request(config, tag, count, source)
+
+
+def test_scrape_progress_views(app: Dash) -> None:
+    from dash_app.pages import scrape
+
+    status = JobStatus(stage="scraping", requested=10, found=8, added=4, duplicates=1, failed=1)
+    pct, label, counts, stage = scrape.progress_values(status)
+    assert (pct, label) == (20, "20%") and "4 of 10" in stage
+    assert "'4'" in str(counts) and "duplicates" in str(counts)
+    status.stage, status.build_done, status.build_total, status.build_fraction = (
+        "building",
+        5,
+        10,
+        0.5,
+    )
+    status.detail = "extracting features"
+    assert scrape.progress_values(status)[0] == 75
+    assert "extracting features (5/10)" in scrape.progress_values(status)[3]
+    status.stage, status.message, status.styles = "done", "built", ["boho · hat", "goth · boots"]
+    assert scrape.progress_values(status)[0] == 100
+    assert "#goth · boots" in str(scrape.result_view(status, "goth"))
+    status.stage, status.message = "cancelled", "Cancelled: what was added is kept."
+    assert "warning" in str(scrape.result_view(status, "goth"))
+
+
+def test_cancel_sets_the_flag_the_job_watches(app: Dash) -> None:
+    from dash_app.pages import scrape
+
+    ctx = get_context()
+    assert scrape.request_cancel(None, ctx.token) == ""
+    assert "Cancelling" in scrape.request_cancel(1, ctx.token)
+    assert ctx.jobs.get(scrape.cancel_key(ctx.token)) is True
+
+
+# -- Styles, Trends, Feedback ---------------------------------------------------------------
+
+
+def test_styles_page_map_tooltip_clicks_and_gallery(app: Dash) -> None:
+    from dash_app.pages import styles
+
+    layout = str(styles.layout())
+    assert "3 styles" in layout and "style-dendrogram" in layout
+    show, _, children = styles.map_tooltip(
+        {"points": [{"customdata": ["b" * 64, 2], "bbox": {"x0": 1}}]}
+    )
+    assert show and "/thumb/160/" + "b" * 64 in str(children) and "streetwear" in str(children)
+    assert styles.map_tooltip(None)[0] is False
+    assert styles.chosen_style("style-map", {"points": [{"customdata": ["x", 2]}]}, None) == 2
+    assert styles.chosen_style("style-sizes", None, {"points": [{"customdata": [1]}]}) == 1
+    with pytest.raises(PreventUpdate):
+        styles.chosen_style("style-sizes", None, None)
+    gallery = str(styles.gallery(1))
+    assert "minimal · coat" in gallery and gallery.count("/thumb/320/") == 10
+    assert "not in the current index" in str(styles.gallery(7))
+
+
+def test_trends_call_out_the_rising_style(app: Dash) -> None:
+    from dash_app.pages import trends
+
+    view = trends.trend_view("__all__")
+    rising = str(view[0].children[0])
+    assert "streetwear · sneakers" in rising
+    assert "streetwear" not in str(view[0].children[1])
+    assert "trend-chart" in str(view[1])
+    only_boho = str(trends.trend_view("boho"))
+    assert "trend-chart" in only_boho
+    assert "No items of this tag" in str(trends.trend_view("nothing-has-this"))
+
+
+def test_feedback_page_summarises_ratings(app: Dash) -> None:
+    from dash_app.pages import discover, feedback
+
+    assert "No ratings yet" in str(feedback.layout())
+    ids = _ids()
+    discover.save_rating(ids[0], 2, USER)
+    discover.save_rating(ids[0], 4, USER)  # changed: the latest counts
+    discover.save_rating(ids[15], 5, "u" + "cd" * 16)
+    text = str(feedback.layout())
+    assert "3 ratings from 2 people (2 current" in text
+    assert "ratings-style" in text and "ratings-model" in text
+
+
+def test_engine_reloads_when_a_build_swaps_the_index(app: Dash) -> None:
+    ctx = get_context()
+    first = ctx.engine.loaded()
+    assert ctx.engine.loaded() is first  # no reload without a new build
+    renamed = _index(_ids(), seed=1, names=["a", "b", "c"])
+    save_index(renamed, ctx.store.index_dir)
+    second = ctx.engine.loaded()
+    assert second is not first and second.index.meta.names == ["a", "b", "c"]
+
+
+def test_engine_refuses_photos_when_the_settings_changed(app: Dash, tmp_path: Path) -> None:
+    from dash_app.engine import EngineMismatchError
+
+    class Extractor:
+        key = "other-model"
+
+    ctx = get_context()
+    ctx.engine._extractor = Extractor()  # type: ignore[assignment]
+    with pytest.raises(EngineMismatchError, match="rebuild"):
+        ctx.engine.embed(ctx.engine.loaded(), [("a" * 64, tmp_path / "x.jpg")])
+    assert issubclass(EngineMismatchError, StyleScoutError)
