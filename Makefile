@@ -32,6 +32,7 @@ bench: setup ## run the benchmarks and print their figures
 	$(PY) -m bench.demo_feed
 	$(PY) -m bench.scrape
 	$(PY) -m bench.engine
+	$(PY) -m bench.dashboard
 
 clean: ## remove .venv and caches (keeps data/)
 	rm -rf $(VENV) .pytest_cache .ruff_cache

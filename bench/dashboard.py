@@ -92,8 +92,9 @@ def _post(client: object, body: dict) -> dict:
     return json.loads(response.data)
 
 
-def _discover_once(client: object, photo: bytes, user_id: str) -> float:
-    """Seconds from posting the upload to the recommendation's response (both callbacks)."""
+def _discover_once(client: object, photo: bytes, user_id: str) -> tuple[float, float]:
+    """Seconds from posting the upload to the recommendation's response (both callbacks), and
+    of the upload callback alone."""
     contents = "data:image/jpeg;base64," + base64.b64encode(photo).decode()
     upload = {
         "output": "..my-photos.data...upload-messages.children...upload.contents..",
@@ -116,6 +117,7 @@ def _discover_once(client: object, photo: bytes, user_id: str) -> float:
     }
     started = time.perf_counter()
     photos = _post(client, upload)["response"]["my-photos"]["data"]
+    uploaded = time.perf_counter() - started
     recommendation = {
         "output": "discover-result.children",
         "outputs": {"id": "discover-result", "property": "children"},
@@ -130,7 +132,7 @@ def _discover_once(client: object, photo: bytes, user_id: str) -> float:
     elapsed = time.perf_counter() - started
     if "style-card" not in json.dumps(result):
         raise RuntimeError("the recommendation has no style card")
-    return elapsed
+    return elapsed, uploaded
 
 
 def _bare_forward(app: object, repeats: int) -> float:
@@ -189,11 +191,16 @@ def main() -> int:
         user = "u" + "5" * 32
         for photo in photos[:3]:
             _discover_once(client, photo, user)
-        times = [_discover_once(client, photo, user) * 1000 for photo in photos[3:]]
+        runs = [_discover_once(client, photo, user) for photo in photos[3:]]
+        times = [1000 * total for total, _ in runs]
+        upload_ms = statistics.median(1000 * part for _, part in runs)
         bare = _bare_forward(app, 20) * 1000
         p50, p95 = np.percentile(times, 50), np.percentile(times, 95)
         print(f"Discover, upload to response, one 224 px photo, {len(times)} photos:")
         print(f"  p50 {p50:.0f} ms, p95 {p95:.0f} ms (target p50 <= 400 ms)")
+        print(
+            f"  of which the upload callback (checks, store by hash, preview): {upload_ms:.0f} ms"
+        )
         print(
             f"  one bare ResNet50 forward pass: {bare:.0f} ms -> callback / bare = "
             f"{p50 / bare:.2f}x"

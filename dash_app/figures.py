@@ -143,8 +143,9 @@ def ratings_over_time(days: list[str], counts: list[int], means: list[float]) ->
     fig.update_layout(
         **_LAYOUT,
         height=320,
+        xaxis={"type": "category", "title": "day"},  # one bar per day, even for a single day
         yaxis={"title": "ratings"},
-        yaxis2={"title": "mean", "overlaying": "y", "side": "right", "range": [1, 5]},
+        yaxis2={"title": "mean", "overlaying": "y", "side": "right", "range": [0.8, 5.2]},
         legend={"orientation": "h", "y": 1.12},
     )
     return fig

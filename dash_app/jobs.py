@@ -63,7 +63,12 @@ def _build_child(config: Config, updates: multiprocessing.Queue) -> None:
             report, _ = build_index(
                 config, store, progress=lambda stage, done, total: updates.put((stage, done, total))
             )
-        updates.put(("finished", report.summary(), report.styles))
+        log.info("dashboard build: %s", report.summary())
+        message = (
+            f"the styles were rebuilt: {report.images} images in {report.styles} styles, "
+            f"{report.extracted} new features, in {report.seconds:.0f} s"
+        )
+        updates.put(("finished", message, report.styles))
     except Exception as exc:  # sent to the parent, which shows it as one line
         updates.put(("error", f"{type(exc).__name__}: {exc}", 0))
 
@@ -145,7 +150,7 @@ def scrape_and_build(
             status.message = "Nothing new to add, so the styles are unchanged."
             report(status)
             return status
-        status.stage = "building"
+        status.stage, status.detail = "building", "loading the model"
         report(status)
 
         def on_build(stage: str, done: int, total: int) -> None:
@@ -156,7 +161,7 @@ def scrape_and_build(
             status.build_fraction = max(status.build_fraction, start + width * part)
             report(status)
 
-        summary = run_build(config, on_build, cancel)
+        summary = f"Added {status.added} images; " + run_build(config, on_build, cancel) + "."
         with Store.from_config(config) as store:
             meta = read_meta(store.index_dir)
         status.styles = list(meta.names) if meta else []

@@ -17,6 +17,13 @@ class WeeklyShares:
     weeks: list[dt.date]
     counts: np.ndarray  # int (w, k)
 
+    def dense(self, min_posts: int) -> WeeklyShares:
+        """Only weeks with at least `min_posts` posts (a share of 2 posts says little)."""
+        keep = self.counts.sum(axis=1) >= min_posts
+        return WeeklyShares(
+            [w for w, k in zip(self.weeks, keep, strict=True) if k], self.counts[keep]
+        )
+
     @property
     def shares(self) -> np.ndarray:
         totals = self.counts.sum(axis=1, keepdims=True)

@@ -11,7 +11,6 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
-from dash_app.components import tag_chips
 from dash_app.context import context_for, get_context
 from dash_app.jobs import JobStatus, scrape_and_build
 from store import Config, InvalidTagError, normalise_tag
@@ -138,7 +137,10 @@ def result_view(status: JobStatus, tag: str) -> dbc.Alert:
         if status.styles:
             body += [
                 html.Div(f"The styles now ({len(status.styles)}):", className="mt-2"),
-                tag_chips(status.styles, 50),
+                html.Div(
+                    [html.Span(name, className="ss-tag") for name in status.styles],
+                    id="scrape-styles",
+                ),
                 dcc.Link("See them on the Styles page →", href="/styles"),
             ]
         return dbc.Alert(body, color="success", id="scrape-done")

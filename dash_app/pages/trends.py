@@ -13,6 +13,7 @@ from dash_app.trends import rising_and_falling, trend_slopes, weekly_shares
 
 dash.register_page(__name__, path="/trends", name="Trends", title="StyleScout · trends", order=3)
 ALL_TAGS = "__all__"
+MIN_POSTS = 5  # weeks with fewer posts are left out of the chart and the slopes
 
 
 def layout(**_query: str) -> html.Div:
@@ -70,13 +71,20 @@ def trend_view(tag: str | None) -> list:
         ]
     index = loaded.index
     times = app.store.image_times(None if tag in (None, ALL_TAGS) else tag)
-    weekly = weekly_shares(times, index.ids, index.labels, len(index.centroids))
-    if len(weekly.weeks) == 0:
+    everything = weekly_shares(times, index.ids, index.labels, len(index.centroids))
+    if len(everything.weeks) == 0:
         return [dbc.Alert("No items of this tag are in the style index yet.", color="info")]
+    weekly = everything.dense(MIN_POSTS)
+    if len(weekly.weeks) == 0:
+        return [dbc.Alert(f"No week has {MIN_POSTS} or more posts of this tag yet.", color="info")]
+    sparse = len(everything.weeks) - len(weekly.weeks)
     names = index.meta.names
     rising, falling = rising_and_falling(trend_slopes(weekly.shares), names)
     highlight = {names.index(n) for n, _ in rising + falling}
-    total = int(weekly.counts.sum())
+    note = f"{int(weekly.counts.sum()):,} posts over {len(weekly.weeks)} weeks"
+    if sparse:
+        note += f" ({sparse} weeks with fewer than {MIN_POSTS} posts left out)"
+    note += "; rising and falling by the slope over the last 6 weeks."
     return [
         dbc.Row(
             [
@@ -87,11 +95,7 @@ def trend_view(tag: str | None) -> list:
         dbc.Card(
             dbc.CardBody(
                 [
-                    html.Div(
-                        f"{total:,} posts over {len(weekly.weeks)} weeks; slopes over the last "
-                        "6 weeks.",
-                        className="small text-muted",
-                    ),
+                    html.Div(note, className="small text-muted"),
                     dcc.Graph(
                         id="trend-chart",
                         figure=figures.trends(weekly, names, highlight),

@@ -64,7 +64,8 @@ def app(data_dir: Path) -> Iterator[Dash]:
         ids = []
         for seed in range(N):
             style = seed // 10
-            week = seed % 10 if style != 2 else 5 + seed % 5  # style 2 only in later weeks
+            # styles 0 and 1: two posts a week each over weeks 0-4; style 2 only in weeks 3-4
+            week = (seed % 10) // 2 if style != 2 else (3 if seed % 10 < 3 else 4)
             meta = meta_for(seed, posted_at=start + dt.timedelta(weeks=week))
             tags = [["boho", "hat"], ["minimal", "coat"], ["streetwear", "sneakers"]][style]
             ids.append(store.add_image_bytes(jpeg_bytes(seed), meta, tags).image_id)
@@ -273,7 +274,7 @@ def test_scrape_progress_views(app: Dash) -> None:
     assert "extracting features (5/10)" in scrape.progress_values(status)[3]
     status.stage, status.message, status.styles = "done", "built", ["boho · hat", "goth · boots"]
     assert scrape.progress_values(status)[0] == 100
-    assert "#goth · boots" in str(scrape.result_view(status, "goth"))
+    assert "goth · boots" in str(scrape.result_view(status, "goth"))
     status.stage, status.message = "cancelled", "Cancelled: what was added is kept."
     assert "warning" in str(scrape.result_view(status, "goth"))
 
@@ -317,8 +318,8 @@ def test_trends_call_out_the_rising_style(app: Dash) -> None:
     assert "streetwear · sneakers" in rising
     assert "streetwear" not in str(view[0].children[1])
     assert "trend-chart" in str(view[1])
-    only_boho = str(trends.trend_view("boho"))
-    assert "trend-chart" in only_boho
+    assert "18 posts over 2 weeks (3 weeks with fewer than 5 posts left out)" in str(view[1])
+    assert "No week has 5 or more posts" in str(trends.trend_view("boho"))  # 2 a week
     assert "No items of this tag" in str(trends.trend_view("nothing-has-this"))
 
 
@@ -356,3 +357,25 @@ def test_engine_refuses_photos_when_the_settings_changed(app: Dash, tmp_path: Pa
     with pytest.raises(EngineMismatchError, match="rebuild"):
         ctx.engine.embed(ctx.engine.loaded(), [("a" * 64, tmp_path / "x.jpg")])
     assert issubclass(EngineMismatchError, StyleScoutError)
+
+
+def test_weekly_shares_and_slopes() -> None:
+    from dash_app.trends import rising_and_falling, trend_slopes, weekly_shares
+
+    times = {
+        1: "2026-11-02T10:00:00Z",
+        2: "2026-11-04T10:00:00Z",
+        3: "2026-11-18T09:00:00Z",
+        4: "2026-11-19T09:00:00Z",
+        5: "not a time",
+        6: "2026-11-18T09:00:00Z",
+    }
+    weekly = weekly_shares(times, np.array([1, 2, 3, 4, 5]), np.array([0, 0, 1, 1, 1]), 2)
+    assert [str(w) for w in weekly.weeks] == ["2026-11-02", "2026-11-09", "2026-11-16"]
+    assert weekly.counts.tolist() == [[2, 0], [0, 0], [0, 2]]  # the empty week is kept
+    assert weekly.shares.tolist() == [[1, 0], [0, 0], [0, 1]]
+    assert weekly.dense(1).counts.tolist() == [[2, 0], [0, 2]]
+    slopes = trend_slopes(weekly.dense(1).shares)
+    assert np.allclose(slopes, [-1, 1])
+    rising, falling = rising_and_falling(slopes, ["a", "b"])
+    assert rising == [("b", 1.0)] and falling == [("a", -1.0)]
