@@ -103,6 +103,12 @@ def main() -> int:
             count.send_keys("50")
             d.find_element(By.ID, "scrape-start").click()
             _settle(d, "#scrape-done", timeout=300)
+            WebDriverWait(d, 10).until(  # the bar's width transition has ended
+                lambda d: d.execute_script(
+                    "const b = document.querySelector('#scrape-progress .progress-bar');"
+                    "return b.getBoundingClientRect().width >= b.parentNode.clientWidth - 1;"
+                )
+            )
             d.save_screenshot(str(out / "scrape.png"))
 
             d.get(server.url + "/store")
