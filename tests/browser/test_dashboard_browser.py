@@ -20,7 +20,7 @@ def test_overview_shows_store_counts(browser: WebDriver, data_dir: Path) -> None
         store.finish_run(store.start_run("streetwear", "demo", 5), "completed", 5, 0)
     app = create_app(load_config(data_dir=data_dir))
     with BackgroundServer(app.server, "127.0.0.1", 0) as server:
-        browser.get(f"{server.url}/")
+        browser.get(f"{server.url}/store")
         wait = WebDriverWait(browser, 30)
         wait.until(lambda d: d.find_elements(By.ID, "stat-images"))
         assert "5" in browser.find_element(By.ID, "stat-images").text
