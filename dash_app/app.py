@@ -11,6 +11,7 @@ import diskcache
 from dash import Dash, DiskcacheManager, Input, Output, State, dcc, html
 
 from clustering.index import read_meta
+from dash_app.api import register_api_routes
 from dash_app.components import header_counts, weights_banner
 from dash_app.context import EXTENSION_KEY, AppContext, get_context, register_context
 from dash_app.engine import Engine
@@ -104,6 +105,7 @@ def create_app(config: Config | None = None, warm: bool = False) -> Dash:
     )
     thumbs = diskcache.Cache(str(store.cache_dir / "thumbnails"), size_limit=256 * 2**20)
     register_image_routes(app.server, thumbs)
+    register_api_routes(app.server)
     app.clientside_callback(
         _USER_ID_JS,
         Output("user-id", "data"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from bs4 import BeautifulSoup, Tag
 
@@ -28,6 +28,14 @@ def _value(element: Tag, spec: str) -> str | None:
         value = target.get(attr)
         return value if isinstance(value, str) else None
     return target.get_text(" ", strip=True)
+
+
+def _web_url(base_url: str, link: object) -> str | None:
+    """An absolute http(s) address for a link, or None (`javascript:`, `data:`, `mailto:` ...)."""
+    if not isinstance(link, str) or not link.strip():
+        return None
+    url = urljoin(base_url, link.strip())
+    return url if urlsplit(url).scheme in ("http", "https") else None
 
 
 def _srcset_best(srcset: str) -> str | None:
@@ -96,7 +104,7 @@ def parse_posts(html: str, base_url: str, selectors: Selectors, source: str) -> 
         posts.append(
             Post(
                 image_url=urljoin(base_url, src),
-                post_url=urljoin(base_url, link) if isinstance(link, str) and link else None,
+                post_url=_web_url(base_url, link),
                 caption=caption,
                 tags=tuple(normalise_tags(_HASHTAG.findall(caption or ""))),
                 posted_at=parse_time(_value(element, time_spec) if selectors.time else None),

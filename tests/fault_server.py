@@ -32,6 +32,15 @@ EXPECTED_FAILURES = {
 }
 GOOD = 6  # good0-3, plus flaky and rate-limited once they answer
 
+# (post link, caption HTML) of /hostile's posts
+HOSTILE_POSTS = [
+    ("javascript:alert(1)", "&lt;script&gt;alert(1)&lt;/script&gt; so chic #boho"),
+    ("/p/2", "nice <script>window.__pwned = 1</script> <b>bold</b> #minimal"),
+    ("data:text/html,<script>alert(2)</script>", "#🔥fire #موضة #אופנה #boho✨ ‮txet‬"),
+    ("/p/4", "long " * 2000 + "#longread"),
+    ("  JAVASCRIPT:alert(3)", "&lt;img src=x onerror=&quot;window.__pwned=2&quot;&gt; #street"),
+]
+
 
 @lru_cache(maxsize=16)
 def good_jpeg(n: int, scale: float = 1.0) -> bytes:
@@ -182,6 +191,20 @@ def create_fault_app(slow_seconds: float = 3.0) -> Flask:
     @app.get("/img/loop.jpg")
     def loop() -> Response:
         return redirect("/img/loop.jpg", code=302)
+
+    @app.get("/hostile")
+    def hostile() -> str:
+        """Posts whose text is hostile: markup in captions, script links, odd hashtags."""
+        return (
+            "<html><body>"
+            + "".join(
+                f'<article class="post"><a class="post-link" href="{link}">'
+                f'<img class="post-image" src="/img/good{10 + i}.jpg"></a>'
+                f'<p class="caption">{caption}</p></article>'
+                for i, (link, caption) in enumerate(HOSTILE_POSTS)
+            )
+            + "</body></html>"
+        )
 
     @app.get("/private/secret.jpg")
     def private() -> Response:

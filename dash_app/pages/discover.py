@@ -5,7 +5,9 @@ below, so tests call them directly inside a request context."""
 
 from __future__ import annotations
 
+import logging
 import random
+import sqlite3
 
 import dash
 import dash_bootstrap_components as dbc
@@ -22,6 +24,7 @@ from store import StoreError
 dash.register_page(__name__, path="/", name="Discover", title="StyleScout · discover", order=0)
 
 PICKS = 12
+log = logging.getLogger(__name__)
 
 
 def _catalogue_choices(shuffle: int = 0) -> list[tuple[int, str]]:
@@ -278,6 +281,9 @@ def save_rating(image_id: int, value: int | None, user_id: str | None) -> str:
         )
     except StoreError as exc:
         return f"Could not save: {exc}"
+    except sqlite3.OperationalError:  # the lock wait (store.busy_timeout_ms) ran out
+        log.warning("rating not saved: the store stayed busy", exc_info=True)
+        return "Could not save: the store is busy, please rate again"
     return rating_mark(int(value), saved=True)
 
 
