@@ -114,6 +114,9 @@ def create_app(config: Config | None = None, warm: bool = False) -> Dash:
     )
     with app.server.app_context():  # Dash calls the layout once on assignment to validate it
         app.layout = _shell
+    # Dash finishes its setup (page callbacks move into the app) on the first request, without a
+    # lock: do it now, so a burst of first requests cannot find a callback missing.
+    app.server.test_client().get("/_dash-dependencies")
     if warm:
         engine.warm()
     return app

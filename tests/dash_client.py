@@ -23,7 +23,8 @@ def rate(session: requests.Session, base: str, image_id: int, value: int, user_i
     }
     response = session.post(base + UPDATE, json=body, timeout=60)
     response.raise_for_status()
-    return response.json()["response"]["props"]["children"]
+    key = f'{{"image":{image_id},"type":"rated"}}'
+    return response.json()["response"][key]["children"]
 
 
 def upload(session: requests.Session, base: str, data: bytes, name: str) -> dict:

@@ -1,0 +1,137 @@
+"""Scrapes and index builds killed with SIGKILL at random moments, 20 times each: the store stays
+clean, nothing stored is lost or duplicated, resumed runs complete, and the dashboard serves the
+last complete index throughout."""
+
+from __future__ import annotations
+
+import random
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from clustering.index import load_index
+from dash_app import create_app
+from scraper.demo_feed.server import BackgroundServer
+from scraper.demo_feed.site import create_feed_app
+from store import Store, load_config
+from tests.integration.helpers import run_cli
+from tests.integration.reliability import IndexWatcher, scrape_args, start, write_config
+
+TRIALS = 20
+TAGS = ("preppy", "sporty", "streetwear", "minimal", "romantic", "boho")
+
+
+@pytest.fixture
+def feed() -> Iterator[BackgroundServer]:
+    with BackgroundServer(create_feed_app(), "127.0.0.1", 0) as server:
+        yield server
+
+
+def _kill_after(proc: object, seconds: float) -> bool:
+    """SIGKILL the process after `seconds` (unless it ended first); True when it was killed."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:  # type: ignore[attr-defined]
+            proc.communicate(timeout=10)  # type: ignore[attr-defined]
+            return False
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)  # type: ignore[attr-defined]
+    proc.communicate(timeout=10)  # type: ignore[attr-defined]
+    return True
+
+
+def _check_clean(config: Path) -> None:
+    result = run_cli("store", "--config", str(config), "check", timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _stored(data: Path) -> set[str]:
+    """The file names (sha256 + extension) of every stored image; asserts no post is twice."""
+    with Store(data) as store:
+        doubled = (
+            store.connection()
+            .execute(
+                "SELECT post_url FROM images WHERE post_url IS NOT NULL"
+                " GROUP BY post_url HAVING count(*) > 1"
+            )
+            .fetchall()
+        )
+        assert doubled == []
+        return {path.name for _, path in store.image_files()}
+
+
+@pytest.mark.slow
+def test_killed_scrapes_and_builds_lose_nothing(feed: BackgroundServer, tmp_path: Path) -> None:
+    rng = random.Random(20261123)
+    config = write_config(tmp_path, feed.port)
+    data = tmp_path / "data"
+    first = run_cli("scraper", "--config", str(config), *scrape_args("boho", 12)[1:])
+    assert first.returncode == 0, first.stderr
+    built = run_cli("clustering", "--config", str(config), "build", timeout=300)
+    assert built.returncode == 0, built.stderr
+
+    app = create_app(load_config(config))
+    with BackgroundServer(app.server, "127.0.0.1", 0) as server:
+        watcher = IndexWatcher(server.url)
+        watcher.start()
+
+        # 1. scrapes killed at random moments
+        seen = _stored(data)
+        counts: dict[str, int] = {}
+        killed = 0
+        for trial in range(TRIALS):
+            tag = TAGS[trial % len(TAGS)]
+            counts[tag] = 30 * (trial // len(TAGS) + 1)  # each round asks for more
+            proc = start(config, *scrape_args(tag, counts[tag]))
+            killed += _kill_after(proc, rng.uniform(0.3, 2.5))
+            _check_clean(config)
+            now = _stored(data)
+            assert seen <= now, f"trial {trial}: lost {sorted(seen - now)[:3]}"
+            seen = now
+        assert killed >= TRIALS // 2  # most runs were really cut short
+        scrapes_killed = killed
+        for tag, count in counts.items():  # resumed runs complete, and a re-run adds nothing
+            for attempt in range(2):
+                done = start(config, *scrape_args(tag, count))
+                out, err = done.communicate(timeout=300)
+                assert done.returncode == 0, err
+                if attempt:
+                    assert out.strip().splitlines()[-1].startswith("added 0,"), out
+        with Store(data) as store:
+            assert all(run["status"] != "running" for run in store.runs(200))
+        seen = _stored(data)
+        _check_clean(config)
+
+        # 2. builds killed at random moments
+        previous = load_index(data / "index")
+        killed = 0
+        for trial in range(TRIALS):
+            proc = start(config, "clustering", "build")
+            killed += _kill_after(proc, rng.uniform(0.5, 9.0))
+            _check_clean(config)
+            index = load_index(data / "index")  # the current index is always complete
+            assert len(index.ids) == len(index.vectors) == len(index.labels) > 0, trial
+            assert len(index.ids) >= len(previous.ids)
+            previous = index
+            assert _stored(data) == seen
+        assert killed >= TRIALS // 2
+        final = start(config, "clustering", "build")
+        _, err = final.communicate(timeout=600)
+        assert final.returncode == 0, err
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and watcher.folders and len(watcher.folders) < 2:
+            time.sleep(0.1)
+        watcher.stop()
+
+    index = load_index(data / "index")
+    assert len(index.ids) == len(seen)  # every stored image made it into the final index
+    assert watcher.polls > 100 and watcher.problems == []
+    assert len(watcher.folders) >= 2  # it served the new index after builds, without a restart
+    print(
+        f"\ncrash safety: {scrapes_killed}/{TRIALS} scrapes and {killed}/{TRIALS} builds killed"
+        f" mid-run; {len(seen)} images kept intact; {watcher.polls} index polls, 0 problems;"
+        f" {len(watcher.folders)} indexes served"
+    )
