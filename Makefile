@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stylescout-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint bench clean
+.PHONY: help setup demo test lint audit bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-6s %s\n", $$1, $$2}'
@@ -27,6 +27,9 @@ test: setup ## run all tests (browser tests skip without chromium and chromium-d
 lint: setup ## ruff checks and formatting
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+audit: setup ## check the pinned requirements for known vulnerabilities (needs the network)
+	$(PY) -m pip_audit -r requirements.txt --no-deps --disable-pip --progress-spinner off
 
 bench: setup ## run the benchmarks and print their figures
 	$(PY) -m bench.demo_feed
