@@ -64,6 +64,7 @@ def _stored(data: Path) -> set[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # about 3-4 minutes here: 40 kills, 40 store checks, 21 builds
 def test_killed_scrapes_and_builds_lose_nothing(feed: BackgroundServer, tmp_path: Path) -> None:
     rng = random.Random(20261123)
     config = write_config(tmp_path, feed.port)
