@@ -3,9 +3,10 @@ every rating is stored, none is lost, and no "database is locked" reaches anyone
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from scraper.demo_feed.site import create_feed_app
 from store import Store, load_config
 from tests.dash_client import rate
 from tests.integration.helpers import run_cli
-from tests.integration.reliability import scrape_args, start, write_config
+from tests.integration.reliability import scrape_args, write_config
 
 CLIENTS, RATINGS = 20, 50
 
@@ -31,7 +32,7 @@ def feed() -> Iterator[BackgroundServer]:
 
 @pytest.mark.slow
 def test_twenty_raters_while_a_scrape_and_a_build_run(
-    feed: BackgroundServer, tmp_path: Path
+    feed: BackgroundServer, tmp_path: Path, launch: Callable[..., subprocess.Popen[str]]
 ) -> None:
     config = write_config(tmp_path, feed.port)
     for tag in ("boho", "minimal"):
@@ -43,8 +44,8 @@ def test_twenty_raters_while_a_scrape_and_a_build_run(
 
     app = create_app(load_config(config))
     with BackgroundServer(app.server, "127.0.0.1", 0) as server:
-        scrape = start(config, *scrape_args("streetwear", 80))
-        build = start(config, "clustering", "build")
+        scrape = launch(config, *scrape_args("streetwear", 80))
+        build = launch(config, "clustering", "build")
 
         def client(n: int) -> list[str]:
             user = f"u{n:032x}"

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import random
 import signal
+import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from scraper.demo_feed.server import BackgroundServer
 from scraper.demo_feed.site import create_feed_app
 from store import Store, load_config
 from tests.integration.helpers import run_cli
-from tests.integration.reliability import IndexWatcher, scrape_args, start, write_config
+from tests.integration.reliability import IndexWatcher, scrape_args, write_config
 
 TRIALS = 20
 TAGS = ("preppy", "sporty", "streetwear", "minimal", "romantic", "boho")
@@ -65,7 +66,9 @@ def _stored(data: Path) -> set[str]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)  # about 3-4 minutes here: 40 kills, 40 store checks, 21 builds
-def test_killed_scrapes_and_builds_lose_nothing(feed: BackgroundServer, tmp_path: Path) -> None:
+def test_killed_scrapes_and_builds_lose_nothing(
+    feed: BackgroundServer, tmp_path: Path, launch: Callable[..., subprocess.Popen[str]]
+) -> None:
     rng = random.Random(20261123)
     config = write_config(tmp_path, feed.port)
     data = tmp_path / "data"
@@ -86,7 +89,7 @@ def test_killed_scrapes_and_builds_lose_nothing(feed: BackgroundServer, tmp_path
         for trial in range(TRIALS):
             tag = TAGS[trial % len(TAGS)]
             counts[tag] = 30 * (trial // len(TAGS) + 1)  # each round asks for more
-            proc = start(config, *scrape_args(tag, counts[tag]))
+            proc = launch(config, *scrape_args(tag, counts[tag]))
             killed += _kill_after(proc, rng.uniform(0.3, 2.5))
             _check_clean(config)
             now = _stored(data)
@@ -96,7 +99,7 @@ def test_killed_scrapes_and_builds_lose_nothing(feed: BackgroundServer, tmp_path
         scrapes_killed = killed
         for tag, count in counts.items():  # resumed runs complete, and a re-run adds nothing
             for attempt in range(2):
-                done = start(config, *scrape_args(tag, count))
+                done = launch(config, *scrape_args(tag, count))
                 out, err = done.communicate(timeout=300)
                 assert done.returncode == 0, err
                 if attempt:
@@ -110,7 +113,7 @@ def test_killed_scrapes_and_builds_lose_nothing(feed: BackgroundServer, tmp_path
         previous = load_index(data / "index")
         killed = 0
         for trial in range(TRIALS):
-            proc = start(config, "clustering", "build")
+            proc = launch(config, "clustering", "build")
             killed += _kill_after(proc, rng.uniform(0.5, 9.0))
             _check_clean(config)
             index = load_index(data / "index")  # the current index is always complete
@@ -119,7 +122,7 @@ def test_killed_scrapes_and_builds_lose_nothing(feed: BackgroundServer, tmp_path
             previous = index
             assert _stored(data) == seen
         assert killed >= TRIALS // 2
-        final = start(config, "clustering", "build")
+        final = launch(config, "clustering", "build")
         _, err = final.communicate(timeout=600)
         assert final.returncode == 0, err
         deadline = time.monotonic() + 30

@@ -1,0 +1,29 @@
+"""Fixtures shared by the integration tests."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.reliability import start
+
+
+@pytest.fixture
+def launch() -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """`start()` for a test: whatever is still running when the test ends (a failed assertion
+    included) is killed, so no process outlives its test."""
+    started: list[subprocess.Popen[str]] = []
+
+    def launch_one(config: Path, *args: str) -> subprocess.Popen[str]:
+        proc = start(config, *args)
+        started.append(proc)
+        return proc
+
+    yield launch_one
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=30)
