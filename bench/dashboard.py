@@ -15,7 +15,6 @@ The store is the demo's: 40 images of each of the six demo style tags, scraped f
 from __future__ import annotations
 
 import argparse
-import base64
 import io
 import json
 import statistics
@@ -26,16 +25,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from clustering.build import build_index
 from clustering.index import read_meta
 from dash_app import create_app
-from dash_app.demo import DEMO_TAGS
+from dash_app.demo import prepare_demo
 from scraper.browser import Chromium, chromium_available
 from scraper.demo_feed.server import BackgroundServer
 from scraper.demo_feed.site import create_feed_app
-from scraper.scrape import scrape
 from store import Config, Store
 from store.config import parse_config
+from tests.dash_client import recommend_body, upload_body
 
 PAGES = {  # CSS selector of what shows the page is drawn (figures drawn, item cards shown)
     "/": "#items .ss-item",
@@ -47,7 +45,7 @@ PAGES = {  # CSS selector of what shows the page is drawn (figures drawn, item c
 }
 
 
-def _config(data_dir: Path, feed_port: int) -> Config:
+def demo_config(data_dir: Path, feed_port: int) -> Config:
     return parse_config(
         {
             "data_dir": str(data_dir),
@@ -60,14 +58,10 @@ def _config(data_dir: Path, feed_port: int) -> Config:
     )
 
 
-def _prepare(config: Config, per_tag: int) -> None:
+def prepare_store(config: Config, per_tag: int) -> None:
+    """The demo store and index, unless the data dir has an index already."""
     with Store.from_config(config) as store:
-        if read_meta(store.index_dir) is not None:
-            return
-        for tag in DEMO_TAGS:
-            scrape(config, tag, per_tag, store=store)
-        report, _ = build_index(config, store)
-        print(f"demo index: {report.summary()}", flush=True)
+        prepare_demo(config, store, per_tag=per_tag, say=lambda line: print(line, flush=True))
 
 
 def _photos(config: Config, n: int) -> list[bytes]:
@@ -95,40 +89,12 @@ def _post(client: object, body: dict) -> dict:
 def _discover_once(client: object, photo: bytes, user_id: str) -> tuple[float, float]:
     """Seconds from posting the upload to the recommendation's response (both callbacks), and
     of the upload callback alone."""
-    contents = "data:image/jpeg;base64," + base64.b64encode(photo).decode()
-    upload = {
-        "output": "..my-photos.data...upload-messages.children...upload.contents..",
-        "outputs": [
-            {"id": "my-photos", "property": "data"},
-            {"id": "upload-messages", "property": "children"},
-            {"id": "upload", "property": "contents"},
-        ],
-        "inputs": [
-            {"id": "upload", "property": "contents", "value": [contents]},
-            {"id": "clear-photos", "property": "n_clicks", "value": None},
-            [],
-            [],
-        ],
-        "changedPropIds": ["upload.contents"],
-        "state": [
-            {"id": "upload", "property": "filename", "value": ["photo.jpg"]},
-            {"id": "my-photos", "property": "data", "value": []},
-        ],
-    }
     started = time.perf_counter()
-    photos = _post(client, upload)["response"]["my-photos"]["data"]
+    photos = _post(client, upload_body(photo, "photo.jpg", "image/jpeg"))["response"]["my-photos"][
+        "data"
+    ]
     uploaded = time.perf_counter() - started
-    recommendation = {
-        "output": "discover-result.children",
-        "outputs": {"id": "discover-result", "property": "children"},
-        "inputs": [
-            {"id": "my-photos", "property": "data", "value": photos},
-            {"id": "refresh-recs", "property": "n_clicks", "value": 0},
-            {"id": "user-id", "property": "data", "value": user_id},
-        ],
-        "changedPropIds": ["my-photos.data"],
-    }
-    result = _post(client, recommendation)
+    result = _post(client, recommend_body(photos, user_id))
     elapsed = time.perf_counter() - started
     if "style-card" not in json.dumps(result):
         raise RuntimeError("the recommendation has no style card")
@@ -181,8 +147,8 @@ def main() -> int:
     args = parser.parse_args()
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="bench-dash-")) / "data"
     with BackgroundServer(create_feed_app(), "127.0.0.1", 0) as feed:
-        config = _config(data_dir, feed.port)
-        _prepare(config, args.per_tag)
+        config = demo_config(data_dir, feed.port)
+        prepare_store(config, args.per_tag)
         app = create_app(config)
         meta = read_meta(Store.from_config(config).index_dir)
         print(f"index: {meta.model_key}, {len(meta.names)} styles", flush=True)

@@ -19,7 +19,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from bench.dashboard import _config, _prepare
+from bench.dashboard import demo_config, prepare_store
 from dash_app import create_app
 from scraper.browser import Chromium
 from scraper.demo_feed.server import BackgroundServer
@@ -55,8 +55,8 @@ def main() -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     with BackgroundServer(create_feed_app(), "127.0.0.1", 0) as feed:
-        config = _config(data_dir, feed.port)
-        _prepare(config, 40)
+        config = demo_config(data_dir, feed.port)
+        prepare_store(config, 40)
         with Store.from_config(config) as store:
             source = store.image_files()[17][1]
         photo = Path(tempfile.mkdtemp()) / "my-outfit.jpg"

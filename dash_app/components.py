@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import dcc, html
 
 from dash_app.images import image_url
 from dash_app.recommend import ItemCard, StyleCard
@@ -11,9 +11,11 @@ from store import StoreStats
 from store.cli_support import human_bytes
 
 __all__ = [
+    "graph",
     "header_counts",
     "human_bytes",
     "item_card",
+    "panel",
     "rating_mark",
     "rating_widget",
     "stat_card",
@@ -173,3 +175,15 @@ def style_card(style: StyleCard) -> dbc.Card:
         className="ss-style-card mb-3",
         id="style-card",
     )
+
+
+def panel(children: list, title: str | None = None, class_name: str = "") -> dbc.Card:
+    """A white rounded card holding a page section, with an optional small heading."""
+    heading = [html.H2(title, className="h6")] if title else []
+    return dbc.Card(dbc.CardBody(heading + children), className=f"ss-panel {class_name}".strip())
+
+
+def graph(graph_id: str, figure: object, toolbar: bool = False, **props: object) -> dcc.Graph:
+    """A Plotly figure; the toolbar (zoom, pan, download) only where exploring makes sense."""
+    config = {"displaylogo": False} if toolbar else {"displayModeBar": False}
+    return dcc.Graph(id=graph_id, figure=figure, config=config, **props)

@@ -7,7 +7,8 @@ import plotly.figure_factory as ff
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from dash_app.trends import MeanRating, WeeklyShares
+from dash_app.rating_stats import MeanRating
+from dash_app.trends import WeeklyShares
 
 PALETTE = qualitative.Bold + qualitative.Pastel + qualitative.Dark24
 _LAYOUT = {

@@ -1,5 +1,4 @@
-"""Style trends without Dash: each style's share of posts per week and which styles rise or fall;
-and the feedback summaries (ratings over time, mean rating per style and per model key)."""
+"""Style trends without Dash: each style's share of posts per week and which styles rise or fall."""
 
 from __future__ import annotations
 
@@ -78,38 +77,3 @@ def rising_and_falling(
     rising = [(names[i], float(slopes[i])) for i in order[::-1][:top] if slopes[i] > min_slope]
     falling = [(names[i], float(slopes[i])) for i in order[:top] if slopes[i] < -min_slope]
     return rising, falling
-
-
-@dataclass(frozen=True)
-class MeanRating:
-    """Mean of the latest ratings for one group (style or model key)."""
-
-    group: str
-    mean: float
-    count: int
-
-
-def latest_only(history: list[dict]) -> list[dict]:
-    """Each person's latest rating of each item (history oldest first)."""
-    latest: dict[tuple[str, int], dict] = {}
-    for row in history:
-        latest[(row["user_id"], row["image_id"])] = row
-    return list(latest.values())
-
-
-def mean_by(rows: list[dict], key: str, missing: str = "unknown") -> list[MeanRating]:
-    """Mean rating per value of `key`, best first."""
-    groups: dict[str, list[int]] = defaultdict(list)
-    for row in rows:
-        groups[row.get(key) or missing].append(int(row["rating"]))
-    out = [MeanRating(g, float(np.mean(v)), len(v)) for g, v in groups.items()]
-    return sorted(out, key=lambda m: (-m.mean, -m.count, m.group))
-
-
-def ratings_per_day(history: list[dict]) -> tuple[list[str], list[int], list[float]]:
-    """Days with ratings, how many were given, and their mean."""
-    days: dict[str, list[int]] = defaultdict(list)
-    for row in history:
-        days[str(row["rated_at"])[:10]].append(int(row["rating"]))
-    ordered = sorted(days)
-    return ordered, [len(days[d]) for d in ordered], [float(np.mean(days[d])) for d in ordered]

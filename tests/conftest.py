@@ -91,6 +91,13 @@ def jpeg_bytes(seed: int, size: tuple[int, int] = (64, 80), quality: int = 90) -
     return out.getvalue()
 
 
+def image_bytes(img: Image.Image, fmt: str, **options: object) -> bytes:
+    """An image encoded in memory (options go to Pillow's save)."""
+    out = io.BytesIO()
+    img.save(out, fmt, **options)
+    return out.getvalue()
+
+
 def meta_for(seed: int, **extra: object) -> ImageMeta:
     """Plausible metadata for `jpeg_bytes(seed)`."""
     fields = dict(

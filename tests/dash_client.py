@@ -1,5 +1,5 @@
-"""Drive the dashboard's callbacks over HTTP the way the browser does (for load and hostile-input
-tests): the same JSON bodies Dash's renderer posts to `/_dash-update-component`."""
+"""Drive the dashboard's callbacks over HTTP the way the browser does (load, hostile-input tests
+and `bench.dashboard`): the same JSON bodies Dash's renderer posts to `/_dash-update-component`."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import requests
 UPDATE = "/_dash-update-component"
 
 
-def rate(session: requests.Session, base: str, image_id: int, value: int, user_id: str) -> str:
-    """Post one rating; returns the mark the page would show under the stars."""
-    body = {
+def rate_body(image_id: int, value: int, user_id: str) -> dict:
+    """The rating widget of one item changed to `value`."""
+    return {
         "output": '{"image":["MATCH"],"type":"rated"}.children',
         "outputs": {"id": {"image": image_id, "type": "rated"}, "property": "children"},
         "inputs": [
@@ -21,16 +21,12 @@ def rate(session: requests.Session, base: str, image_id: int, value: int, user_i
         "changedPropIds": [f'{{"image":{image_id},"type":"rate"}}.value'],
         "state": [{"id": "user-id", "property": "data", "value": user_id}],
     }
-    response = session.post(base + UPDATE, json=body, timeout=60)
-    response.raise_for_status()
-    key = f'{{"image":{image_id},"type":"rated"}}'
-    return response.json()["response"][key]["children"]
 
 
-def upload(session: requests.Session, base: str, data: bytes, name: str) -> dict:
-    """Post one file to the upload callback; returns its outputs (photos, messages)."""
-    contents = "data:application/octet-stream;base64," + base64.b64encode(data).decode()
-    body = {
+def upload_body(data: bytes, name: str, mime: str = "application/octet-stream") -> dict:
+    """One file dropped on the upload area."""
+    contents = f"data:{mime};base64," + base64.b64encode(data).decode()
+    return {
         "output": "..my-photos.data...upload-messages.children...upload.contents..",
         "outputs": [
             {"id": "my-photos", "property": "data"},
@@ -49,6 +45,32 @@ def upload(session: requests.Session, base: str, data: bytes, name: str) -> dict
             {"id": "my-photos", "property": "data", "value": []},
         ],
     }
-    response = session.post(base + UPDATE, json=body, timeout=120)
+
+
+def recommend_body(photos: list[dict], user_id: str) -> dict:
+    """The person's photos changed: Discover's recommendation callback."""
+    return {
+        "output": "discover-result.children",
+        "outputs": {"id": "discover-result", "property": "children"},
+        "inputs": [
+            {"id": "my-photos", "property": "data", "value": photos},
+            {"id": "refresh-recs", "property": "n_clicks", "value": 0},
+            {"id": "user-id", "property": "data", "value": user_id},
+        ],
+        "changedPropIds": ["my-photos.data"],
+    }
+
+
+def rate(session: requests.Session, base: str, image_id: int, value: int, user_id: str) -> str:
+    """Post one rating; returns the mark the page would show under the stars."""
+    response = session.post(base + UPDATE, json=rate_body(image_id, value, user_id), timeout=60)
+    response.raise_for_status()
+    key = f'{{"image":{image_id},"type":"rated"}}'
+    return response.json()["response"][key]["children"]
+
+
+def upload(session: requests.Session, base: str, data: bytes, name: str) -> dict:
+    """Post one file to the upload callback; returns its outputs (photos, messages)."""
+    response = session.post(base + UPDATE, json=upload_body(data, name), timeout=120)
     response.raise_for_status()
     return response.json()["response"]

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import html
 
 from dash_app import figures
+from dash_app.components import graph, panel
 from dash_app.context import get_context
-from dash_app.trends import latest_only, mean_by, ratings_per_day
+from dash_app.rating_stats import latest_only, mean_by, ratings_per_day
 
 dash.register_page(
     __name__, path="/feedback", name="Feedback", title="StyleScout · feedback", order=4
@@ -33,6 +34,7 @@ def layout(**_query: str) -> html.Div:
     latest = latest_only(history)
     days, counts, means = ratings_per_day(history)
     people = len({r["user_id"] for r in history})
+    by_style, by_model = mean_by(latest, "style"), mean_by(latest, "model_key")
     return html.Div(
         [
             title,
@@ -42,53 +44,21 @@ def layout(**_query: str) -> html.Div:
                 className="text-muted",
                 id="feedback-summary",
             ),
-            dbc.Card(
-                dbc.CardBody(
-                    [
-                        html.H2("Ratings over time", className="h6"),
-                        dcc.Graph(
-                            id="ratings-time",
-                            figure=figures.ratings_over_time(days, counts, means),
-                            config={"displayModeBar": False},
-                        ),
-                    ]
-                ),
-                className="ss-panel mb-3",
+            panel(
+                [graph("ratings-time", figures.ratings_over_time(days, counts, means))],
+                "Ratings over time",
+                "mb-3",
             ),
             dbc.Row(
                 [
-                    dbc.Col(
-                        dbc.Card(
-                            dbc.CardBody(
-                                dcc.Graph(
-                                    id="ratings-style",
-                                    figure=figures.mean_ratings(
-                                        mean_by(latest, "style"), "Mean rating per style"
-                                    ),
-                                    config={"displayModeBar": False},
-                                )
-                            ),
-                            className="ss-panel",
+                    dbc.Col(panel([graph(graph_id, figure)]), lg=6, className="mb-3")
+                    for graph_id, figure in (
+                        ("ratings-style", figures.mean_ratings(by_style, "Mean rating per style")),
+                        (
+                            "ratings-model",
+                            figures.mean_ratings(by_model, "Mean rating per model key"),
                         ),
-                        lg=6,
-                        className="mb-3",
-                    ),
-                    dbc.Col(
-                        dbc.Card(
-                            dbc.CardBody(
-                                dcc.Graph(
-                                    id="ratings-model",
-                                    figure=figures.mean_ratings(
-                                        mean_by(latest, "model_key"), "Mean rating per model key"
-                                    ),
-                                    config={"displayModeBar": False},
-                                )
-                            ),
-                            className="ss-panel",
-                        ),
-                        lg=6,
-                        className="mb-3",
-                    ),
+                    )
                 ]
             ),
         ]

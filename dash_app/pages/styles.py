@@ -9,7 +9,7 @@ import numpy as np
 from dash import Input, Output, callback, ctx, dcc, html, no_update
 
 from dash_app import figures
-from dash_app.components import thumb
+from dash_app.components import graph, item_card, panel, tag_chips
 from dash_app.context import get_context
 from dash_app.engine import LoadedIndex
 from dash_app.images import image_url
@@ -42,6 +42,8 @@ def layout(style: str | None = None, **_query: str) -> html.Div:
         f"Principal components of the features; {shown:,} of {len(index.ids):,} items. "
         "Hover for the photo, click to browse its style."
     )
+    style_map = figures.style_map(loaded.map2d(), index.labels, names, _shas(loaded), MAP_POINTS)
+    dendrogram = figures.dendrogram(index.centroids, index.linkage, names)
     chosen = int(style) if style and style.isdigit() and int(style) < len(names) else None
     return html.Div(
         [
@@ -58,86 +60,45 @@ def layout(style: str | None = None, **_query: str) -> html.Div:
             dbc.Row(
                 [
                     dbc.Col(
-                        dbc.Card(
-                            dbc.CardBody(
-                                [
-                                    html.H2("Style map", className="h6"),
-                                    html.Div(map_note, className="small text-muted"),
-                                    dcc.Graph(
-                                        id="style-map",
-                                        figure=figures.style_map(
-                                            loaded.map2d(),
-                                            index.labels,
-                                            names,
-                                            _shas(loaded),
-                                            MAP_POINTS,
-                                        ),
-                                        clear_on_unhover=True,
-                                        config={"displaylogo": False},
-                                    ),
-                                    dcc.Tooltip(id="map-tooltip"),
-                                ]
-                            ),
-                            className="ss-panel",
+                        panel(
+                            [
+                                html.Div(map_note, className="small text-muted"),
+                                graph("style-map", style_map, toolbar=True, clear_on_unhover=True),
+                                dcc.Tooltip(id="map-tooltip"),
+                            ],
+                            "Style map",
                         ),
                         lg=8,
                         className="mb-3",
                     ),
                     dbc.Col(
-                        dbc.Card(
-                            dbc.CardBody(
-                                [
-                                    html.H2("Sizes", className="h6"),
-                                    dcc.Graph(
-                                        id="style-sizes",
-                                        figure=figures.sizes(names, index.sizes),
-                                        config={"displayModeBar": False},
-                                    ),
-                                ]
-                            ),
-                            className="ss-panel",
-                        ),
+                        panel([graph("style-sizes", figures.sizes(names, index.sizes))], "Sizes"),
                         lg=4,
                         className="mb-3",
                     ),
                 ]
             ),
-            dbc.Card(
-                dbc.CardBody(
-                    [
-                        html.H2("How the styles relate", className="h6"),
-                        dcc.Graph(
-                            id="style-dendrogram",
-                            figure=figures.dendrogram(index.centroids, index.linkage, names),
-                            config={"displayModeBar": False},
-                        ),
-                    ]
-                ),
-                className="ss-panel mb-3",
-            ),
-            dbc.Card(
-                dbc.CardBody(
-                    [
-                        html.Div(
-                            [
-                                html.H2("Browse a style", className="h6 me-3 mb-0"),
-                                dcc.Dropdown(
-                                    id="browse-style",
-                                    options=[
-                                        {"label": f"{n} ({int(index.sizes[i])})", "value": i}
-                                        for i, n in enumerate(names)
-                                    ],
-                                    value=chosen,
-                                    placeholder="choose a style",
-                                    style={"minWidth": "18rem"},
-                                ),
-                            ],
-                            className="d-flex align-items-center mb-3",
-                        ),
-                        dcc.Loading(html.Div(id="style-gallery"), type="dot", delay_show=150),
-                    ]
-                ),
-                className="ss-panel",
+            panel([graph("style-dendrogram", dendrogram)], "How the styles relate", "mb-3"),
+            panel(
+                [
+                    html.Div(
+                        [
+                            html.H2("Browse a style", className="h6 me-3 mb-0"),
+                            dcc.Dropdown(
+                                id="browse-style",
+                                options=[
+                                    {"label": f"{n} ({int(index.sizes[i])})", "value": i}
+                                    for i, n in enumerate(names)
+                                ],
+                                value=chosen,
+                                placeholder="choose a style",
+                                style={"minWidth": "18rem"},
+                            ),
+                        ],
+                        className="d-flex align-items-center mb-3",
+                    ),
+                    dcc.Loading(html.Div(id="style-gallery"), type="dot", delay_show=150),
+                ]
             ),
         ]
     )
@@ -189,8 +150,7 @@ def gallery(style: int | None) -> list:
     centroid = index.centroids[int(style)]
     order = members[np.argsort(np.linalg.norm(index.vectors[members] - centroid, axis=1))]
     ids = [int(i) for i in index.ids[order[:BROWSE_PAGE]]]
-    ratings = {}
-    cards = item_cards(app.store, ids, ratings)
+    cards = item_cards(app.store, ids, {})
     name = index.meta.names[int(style)]
     return [
         html.Div(
@@ -203,42 +163,13 @@ def gallery(style: int | None) -> list:
             ],
             className="mb-2",
         ),
-        html.Div(
-            [
-                html.Span(f"#{t} · {n}", className="ss-tag")
-                for t, n in style_tags(loaded, app.store)[int(style)]
-            ],
-            className="mb-2",
-        ),
+        tag_chips(style_tags(loaded, app.store)[int(style)], 6),
         dbc.Row(
             [
-                dbc.Col(
-                    html.Div(
-                        [
-                            thumb(c.sha256, 320, alt=f"item {c.image_id}"),
-                            html.Div(
-                                " ".join(f"#{t}" for t in c.tags[:4]), className="small text-muted"
-                            ),
-                            html.A(
-                                "post ↗",
-                                href=c.post_url,
-                                target="_blank",
-                                rel="noopener noreferrer",
-                                className="small",
-                            )
-                            if c.post_url
-                            else None,
-                        ],
-                        className="ss-gallery-item",
-                    ),
-                    xs=6,
-                    md=3,
-                    xl=2,
-                    className="mb-3",
-                )
-                for c in cards
+                dbc.Col(item_card(card, rate=False), xs=6, md=3, xl=2, className="mb-3")
+                for card in cards
             ],
-            className="g-2",
+            className="g-2 mt-1",
             id="gallery-items",
         ),
     ]

@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
 from dash_app import figures
+from dash_app.components import graph, panel
 from dash_app.context import get_context
 from dash_app.trends import rising_and_falling, trend_slopes, weekly_shares
 
@@ -92,18 +93,11 @@ def trend_view(tag: str | None) -> list:
                 _callout("Falling", falling, "danger", "falling"),
             ]
         ),
-        dbc.Card(
-            dbc.CardBody(
-                [
-                    html.Div(note, className="small text-muted"),
-                    dcc.Graph(
-                        id="trend-chart",
-                        figure=figures.trends(weekly, names, highlight),
-                        config={"displaylogo": False},
-                    ),
-                ]
-            ),
-            className="ss-panel",
+        panel(
+            [
+                html.Div(note, className="small text-muted"),
+                graph("trend-chart", figures.trends(weekly, names, highlight), toolbar=True),
+            ]
         ),
     ]
 

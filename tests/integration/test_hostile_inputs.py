@@ -4,8 +4,6 @@ server stays up, and nothing is stored."""
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,46 +16,27 @@ from dash_app import create_app
 from scraper.demo_feed.server import BackgroundServer
 from scraper.scrape import scrape
 from store import Config, Store
-from tests.conftest import make_config
+from tests.conftest import image_bytes, make_config
 from tests.dash_client import upload
-from tests.fault_server import HOSTILE_POSTS, create_fault_app
+from tests.fault_server import HOSTILE_POSTS, bomb_png, create_fault_app
 
 MB = 1_000_000
-
-
-def _save(img: Image.Image, fmt: str, **kw: object) -> bytes:
-    out = io.BytesIO()
-    img.save(out, fmt, **kw)
-    return out.getvalue()
-
-
-def _bomb_png(side: int) -> bytes:
-    """A tiny PNG whose header claims side x side pixels."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 1024))
-        + chunk(b"IEND", b"")
-    )
 
 
 def _exif_rotated() -> bytes:
     exif = Image.Exif()
     exif[0x0112] = 6  # rotate 90° clockwise to display
-    return _save(Image.new("RGB", (120, 60), "teal"), "JPEG", exif=exif.tobytes())
+    return image_bytes(Image.new("RGB", (120, 60), "teal"), "JPEG", exif=exif.tobytes())
 
 
 REFUSED = {
     "zero.jpg": (b"", "is empty"),
     "notes.jpg": (b"these are my notes, not a photo\n" * 20, "is not a JPEG"),
-    "cut.jpg": (_save(Image.new("RGB", (400, 400), "red"), "JPEG")[:900], "could not be read"),
-    "bomb.png": (_bomb_png(30_000), "has too many pixels"),
+    "cut.jpg": (
+        image_bytes(Image.new("RGB", (400, 400), "red"), "JPEG")[:900],
+        "could not be read",
+    ),
+    "bomb.png": (bomb_png(30_000), "has too many pixels"),
     "huge.jpg": (b"\xff\xd8\xff" + b"\0" * (50 * MB), "is larger than the 15 MB limit"),
     "logo.svg": (
         b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
@@ -66,7 +45,7 @@ REFUSED = {
     "page.html": (b"<!DOCTYPE html><html><script>alert(1)</script></html>", "is an HTML"),
 }
 ACCEPTED = {
-    "animated.gif": lambda: _save(
+    "animated.gif": lambda: image_bytes(
         Image.new("P", (60, 80), 3),
         "GIF",
         save_all=True,
@@ -74,8 +53,8 @@ ACCEPTED = {
         duration=50,
         loop=0,
     ),
-    "cmyk.jpg": lambda: _save(Image.new("CMYK", (60, 80), (0, 120, 200, 0)), "JPEG"),
-    "deep.png": lambda: _save(Image.fromarray(np.full((80, 60), 50000, np.uint16)), "PNG"),
+    "cmyk.jpg": lambda: image_bytes(Image.new("CMYK", (60, 80), (0, 120, 200, 0)), "JPEG"),
+    "deep.png": lambda: image_bytes(Image.fromarray(np.full((80, 60), 50000, np.uint16)), "PNG"),
     "rotated.jpg": _exif_rotated,
 }
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -13,36 +11,14 @@ import pytest
 from PIL import Image
 
 from dash_app.uploads import UploadRejected, accept_upload, check_photo, decode_data_url
+from tests.conftest import image_bytes
+from tests.fault_server import bomb_png
 
 MB = 1_000_000
 
 
-def _save(img: Image.Image, fmt: str, **kw: object) -> bytes:
-    out = io.BytesIO()
-    img.save(out, fmt, **kw)
-    return out.getvalue()
-
-
 def _url(data: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(data).decode()
-
-
-def _png_header_only(width: int, height: int) -> bytes:
-    """A PNG whose header claims width x height (a decompression bomb is refused unread)."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    chunk = b"IHDR" + ihdr
-    crc = struct.pack(">I", zlib.crc32(chunk) & 0xFFFFFFFF)
-    idat = zlib.compress(b"\0" * 64)
-    idat_chunk = b"IDAT" + idat
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + struct.pack(">I", len(ihdr))
-        + chunk
-        + crc
-        + struct.pack(">I", len(idat))
-        + idat_chunk
-        + struct.pack(">I", zlib.crc32(idat_chunk) & 0xFFFFFFFF)
-    )
 
 
 @pytest.mark.parametrize(
@@ -53,7 +29,7 @@ def _png_header_only(width: int, height: int) -> bytes:
         (b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>", "SVG"),
         (b"<?xml version='1.0'?><svg/>", "SVG"),
         (b"<!DOCTYPE html><html><script>alert(1)</script></html>", "HTML"),
-        (_png_header_only(30000, 30000), "too many pixels"),
+        (bomb_png(30_000), "too many pixels"),
     ],
 )
 def test_refused(data: bytes, why: str) -> None:
@@ -62,7 +38,7 @@ def test_refused(data: bytes, why: str) -> None:
 
 
 def test_truncated_jpeg_and_oversize_are_refused() -> None:
-    jpeg = _save(Image.new("RGB", (300, 300), "red"), "JPEG")
+    jpeg = image_bytes(Image.new("RGB", (300, 300), "red"), "JPEG")
     with pytest.raises(UploadRejected, match="could not be read"):
         check_photo(jpeg[: len(jpeg) // 2], 15 * MB, 40 * MB)
     with pytest.raises(UploadRejected, match="larger than the 1 MB limit"):
@@ -77,10 +53,10 @@ def test_truncated_jpeg_and_oversize_are_refused() -> None:
 @pytest.mark.parametrize(
     "make",
     [
-        lambda: _save(Image.new("CMYK", (64, 80), (0, 200, 0, 0)), "JPEG"),
-        lambda: _save(Image.fromarray(np.full((80, 64), 40000, np.uint16)), "PNG"),
-        lambda: _save(Image.new("RGBA", (64, 80), (10, 20, 30, 128)), "PNG"),
-        lambda: _save(
+        lambda: image_bytes(Image.new("CMYK", (64, 80), (0, 200, 0, 0)), "JPEG"),
+        lambda: image_bytes(Image.fromarray(np.full((80, 64), 40000, np.uint16)), "PNG"),
+        lambda: image_bytes(Image.new("RGBA", (64, 80), (10, 20, 30, 128)), "PNG"),
+        lambda: image_bytes(
             Image.new("P", (64, 80), 3),
             "GIF",
             save_all=True,
@@ -88,7 +64,7 @@ def test_truncated_jpeg_and_oversize_are_refused() -> None:
             duration=100,
             loop=0,
         ),
-        lambda: _save(Image.new("RGB", (64, 80), "navy"), "WEBP"),
+        lambda: image_bytes(Image.new("RGB", (64, 80), "navy"), "WEBP"),
     ],
     ids=["cmyk-jpeg", "16-bit-png", "rgba-png", "animated-gif", "webp"],
 )
@@ -104,7 +80,7 @@ def test_exif_rotated_photo_is_turned_upright(tmp_path: Path) -> None:
     img = Image.new("RGB", (80, 40), "white")  # stored landscape, EXIF says rotate 90
     exif = Image.Exif()
     exif[0x0112] = 6
-    data = _save(img, "JPEG", exif=exif.tobytes())
+    data = image_bytes(img, "JPEG", exif=exif.tobytes())
     upload = accept_upload(_url(data), tmp_path, 15 * MB, 40 * MB)
     preview = Image.open(io.BytesIO(base64.b64decode(upload.preview.split(",", 1)[1])))
     assert preview.height > preview.width
