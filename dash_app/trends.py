@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,14 +40,15 @@ def week_of(stamp: str) -> dt.date | None:
 
 
 def weekly_shares(
-    times: dict[int, str], ids: np.ndarray, labels: np.ndarray, n_styles: int
+    posts: Iterable[tuple[int, str]], ids: np.ndarray, labels: np.ndarray, n_styles: int
 ) -> WeeklyShares:
-    """Count each style's items per week (items without a time or a style are left out).
+    """Count each style's posts per week from (image id, time) pairs, reposts included (posts
+    without a time or whose image has no style are left out).
 
     Weeks with no posts between the first and the last are kept as zero rows."""
     style_of = dict(zip(ids.tolist(), labels.tolist(), strict=True))
     by_week: dict[dt.date, np.ndarray] = defaultdict(lambda: np.zeros(n_styles, np.int64))
-    for image_id, stamp in times.items():
+    for image_id, stamp in posts:
         style = style_of.get(image_id)
         week = week_of(stamp) if style is not None else None
         if week is not None:

@@ -88,6 +88,7 @@ class StoreStats:
 
     images: int
     image_bytes: int
+    posts: int
     tags: int
     tagged: int
     scrape_runs: dict[str, int]
@@ -287,6 +288,8 @@ class Store:
                 row = conn.execute("SELECT id FROM images WHERE sha256 = ?", (sha,)).fetchone()
                 if row is not None:
                     self._merge_tags(conn, row[0], tag_list)
+                    if meta.post_url:
+                        self._record_post(conn, row[0], meta)
                     return AddResult(row[0], sha, self.files.path_for(sha, ext), created=False)
                 cur = conn.execute(
                     "INSERT INTO images (sha256, phash, bytes, width, height, format, source,"
@@ -310,6 +313,7 @@ class Store:
                 )
                 image_id = int(cur.lastrowid)
                 self._merge_tags(conn, image_id, tag_list)
+                self._record_post(conn, image_id, meta)
                 conn.executemany(
                     "INSERT INTO image_labels (image_id, name, value) VALUES (?, ?, ?)",
                     [(image_id, k, v) for k, v in labels.items()],
@@ -330,10 +334,44 @@ class Store:
             [(image_id, tag) for tag in tags],
         )
 
+    @staticmethod
+    def _record_post(conn: sqlite3.Connection, image_id: int, meta: ImageMeta) -> bool:
+        """Record that `image_id` was seen in the post `meta` describes (once per post URL)."""
+        if (
+            meta.post_url
+            and conn.execute(
+                "SELECT 1 FROM posts WHERE post_url = ? AND image_id = ?", (meta.post_url, image_id)
+            ).fetchone()
+        ):
+            return False
+        conn.execute(
+            "INSERT INTO posts (image_id, source, post_url, posted_at, likes, added_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                image_id,
+                meta.source,
+                meta.post_url,
+                to_utc_text(meta.posted_at),
+                meta.likes,
+                utc_now(),
+            ),
+        )
+        return True
+
     def add_tags(self, image_id: int, tags: Iterable[str]) -> None:
         """Merge tags into an existing image (e.g. when a repost carries other tags)."""
         with self._write() as conn:
             self._merge_tags(conn, image_id, normalise_tags(tags))
+
+    def add_post(self, image_id: int, meta: ImageMeta, tags: Iterable[str] = ()) -> bool:
+        """A repost of a stored image: its tags are merged and the post (URL, time, likes) is
+        recorded against the image. Returns whether the post was new."""
+        try:
+            with self._write() as conn:
+                self._merge_tags(conn, image_id, normalise_tags(tags))
+                return self._record_post(conn, image_id, meta)
+        except sqlite3.IntegrityError as exc:
+            raise StoreError(f"cannot record a post of image {image_id}: {exc}") from None
 
     def image(self, image_id: int) -> dict | None:
         """One image row with its tags, or None."""
@@ -367,13 +405,27 @@ class Store:
         return [r[0] for r in rows]
 
     def has_post_url(self, post_url: str) -> bool:
-        """Whether a post with this URL is already stored (scrapes skip it)."""
-        row = (
-            self._conn()
-            .execute("SELECT 1 FROM images WHERE post_url = ? LIMIT 1", (post_url,))
-            .fetchone()
+        """Whether a post with this URL is already recorded, reposts included (scrapes skip it)."""
+        return self.post_status(post_url) is not None
+
+    def post_status(self, post_url: str) -> str | None:
+        """'image' when an image was stored from this post, 'repost' when the post showed an image
+        stored from another one, None when it is not recorded."""
+        conn = self._conn()
+        if conn.execute("SELECT 1 FROM images WHERE post_url = ? LIMIT 1", (post_url,)).fetchone():
+            return "image"
+        row = conn.execute("SELECT 1 FROM posts WHERE post_url = ? LIMIT 1", (post_url,)).fetchone()
+        return None if row is None else "repost"
+
+    def posts_of(self, image_id: int) -> list[dict]:
+        """Every post an image was seen in, first first."""
+        cur = self._conn().execute(
+            "SELECT source, post_url, posted_at, likes, added_at FROM posts WHERE image_id = ?"
+            " ORDER BY id",
+            (image_id,),
         )
-        return row is not None
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur]
 
     def perceptual_hashes(self) -> PerceptualHashes:
         """Every stored image's perceptual hash, read once, for repeated look-ups."""
@@ -386,6 +438,15 @@ class Store:
     def near_duplicates(self, phash: str, max_distance: int) -> list[tuple[int, int]]:
         """Stored images whose perceptual hash is within `max_distance` bits, nearest first."""
         return self.perceptual_hashes().near(phash, max_distance)
+
+    def file_of(self, image_id: int) -> Path | None:
+        """Where the file of one image lives, or None when there is no such image."""
+        row = (
+            self._conn()
+            .execute("SELECT sha256, format FROM images WHERE id = ?", (image_id,))
+            .fetchone()
+        )
+        return None if row is None else self.image_path(row[0], row[1])
 
     def image_files(self, ids: Iterable[int] | None = None) -> list[tuple[int, Path]]:
         """(image id, file path) of every image, or of the given ids, in id order."""
@@ -405,8 +466,9 @@ class Store:
             "  (SELECT max(id) FROM ratings GROUP BY user_id, image_id) GROUP BY image_id"
             ") r ON r.image_id = i.id"
             " ORDER BY coalesce(r.score, 0) DESC, coalesce(r.n, 0) DESC,"
-            " (SELECT count(*) FROM image_tags t WHERE t.image_id = i.id) DESC,"
-            " coalesce(i.likes, 0) DESC, i.id LIMIT ?",
+            " (SELECT count(*) FROM posts p WHERE p.image_id = i.id) DESC,"
+            " (SELECT coalesce(sum(p.likes), 0) FROM posts p WHERE p.image_id = i.id) DESC,"
+            " i.id LIMIT ?",
             (limit,),
         )
         return [int(r[0]) for r in rows]
@@ -501,14 +563,15 @@ class Store:
             out[int(image_id)]["tags"].append(tag)
         return out
 
-    def image_times(self, tag: str | None = None) -> dict[int, str]:
-        """When each image was posted (else when it was stored), optionally only with a tag."""
-        sql = "SELECT id, coalesce(posted_at, added_at) FROM images"
+    def post_times(self, tag: str | None = None) -> list[tuple[int, str]]:
+        """(image id, when it was posted, else when it was stored) for every post, reposts
+        included, optionally only of images with a tag."""
+        sql = "SELECT image_id, coalesce(posted_at, added_at) FROM posts"
         args: tuple = ()
         if tag:
-            sql += " WHERE id IN (SELECT image_id FROM image_tags WHERE tag = ?)"
+            sql += " WHERE image_id IN (SELECT image_id FROM image_tags WHERE tag = ?)"
             args = (tag,)
-        return {int(i): t for i, t in self._conn().execute(sql, args)}
+        return [(int(i), t) for i, t in self._conn().execute(sql + " ORDER BY id", args)]
 
     def tag_counts(self) -> list[tuple[str, int]]:
         """Every tag with its image count, most used first."""
@@ -651,6 +714,7 @@ class Store:
             images, image_bytes = conn.execute(
                 "SELECT count(*), coalesce(sum(bytes), 0) FROM images"
             ).fetchone()
+            posts = conn.execute("SELECT count(*) FROM posts").fetchone()[0]
             tags, tagged = conn.execute(
                 "SELECT count(DISTINCT tag), count(DISTINCT image_id) FROM image_tags"
             ).fetchone()
@@ -672,6 +736,7 @@ class Store:
         return StoreStats(
             images=images,
             image_bytes=image_bytes,
+            posts=posts,
             tags=tags,
             tagged=tagged,
             scrape_runs={s: runs.get(s, 0) for s in RUN_STATUSES},

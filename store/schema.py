@@ -93,6 +93,24 @@ MIGRATIONS: tuple[str, ...] = (
         CHECK ((vector IS NULL) != (failure IS NULL))
     ) WITHOUT ROWID;
     """,
+    # 4: every post an image was seen in. A repost (same bytes, or a near-duplicate) keeps the one
+    # image but is recorded here with its own URL, time and likes, so a later scrape does not fetch
+    # it again and trends count it. Existing images get the post they were stored from.
+    """
+    CREATE TABLE posts (
+        id         INTEGER PRIMARY KEY,
+        image_id   INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        source     TEXT    NOT NULL,
+        post_url   TEXT,
+        posted_at  TEXT,
+        likes      INTEGER CHECK (likes IS NULL OR likes >= 0),
+        added_at   TEXT    NOT NULL
+    );
+    CREATE INDEX posts_image ON posts(image_id);
+    CREATE INDEX posts_post_url ON posts(post_url);
+    INSERT INTO posts (image_id, source, post_url, posted_at, likes, added_at)
+        SELECT id, source, post_url, posted_at, likes, added_at FROM images ORDER BY id;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

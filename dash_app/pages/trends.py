@@ -1,5 +1,5 @@
-"""Trends: each style's share of posts per week (post time, else scrape time), by tag, with the
-rising and falling styles called out."""
+"""Trends: each style's share of posts per week (reposts included; post time, else scrape time), by
+tag, with the rising and falling styles called out."""
 
 from __future__ import annotations
 
@@ -71,8 +71,8 @@ def trend_view(tag: str | None) -> list:
             )
         ]
     index = loaded.index
-    times = app.store.image_times(None if tag in (None, ALL_TAGS) else tag)
-    everything = weekly_shares(times, index.ids, index.labels, len(index.centroids))
+    posts = app.store.post_times(None if tag in (None, ALL_TAGS) else tag)
+    everything = weekly_shares(posts, index.ids, index.labels, len(index.centroids))
     if len(everything.weeks) == 0:
         return [dbc.Alert("No items of this tag are in the style index yet.", color="info")]
     weekly = everything.dense(MIN_POSTS)

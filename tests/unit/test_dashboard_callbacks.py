@@ -362,19 +362,20 @@ def test_engine_refuses_photos_when_the_settings_changed(app: Dash, tmp_path: Pa
 def test_weekly_shares_and_slopes() -> None:
     from dash_app.trends import rising_and_falling, trend_slopes, weekly_shares
 
-    times = {
-        1: "2026-11-02T10:00:00Z",
-        2: "2026-11-04T10:00:00Z",
-        3: "2026-11-18T09:00:00Z",
-        4: "2026-11-19T09:00:00Z",
-        5: "not a time",
-        6: "2026-11-18T09:00:00Z",
-    }
-    weekly = weekly_shares(times, np.array([1, 2, 3, 4, 5]), np.array([0, 0, 1, 1, 1]), 2)
+    posts = [
+        (1, "2026-11-02T10:00:00Z"),
+        (2, "2026-11-04T10:00:00Z"),
+        (3, "2026-11-18T09:00:00Z"),
+        (4, "2026-11-19T09:00:00Z"),
+        (5, "not a time"),
+        (6, "2026-11-18T09:00:00Z"),  # not in the index
+        (3, "2026-11-20T09:00:00Z"),  # a repost of image 3 counts too
+    ]
+    weekly = weekly_shares(posts, np.array([1, 2, 3, 4, 5]), np.array([0, 0, 1, 1, 1]), 2)
     assert [str(w) for w in weekly.weeks] == ["2026-11-02", "2026-11-09", "2026-11-16"]
-    assert weekly.counts.tolist() == [[2, 0], [0, 0], [0, 2]]  # the empty week is kept
+    assert weekly.counts.tolist() == [[2, 0], [0, 0], [0, 3]]  # the empty week is kept
     assert weekly.shares.tolist() == [[1, 0], [0, 0], [0, 1]]
-    assert weekly.dense(1).counts.tolist() == [[2, 0], [0, 2]]
+    assert weekly.dense(1).counts.tolist() == [[2, 0], [0, 3]]
     slopes = trend_slopes(weekly.dense(1).shares)
     assert np.allclose(slopes, [-1, 1])
     rising, falling = rising_and_falling(slopes, ["a", "b"])

@@ -84,6 +84,59 @@ def test_post_urls_and_near_duplicates(store: Store) -> None:
     assert store.near_duplicates("ffffffffffffffff", 3) == []
 
 
+def test_reposts_are_recorded_against_the_image_they_show(store: Store) -> None:
+    original = store.add_image_bytes(jpeg_bytes(6), meta_for(6, likes=3), ["boho"])
+    repost = meta_for(60, likes=40, posted_at="2026-11-02T09:00:00Z", source="demo")
+    assert store.add_post(original.image_id, repost, ["boho", "summer"])
+    assert not store.add_post(original.image_id, repost, ["boho"])  # one post is recorded once
+    same_bytes = store.add_image_bytes(jpeg_bytes(6), meta_for(61), ["boho"])  # another post
+    assert not same_bytes.created
+    assert store.add_image_bytes(jpeg_bytes(6), meta_for(6, post_url=None)).created is False
+    posts = store.posts_of(original.image_id)
+    assert [p["post_url"] for p in posts] == [
+        "http://127.0.0.1/p/6",
+        "http://127.0.0.1/p/60",
+        "http://127.0.0.1/p/61",
+    ]
+    assert posts[1]["likes"] == 40 and posts[1]["posted_at"] == "2026-11-02T09:00:00Z"
+    assert store.tags_of(original.image_id) == ["boho", "summer"]
+    assert store.post_status("http://127.0.0.1/p/6") == "image"
+    assert store.post_status("http://127.0.0.1/p/60") == "repost"
+    assert store.post_status("http://127.0.0.1/p/62") is None
+    assert store.stats().images == 1 and store.stats().posts == 3
+    times = store.post_times("boho")
+    assert [i for i, _ in times] == [original.image_id] * 3  # trends count every post
+    assert "2026-11-02T09:00:00Z" in [t for _, t in times]
+    lonely = store.add_image_bytes(jpeg_bytes(7), meta_for(7, likes=500))
+    assert store.popular_images(2) == [original.image_id, lonely.image_id]  # most reposted first
+    with pytest.raises(StoreError):
+        store.add_post(999, repost)
+
+
+def test_a_store_from_before_posts_gets_one_post_per_image(data_dir: Path) -> None:
+    data_dir.mkdir()
+    conn = sqlite3.connect(data_dir / "store.sqlite", isolation_level=None)
+    migrate(conn, MIGRATIONS[:3])
+    conn.execute(
+        "INSERT INTO images (sha256, bytes, width, height, format, source, post_url, posted_at,"
+        " likes, added_at) VALUES (?, 10, 1, 1, 'JPEG', 'demo', 'http://x/p/1',"
+        " '2026-10-01T00:00:00Z', 7, '2026-11-01T00:00:00Z')",
+        ("a" * 64,),
+    )
+    conn.close()
+    with Store(data_dir) as store:
+        assert store.posts_of(1) == [
+            {
+                "source": "demo",
+                "post_url": "http://x/p/1",
+                "posted_at": "2026-10-01T00:00:00Z",
+                "likes": 7,
+                "added_at": "2026-11-01T00:00:00Z",
+            }
+        ]
+        assert store.post_status("http://x/p/1") == "image"
+
+
 def test_scrape_runs(store: Store) -> None:
     run = store.start_run("boho", "demo", 50)
     store.finish_run(run, "completed", added=40, duplicates=8, failed_by_reason={"timeout": 2})
