@@ -38,27 +38,49 @@ def _web_url(base_url: str, link: object) -> str | None:
     return url if urlsplit(url).scheme in ("http", "https") else None
 
 
-def _srcset_best(srcset: str) -> str | None:
-    """The candidate with the largest width or density descriptor ('a.jpg 160w, b.jpg 320w')."""
-    best, best_size = None, -1.0
+# <source type="..."> values whose images the store accepts (AVIF, JPEG XL ... are skipped)
+STORABLE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp"})
+
+
+def _srcset_candidates(srcset: object) -> list[tuple[str, float, str]]:
+    """('w' or 'x', size, url) of each entry of a srcset ('a.jpg 160w, b.jpg 2x, c.jpg')."""
+    if not isinstance(srcset, str):
+        return []
+    out = []
     for candidate in srcset.split(","):
         parts = candidate.strip().split()
-        if not parts:
+        if not parts or parts[0].startswith("data:"):
             continue
-        size = 1.0
-        if len(parts) > 1 and parts[-1][:-1].replace(".", "", 1).isdigit():
-            size = float(parts[-1][:-1])
-        if size > best_size:
-            best, best_size = parts[0], size
-    return best
+        unit, size = "x", 1.0
+        if len(parts) > 1 and parts[-1][-1:] in ("w", "x"):
+            number = parts[-1][:-1]
+            if number.replace(".", "", 1).isdigit():
+                unit, size = parts[-1][-1], float(number)
+        out.append((unit, size, parts[0]))
+    return out
 
 
 def image_url(img: Tag) -> str | None:
-    """The best image address of an <img>: largest srcset entry, else data-src, else src."""
+    """The best image address of an <img>: the largest candidate of its <picture>'s <source>s (of
+    a type the store accepts) and of its own srcset, else data-src, else src.
+
+    Widths ('640w') are compared with widths and densities ('2x') with densities; a width wins
+    over a density, since it says how many pixels there are."""
+    candidates: list[tuple[str, float, str]] = []
+    picture = img.find_parent("picture")  # lxml may nest the <img> inside a <source>
+    if picture is not None:
+        for source in picture.find_all("source"):
+            kind = source.get("type")
+            if isinstance(kind, str) and kind.strip().lower() not in STORABLE_TYPES:
+                continue
+            for attr in ("data-srcset", "srcset"):
+                candidates += _srcset_candidates(source.get(attr))
     for attr in ("data-srcset", "srcset"):
-        value = img.get(attr)
-        if isinstance(value, str) and (best := _srcset_best(value)):
-            return best
+        candidates += _srcset_candidates(img.get(attr))
+    if candidates:
+        widths = [c for c in candidates if c[0] == "w"]
+        pool = widths or candidates
+        return max(pool, key=lambda c: c[1])[2]  # max keeps the first of equals
     for attr in ("data-src", "src"):
         value = img.get(attr)
         if isinstance(value, str) and value.strip() and not value.startswith("data:"):

@@ -22,6 +22,19 @@ def img(html: str) -> Tag:
         ('<img srcset="one.jpg 1x, two.jpg 2x">', "two.jpg"),
         ('<img data-srcset="x.jpg 100w, y.jpg 900w" src="p.gif">', "y.jpg"),
         ("<img>", None),
+        (  # a <picture>: the largest storable <source> beats the small <img> fallback
+            '<picture><source type="image/avif" srcset="huge.avif 2000w">'
+            '<source type="image/webp" srcset="m.webp 640w, l.webp 1080w">'
+            '<source srcset="j.jpg 800w"><img src="fallback.jpg" srcset="f.jpg 320w"></picture>',
+            "l.webp",
+        ),
+        ('<picture><source srcset="a.jpg 1x, b.jpg 2x"><img src="s.jpg"></picture>', "b.jpg"),
+        (  # widths say how many pixels; a density does not
+            '<picture><source srcset="d.jpg 3x"><img srcset="w.jpg 640w"></picture>',
+            "w.jpg",
+        ),
+        ('<picture><source type="image/avif" srcset="x.avif"><img src="s.jpg"></picture>', "s.jpg"),
+        ('<picture><source data-srcset="lazy.jpg 900w"><img src="s.jpg"></picture>', "lazy.jpg"),
     ],
 )
 def test_image_url_prefers_the_largest_candidate(html: str, expected: str | None) -> None:
