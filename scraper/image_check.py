@@ -1,14 +1,17 @@
-"""Is this body a storable image? Magic bytes, Pillow verify, full decode under a pixel cap."""
+"""Is this body a storable image? Magic bytes, Pillow verify, full decode under a pixel cap; the
+perceptual hash and the fingerprint that near-duplicate checks use come from the same decode."""
 
 from __future__ import annotations
 
 import io
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import imagehash
+import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from scraper.near_duplicates import fingerprint
 from store.errors import ScrapeError
 
 _MAGIC = (
@@ -36,6 +39,7 @@ class ImageInfo:
     height: int
     format: str
     phash: str
+    fingerprint: np.ndarray = field(compare=False, repr=False)  # for confirming near-duplicates
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -64,11 +68,13 @@ def inspect_image(data: bytes, max_pixels: int) -> ImageInfo:
                 header.verify()
             with Image.open(io.BytesIO(data)) as img:
                 img.load()  # a full decode: truncated or corrupt data fails here
-                phash = str(imagehash.phash(img.convert("RGB")))
+                rgb = img.convert("RGB")
+                phash = str(imagehash.phash(rgb))
+                prints = fingerprint(rgb)
         except ImageRejected:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageRejected("too_many_pixels", str(exc)) from None
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
             raise ImageRejected("corrupt", str(exc) or type(exc).__name__) from None
-    return ImageInfo(width=width, height=height, format=fmt, phash=phash)
+    return ImageInfo(width=width, height=height, format=fmt, phash=phash, fingerprint=prints)

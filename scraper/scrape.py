@@ -4,8 +4,11 @@
 
 `count` is how many images of the tag the source should have given: posts already stored (same
 post URL) count towards it, so re-running a finished scrape adds nothing, a resumed one adds the
-rest, and new posts at the top of the feed are picked up. Downloads run in a bounded thread pool;
-storing is serialised so near-duplicates are caught even when two arrive at once.
+rest, and new posts at the top of the feed are picked up. Reposts recorded by an earlier run are
+not fetched again and, as on the first run, do not count. Downloads run in a bounded thread pool;
+storing is serialised so near-duplicates are caught even when two arrive at once. A repost (the
+same bytes, or a near-duplicate confirmed by `scraper.near_duplicates`) keeps the stored image and
+is recorded as one more post of it.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field
 
 from scraper.downloader import Downloader, DownloadFailed
 from scraper.image_check import ImageRejected, inspect_image
+from scraper.near_duplicates import NearDuplicates
 from scraper.posts import Post
 from scraper.sources import build_source
 from scraper.sources.factory import Source
@@ -39,7 +43,8 @@ class ScrapeProgress:
     mode: str
     requested: int
     found: int = 0
-    skipped: int = 0
+    skipped: int = 0  # posts whose image is stored already: they count towards the count
+    known_reposts: int = 0  # reposts recorded by an earlier run: not fetched, not counted
     added: int = 0
     duplicates: int = 0
     failed_by_reason: Counter[str] = field(default_factory=Counter)
@@ -59,7 +64,8 @@ class ScrapeProgress:
         reasons = ", ".join(f"{r} {n}" for r, n in sorted(self.failed_by_reason.items()))
         failed = f"failed {self.failed}" + (f" ({reasons})" if reasons else "")
         line = f"added {self.added}, duplicates {self.duplicates}, {failed}, in {seconds:.1f} s"
-        return line + (f" ({self.skipped} already stored)" if self.skipped else "")
+        known = self.skipped + self.known_reposts
+        return line + (f" ({known} already stored)" if known else "")
 
 
 @dataclass(frozen=True)
@@ -110,8 +116,8 @@ class _Collector:
         self.tag = tag
         self.progress = progress
         self.notify = notify
-        self.lock = threading.Lock()
-        self.hashes = store.perceptual_hashes()  # read once; kept current below
+        self.lock = threading.RLock()  # re-entered when a store error is counted while storing
+        self.duplicates = NearDuplicates(store, config.scraper.near_duplicate_distance)
 
     def fetch_and_store(self, downloader: Downloader, post: Post) -> None:
         """Worker body: download, check, store; every outcome is counted."""
@@ -137,22 +143,21 @@ class _Collector:
         with self.lock:
             if self.progress.wanted == 0:
                 return  # enough already: a surplus download is dropped, not stored
-            distance = self.config.scraper.near_duplicate_distance
-            near = self.hashes.near(info.phash, distance) if distance else []
-            if near:
-                self.store.add_tags(near[0][0], tags)
-                self.progress.duplicates += 1
-            else:
-                try:
-                    result = self.store.add_image_bytes(data, meta, tags)
-                except StoreError as exc:
-                    self._count_failure("store", post, exc)
-                    return
-                if result.created:
-                    self.progress.added += 1
-                    self.hashes.add(result.image_id, info.phash)
-                else:
+            try:
+                kept = self.duplicates.find(info.phash, info.fingerprint)
+                if kept is not None:  # a repost: recorded against the image already stored
+                    self.store.add_post(kept, meta, tags)
                     self.progress.duplicates += 1
+                else:
+                    result = self.store.add_image_bytes(data, meta, tags)
+                    if result.created:
+                        self.progress.added += 1
+                        self.duplicates.add(result.image_id, info.phash, info.fingerprint)
+                    else:  # the same bytes: the store recorded the post against them
+                        self.progress.duplicates += 1
+            except StoreError as exc:
+                self._count_failure("store", post, exc)
+                return
             self.notify()
 
     def _count_failure(self, reason: str, post: Post, exc: Exception) -> None:
@@ -246,8 +251,12 @@ def _run(
                     continue  # the same image twice on one feed
                 with collector.lock:
                     state.found += 1
-                    if post.post_url and store.has_post_url(post.post_url):
-                        state.skipped += 1
+                    known = store.post_status(post.post_url) if post.post_url else None
+                    if known is not None:
+                        if known == "repost":
+                            state.known_reposts += 1
+                        else:
+                            state.skipped += 1
                         collector.notify()
                         if state.wanted == 0:
                             break

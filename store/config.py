@@ -57,7 +57,9 @@ class ScraperConfig(_Section):
     max_redirects: int = Field(5, ge=0, le=30)
     max_bytes: int = Field(20_000_000, ge=1024, description="largest image body accepted")
     max_pixels: int = Field(40_000_000, ge=10_000, description="largest width x height decoded")
-    near_duplicate_distance: int = Field(6, ge=0, le=64, description="phash bits; 0 = exact only")
+    near_duplicate_distance: int = Field(
+        10, ge=0, le=32, description="phash bits for a near-duplicate candidate; 0 = exact only"
+    )
     user_agent: str = "StyleScout/0.1 (+https://github.com/stylescout/stylescout)"
 
 
