@@ -14,7 +14,7 @@ from scraper.demo_feed.site import create_feed_app
 from scraper.importer import DEFAULT_TAG_COLUMNS, ImportProgress, import_folder
 from scraper.scrape import ScrapeProgress, scrape
 from store import Config, Store, normalise_tag
-from store.cli_support import base_parser, config_from_args, run_cli
+from store.cli_support import add_command, base_parser, config_from_args, run_cli
 
 
 def _scrape(args: argparse.Namespace, config: Config) -> int:
@@ -65,7 +65,7 @@ def _import(args: argparse.Namespace, config: Config) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     parser = base_parser("python -m scraper", "Gather tagged images into the StyleScout store.")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("scrape", help="gather the images of a tag from a source")
+    run = add_command(sub, "scrape", "gather the images of a tag from a source")
     run.add_argument("--tag", required=True, help="e.g. boho or '#streetwear'")
     run.add_argument(
         "--count",
@@ -74,7 +74,7 @@ def _main(argv: Sequence[str] | None) -> int:
         help="images of this tag wanted from the source (stored ones count)",
     )
     run.add_argument("--source", default=None, help="a source from the config (default: demo)")
-    imp = sub.add_parser("import", help="import a folder of images, with labels from a CSV")
+    imp = add_command(sub, "import", "import a folder of images, with labels from a CSV")
     imp.add_argument("folder", help="folder with images/ (or image files) and maybe styles.csv")
     imp.add_argument(
         "--labels",
@@ -86,7 +86,7 @@ def _main(argv: Sequence[str] | None) -> int:
         default=",".join(DEFAULT_TAG_COLUMNS),
         help="label columns that become tags (comma-separated)",
     )
-    feed = sub.add_parser("demo-feed", help="serve the local demo social-media feed")
+    feed = add_command(sub, "demo-feed", "serve the local demo social-media feed")
     feed.add_argument("--host", default=None, help="address to bind (default from config)")
     feed.add_argument("--port", type=int, default=None, help="port (default from config: 8765)")
     feed.add_argument(

@@ -9,21 +9,21 @@ from dataclasses import asdict
 from tqdm import tqdm
 
 from store.check import check_store
-from store.cli_support import base_parser, config_from_args, human_bytes, run_cli
+from store.cli_support import add_command, base_parser, config_from_args, human_bytes, run_cli
 from store.local_store import Store
 
 
 def _main(argv: Sequence[str] | None) -> int:
     parser = base_parser("python -m store", "Check or summarise the StyleScout local store.")
     sub = parser.add_subparsers(dest="command", required=True)
-    check = sub.add_parser("check", help="verify database, files and hashes")
+    check = add_command(sub, "check", "verify database, files and hashes")
     check.add_argument(
         "--repair",
         action="store_true",
         help="remove orphan temp files and files with no row; close abandoned runs",
     )
     check.add_argument("--no-hash", action="store_true", help="skip re-hashing every file")
-    stats = sub.add_parser("stats", help="print counts")
+    stats = add_command(sub, "stats", "print counts")
     stats.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     config = config_from_args(args)

@@ -24,23 +24,46 @@ def human_bytes(n: int) -> str:
     return f"{size:.1f} TB"
 
 
-def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
-    """An argument parser with the options every command takes."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
+def _common_options(parser: argparse.ArgumentParser, after_command: bool) -> None:
+    """--config, --data-dir and -v. After a subcommand they default to 'not given', so a value
+    given before the subcommand is not overwritten by the subcommand's default."""
+    unset = argparse.SUPPRESS if after_command else None
     parser.add_argument(
         "--config",
         metavar="PATH",
-        default=None,
+        default=unset,
         help="settings file (default: ./config.yaml when present)",
     )
     parser.add_argument(
         "--data-dir",
         metavar="PATH",
-        default=None,
+        default=unset,
         help="data folder, overriding the config's data_dir",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS if after_command else False,
+        help="log debug messages",
+    )
+
+
+def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """An argument parser with the options every command takes."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    _common_options(parser, after_command=False)
     return parser
+
+
+def add_command(
+    subparsers: argparse._SubParsersAction, name: str, summary: str
+) -> argparse.ArgumentParser:
+    """A subcommand that takes the common options after its name too (`scrape --data-dir X`)."""
+    common = argparse.ArgumentParser(add_help=False)
+    _common_options(common, after_command=True)
+    description = summary[0].upper() + summary[1:] + "."
+    return subparsers.add_parser(name, help=summary, description=description, parents=[common])
 
 
 def config_from_args(args: argparse.Namespace) -> Config:

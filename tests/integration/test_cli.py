@@ -55,3 +55,67 @@ def test_clustering_status_reports_an_empty_store(tmp_path: Path) -> None:
     result = run_cli("clustering", "--data-dir", str(tmp_path / "data"), "stats")
     assert result.returncode == 0, result.stderr
     assert "no style index yet" in result.stdout
+
+
+SUBCOMMANDS = [
+    ("store", "check"),
+    ("store", "stats"),
+    ("scraper", "scrape"),
+    ("scraper", "import"),
+    ("scraper", "demo-feed"),
+    ("clustering", "build"),
+    ("clustering", "recommend"),
+    ("clustering", "evaluate"),
+    ("clustering", "stats"),
+]
+
+
+@pytest.mark.parametrize(("package", "command"), SUBCOMMANDS)
+def test_subcommand_help_is_well_formed_and_takes_the_common_options(
+    package: str, command: str
+) -> None:
+    result = run_cli(package, command, "--help")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"usage: python -m {package} {command}")
+    assert result.stdout.endswith("\n") and not result.stderr
+    assert "--config" in result.stdout and "--data-dir" in result.stdout
+    assert lines[lines.index("") + 1].endswith(".")  # a description under the usage
+
+
+def test_common_options_work_after_the_subcommand_too(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with Store(data) as store:
+        store.add_image_bytes(jpeg_bytes(1), meta_for(1), ["boho"])
+    after = run_cli("store", "stats", "--json", "--data-dir", str(data))
+    assert after.returncode == 0, after.stderr
+    assert json.loads(after.stdout)["images"] == 1
+    both = run_cli("store", "--data-dir", str(tmp_path / "other"), "stats", "--data-dir", str(data))
+    assert "images: 1" in both.stdout  # the one after the subcommand wins
+    before = run_cli("store", "--data-dir", str(data), "stats", "-v")
+    assert "images: 1" in before.stdout  # one before is not reset by the subcommand
+    bad = tmp_path / "config.yaml"
+    bad.write_text("demo_feed:\n  prot: 1\n")
+    scrape = run_cli("scraper", "scrape", "--tag", "boho", "--count", "5", "--config", str(bad))
+    assert scrape.returncode == 2 and "unknown key 'demo_feed.prot'" in scrape.stderr
+
+
+def test_build_takes_weights_on_the_command_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "features:\n  input_size: 32\n  weights: imagenet\nclustering:\n  n_styles: 2\n"
+        "  min_size: 1\n"
+    )
+    with Store(data) as store:
+        for seed in range(6):
+            store.add_image_bytes(jpeg_bytes(seed), meta_for(seed), ["boho"])
+    built = run_cli(
+        "clustering", "build", "--weights", "none", "--config", str(config), "--data-dir", str(data)
+    )
+    assert built.returncode == 0, built.stderr
+    assert "resnet50-random7-32pad-max" in built.stdout and "RANDOM weights" in built.stdout
+    missing = run_cli(
+        "clustering", "build", "--weights", str(tmp_path / "no.h5"), "--data-dir", str(data)
+    )
+    assert missing.returncode == 2 and "no such file" in missing.stderr
