@@ -105,7 +105,8 @@ def _bare_forward(app: object, repeats: int) -> float:
     """Median seconds of one bare forward pass on a ready 224 px tensor (the engine's model)."""
     from dash_app.context import EXTENSION_KEY
 
-    extractor = app.server.extensions[EXTENSION_KEY].engine.extractor()  # type: ignore[attr-defined]
+    engine = app.server.extensions[EXTENSION_KEY].engine  # type: ignore[attr-defined]
+    extractor = engine.embedder.extractor()
     size = extractor.cfg.input_size
     batch = np.random.default_rng(0).integers(0, 255, (1, size, size, 3), dtype=np.uint8)
     extractor.run_batch(batch)

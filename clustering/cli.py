@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
-import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,7 +11,7 @@ from tqdm import tqdm
 
 from clustering.index import IndexMissingError, current_folder, load_index
 from store import Config, Store, StyleScoutError
-from store.cli_support import base_parser, config_from_args, run_cli
+from store.cli_support import add_command, base_parser, config_from_args, run_cli
 
 
 def _build(config: Config, store: Store) -> int:
@@ -38,58 +36,30 @@ def _build(config: Config, store: Store) -> int:
     return 0
 
 
-def _exclusions(store: Store, photos: list[str], distance: int) -> set[int]:
-    """Stored images that are the query photos themselves (same bytes or a near-duplicate)."""
-    import imagehash
-    from PIL import Image
-
-    out: set[int] = set()
-    for photo in photos:
-        data = Path(photo).read_bytes()
-        same = store.image_id_by_sha(hashlib.sha256(data).hexdigest())
-        if same is not None:
-            out.add(same)
-        try:
-            phash = str(imagehash.phash(Image.open(io.BytesIO(data)).convert("RGB")))
-        except OSError:
-            continue
-        out.update(i for i, _ in store.near_duplicates(phash, distance))
-    return out
-
-
 def _recommend(args: argparse.Namespace, config: Config, store: Store) -> int:
-    from clustering.descriptors import embed_photos
-    from clustering.features import FeatureExtractor
+    from clustering.query import Photo, PhotoEmbedder, answer
     from clustering.recommender import Recommender
 
     index = load_index(store.index_dir)
     missing = [p for p in args.photos if not Path(p).is_file()]
     if missing:
         raise StyleScoutError(f"no such photo: {missing[0]}")
-    extractor = FeatureExtractor(config.features)
-    if extractor.key != index.meta.feature_key:
-        raise StyleScoutError(
-            f"the index was built with {index.meta.feature_key} but the config "
-            f"now gives {extractor.key}: run `python -m clustering build`"
+    photos = [Photo.from_file(p) for p in args.photos]
+    ratings = store.latest_ratings(args.user) if args.user else {}
+    embedder = PhotoEmbedder(config.features)
+    try:
+        result = answer(
+            index,
+            Recommender(index, config.recommender),
+            embedder,
+            store,
+            photos,
+            ratings,
+            k=args.k,
         )
-    vectors, failures = embed_photos(
-        args.photos,
-        extractor,
-        config.features,
-        index.mean,
-        index.std,
-        index.meta.colour_key is not None,
-    )
-    if failures:
-        raise StyleScoutError(
-            f"cannot read {args.photos[min(failures)]}: {failures[min(failures)]}"
-        )
-    recommender = Recommender(index, config.recommender)
-    match = recommender.match(vectors)
-    exclude = _exclusions(store, args.photos, config.scraper.near_duplicate_distance)
-    profile = vectors.mean(axis=0)
-    items = recommender.nearest(profile, args.k, exclude)
-    popular = store.popular_images(args.k) if match.fallback else []
+    except (OSError, ValueError) as exc:
+        raise StyleScoutError(f"cannot read one of the photos: {exc}") from None
+    match = result.match
     rows = [
         {
             "id": n.image_id,
@@ -97,17 +67,19 @@ def _recommend(args: argparse.Namespace, config: Config, store: Store) -> int:
             "style": n.style_name,
             "tags": store.tags_of(n.image_id),
         }
-        for n in items
+        for n in result.neighbours
     ]
     if args.json:
         print(
             json.dumps(
                 {
-                    "style": match.name,
-                    "score": round(match.score, 4),
-                    "fallback": match.fallback,
+                    "style": None if result.fallback else match.name,
+                    "score": round(match.score, 4) if match else None,
+                    "fallback": result.fallback,
                     "items": rows,
-                    "popular": popular,
+                    "popular": result.popular,
+                    "liked": result.liked,
+                    "disliked": result.disliked,
                     "model_key": index.meta.model_key,
                     "random_weights": index.random_weights,
                 }
@@ -116,13 +88,15 @@ def _recommend(args: argparse.Namespace, config: Config, store: Store) -> int:
         return 0
     if index.random_weights:
         print(f"WARNING: {index.meta.weights_note}")
-    if match.fallback:
+    if result.fallback:
         print(
             f"no style is close enough (best score {match.score:.2f}); popular items: "
-            f"{', '.join(map(str, popular))}"
+            f"{', '.join(map(str, result.popular))}"
         )
     else:
         print(f"your style: {match.name} (score {match.score:.2f})")
+    if result.liked or result.disliked:
+        print(f"shaped by your ratings: {result.liked} liked, {result.disliked} disliked")
     for rank, row in enumerate(rows, start=1):
         print(
             f"{rank:3d}. image {row['id']:>6}  distance {row['distance']:.3f}  "
@@ -176,18 +150,27 @@ def _stats(store: Store) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     parser = base_parser("python -m clustering", "Build and query StyleScout's style clusters.")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("build", help="extract missing features, cluster, write the index")
-    rec = sub.add_parser("recommend", help="your style and the nearest items for your photos")
+    build = add_command(sub, "build", "extract missing features, cluster, write the index")
+    weights_help = "auto, imagenet, none (random) or a .h5 file; overrides features.weights"
+    build.add_argument("--weights", default=None, help=weights_help)
+    rec = add_command(sub, "recommend", "your style and the nearest items for your photos")
     rec.add_argument("photos", nargs="+", metavar="PHOTO")
     rec.add_argument("--k", type=int, default=10, help="how many items (default 10)")
+    rec.add_argument("--user", default=None, help="use this person's ratings (the dashboard's id)")
+    rec.add_argument("--weights", default=None, help=weights_help)
     rec.add_argument("--json", action="store_true", help="print one JSON object")
-    ev = sub.add_parser("evaluate", help="quality against imported labels, with a baseline")
+    ev = add_command(sub, "evaluate", "quality against imported labels, with a baseline")
     ev.add_argument("--label-column", default="articleType")
     ev.add_argument("--k", type=int, default=10)
     ev.add_argument("--json", action="store_true")
-    sub.add_parser("stats", help="what the style index holds")
+    add_command(sub, "stats", "what the style index holds")
     args = parser.parse_args(argv)
     config = config_from_args(args)
+    if getattr(args, "weights", None):
+        features = config.features.model_copy(update={"weights": args.weights})
+        config = config.model_copy(update={"features": features})
+    if getattr(args, "k", 10) < 1:
+        raise StyleScoutError(f"--k must be at least 1, not {args.k}")
     with Store.from_config(config) as store:
         if args.command == "build":
             return _build(config, store)

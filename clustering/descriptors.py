@@ -1,14 +1,9 @@
-"""From cached CNN and colour features to the unit vectors the index holds, and the same for a
-person's photos, so both live in one space."""
+"""From cached CNN and colour features to the unit vectors the index holds; a person's photos go
+through the same `combine` (clustering.query), so both live in one space."""
 
 from __future__ import annotations
 
 import numpy as np
-
-from clustering.colour import colour_histogram
-from clustering.features import FeatureExtractor
-from clustering.images import load_rgb
-from store.config import FeaturesConfig
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -34,26 +29,3 @@ def combine(
     if colour is not None and colour_weight > 0:
         parts.append(colour_weight * _unit(colour))
     return _unit(np.hstack(parts)).astype(np.float32)
-
-
-def embed_photos(
-    paths: list[str],
-    extractor: FeatureExtractor,
-    cfg: FeaturesConfig,
-    mean: np.ndarray,
-    std: np.ndarray,
-    with_colour: bool,
-) -> tuple[np.ndarray, dict[int, str]]:
-    """Index-space vectors for a person's photos, and which could not be read."""
-    extraction = extractor.extract(paths)
-    colour = None
-    if with_colour:
-        colour = (
-            np.stack([colour_histogram(load_rgb(paths[i]), cfg.colour) for i in extraction.ok])
-            if extraction.ok
-            else None
-        )
-    if not extraction.ok:
-        return np.zeros((0, 0), np.float32), extraction.failures
-    vectors = combine(extraction.vectors, colour, mean, std, cfg.colour.weight)
-    return vectors, extraction.failures

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
+import hashlib
 import json
 import logging
 import os
@@ -77,6 +79,25 @@ class StyleIndex:
         if position < len(self.ids) and self.ids[position] == image_id:
             return int(self.labels[position])
         return None
+
+    def vectors_of(self, ids: list[int]) -> tuple[list[int], np.ndarray]:
+        """The vectors of those ids that are in the index (and those ids), in the given order."""
+        positions = np.searchsorted(self.ids, ids)
+        found = [
+            (i, int(p))
+            for i, p in zip(ids, positions, strict=True)
+            if p < len(self.ids) and self.ids[p] == i
+        ]
+        if not found:
+            return [], np.zeros((0, self.vectors.shape[1]), np.float32)
+        return [i for i, _ in found], self.vectors[[p for _, p in found]]
+
+    @functools.cached_property
+    def space_key(self) -> str:
+        """Identifies the space the vectors live in (model, standardisation, colour weight): two
+        indexes with the same key embed a photo to the same vector."""
+        digest = hashlib.sha256(self.mean.tobytes() + self.std.tobytes())
+        return f"{self.meta.model_key}:{self.meta.colour_weight:g}:{digest.hexdigest()[:16]}"
 
 
 _ARRAYS = ("ids", "vectors", "labels", "centroids", "linkage", "mean", "std")

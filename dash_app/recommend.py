@@ -1,5 +1,6 @@
-"""Discover's logic without Dash: your style from your photos and the 10 nearest items, shaped by
-your ratings (Rocchio), or the popular items when nothing matches."""
+"""Discover's logic without Dash: the page's photos and the person's ratings go through the one
+query path (`clustering.query`), and its answer becomes cards: your style, the 10 nearest items, or
+the popular items when nothing matches."""
 
 from __future__ import annotations
 
@@ -8,14 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-import numpy as np
-
-from clustering.recommender import rocchio_profile
+from clustering.query import Photo, answer
 from dash_app.engine import Engine, LoadedIndex
 from dash_app.uploads import upload_path
 from store import Store
-
-LIKED, DISLIKED = (4, 5), (1, 2)
 
 
 @dataclass(frozen=True)
@@ -107,83 +104,59 @@ def item_cards(
     ]
 
 
-def _popular(store: Store, ratings: dict[int, int], message: str, k: int) -> Recommendation:
-    ids = store.popular_images(k)
+def _popular(store: Store, ratings: dict[int, int], message: str, ids: list[int]) -> Recommendation:
     return Recommendation(item_cards(store, ids, ratings), message=message, fallback=True)
 
 
-def _photo_vectors(
-    engine: Engine, loaded: LoadedIndex, photos: list[dict]
-) -> tuple[np.ndarray, list[int], list[str]]:
-    """Vectors of the person's photos, the catalogue ids among them, and what could not be used."""
-    problems: list[str] = []
-    item_ids = [int(p["id"]) for p in photos if p.get("kind") == "item" and p.get("id") is not None]
-    found, item_vectors = loaded.vectors_of(item_ids)
-    files: list[tuple[str, Path]] = []
-    for image_id in set(item_ids) - set(found):  # stored after the last build
-        row = engine.store.cards([image_id]).get(image_id)
-        hit = engine.store.file_for_sha(row["sha256"]) if row else None
-        if hit:
-            files.append((row["sha256"], hit[0]))
-        else:
-            problems.append(f"catalogue item {image_id} is no longer stored")
+def query_photos(engine: Engine, photos: list[dict]) -> list[Photo]:
+    """The page's photo entries as the query's photos: uploads by hash (kept in the uploads
+    folder), catalogue items by id. Entries are validated before they get here."""
     folder = uploads_folder(engine.store)
+    out = []
     for photo in photos:
-        if photo.get("kind") == "upload":
-            path = upload_path(folder, str(photo.get("sha256", "")))
-            if path is None:
-                problems.append(f"{photo.get('name') or 'a photo'} is no longer on the server")
-            else:
-                files.append((photo["sha256"], path))
-                same = engine.store.image_id_by_sha(photo["sha256"])
-                if same is not None:  # the photo is in the catalogue: do not recommend itself
-                    item_ids.append(same)
-    parts = [item_vectors] if len(item_vectors) else []
-    if files:
-        parts.append(engine.embed(loaded, files))
-    vectors = np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
-    return vectors, item_ids, problems
+        if photo.get("kind") == "item":
+            out.append(Photo.item(int(photo["id"])))
+        elif photo.get("kind") == "upload":
+            sha = str(photo.get("sha256", ""))
+            out.append(Photo(sha256=sha, path=upload_path(folder, sha)))
+    return out
 
 
 def recommend(engine: Engine, photos: list[dict], user_id: str | None) -> Recommendation:
     """Your style and the nearest items for `photos` (dicts with kind 'upload' + sha256, or kind
-    'item' + id), shaped by the person's latest ratings."""
+    'item' + id), shaped by the person's latest ratings: `clustering.query.answer`, shown."""
     store, cfg = engine.store, engine.config.recommender
     ratings = store.latest_ratings(user_id) if user_id else {}
     loaded = engine.loaded()
-    if loaded is None:
-        return _popular(
-            store, ratings, "No style index yet: scrape a tag on the Scrape page first.", cfg.k
+    if loaded is None or not photos:
+        message = (
+            "No style index yet: scrape a tag on the Scrape page first."
+            if loaded is None
+            else "Add photos of your own (or pick catalogue items) to find your style."
         )
-    if not photos:
-        return _popular(
-            store,
-            ratings,
-            "Add photos of your own (or pick catalogue items) to find your style.",
-            cfg.k,
-        )
-    vectors, query_ids, problems = _photo_vectors(engine, loaded, photos)
-    if not len(vectors):
-        result = _popular(store, ratings, "None of your photos could be used.", cfg.k)
-        result.problems = problems
-        return result
-    match = loaded.recommender.match(vectors)
-    liked_ids = [i for i, r in ratings.items() if r in LIKED]
-    disliked_ids = [i for i, r in ratings.items() if r in DISLIKED]
-    _, liked = loaded.vectors_of(sorted(liked_ids))
-    _, disliked = loaded.vectors_of(sorted(disliked_ids))
-    profile = rocchio_profile(vectors, liked, disliked, cfg)
+        return _popular(store, ratings, message, store.popular_images(cfg.k))
+    wanted = query_photos(engine, photos)
+    missing = [p for p, q in zip(photos, wanted, strict=True) if q.item_id is None and not q.path]
+    problems = [f"{p.get('name') or 'a photo'} is no longer on the server" for p in missing]
+    usable = [q for q in wanted if q.item_id is not None or q.path]
+    result = answer(loaded.index, loaded.recommender, engine.embedder, store, usable, ratings, cfg)
+    problems += result.problems
+    if result.match is None:
+        shown = _popular(store, ratings, "None of your photos could be used.", result.popular)
+        shown.problems = problems
+        return shown
+    match = result.match
     if match.fallback:
-        result = _popular(
+        shown = _popular(
             store,
             ratings,
             f"No style matches your photos closely (best match {match.score:.2f}, "
             f"needs {cfg.match_threshold:.2f}): here are the popular items.",
-            cfg.k,
+            result.popular,
         )
-        result.problems = problems
-        return result
-    neighbours = loaded.recommender.nearest(profile, cfg.k, exclude=query_ids + disliked_ids)
+        shown.problems = problems
+        return shown
+    neighbours = result.neighbours
     cards = item_cards(
         store,
         [n.image_id for n in neighbours],
@@ -202,9 +175,5 @@ def recommend(engine: Engine, photos: list[dict], user_id: str | None) -> Recomm
         top_tags=style_tags(loaded, store)[match.style],
     )
     return Recommendation(
-        cards,
-        style=style,
-        liked=len(liked),
-        disliked=len(disliked),
-        problems=problems,
+        cards, style=style, liked=result.liked, disliked=result.disliked, problems=problems
     )

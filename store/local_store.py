@@ -435,10 +435,6 @@ class Store:
             table.add(int(image_id), text)
         return table
 
-    def near_duplicates(self, phash: str, max_distance: int) -> list[tuple[int, int]]:
-        """Stored images whose perceptual hash is within `max_distance` bits, nearest first."""
-        return self.perceptual_hashes().near(phash, max_distance)
-
     def file_of(self, image_id: int) -> Path | None:
         """Where the file of one image lives, or None when there is no such image."""
         row = (

@@ -14,9 +14,9 @@ import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
+from clustering.query import IndexMismatchError
 from dash_app.components import item_card, rating_mark, style_card, thumb
 from dash_app.context import get_context
-from dash_app.engine import EngineMismatchError
 from dash_app.recommend import Recommendation, recommend, uploads_folder
 from dash_app.uploads import UploadRejected, accept_upload
 from store import StoreError
@@ -255,7 +255,7 @@ def show_recommendations(photos: list[dict] | None, user_id: str | None) -> list
     app = get_context()
     try:
         rec = recommend(app.engine, photos or [], user_id)
-    except EngineMismatchError as exc:
+    except IndexMismatchError as exc:
         return [dbc.Alert(str(exc), color="danger")]
     return render_recommendation(rec)
 

@@ -35,9 +35,9 @@ def test_a_photo_is_embedded_as_the_build_embedded_it(data_dir: Path) -> None:
         data_url = "data:image/jpeg;base64," + base64.b64encode(stored).decode()
         upload = accept_upload(data_url, uploads_folder(ctx.store), 10**7, 10**8)
         loaded = ctx.engine.loaded()
-        vector = ctx.engine.embed(loaded, [(upload.sha256, upload.path)])[0]
+        vector = ctx.engine.embedder.embed(loaded.index, [(upload.sha256, upload.path)])[0]
         image_id = ctx.store.image_id_by_sha(upload.sha256)
-        _, stored_vector = loaded.vectors_of([image_id])
+        _, stored_vector = loaded.index.vectors_of([image_id])
         assert_same_vector(vector, stored_vector[0])  # same pipeline, same space, any CPU
 
         photos = [{"kind": "upload", "sha256": upload.sha256, "name": "me.jpg"}]

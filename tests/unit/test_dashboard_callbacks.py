@@ -347,16 +347,16 @@ def test_engine_reloads_when_a_build_swaps_the_index(app: Dash) -> None:
 
 
 def test_engine_refuses_photos_when_the_settings_changed(app: Dash, tmp_path: Path) -> None:
-    from dash_app.engine import EngineMismatchError
+    from clustering.query import IndexMismatchError
 
     class Extractor:
         key = "other-model"
 
     ctx = get_context()
-    ctx.engine._extractor = Extractor()  # type: ignore[assignment]
-    with pytest.raises(EngineMismatchError, match="rebuild"):
-        ctx.engine.embed(ctx.engine.loaded(), [("a" * 64, tmp_path / "x.jpg")])
-    assert issubclass(EngineMismatchError, StyleScoutError)
+    ctx.engine.embedder._extractor = Extractor()  # type: ignore[assignment]
+    with pytest.raises(IndexMismatchError, match="rebuild"):
+        ctx.engine.embedder.embed(ctx.engine.loaded().index, [("a" * 64, tmp_path / "x.jpg")])
+    assert issubclass(IndexMismatchError, StyleScoutError)
 
 
 def test_weekly_shares_and_slopes() -> None:

@@ -80,8 +80,8 @@ def test_post_urls_and_near_duplicates(store: Store) -> None:
     other = store.add_image_bytes(jpeg_bytes(5), meta_for(5, phash="0000000000000000"))
     assert store.has_post_url("http://127.0.0.1/p/4")
     assert not store.has_post_url("http://127.0.0.1/p/999")
-    assert store.near_duplicates("0000000000000003", 4) == [(other.image_id, 2)]
-    assert store.near_duplicates("ffffffffffffffff", 3) == []
+    assert store.perceptual_hashes().near("0000000000000003", 4) == [(other.image_id, 2)]
+    assert store.perceptual_hashes().near("ffffffffffffffff", 3) == []
 
 
 def test_reposts_are_recorded_against_the_image_they_show(store: Store) -> None:
@@ -219,4 +219,4 @@ def test_perceptual_hash_table_is_read_once_and_kept_current(store: Store) -> No
     assert len(table) == 1 and table.near("00000000000000fe", 2) == [(first.image_id, 1)]
     table.add(99, "ffffffffffffffff")
     assert table.near("fffffffffffffffe", 1) == [(99, 1)]
-    assert store.near_duplicates("fffffffffffffffe", 1) == []  # the table is this scrape's view
+    assert store.perceptual_hashes().near("fffffffffffffffe", 1) == []  # this scrape's view

@@ -1,0 +1,208 @@
+"""The one query path: a person's photos → vectors in the index's space → their style → the k
+nearest items, shaped by their ratings.
+
+`python -m clustering recommend` and the dashboard both call `answer()`, so the same photos and
+ratings give the same style and the same items wherever they are asked: the photos are embedded
+by one code path (one photo per model call, the index's own colour settings), the profile is the
+Rocchio mix of photos and rated items, and the exclusions are the same (the photos themselves, by
+catalogue id or by content hash, and items rated 1-2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from clustering.colour import colour_histogram, colour_key
+from clustering.descriptors import combine
+from clustering.features import FeatureExtractor
+from clustering.images import fit, load_rgb
+from clustering.index import StyleIndex
+from clustering.recommender import Neighbour, Recommender, StyleMatch, rocchio_profile
+from store import Store, StyleScoutError
+from store.config import FeaturesConfig, RecommenderConfig
+
+LIKED, DISLIKED = (4, 5), (1, 2)
+_VECTOR_CACHE = 512  # photos' index-space vectors kept, by (index, sha256)
+
+
+class IndexMismatchError(StyleScoutError):
+    """The feature settings differ from those the index was built with."""
+
+
+@dataclass(frozen=True)
+class Photo:
+    """One of the person's photos: a file of theirs (with its content hash) or a catalogue item."""
+
+    sha256: str | None = None
+    path: Path | None = None
+    item_id: int | None = None
+
+    @classmethod
+    def from_file(cls, path: Path | str) -> Photo:
+        """A photo file (hashed, so a stored copy of it is recognised and left out)."""
+        path = Path(path)
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError as exc:
+            raise StyleScoutError(f"cannot read {path}: {exc.strerror}") from None
+        return cls(sha256=digest, path=path)
+
+    @classmethod
+    def item(cls, image_id: int) -> Photo:
+        return cls(item_id=int(image_id))
+
+
+class PhotoEmbedder:
+    """People's photos as index-space vectors, the way the build made the stored ones.
+
+    The backbone is built on first use (loading TensorFlow); photos go through it one at a time,
+    so every caller meets the same model input shape and the same floats; vectors are cached by
+    (index, content hash). Thread-safe."""
+
+    def __init__(
+        self,
+        features: FeaturesConfig,
+        make_extractor: Callable[[FeaturesConfig], FeatureExtractor] = FeatureExtractor,
+    ) -> None:
+        self.features = features
+        self._make = make_extractor
+        self._extractor: FeatureExtractor | None = None
+        self._model_lock = threading.Lock()
+        self._cache_lock = threading.Lock()
+        self._vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+
+    def extractor(self) -> FeatureExtractor:
+        """The backbone (built once)."""
+        with self._model_lock:
+            if self._extractor is None:
+                self._extractor = self._make(self.features)
+            return self._extractor
+
+    def run_model(self, batch: np.ndarray) -> np.ndarray:
+        """The backbone on a ready batch, one call at a time."""
+        extractor = self.extractor()
+        with self._model_lock:
+            return extractor.run_batch(batch)
+
+    def check(self, index: StyleIndex) -> None:
+        """Raise IndexMismatchError when these settings cannot embed into `index`'s space."""
+        meta = self.extractor().key, self.features.colour
+        if meta[0] != index.meta.feature_key:
+            raise IndexMismatchError(
+                f"the style index was built with {index.meta.feature_key} but the settings now "
+                f"make {meta[0]}: rebuild the index (python -m clustering build)"
+            )
+        if index.meta.colour_key and colour_key(meta[1]) != index.meta.colour_key:
+            raise IndexMismatchError(
+                f"the style index used colour features {index.meta.colour_key} but the settings "
+                f"now make {colour_key(meta[1])}: rebuild the index (python -m clustering build)"
+            )
+
+    def embed(self, index: StyleIndex, files: Sequence[tuple[str, Path]]) -> np.ndarray:
+        """(n, d) vectors of (sha256, path) photo files in `index`'s space. Raises
+        IndexMismatchError, or OSError/ValueError for a file that cannot be read."""
+        self.check(index)
+        cfg = self.features
+        out = []
+        for sha, path in files:
+            key = (index.space_key, sha)
+            with self._cache_lock:
+                cached = self._vectors.get(key)
+            if cached is None:
+                img = load_rgb(path)
+                cnn = self.run_model(fit(img, cfg.input_size, cfg.pad, cfg.pad_colour)[None])
+                colour = None
+                if index.meta.colour_key is not None:
+                    colour = colour_histogram(img, cfg.colour)[None]
+                cached = combine(cnn, colour, index.mean, index.std, index.meta.colour_weight)[0]
+                with self._cache_lock:
+                    self._vectors[key] = cached
+                    while len(self._vectors) > _VECTOR_CACHE:
+                        self._vectors.popitem(last=False)
+            out.append(cached)
+        return np.stack(out) if out else np.zeros((0, index.vectors.shape[1]), np.float32)
+
+
+@dataclass
+class Answer:
+    """The person's style and items, or the popular items when no style is close enough."""
+
+    match: StyleMatch | None  # None: no photo could be used
+    neighbours: list[Neighbour] = field(default_factory=list)
+    popular: list[int] = field(default_factory=list)  # when match is None or a fallback
+    liked: int = 0
+    disliked: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def fallback(self) -> bool:
+        return self.match is None or self.match.fallback
+
+
+def _photo_vectors(
+    index: StyleIndex, embedder: PhotoEmbedder, store: Store, photos: Sequence[Photo]
+) -> tuple[np.ndarray, list[int], list[str]]:
+    """The photos' vectors, the catalogue ids they are (to leave out), and what was unusable."""
+    problems: list[str] = []
+    item_ids = list(dict.fromkeys(p.item_id for p in photos if p.item_id is not None))
+    found, item_vectors = index.vectors_of(item_ids)
+    files: list[tuple[str, Path]] = []
+    for image_id in item_ids:
+        if image_id in found:
+            continue
+        row = store.cards([image_id]).get(image_id)  # stored after the last build
+        hit = store.file_for_sha(row["sha256"]) if row else None
+        if hit:
+            files.append((row["sha256"], hit[0]))
+        else:
+            problems.append(f"catalogue item {image_id} is no longer stored")
+    for photo in photos:
+        if photo.item_id is None and photo.sha256 and photo.path is not None:
+            files.append((photo.sha256, photo.path))
+            same = store.image_id_by_sha(photo.sha256)
+            if same is not None:  # the photo is in the catalogue: never recommend it back
+                item_ids.append(same)
+    parts = [item_vectors] if len(item_vectors) else []
+    if files:
+        parts.append(embedder.embed(index, files))
+    vectors = np.concatenate(parts) if parts else np.zeros((0, index.vectors.shape[1]), np.float32)
+    return vectors, item_ids, problems
+
+
+def answer(
+    index: StyleIndex,
+    recommender: Recommender,
+    embedder: PhotoEmbedder,
+    store: Store,
+    photos: Sequence[Photo],
+    ratings: dict[int, int] | None = None,
+    cfg: RecommenderConfig | None = None,
+    k: int | None = None,
+) -> Answer:
+    """The style and the k nearest items for `photos`, shaped by the person's latest `ratings`
+    (image id → 1-5). Raises IndexMismatchError when the photos cannot be embedded."""
+    cfg = cfg or recommender.cfg
+    k = k or cfg.k
+    ratings = ratings or {}
+    vectors, query_ids, problems = _photo_vectors(index, embedder, store, photos)
+    if not len(vectors):
+        return Answer(None, popular=store.popular_images(k), problems=problems)
+    match = recommender.match(vectors)
+    liked_ids = sorted(i for i, r in ratings.items() if r in LIKED)
+    disliked_ids = sorted(i for i, r in ratings.items() if r in DISLIKED)
+    _, liked = index.vectors_of(liked_ids)
+    _, disliked = index.vectors_of(disliked_ids)
+    result = Answer(match, liked=len(liked), disliked=len(disliked), problems=problems)
+    if match.fallback:
+        result.popular = store.popular_images(k)
+        return result
+    profile = rocchio_profile(vectors, liked, disliked, cfg)
+    result.neighbours = recommender.nearest(profile, k, exclude=query_ids + disliked_ids)
+    return result
