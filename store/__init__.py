@@ -6,10 +6,12 @@ It imports none of the other StyleScout packages; all code that touches `data/` 
 from store.config import Config, load_config
 from store.errors import (
     BrowserMissingError,
+    BusyError,
     ConfigError,
     InvalidTagError,
     ScrapeError,
     ServeError,
+    StoreBusyError,
     StoreError,
     StyleScoutError,
 )
@@ -19,6 +21,7 @@ from store.tags import normalise_tag, normalise_tags
 __all__ = [
     "AddResult",
     "BrowserMissingError",
+    "BusyError",
     "Config",
     "ConfigError",
     "ImageMeta",
@@ -26,6 +29,7 @@ __all__ = [
     "ScrapeError",
     "ServeError",
     "Store",
+    "StoreBusyError",
     "StoreError",
     "StoreStats",
     "StyleScoutError",

@@ -90,6 +90,10 @@ class SourceConfig(_Section):
     html_fallback: bool = False
     robots: bool = True
     allow_private_network: bool = False
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="host:port pairs reachable even when private (e.g. your own mirror)",
+    )
     host_spacing_s: float = Field(0.0, ge=0, le=60, description="pause between requests to a host")
     max_pages: int = Field(100, ge=1, le=10_000)
     max_scrolls_without_new: int = Field(3, ge=1, le=50)
@@ -196,6 +200,19 @@ class DashboardConfig(_Section):
     max_upload_bytes: int = Field(15_000_000, ge=1024, description="largest photo accepted")
     max_upload_pixels: int = Field(40_000_000, ge=10_000, description="largest width x height")
     max_photos: int = Field(8, ge=1, le=50, description="photos a person can use at once")
+    max_callback_bytes: int = Field(
+        1_000_000, ge=10_000, description="request body cap of every callback but the upload"
+    )
+    max_concurrent_decodes: int = Field(
+        2, ge=1, le=64, description="uploaded photos decoded at the same time"
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host header names served besides 127.0.0.1, localhost, ::1 and `host`",
+    )
+    threads: int = Field(8, ge=1, le=256, description="requests served at the same time")
+    connection_limit: int = Field(100, ge=1, le=10_000, description="open connections at most")
+    idle_timeout_s: int = Field(30, ge=1, le=3600, description="an idle connection is closed")
 
 
 class Config(_Section):

@@ -13,6 +13,14 @@ class StoreError(StyleScoutError):
     """The local store cannot be opened, migrated, or written."""
 
 
+class StoreBusyError(StoreError):
+    """Another writer held the store's lock for longer than `store.busy_timeout_ms`."""
+
+
+class BusyError(StyleScoutError):
+    """A job that runs one at a time per store is already running."""
+
+
 class InvalidTagError(StyleScoutError):
     """A tag contains characters a tag may not have."""
 

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from store.errors import StoreError
+from store.errors import StoreBusyError, StoreError
 from store.files import ImageFiles, extension_for, pid_alive, sha256_file
+from store.locks import exclusive
 from store.schema import migrate
 from store.tags import normalise_tags
 
@@ -207,7 +208,10 @@ class Store:
     def _write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction holding SQLite's write lock from its start (BEGIN IMMEDIATE)."""
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:  # the wait for the lock (busy_timeout) ran out
+            raise StoreBusyError(f"the store stayed busy: {exc}") from None
         try:
             yield conn
         except BaseException:
@@ -239,6 +243,11 @@ class Store:
     def cache_dir(self) -> Path:
         """Where derived files that can be rebuilt at any time live (e.g. thumbnails)."""
         return self.data_dir / "cache"
+
+    def job_slot(self, name: str, what: str) -> contextlib.AbstractContextManager[None]:
+        """Run a job of kind `name` only while no other one runs on this store (any process);
+        raises BusyError carrying the running job's `what` otherwise."""
+        return exclusive(self.data_dir / "cache" / f"{name}.lock", what)
 
     def file_for_sha(self, sha256: str) -> tuple[Path, str] | None:
         """(file path, format) of the image with this hash, or None."""
