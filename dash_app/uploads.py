@@ -8,12 +8,14 @@ import binascii
 import hashlib
 import io
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
 from clustering.images import load_rgb
+from dash_app.inputs import SHA256_RE
 from scraper.image_check import ImageRejected, inspect_image, sniff_format
 from store.errors import StyleScoutError
 
@@ -50,7 +52,7 @@ def decode_data_url(contents: str, max_bytes: int) -> bytes:
         raise UploadRejected("the upload is damaged (not valid base64)") from None
 
 
-def _preview(path: Path, size: int = 120) -> str:
+def _preview(path: Path | io.BytesIO, size: int = 120) -> str:
     img = load_rgb(path)
     img.thumbnail((size, size), Image.LANCZOS)
     out = io.BytesIO()
@@ -88,24 +90,31 @@ def accept_upload(contents: str, folder: Path, max_bytes: int, max_pixels: int) 
     data = decode_data_url(contents, max_bytes)
     fmt = check_photo(data, max_bytes, max_pixels)
     sha = hashlib.sha256(data).hexdigest()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{sha}.{EXTENSIONS[fmt]}"
-    if not path.is_file():
-        temp = folder / f".{sha}.{os.getpid()}.part"
-        temp.write_bytes(data)
-        temp.replace(path)
-    try:
-        preview = _preview(path)
-        with Image.open(path) as img:
+    try:  # from the bytes in hand: a file another request is writing is never read here
+        preview = _preview(io.BytesIO(data))
+        with Image.open(io.BytesIO(data)) as img:
             width, height = img.size
     except Exception as exc:  # decoded once already; anything here is still the file's fault
-        path.unlink(missing_ok=True)
         raise UploadRejected(f"could not be read as an image ({type(exc).__name__})") from None
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{sha}.{EXTENSIONS[fmt]}"
+    if not path.is_file():  # same bytes, same name: a target that already exists is success
+        handle, name = tempfile.mkstemp(prefix=f".{sha[:16]}.", suffix=".part", dir=folder)
+        temp = Path(name)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            temp.replace(path)
+        finally:
+            temp.unlink(missing_ok=True)
     return Upload(sha, path, width, height, fmt, preview)
 
 
 def upload_path(folder: Path, sha256: str) -> Path | None:
-    """Where an accepted upload is kept, or None (e.g. the cache was cleared)."""
+    """Where an accepted upload is kept, or None (e.g. the cache was cleared). Only a sha256
+    (64 lower-case hex digits) names an upload: a path or anything else is None, unread."""
+    if not isinstance(sha256, str) or SHA256_RE.fullmatch(sha256) is None:
+        return None
     for ext in EXTENSIONS.values():
         path = folder / f"{sha256}.{ext}"
         if path.is_file():

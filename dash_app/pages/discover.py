@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import random
-import sqlite3
 
 import dash
 import dash_bootstrap_components as dbc
@@ -15,11 +14,13 @@ from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
 from clustering.query import IndexMismatchError
+from dash_app import inputs
 from dash_app.components import item_card, rating_mark, style_card, thumb
 from dash_app.context import get_context
+from dash_app.inputs import BadInput
 from dash_app.recommend import Recommendation, recommend, uploads_folder
 from dash_app.uploads import UploadRejected, accept_upload
-from store import StoreError
+from store import StoreBusyError, StoreError
 
 dash.register_page(__name__, path="/", name="Discover", title="StyleScout · discover", order=0)
 
@@ -135,6 +136,19 @@ def layout(**_query: str) -> html.Div:
 # -- callbacks as plain functions ----------------------------------------------------------
 
 
+def _bad(exc: BadInput) -> dbc.Alert:
+    return dbc.Alert(str(exc), color="danger", className="py-2 mb-2 ss-refused")
+
+
+def _uploads(contents: object, filenames: object) -> list[tuple[str, str]]:
+    """(data URL, shown name) pairs of one drop; BadInput when the request is not a drop."""
+    if not isinstance(contents, list) or not all(isinstance(c, str) for c in contents):
+        raise BadInput("the upload did not arrive as files")
+    names = filenames if isinstance(filenames, list) else []
+    names = [n if isinstance(n, str) else "" for n in names] + [""] * len(contents)
+    return [(c, (n or "a file")[:80]) for c, n in zip(contents, names, strict=False)]
+
+
 def change_photos(
     trigger: str | dict | None,
     contents: list[str] | None,
@@ -143,63 +157,75 @@ def change_photos(
 ) -> tuple[list[dict], list]:
     """The person's photos after an upload, a pick, a removal or a clear, and any messages."""
     app = get_context()
-    photos = list(photos or [])
+    cfg = app.config.dashboard
+    limit = cfg.max_photos
+    try:
+        current = inputs.photos(photos, limit)
+    except BadInput as exc:
+        return [], [_bad(exc)]
     messages: list = []
-    limit = app.config.dashboard.max_photos
     if trigger == "clear-photos":
         return [], []
-    if isinstance(trigger, dict) and trigger.get("type") == "remove-photo":
-        return [p for n, p in enumerate(photos) if n != trigger.get("index")], []
-    if isinstance(trigger, dict) and trigger.get("type") == "pick":
-        image_id = int(trigger["image"])
-        if not any(p.get("kind") == "item" and p.get("id") == image_id for p in photos):
-            row = app.store.cards([image_id]).get(image_id)
-            if row is None:
-                messages.append(dbc.Alert("That item is no longer stored.", color="warning"))
-            else:
-                photos.append({"kind": "item", "id": image_id, "sha256": row["sha256"]})
-    elif trigger == "upload" and contents:
-        cfg = app.config.dashboard
-        names = filenames or [""] * len(contents)
-        for content, name in zip(contents, names, strict=False):
-            label = (name or "a file")[:80]
-            try:
-                upload = accept_upload(
-                    content, uploads_folder(app.store), cfg.max_upload_bytes, cfg.max_upload_pixels
+    try:
+        if isinstance(trigger, dict) and trigger.get("type") == "remove-photo":
+            n = inputs.check(inputs.StyleNumber, trigger.get("index"), "the photo to remove")
+            return inputs.photo_dicts([p for i, p in enumerate(current) if i != n]), []
+        if isinstance(trigger, dict) and trigger.get("type") == "pick":
+            image_id = inputs.check(inputs.ImageId, trigger.get("image"), "the catalogue item")
+            if not any(isinstance(p, inputs.ItemPhoto) and p.id == image_id for p in current):
+                row = app.store.cards([image_id]).get(image_id)
+                if row is None:
+                    messages.append(dbc.Alert("That item is no longer stored.", color="warning"))
+                else:
+                    current.append(inputs.ItemPhoto(kind="item", id=image_id, sha256=row["sha256"]))
+        elif trigger == "upload" and contents:
+            drop = _uploads(contents, filenames)
+            if len(drop) > limit:
+                messages.append(dbc.Alert(f"Only {limit} photos are used at once.", color="info"))
+                drop = drop[:limit]
+            for content, label in drop:
+                try:
+                    with app.decode_slots:
+                        upload = accept_upload(
+                            content,
+                            uploads_folder(app.store),
+                            cfg.max_upload_bytes,
+                            cfg.max_upload_pixels,
+                        )
+                except UploadRejected as exc:
+                    messages.append(_bad(BadInput(f"{label} {exc}")))
+                    continue
+                if any(p.sha256 == upload.sha256 for p in current):
+                    continue
+                current.append(
+                    inputs.UploadPhoto(
+                        kind="upload", sha256=upload.sha256, name=label, preview=upload.preview
+                    )
                 )
-            except UploadRejected as exc:
-                messages.append(
-                    dbc.Alert(f"{label} {exc}", color="danger", className="py-2 mb-2 ss-refused")
-                )
-                continue
-            if any(p.get("sha256") == upload.sha256 for p in photos):
-                continue
-            photos.append(
-                {
-                    "kind": "upload",
-                    "sha256": upload.sha256,
-                    "name": label,
-                    "preview": upload.preview,
-                }
-            )
-    if len(photos) > limit:
+    except BadInput as exc:
+        return inputs.photo_dicts(current), [_bad(exc)]
+    if len(current) > limit:
         messages.append(
             dbc.Alert(f"Only the last {limit} photos are used.", color="info", className="py-2")
         )
-        photos = photos[-limit:]
-    return photos, messages
+        current = current[-limit:]
+    return inputs.photo_dicts(current), messages
 
 
 def photo_strip(photos: list[dict] | None) -> list:
     """Previews of the person's photos, each with a remove button."""
-    if not photos:
+    try:
+        entries = inputs.photos(photos, inputs.MAX_PHOTO_ENTRIES)
+    except BadInput as exc:
+        return [_bad(exc)]
+    if not entries:
         return [html.Div("No photos yet.", className="text-muted small")]
     out = []
-    for n, photo in enumerate(photos):
-        if photo.get("kind") == "upload":
-            img = html.Img(src=photo.get("preview"), alt=photo.get("name", ""), className="ss-mine")
+    for n, photo in enumerate(entries):
+        if isinstance(photo, inputs.UploadPhoto):
+            img = html.Img(src=photo.preview, alt=photo.name, className="ss-mine")
         else:
-            img = thumb(photo["sha256"], 160, alt="catalogue item", class_name="ss-mine")
+            img = thumb(photo.sha256, 160, alt="catalogue item", class_name="ss-mine")
         out.append(
             html.Div(
                 [
@@ -252,19 +278,32 @@ def render_recommendation(rec: Recommendation) -> list:
 
 
 def show_recommendations(photos: list[dict] | None, user_id: str | None) -> list:
+    """Your style and the nearest items; photos beyond `max_photos` and repeats are not used."""
     app = get_context()
     try:
-        rec = recommend(app.engine, photos or [], user_id)
+        entries = inputs.photos(photos, app.config.dashboard.max_photos)
+        user = inputs.user_id(user_id)
+    except BadInput as exc:
+        return [dbc.Alert(str(exc), color="danger", id="discover-message")]
+    try:
+        with app.decode_slots:
+            rec = recommend(app.engine, inputs.photo_dicts(entries), user)
     except IndexMismatchError as exc:
         return [dbc.Alert(str(exc), color="danger")]
     return render_recommendation(rec)
 
 
-def save_rating(image_id: int, value: int | None, user_id: str | None) -> str:
+def save_rating(image_id: object, value: object, user_id: object) -> str:
     """Store a rating at once; returns the mark shown under the stars."""
     if value is None:
         raise PreventUpdate
     app = get_context()
+    try:
+        image_id = inputs.check(inputs.ImageId, image_id, "the item")
+        value = inputs.check(inputs.Rating, value, "the rating")
+        user_id = inputs.user_id(user_id)
+    except BadInput as exc:
+        return f"Could not save: {exc}"
     if not user_id:
         return "Could not save: this browser has no id yet; reload the page"
     if app.store.latest_ratings(user_id).get(image_id) == value:
@@ -279,11 +318,11 @@ def save_rating(image_id: int, value: int | None, user_id: str | None) -> str:
         app.store.add_rating(
             user_id, image_id, int(value), model_key=model_key, style=style, query_kind="discover"
         )
-    except StoreError as exc:
-        return f"Could not save: {exc}"
-    except sqlite3.OperationalError:  # the lock wait (store.busy_timeout_ms) ran out
+    except StoreBusyError:  # the lock wait (store.busy_timeout_ms) ran out
         log.warning("rating not saved: the store stayed busy", exc_info=True)
         return "Could not save: the store is busy, please rate again"
+    except StoreError as exc:
+        return f"Could not save: {exc}"
     return rating_mark(int(value), saved=True)
 
 
@@ -333,4 +372,8 @@ callback(
     prevent_initial_call=True,
 )
 def _on_rate(value, user_id):
-    return save_rating(int(ctx.triggered_id["image"]), value, user_id)
+    try:
+        trigger = ctx.triggered_id
+    except ValueError:  # a crafted id that is not JSON
+        trigger = None
+    return save_rating(trigger.get("image") if isinstance(trigger, dict) else None, value, user_id)

@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 import numpy as np
 from dash import Input, Output, callback, ctx, dcc, html, no_update
 
-from dash_app import figures
+from dash_app import figures, inputs
 from dash_app.components import graph, item_card, panel, tag_chips
 from dash_app.context import get_context
 from dash_app.engine import LoadedIndex
@@ -44,7 +44,8 @@ def layout(style: str | None = None, **_query: str) -> html.Div:
     )
     style_map = figures.style_map(loaded.map2d(), index.labels, names, _shas(loaded), MAP_POINTS)
     dendrogram = figures.dendrogram(index.centroids, index.linkage, names)
-    chosen = int(style) if style and style.isdigit() and int(style) < len(names) else None
+    number = inputs.style_number(style)
+    chosen = number if number is not None and number < len(names) else None
     return html.Div(
         [
             html.Div(
@@ -106,21 +107,27 @@ def layout(style: str | None = None, **_query: str) -> html.Div:
 
 def map_tooltip(hover: dict | None) -> tuple[bool, object, object]:
     """(show, bbox, children) of the thumbnail tooltip for a hovered point."""
-    if not hover or not hover.get("points"):
+    points = hover.get("points") if isinstance(hover, dict) else None
+    point = points[0] if isinstance(points, list) and points else None
+    data = point.get("customdata") if isinstance(point, dict) else None
+    if not isinstance(data, list) or not data or not inputs.is_sha256(data[0]):
         return False, no_update, no_update
-    point = hover["points"][0]
-    data = point.get("customdata") or []
-    if not data or not isinstance(data[0], str):
+    loaded = get_context().engine.loaded()
+    number = inputs.style_number(data[1]) if len(data) > 1 else None
+    names = loaded.index.meta.names if loaded else []
+    label = names[number] if number is not None and number < len(names) else ""
+    bbox = point.get("bbox")
+    if not isinstance(bbox, dict) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in bbox.values()
+    ):
         return False, no_update, no_update
-    names = get_context().engine.loaded()
-    label = names.index.meta.names[int(data[1])] if names and len(data) > 1 else ""
     children = html.Div(
         [
             html.Img(src=image_url(data[0], 160), className="ss-tip-img"),
             html.Div(label, className="small text-center mt-1"),
         ],
     )
-    return True, point.get("bbox"), children
+    return True, {k: bbox[k] for k in list(bbox)[:8]}, children
 
 
 def chosen_style(trigger: str | None, map_click: dict | None, bar_click: dict | None) -> int:
@@ -128,12 +135,15 @@ def chosen_style(trigger: str | None, map_click: dict | None, bar_click: dict | 
     click = map_click if trigger == "style-map" else bar_click
     try:
         data = click["points"][0]["customdata"]
+        number = inputs.style_number(data[1] if trigger == "style-map" else data[0])
     except (TypeError, KeyError, IndexError):
         raise dash.exceptions.PreventUpdate from None
-    return int(data[1] if trigger == "style-map" else data[0])
+    if number is None:
+        raise dash.exceptions.PreventUpdate
+    return number
 
 
-def gallery(style: int | None) -> list:
+def gallery(style: object) -> list:
     """One style's items, nearest its centroid first."""
     if style is None:
         return [
@@ -143,7 +153,8 @@ def gallery(style: int | None) -> list:
         ]
     app = get_context()
     loaded = app.engine.loaded()
-    if loaded is None or not 0 <= int(style) < len(loaded.index.centroids):
+    style = inputs.style_number(style)
+    if loaded is None or style is None or not style < len(loaded.index.centroids):
         return [dbc.Alert("That style is not in the current index.", color="warning")]
     index = loaded.index
     members = np.flatnonzero(index.labels == int(style))

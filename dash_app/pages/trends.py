@@ -70,6 +70,8 @@ def trend_view(tag: str | None) -> list:
                 id="no-index",
             )
         ]
+    if tag is not None and (not isinstance(tag, str) or len(tag) > 100):
+        return [dbc.Alert("That tag was not accepted.", color="warning")]
     index = loaded.index
     posts = app.store.post_times(None if tag in (None, ALL_TAGS) else tag)
     everything = weekly_shares(posts, index.ids, index.labels, len(index.centroids))
