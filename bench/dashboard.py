@@ -28,6 +28,7 @@ from PIL import Image
 from clustering.index import read_meta
 from dash_app import create_app
 from dash_app.demo import prepare_demo
+from dash_app.serving import serve_app
 from scraper.browser import Chromium, chromium_available
 from scraper.demo_feed.server import BackgroundServer
 from scraper.demo_feed.site import create_feed_app
@@ -175,7 +176,7 @@ def main() -> int:
         if not chromium_available():
             print("first render: skipped (needs chromium and chromium-driver)")
             return 0
-        with BackgroundServer(app.server, "127.0.0.1", 0) as server:
+        with serve_app(app) as server:
             renders = _first_render(server.url, args.loads)
         print(f"first render in headless Chromium, median of {args.loads} loads:")
         print("| page | ms |")

@@ -21,6 +21,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from bench.dashboard import demo_config, prepare_store
 from dash_app import create_app
+from dash_app.serving import serve_app
 from scraper.browser import Chromium
 from scraper.demo_feed.server import BackgroundServer
 from scraper.demo_feed.site import create_feed_app
@@ -66,7 +67,7 @@ def main() -> int:
         img.save(buffer, "JPEG", quality=90)
         photo.write_bytes(buffer.getvalue())
         app = create_app(config, warm=True)
-        with BackgroundServer(app.server, "127.0.0.1", 0) as server, Chromium() as chromium:
+        with serve_app(app) as server, Chromium() as chromium:
             d = chromium.driver
             d.set_window_size(1360, 1180)
             d.get(server.url + "/")

@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import uuid
 from pathlib import Path
 
 import dash
 import dash_bootstrap_components as dbc
 import diskcache
+import flask
 from dash import Dash, DiskcacheManager, Input, Output, State, dcc, html
+from werkzeug.exceptions import HTTPException
 
 from clustering.index import read_meta
 from dash_app.api import register_api_routes
 from dash_app.components import header_counts, weights_banner
-from dash_app.context import EXTENSION_KEY, AppContext, get_context, register_context
+from dash_app.context import (
+    EXTENSION_KEY,
+    AppContext,
+    get_context,
+    register_context,
+    unregister_context,
+)
 from dash_app.engine import Engine
+from dash_app.http_guard import UPDATE_PATH, HttpGuard, served_names
 from dash_app.images import register_image_routes
 from store import Config, Store, load_config
 
+log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
 
@@ -75,6 +87,20 @@ function (_ts, current) {
 """
 
 
+def register_bad_request_handler(server: flask.Flask) -> None:
+    """A callback request Dash cannot take apart (missing keys, ids that are not JSON, values of
+    the wrong shape) is the client's fault: a 400 with one line, logged, never a 500."""
+
+    @server.errorhandler(Exception)
+    def bad_request(exc: Exception) -> flask.Response | HTTPException:
+        if isinstance(exc, HTTPException):
+            return exc
+        if flask.request.path != UPDATE_PATH:
+            raise exc
+        log.warning("refused a malformed callback request: %s", exc, exc_info=True)
+        return flask.Response("malformed callback request", 400, mimetype="text/plain")
+
+
 def create_app(config: Config | None = None, warm: bool = False) -> Dash:
     """Build the dashboard for a config (default: ./config.yaml). Opens the store.
 
@@ -96,16 +122,32 @@ def create_app(config: Config | None = None, warm: bool = False) -> Dash:
         suppress_callback_exceptions=True,
     )
     engine = Engine(config, store)
-    ctx = AppContext(config=config, store=store, engine=engine, jobs=jobs, token=uuid.uuid4().hex)
+    cfg = config.dashboard
+    ctx = AppContext(
+        config=config,
+        store=store,
+        engine=engine,
+        jobs=jobs,
+        token=uuid.uuid4().hex,
+        decode_slots=threading.BoundedSemaphore(cfg.max_concurrent_decodes),
+    )
     register_context(ctx)
     app.server.extensions[EXTENSION_KEY] = ctx
-    # a request body holds at most max_photos uploads, base64-encoded (4/3 larger)
-    app.server.config["MAX_CONTENT_LENGTH"] = (
-        config.dashboard.max_upload_bytes * config.dashboard.max_photos * 4 // 3 + 2**20
+    # the upload callback's body holds at most max_photos uploads, base64-encoded (4/3 larger);
+    # every other request is held to max_callback_bytes at the door (dash_app/http_guard.py)
+    upload_cap = cfg.max_upload_bytes * cfg.max_photos * 4 // 3 + 2**20
+    app.server.config["MAX_CONTENT_LENGTH"] = upload_cap
+    app.server.wsgi_app = HttpGuard(
+        app.server.wsgi_app,
+        served_names(cfg.host, cfg.allowed_hosts),
+        small_bytes=cfg.max_callback_bytes,
+        upload_bytes=upload_cap,
+        large_at_once=cfg.max_concurrent_decodes,
     )
     thumbs = diskcache.Cache(str(store.cache_dir / "thumbnails"), size_limit=256 * 2**20)
     register_image_routes(app.server, thumbs)
     register_api_routes(app.server)
+    register_bad_request_handler(app.server)
     app.clientside_callback(
         _USER_ID_JS,
         Output("user-id", "data"),
@@ -120,3 +162,14 @@ def create_app(config: Config | None = None, warm: bool = False) -> Dash:
     if warm:
         engine.warm()
     return app
+
+
+def close_app(app: Dash) -> None:
+    """Release what `create_app` opened: the app's context (no longer found by its token), its
+    store connections and its caches."""
+    ctx = app.server.extensions.pop(EXTENSION_KEY, None)
+    if ctx is None:
+        return
+    unregister_context(ctx)
+    ctx.store.close()
+    ctx.jobs.close()

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dash_app.app import create_app
 from dash_app.context import EXTENSION_KEY
 from dash_app.demo import prepare_demo
+from dash_app.serving import DashboardServer
 from scraper.demo_feed.server import BackgroundServer, serve_until_interrupted
 from scraper.demo_feed.site import create_feed_app
 from store.cli_support import base_parser, config_from_args, run_cli
@@ -28,11 +29,17 @@ def _main(argv: Sequence[str] | None) -> int:
     args = parser.parse_args(argv)
     config = config_from_args(args)
 
+    host = args.host or config.dashboard.host
+    if host != config.dashboard.host:  # the Host check answers the name it is served as
+        config = config.model_copy(
+            update={"dashboard": config.dashboard.model_copy(update={"host": host})}
+        )
     app = create_app(config)
-    server = BackgroundServer(
+    server = DashboardServer(
         app.server,
-        args.host or config.dashboard.host,
+        host,
         config.dashboard.port if args.port is None else args.port,
+        config.dashboard,
     )
     feed = None
     if args.demo:

@@ -1,12 +1,15 @@
 """What a running dashboard shares between pages: config, open store, style engine, job cache.
 
 Background jobs run in another process without a Flask request; they find their app's context
-through the app token the page sends along (`context_for`)."""
+through the app token the page sends along (`context_for`). The registry holds contexts weakly:
+a context lives as long as its app (its Flask server holds it), and `unregister_context` drops it
+when the app is closed, so building apps (tests, reloads) leaves nothing behind."""
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 
 import diskcache
 import flask
@@ -15,11 +18,11 @@ from dash_app.engine import Engine
 from store import Config, Store
 
 EXTENSION_KEY = "stylescout"
-_BY_TOKEN: dict[str, AppContext] = {}
+_BY_TOKEN: weakref.WeakValueDictionary[str, AppContext] = weakref.WeakValueDictionary()
 _LOCK = threading.Lock()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class AppContext:
     """Per-app state, kept on the Flask server so several apps can live in one process."""
 
@@ -28,11 +31,28 @@ class AppContext:
     engine: Engine
     jobs: diskcache.Cache  # background-callback results, progress and cancel flags
     token: str
+    # bounds how many uploaded photos are decoded at once (each may be tens of megapixels)
+    decode_slots: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(2)
+    )
 
 
 def register_context(ctx: AppContext) -> None:
     with _LOCK:
         _BY_TOKEN[ctx.token] = ctx
+
+
+def unregister_context(ctx: AppContext) -> None:
+    """Forget an app's context (its dashboard stopped)."""
+    with _LOCK:
+        if _BY_TOKEN.get(ctx.token) is ctx:
+            del _BY_TOKEN[ctx.token]
+
+
+def registered_tokens() -> list[str]:
+    """Tokens of the apps alive in this process (for tests and diagnostics)."""
+    with _LOCK:
+        return list(_BY_TOKEN.keys())
 
 
 def get_context() -> AppContext:
@@ -42,8 +62,10 @@ def get_context() -> AppContext:
 
 def context_for(token: str | None) -> AppContext:
     """The context of the app that rendered `token` (for background jobs)."""
-    with _LOCK:
-        ctx = _BY_TOKEN.get(token or "")
+    ctx = None
+    if isinstance(token, str) and len(token) == 32:  # uuid4().hex; nothing else is looked up
+        with _LOCK:
+            ctx = _BY_TOKEN.get(token)
     if ctx is None:
         raise LookupError("this page belongs to a dashboard that is no longer running: reload it")
     return ctx

@@ -7,7 +7,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from dash_app import create_app
-from scraper.demo_feed.server import BackgroundServer
+from dash_app.serving import serve_app
 from store import Store, load_config
 from tests.browser.conftest import console_errors
 from tests.conftest import jpeg_bytes, meta_for
@@ -19,7 +19,7 @@ def test_overview_shows_store_counts(browser: WebDriver, data_dir: Path) -> None
             store.add_image_bytes(jpeg_bytes(seed), meta_for(seed), ["streetwear", "hat"])
         store.finish_run(store.start_run("streetwear", "demo", 5), "completed", 5, 0)
     app = create_app(load_config(data_dir=data_dir))
-    with BackgroundServer(app.server, "127.0.0.1", 0) as server:
+    with serve_app(app) as server:
         browser.get(f"{server.url}/store")
         wait = WebDriverWait(browser, 30)
         wait.until(lambda d: d.find_elements(By.ID, "stat-images"))

@@ -17,6 +17,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from dash_app import create_app
 from dash_app.demo import prepare_demo
+from dash_app.serving import serve_app
 from scraper.demo_feed.server import BackgroundServer
 from scraper.demo_feed.site import create_feed_app
 from store import Config, Store
@@ -42,7 +43,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Config, str
         with Store(data_dir) as store:
             prepare_demo(config, store, tags=("boho", "minimal"), per_tag=16, say=lambda _: None)
         app = create_app(config, warm=True)
-        with BackgroundServer(app.server, "127.0.0.1", 0) as server:
+        with serve_app(app) as server:
             yield config, server.url
 
 

@@ -9,6 +9,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from dash_app import create_app
+from dash_app.serving import serve_app
 from scraper.demo_feed.server import BackgroundServer
 from scraper.scrape import scrape
 from tests.browser.conftest import console_errors
@@ -38,7 +39,7 @@ def test_hostile_captions_are_text_and_script_links_are_not_links(
         )
         assert scrape(config, "boho", len(HOSTILE_POSTS), "hostile").progress.added == 5
     app = create_app(config)
-    with BackgroundServer(app.server, "127.0.0.1", 0) as server:
+    with serve_app(app) as server:
         browser.get(f"{server.url}/")  # no index yet: Discover shows the popular items
         WebDriverWait(browser, 30).until(
             lambda d: len(d.find_elements(By.CSS_SELECTOR, "#items .ss-item")) == 5

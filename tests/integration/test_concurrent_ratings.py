@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from dash_app import create_app
+from dash_app.serving import serve_app
 from scraper.demo_feed.server import BackgroundServer
 from scraper.demo_feed.site import create_feed_app
 from store import Store, load_config
@@ -43,7 +44,7 @@ def test_twenty_raters_while_a_scrape_and_a_build_run(
     assert len(ids) == RATINGS
 
     app = create_app(load_config(config))
-    with BackgroundServer(app.server, "127.0.0.1", 0) as server:
+    with serve_app(app) as server:
         scrape = launch(config, *scrape_args("streetwear", 80))
         build = launch(config, "clustering", "build")
 

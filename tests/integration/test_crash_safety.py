@@ -15,6 +15,7 @@ import pytest
 
 from clustering.index import load_index
 from dash_app import create_app
+from dash_app.serving import serve_app
 from scraper.demo_feed.server import BackgroundServer
 from scraper.demo_feed.site import create_feed_app
 from store import Store, load_config
@@ -78,7 +79,7 @@ def test_killed_scrapes_and_builds_lose_nothing(
     assert built.returncode == 0, built.stderr
 
     app = create_app(load_config(config))
-    with BackgroundServer(app.server, "127.0.0.1", 0) as server:
+    with serve_app(app) as server:
         watcher = IndexWatcher(server.url)
         watcher.start()
 

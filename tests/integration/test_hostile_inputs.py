@@ -13,6 +13,7 @@ import requests
 from PIL import Image
 
 from dash_app import create_app
+from dash_app.serving import serve_app
 from scraper.demo_feed.server import BackgroundServer
 from scraper.scrape import scrape
 from store import Config, Store
@@ -63,7 +64,7 @@ ACCEPTED = {
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Config, str]]:
     config = make_config(tmp_path_factory.mktemp("hostile") / "data")
     app = create_app(config)
-    with BackgroundServer(app.server, "127.0.0.1", 0) as server:
+    with serve_app(app) as server:
         yield config, server.url
 
 
