@@ -25,7 +25,7 @@ BUILD_STAGES = {"features": "extracting features", "colour": "colour", "clusteri
 class JobStatus:
     """What the page shows while the job runs (and at its end)."""
 
-    stage: str = "starting"  # starting | scraping | building | done | cancelled | failed
+    stage: str = "starting"  # starting | scraping | building | done | cancelled | failed | refused
     detail: str = ""
     found: int = 0
     added: int = 0
@@ -43,6 +43,8 @@ class JobStatus:
         """Overall progress 0..1: the scrape is the first half, the build the second."""
         if self.stage == "done":
             return 1.0
+        if self.stage == "refused":
+            return 0.0
         scraped = 0.0
         if self.requested:
             scraped = min(1.0, (self.added + self.skipped) / self.requested)

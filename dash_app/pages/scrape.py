@@ -3,17 +3,21 @@ then the style index is rebuilt and the new styles are used without restarting t
 
 from __future__ import annotations
 
+import re
 import threading
 import time
+import uuid
 from collections.abc import Callable
 
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
+from dash_app import inputs
 from dash_app.context import context_for, get_context
+from dash_app.inputs import BadInput, ScrapeJob
 from dash_app.jobs import JobStatus, scrape_and_build
-from store import Config, InvalidTagError, normalise_tag
+from store import BusyError, Config, InvalidTagError, normalise_tag
 
 dash.register_page(__name__, path="/scrape", name="Scrape", title="StyleScout · scrape", order=1)
 
@@ -21,8 +25,8 @@ MAX_COUNT = 1000
 _REPORT_EVERY_S = 0.25
 
 
-def cancel_key(token: str) -> str:
-    return f"cancel:{token}"
+def cancel_key(job_id: str) -> str:
+    return f"cancel:{job_id}"
 
 
 def layout(**_query: str) -> html.Div:
@@ -83,7 +87,12 @@ def layout(**_query: str) -> html.Div:
         ),
         className="ss-panel",
     )
-    return dbc.Row([dbc.Col(form, md=4, className="mb-3"), dbc.Col(live, md=8)])
+    return html.Div(
+        [
+            dcc.Store(id="scrape-job", storage_type="memory"),
+            dbc.Row([dbc.Col(form, md=4, className="mb-3"), dbc.Col(live, md=8)]),
+        ]
+    )
 
 
 def counts_view(status: JobStatus) -> html.Div:
@@ -123,6 +132,7 @@ def stage_text(status: JobStatus) -> str:
         "done": "Finished.",
         "cancelled": "Cancelled.",
         "failed": "Failed.",
+        "refused": "Not started.",
     }.get(status.stage, "")
 
 
@@ -144,40 +154,38 @@ def result_view(status: JobStatus, tag: str) -> dbc.Alert:
                 dcc.Link("See them on the Styles page →", href="/styles"),
             ]
         return dbc.Alert(body, color="success", id="scrape-done")
-    colour = "warning" if status.stage == "cancelled" else "danger"
+    colour = "warning" if status.stage in ("cancelled", "refused") else "danger"
     return dbc.Alert(status.message or status.stage, color=colour, id="scrape-done")
 
 
 def check_request(
-    config: Config, tag: str | None, count: object, source: str | None
+    config: Config, tag: object, count: object, source: object
 ) -> tuple[str, int, str]:
     """Validated (tag, count, source); raises ValueError with a one-line reason."""
+    if not isinstance(tag, str) or len(tag) > 100:
+        raise ValueError("a tag is a word of at most 100 characters")
     try:
-        clean = normalise_tag(tag or "")
+        clean = normalise_tag(tag)
     except InvalidTagError as exc:
         raise ValueError(str(exc)) from None
-    try:
-        n = int(count)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError("the number of images must be a whole number") from None
-    if not 1 <= n <= MAX_COUNT:
+    if isinstance(count, float) and count.is_integer():
+        count = int(count)  # a number field may send 40.0
+    elif isinstance(count, str) and re.fullmatch(r"[0-9]{1,6}", count.strip()):
+        count = int(count)
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise ValueError("the number of images must be a whole number")
+    if not 1 <= count <= MAX_COUNT:
         raise ValueError(f"the number of images must be between 1 and {MAX_COUNT}")
-    if source not in config.sources:
-        raise ValueError(f"unknown source {source!r}")
-    return clean, n, source
+    if not isinstance(source, str) or source not in config.sources:
+        raise ValueError(f"unknown source {str(source)[:100]!r}")
+    return clean, count, source
 
 
-def run_job(
-    set_progress: Callable[[tuple], None],
-    token: str,
-    tag: str,
-    count: int,
-    source: str,
-) -> JobStatus:
-    """The background job: scrape + build, reporting at most every 0.25 s, honouring Cancel."""
+def run_job(set_progress: Callable[[tuple], None], token: str, job: ScrapeJob) -> JobStatus:
+    """The background job: scrape + build, one at a time per store, reporting at most every
+    0.25 s, honouring the Cancel of this job (keyed on its id, not on the shared app token)."""
     app = context_for(token)
-    key = cancel_key(token)
-    app.jobs.delete(key)
+    key = cancel_key(job.id)
     cancel = threading.Event()
     finished = threading.Event()
 
@@ -187,8 +195,6 @@ def run_job(
                 cancel.set()
                 return
 
-    watcher = threading.Thread(target=watch, name="cancel-watch", daemon=True)
-    watcher.start()
     last = [0.0, ""]
 
     def report(status: JobStatus) -> None:
@@ -199,7 +205,16 @@ def run_job(
         set_progress(progress_values(status))
 
     try:
-        status = scrape_and_build(app.config, tag, count, source, report, cancel)
+        with app.store.job_slot("scrape", f"#{job.tag} from {job.source}"):
+            watcher = threading.Thread(target=watch, name="cancel-watch", daemon=True)
+            watcher.start()
+            status = scrape_and_build(app.config, job.tag, job.count, job.source, report, cancel)
+    except BusyError as exc:
+        status = JobStatus(
+            stage="refused",
+            message=f"Another scrape is running on this store ({exc}): wait for it to finish, "
+            "or cancel it from the page that started it.",
+        )
     finally:
         finished.set()
         app.jobs.delete(key)
@@ -207,12 +222,48 @@ def run_job(
     return status
 
 
+def new_job(tag: object, count: object, source: object) -> tuple[dict | None, object]:
+    """Start pressed: (the job for the background callback, or None; a message or no update)."""
+    app = get_context()
+    try:
+        clean, n, src = check_request(app.config, tag, count, source)
+    except ValueError as exc:
+        return None, dbc.Alert(str(exc), color="danger", id="scrape-done")
+    job = ScrapeJob(id=uuid.uuid4().hex, tag=clean, count=n, source=src)
+    return job.model_dump(), dash.no_update
+
+
+def start_job(set_progress: Callable[[tuple], None], job: object, token: object) -> dbc.Alert:
+    """The background callback's body: the job validated again (any client can post it)."""
+    try:
+        spec = inputs.check(ScrapeJob, job, "the scrape")
+        if not inputs.is_token(token):
+            raise BadInput("this page is out of date: reload it")
+        app = context_for(token)  # type: ignore[arg-type]
+        check_request(app.config, spec.tag, spec.count, spec.source)
+    except (BadInput, ValueError, LookupError) as exc:
+        return dbc.Alert(str(exc), color="danger", id="scrape-done")
+    status = run_job(set_progress, token, spec)  # type: ignore[arg-type]
+    return result_view(status, spec.tag)
+
+
 @callback(
-    Output("scrape-result", "children"),
+    Output("scrape-job", "data"),
+    Output("scrape-result", "children", allow_duplicate=True),
     Input("scrape-start", "n_clicks"),
     State("scrape-tag", "value"),
     State("scrape-count", "value"),
     State("scrape-source", "value"),
+    prevent_initial_call=True,
+)
+def _on_start(_n, tag, count, source):
+    job, message = new_job(tag, count, source)
+    return (dash.no_update if job is None else job), message
+
+
+@callback(
+    Output("scrape-result", "children"),
+    Input("scrape-job", "data"),
     State("app-token", "data"),
     background=True,
     running=[
@@ -228,24 +279,23 @@ def run_job(
     ],
     prevent_initial_call=True,
 )
-def _on_start(set_progress, _n, tag, count, source, token):
-    try:
-        clean, n, src = check_request(context_for(token).config, tag, count, source)
-    except (ValueError, LookupError) as exc:
-        return dbc.Alert(str(exc), color="danger", id="scrape-done")
-    status = run_job(set_progress, token, clean, n, src)
-    return result_view(status, clean)
+def _on_job(set_progress, job, token):
+    return start_job(set_progress, job, token)
 
 
 @callback(
     Output("scrape-cancel-note", "children"),
     Input("scrape-cancel", "n_clicks"),
-    State("app-token", "data"),
+    State("scrape-job", "data"),
     prevent_initial_call=True,
 )
-def request_cancel(n_clicks: int | None, token: str | None) -> str:
-    """Ask the running job to stop; it keeps what it added."""
+def request_cancel(n_clicks: int | None, job: object) -> str:
+    """Ask this page's running job to stop; it keeps what it added. Only the job's own id,
+    which only the page that started it holds, can cancel it."""
     if not n_clicks:
         return ""
-    get_context().jobs.set(cancel_key(token or ""), True, expire=3600)
+    job_id = job.get("id") if isinstance(job, dict) else None
+    if not inputs.is_token(job_id):
+        return "No scrape of this page is running."
+    get_context().jobs.set(cancel_key(job_id), True, expire=3600)
     return "Cancelling… what was added so far is kept."

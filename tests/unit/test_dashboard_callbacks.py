@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import dash
 from dash import Dash
 from dash.exceptions import PreventUpdate
 
@@ -219,7 +220,7 @@ def test_too_many_photos_keeps_the_last(app: Dash) -> None:
     from dash_app.pages import discover
 
     limit = get_context().config.dashboard.max_photos
-    photos = [{"kind": "item", "id": i, "sha256": "x"} for i in _ids()[:limit]]
+    photos = [{"kind": "item", "id": i, "sha256": "a" * 64} for i in _ids()[:limit]]
     more, messages = discover.change_photos(
         {"type": "pick", "image": _ids()[20]}, None, None, photos
     )
@@ -245,7 +246,14 @@ def test_scrape_requests_are_checked_before_any_job(app: Dash) -> None:
 
     config = get_context().config
     assert scrape.check_request(config, "#Boho", "12", "demo") == ("boho", 12, "demo")
+    assert scrape.check_request(config, "boho", 12.0, "demo") == ("boho", 12, "demo")
     for tag, count, source, why in [
+        ("boho", 4.9, "demo", "whole number"),
+        ("boho", True, "demo", "whole number"),
+        ("boho", [5], "demo", "whole number"),
+        ({"a": 1}, 5, "demo", "tag"),
+        ("x" * 5000, 5, "demo", "tag"),
+        ("boho", 5, {"a": 1}, "unknown source"),
         ("../x", 5, "demo", "tag"),
         ("", 5, "demo", "tag"),
         ("boho", 0, "demo", "between 1 and"),
@@ -279,13 +287,61 @@ def test_scrape_progress_views(app: Dash) -> None:
     assert "warning" in str(scrape.result_view(status, "goth"))
 
 
-def test_cancel_sets_the_flag_the_job_watches(app: Dash) -> None:
+def test_cancel_sets_the_flag_of_this_pages_job_only(app: Dash) -> None:
     from dash_app.pages import scrape
 
     ctx = get_context()
-    assert scrape.request_cancel(None, ctx.token) == ""
-    assert "Cancelling" in scrape.request_cancel(1, ctx.token)
-    assert ctx.jobs.get(scrape.cancel_key(ctx.token)) is True
+    job, message = scrape.new_job("#Boho", 12, "demo")
+    assert message is dash.no_update and job["tag"] == "boho" and len(job["id"]) == 32
+    assert job["id"] != ctx.token
+    assert scrape.request_cancel(None, job) == ""
+    assert "Cancelling" in scrape.request_cancel(1, job)
+    assert ctx.jobs.get(scrape.cancel_key(job["id"])) is True
+    # the app token every visitor shares names no job; junk and huge ids are refused unstored
+    before = len(ctx.jobs)
+    for other in ({"id": ctx.token + "x"}, {"id": "a" * 5_000_000}, None, "abc", [1]):
+        assert "No scrape" in scrape.request_cancel(1, other)
+    assert len(ctx.jobs) == before and ctx.jobs.get(scrape.cancel_key(ctx.token)) is None
+
+
+def test_a_second_scrape_on_the_same_store_is_refused_with_a_message(
+    app: Dash, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dash_app.inputs import ScrapeJob
+    from dash_app.pages import scrape
+
+    ctx = get_context()
+    started = []
+    monkeypatch.setattr(scrape, "scrape_and_build", lambda *a: started.append(a))
+    progress: list = []
+    job = ScrapeJob(id="c" * 32, tag="boho", count=5, source="demo")
+    with ctx.store.job_slot("scrape", "#streetwear from demo"):
+        status = scrape.run_job(progress.append, ctx.token, job)
+    assert status.stage == "refused" and "#streetwear from demo" in status.message
+    assert started == [] and "Another scrape is running" in str(scrape.result_view(status, "boho"))
+    assert scrape.progress_values(status)[0] == 0 and scrape.stage_text(status) == "Not started."
+    # once the first job is over, the next one runs
+    monkeypatch.setattr(scrape, "scrape_and_build", lambda *a: JobStatus(stage="done"))
+    assert scrape.run_job(progress.append, ctx.token, job).stage == "done"
+
+
+def test_the_background_job_checks_what_any_client_can_post(app: Dash) -> None:
+    from dash_app.pages import scrape
+
+    ctx = get_context()
+    good = {"id": "d" * 32, "tag": "boho", "count": 5, "source": "demo"}
+    for job, token in [
+        ({**good, "count": 4.9}, ctx.token),
+        ({**good, "count": True}, ctx.token),
+        ({**good, "tag": "../x"}, ctx.token),
+        ({**good, "source": "nowhere"}, ctx.token),
+        ({**good, "id": "../../etc"}, ctx.token),
+        ("not a job", ctx.token),
+        (good, "x" * 5_000_000),
+        (good, {"token": 1}),
+    ]:
+        alert = scrape.start_job(lambda _values: None, job, token)
+        assert alert.color == "danger", (job, token)
 
 
 # -- Styles, Trends, Feedback ---------------------------------------------------------------
@@ -380,3 +436,139 @@ def test_weekly_shares_and_slopes() -> None:
     assert np.allclose(slopes, [-1, 1])
     rising, falling = rising_and_falling(slopes, ["a", "b"])
     assert rising == [("b", 1.0)] and falling == [("a", -1.0)]
+
+
+# -- Hostile values (what a crafted POST to /_dash-update-component can carry) -------------
+
+
+def test_an_upload_is_named_only_by_a_sha256_never_a_path(
+    app: Dash, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dash_app import recommend as recommend_module
+    from dash_app.pages import discover
+    from dash_app.uploads import upload_path
+
+    secret = tmp_path / "secret.jpg"
+    secret.write_bytes(jpeg_bytes(1))
+    looked = []
+    real = recommend_module.upload_path
+    monkeypatch.setattr(recommend_module, "upload_path", lambda *a: looked.append(a) or real(*a))
+    for name in (str(tmp_path / "secret"), "../../../" + str(tmp_path / "secret"), "A" * 64):
+        out = str(discover.show_recommendations([{"kind": "upload", "sha256": name}], USER))
+        assert "not accepted" in out and "secret" not in out
+        assert upload_path(tmp_path, name) is None
+    assert looked == []  # refused at the boundary, nothing was looked up
+
+
+def test_the_recommendation_uses_at_most_max_photos_distinct_photos(
+    app: Dash, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dash_app import recommend as recommend_module
+    from dash_app.pages import discover
+
+    limit = get_context().config.dashboard.max_photos
+    seen: list[int] = []
+    real = recommend_module.answer
+    monkeypatch.setattr(
+        recommend_module,
+        "answer",
+        lambda i, r, e, s, photos, *a: seen.append(len(photos)) or real(i, r, e, s, photos, *a),
+    )
+    sha = "a" * 64
+    repeated = [{"kind": "item", "id": _ids()[3], "sha256": sha}] * 40
+    distinct = [{"kind": "item", "id": i, "sha256": sha} for i in _ids()[:20]]
+    discover.show_recommendations(repeated + distinct, USER)
+    discover.show_recommendations(repeated, USER)
+    assert seen == [limit, 1]
+    out = str(discover.show_recommendations(distinct * 20, USER))  # 400 entries
+    assert "not accepted" in out and len(seen) == 2
+
+
+@pytest.mark.parametrize(
+    "photos",
+    [
+        ["not an object"],
+        [1, 2],
+        [None],
+        [{"kind": "upload"}],
+        [{"kind": "item", "id": "1", "sha256": "a" * 64}],
+        [{"kind": "item", "id": 1.7, "sha256": "a" * 64}],
+        [{"kind": "item", "id": 2**63, "sha256": "a" * 64}],
+        [{"kind": "item", "id": True, "sha256": "a" * 64}],
+        [{"kind": "upload", "sha256": "a" * 64, "preview": "javascript:alert(1)"}],
+        [{"kind": "shell", "sha256": "a" * 64}],
+        {"kind": "item"},
+        "photos",
+    ],
+)
+def test_malformed_photo_lists_get_a_message(app: Dash, photos: object) -> None:
+    from dash_app.pages import discover
+
+    assert "not accepted" in str(discover.show_recommendations(photos, USER))
+    assert "not accepted" in str(discover.photo_strip(photos))
+    kept, messages = discover.change_photos("clear-photos", None, None, photos)
+    assert kept == [] and "not accepted" in str(messages)
+
+
+@pytest.mark.parametrize(
+    ("image_id", "value", "user"),
+    [
+        ("good", 4.9, USER),
+        ("good", True, USER),
+        ("good", "5", USER),
+        ("good", 0, USER),
+        ("good", 6, USER),
+        (1.7, 4, USER),
+        (2**63, 4, USER),
+        ("abc", 4, USER),
+        (None, 4, USER),
+        ({"a": 1}, 4, USER),
+        ("good", 4, {"id": USER}),
+        ("good", 4, "x" * 100_000),
+        ("good", 4, ["u"]),
+    ],
+)
+def test_bad_ratings_are_refused_with_a_message_and_not_stored(
+    app: Dash, image_id: object, value: object, user: object
+) -> None:
+    from dash_app.pages import discover
+
+    target = _ids()[0] if image_id == "good" else image_id
+    assert discover.save_rating(target, value, user).startswith("Could not save")
+    assert get_context().store.ratings_history() == []
+
+
+def test_picks_and_removals_with_junk_ids_get_a_message(app: Dash) -> None:
+    from dash_app.pages import discover
+
+    for trigger in (
+        {"type": "pick", "image": "abc"},
+        {"type": "pick", "image": 1.7},
+        {"type": "pick", "image": 2**63},
+        {"type": "pick", "image": None},
+        {"type": "remove-photo", "index": "x"},
+        {"type": "remove-photo", "index": True},
+    ):
+        kept, messages = discover.change_photos(trigger, None, None, [])
+        assert kept == [] and "not accepted" in str(messages), trigger
+    for contents in ("data:image/png;base64,AAAA", [1, 2], [{"a": 1}]):
+        kept, messages = discover.change_photos("upload", contents, None, [])
+        assert kept == [] and "did not arrive as files" in str(messages)
+
+
+def test_styles_and_trends_take_junk_without_error(app: Dash) -> None:
+    from dash_app.pages import styles, trends
+
+    for style in ("²", "٣", "1e3", "-1", "99999999", " 1", "1" * 5000):
+        assert "3 styles" in str(styles.layout(style=style))
+    for value in ("²", True, 1.5, -1, 10**9, {"a": 1}, [0], "0" * 10):
+        assert "not in the current index" in str(styles.gallery(value)), value
+    for hover in ({"points": [{"customdata": ["../x", 1]}]}, {"points": "x"}, ["x"], 5):
+        assert styles.map_tooltip(hover)[0] is False
+    bad_box = {"points": [{"customdata": ["b" * 64, 1], "bbox": {"x0": "<script>"}}]}
+    assert styles.map_tooltip(bad_box)[0] is False
+    for click in ({"points": [{"customdata": ["x", "²"]}]}, {"points": [{"customdata": 5}]}):
+        with pytest.raises(PreventUpdate):
+            styles.chosen_style("style-map", click, None)
+    for tag in ({"a": 1}, ["boho"], "x" * 5000):
+        assert "not accepted" in str(trends.trend_view(tag))
