@@ -10,7 +10,7 @@ import hashlib
 import logging
 import os
 import queue
-import socket
+import random
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from clustering.images import fit, load_rgb
+from clustering.weights import imagenet_file
 from store.config import FeaturesConfig
 from store.errors import StyleScoutError
 
@@ -59,6 +60,28 @@ def _file_identity(path: Path) -> str:
     return f"file{digest.hexdigest()[:12]}"
 
 
+def _reinitialise(model: object, seed: int) -> None:
+    """Give every randomly initialised weight a value drawn from its own initialiser, seeded
+    from `seed` and the weight's position: the same weights in every process, without reseeding
+    the global random generators (Python, NumPy, TensorFlow) as `keras.utils.set_random_seed`
+    would."""
+    n = 0
+    for layer in model.layers:
+        for attr in ("kernel", "depthwise_kernel", "pointwise_kernel", "bias", "gamma", "beta"):
+            weight = getattr(layer, attr, None)
+            init = getattr(layer, f"{attr}_initializer", None)
+            if weight is None or init is None:
+                continue
+            n += 1
+            config = init.get_config()
+            if (
+                "seed" in config
+            ):  # random initialisers; constant ones (zeros, ones) stay as they are
+                config["seed"] = (seed * 1_000_003 + n) % 2**31
+                fresh = type(init).from_config(config)
+                weight.assign(fresh(tuple(weight.shape), dtype=weight.dtype))
+
+
 class FeatureExtractor:
     """A backbone with its preprocessing. `key` names backbone, weights, input size and pooling."""
 
@@ -83,14 +106,25 @@ class FeatureExtractor:
         def make(weights: str | None) -> keras.Model:
             return build(include_top=False, weights=weights, input_shape=shape, pooling=cfg.pooling)
 
+        def random_model() -> keras.Model:
+            # Keras draws default seeds for unseeded initialisers from Python's generator while
+            # it builds; the caller's sequence is put back, and the weights are then drawn from
+            # seeds of their own
+            state = random.getstate()
+            try:
+                model = make(None)
+            finally:
+                random.setstate(state)
+            _reinitialise(model, cfg.seed)
+            return model
+
         choice = cfg.weights.strip()
         if choice.lower() == "none":
-            keras.utils.set_random_seed(cfg.seed)
-            self.model, identity = make(None), f"random{cfg.seed}"
+            self.model, identity = random_model(), f"random{cfg.seed}v2"
             self.weights_note = RANDOM_WEIGHTS_NOTE.replace("could not be loaded", "are off")
         elif choice.lower() in ("imagenet", "auto"):
             try:
-                self.model, identity = self._imagenet(make), "imagenet"
+                self.model, identity = make(str(imagenet_file(cfg.backbone))), "imagenet"
             except Exception as exc:  # offline, blocked, corrupt download: all mean the same
                 if choice.lower() == "imagenet":
                     raise FeatureError(
@@ -98,8 +132,7 @@ class FeatureExtractor:
                         " download the *_notop.h5 file and set features.weights to its path"
                     ) from None
                 log.info(RANDOM_WEIGHTS_NOTE)  # callers show it: CLI line, index, banner
-                keras.utils.set_random_seed(cfg.seed)
-                self.model, identity = make(None), f"random{cfg.seed}"
+                self.model, identity = random_model(), f"random{cfg.seed}v2"
                 self.weights_note = RANDOM_WEIGHTS_NOTE
         else:
             path = Path(choice).expanduser()
@@ -117,15 +150,6 @@ class FeatureExtractor:
         self.dim = int(self.model.output_shape[-1])
         layout = "pad" if cfg.pad else "squash"
         self.key = f"{cfg.backbone}-{identity}-{cfg.input_size}{layout}-{cfg.pooling}"
-
-    @staticmethod
-    def _imagenet(make: Callable[[str], object]) -> object:
-        previous = socket.getdefaulttimeout()
-        socket.setdefaulttimeout(20)  # an offline machine fails fast instead of hanging
-        try:
-            return make("imagenet")
-        finally:
-            socket.setdefaulttimeout(previous)
 
     @property
     def uses_random_weights(self) -> bool:

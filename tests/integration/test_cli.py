@@ -114,7 +114,7 @@ def test_build_takes_weights_on_the_command_line(tmp_path: Path) -> None:
         "clustering", "build", "--weights", "none", "--config", str(config), "--data-dir", str(data)
     )
     assert built.returncode == 0, built.stderr
-    assert "resnet50-random7-32pad-max" in built.stdout and "RANDOM weights" in built.stdout
+    assert "resnet50-random7v2-32pad-max" in built.stdout and "RANDOM weights" in built.stdout
     missing = run_cli(
         "clustering", "build", "--weights", str(tmp_path / "no.h5"), "--data-dir", str(data)
     )

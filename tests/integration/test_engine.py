@@ -89,7 +89,7 @@ def test_families_are_recovered_and_a_second_build_extracts_nothing(
         ) / len(index.ids)
         assert purity >= 0.9
         assert sorted(n.split(" · ")[0] for n in index.meta.names) == sorted(FAMILIES)
-        assert index.meta.model_key.startswith("resnet50-random7-64pad-max")
+        assert index.meta.model_key.startswith("resnet50-random7v2-64pad-max")
         again, _ = build_index(config, store, extractor)
         assert again.extracted == 0 and again.images == 48
 
