@@ -68,8 +68,16 @@ def test_an_upload_hash_that_is_a_path_is_refused_the_same_whether_the_file_exis
 
 @pytest.mark.parametrize(
     ("image_id", "value", "user"),
-    [(None, 4.9, USER), (None, True, USER), (1.7, 4, USER), (2**63, 4, USER), ("abc", 4, USER)]
-    + [(None, 4, {"id": USER}), (None, 4, ["u"]), (None, None, USER)],
+    [
+        (None, 4.9, USER),
+        (None, True, USER),
+        (1.7, 4, USER),
+        (2**63, 4, USER),
+        ("abc", 4, USER),
+        (None, 4, {"id": USER}),
+        (None, 4, ["u"]),
+        (None, None, USER),
+    ],
 )
 def test_crafted_ratings_get_a_message_or_nothing_never_a_500(
     dashboard: tuple[Config, str, list[int]], image_id: object, value: object, user: object

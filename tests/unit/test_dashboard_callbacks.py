@@ -8,9 +8,9 @@ import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
+import dash
 import numpy as np
 import pytest
-import dash
 from dash import Dash
 from dash.exceptions import PreventUpdate
 
