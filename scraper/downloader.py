@@ -1,17 +1,17 @@
 """The downloader every source shares: retries, per-host spacing, robots.txt, caps, safe redirects.
 
 Failures are `DownloadFailed` with a short `reason` (timeout, http_404, too_large, ...) that scrape
-runs count by.
+runs count by. What may be reached at all is `scraper.network_policy.NetworkPolicy`, asked before
+every request and every redirect hop, robots.txt included.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import socket
 import threading
 import time
 import urllib.robotparser
+from collections.abc import Iterable
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -19,12 +19,14 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ProtocolError
 from urllib3.util.retry import Retry
 
+from scraper.network_policy import NetworkPolicy, PolicyRefused
 from store.config import ScraperConfig
 from store.errors import ScrapeError
 
 log = logging.getLogger(__name__)
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 _CHUNK = 64 * 1024
+ROBOTS_MAX_BYTES = 500 * 1024  # RFC 9309 2.5: crawlers parse at least 500 KiB, may stop there
 
 
 class DownloadFailed(ScrapeError):
@@ -66,10 +68,14 @@ class Downloader:
         robots: bool = True,
         allow_private_network: bool = False,
         cookies: dict[str, str] | None = None,
+        allowed_hosts: Iterable[str] = (),
     ) -> None:
+        """`allowed_hosts` lists `host:port` pairs the source may reach although they are not
+        public (a replica on loopback in tests); `allow_private_network` allows every address."""
         self.config = config
         self.robots = robots
         self.allow_private_network = allow_private_network
+        self.policy = NetworkPolicy(allow_private_network, allowed_hosts)
         self.spacing = HostSpacing(host_spacing_s)
         self.timeout = (config.connect_timeout_s, config.read_timeout_s)
         retry = Retry(
@@ -106,22 +112,16 @@ class Downloader:
     # -- checks -------------------------------------------------------------------------
 
     def check_url(self, url: str) -> None:
-        """Refuse anything but http(s) to a host we may reach."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise DownloadFailed("bad_url", url[:200], "only http and https addresses are fetched")
-        if not self.allow_private_network and not self._is_public(parts.hostname):
-            raise DownloadFailed("private_address", url, "the source may not reach local networks")
+        """Refuse anything but http(s) to a host we may reach, and what robots.txt disallows."""
+        self._check_network(url)
         if self.robots and not self._robots_allow(url):
             raise DownloadFailed("robots", url, "disallowed by the site's robots.txt")
 
-    @staticmethod
-    def _is_public(host: str) -> bool:
+    def _check_network(self, url: str) -> None:
         try:
-            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-        except OSError:
-            return True  # unresolvable: the request itself fails with 'connection'
-        return all(ipaddress.ip_address(info[4][0].split("%")[0]).is_global for info in infos)
+            self.policy.check_url(url)
+        except PolicyRefused as exc:
+            raise DownloadFailed(exc.reason, url[:200], exc.detail) from None
 
     def _robots_allow(self, url: str) -> bool:
         parts = urlsplit(url)
@@ -134,29 +134,36 @@ class Downloader:
         return parser.can_fetch(self.config.user_agent, url)
 
     def _load_robots(self, origin: str) -> urllib.robotparser.RobotFileParser:
-        parser = urllib.robotparser.RobotFileParser(f"{origin}/robots.txt")
+        """The origin's rules, fetched like any page (every redirect hop checked, capped) but
+        without a robots check of its own. 401/403 disallow all; any other failure allows all."""
+        url = f"{origin}/robots.txt"
+        parser = urllib.robotparser.RobotFileParser(url)
         try:
-            response = self.session.get(
-                f"{origin}/robots.txt", timeout=self.timeout, allow_redirects=True
-            )
-        except requests.RequestException as exc:
-            log.info("robots.txt of %s unreadable (%s): allowing all", origin, type(exc).__name__)
-            parser.parse([])
+            response = self._get(url, robots=False)
+            cap = min(ROBOTS_MAX_BYTES, self.config.max_bytes)
+            body = self._read(response, url, cap, truncate=True)
+        except DownloadFailed as exc:
+            if exc.reason in ("http_401", "http_403"):
+                parser.disallow_all = True
+            elif exc.reason.startswith("http_"):
+                parser.allow_all = True
+            else:
+                log.info("robots.txt of %s unreadable (%s): allowing all", origin, exc)
+                parser.allow_all = True
             return parser
-        if response.status_code in (401, 403):
-            parser.disallow_all = True
-        elif response.status_code >= 400:
-            parser.allow_all = True
-        else:
-            parser.parse(response.text.splitlines())
+        parser.parse(body.decode("utf-8", errors="replace").splitlines())
         return parser
 
     # -- fetching -----------------------------------------------------------------------
 
-    def _get(self, url: str) -> requests.Response:
-        """GET with retries, following redirects one hop at a time, each hop checked."""
+    def _get(self, url: str, *, robots: bool = True) -> requests.Response:
+        """GET with retries, following redirects one hop at a time, each hop checked (against
+        robots.txt too unless `robots` is False: robots.txt itself is fetched so)."""
         for _ in range(self.config.max_redirects + 1):
-            self.check_url(url)
+            if robots:
+                self.check_url(url)
+            else:
+                self._check_network(url)
             self.spacing.wait(urlsplit(url).netloc)
             try:
                 response = self.session.get(
@@ -185,7 +192,9 @@ class Downloader:
     def get_page(self, url: str) -> str:
         """A page's text (capped like images)."""
         response = self._get(url)
-        return self._read(response, url).decode(response.encoding or "utf-8", errors="replace")
+        return self._read(response, url, self.config.max_bytes).decode(
+            response.encoding or "utf-8", errors="replace"
+        )
 
     def fetch_image(self, url: str) -> bytes:
         """An image body: refuses HTML and oversized bodies without reading them whole."""
@@ -194,18 +203,24 @@ class Downloader:
         if content_type in ("text/html", "application/xhtml+xml", "text/plain"):
             response.close()
             raise DownloadFailed("not_image", url, f"served as {content_type}")
-        return self._read(response, url)
+        return self._read(response, url, self.config.max_bytes)
 
-    def _read(self, response: requests.Response, url: str) -> bytes:
-        cap = self.config.max_bytes
+    def _read(
+        self, response: requests.Response, url: str, cap: int, *, truncate: bool = False
+    ) -> bytes:
+        """The body, at most `cap` bytes while streaming: beyond it `too_large`, or with
+        `truncate` the whole lines within the cap (the rest is never downloaded)."""
         declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > cap:
+        if not truncate and declared.isdigit() and int(declared) > cap:
             response.close()
             raise DownloadFailed("too_large", url, f"{int(declared)} bytes declared")
         body = bytearray()
         try:
             for chunk in response.iter_content(_CHUNK):
                 body += chunk
+                if len(body) > cap and truncate:
+                    log.info("%s is larger than %d bytes: reading only the start", url, cap)
+                    return bytes(body[: body.rfind(b"\n", 0, cap) + 1])
                 if len(body) > cap:
                     raise DownloadFailed("too_large", url, f"more than {cap} bytes")
         except requests.exceptions.ConnectionError as exc:

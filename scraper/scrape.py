@@ -198,6 +198,7 @@ def scrape(
         host_spacing_s=cfg.host_spacing_s,
         robots=cfg.robots,
         allow_private_network=cfg.allow_private_network,
+        allowed_hosts=getattr(cfg, "allowed_hosts", []),  # getattr: older SourceConfig lacks it
     )
     try:
         finder = build_source(name, config, downloader)

@@ -1,4 +1,9 @@
-"""`browser` sources: a real headless Chromium scrolls an infinite feed; BeautifulSoup parses it."""
+"""`browser` sources: a real headless Chromium scrolls an infinite feed; BeautifulSoup parses it.
+
+The browser runs under the downloader's network policy: every request it makes (redirects,
+images, scripts' requests) goes through a filtering proxy unless the source allows private
+networks.
+"""
 
 from __future__ import annotations
 
@@ -36,12 +41,12 @@ class BrowserSource:
         cfg = self.spec.config
         url = self.spec.url(cfg.url, tag)
         try:
-            self.downloader.check_url(url)  # scheme, private address and robots.txt
+            self.downloader.check_url(url)  # scheme, address, robots.txt; then the proxy's
         except DownloadFailed as exc:
             raise ScrapeError(f"cannot open the #{tag} page: {exc}") from None
         cookies = self.downloader.session.cookies.get_dict()
         count_js = "return document.querySelectorAll(arguments[0]).length"
-        with Chromium() as browser:
+        with Chromium(policy=self.downloader.policy) as browser:
             driver = browser.driver
             try:
                 driver.get(url)

@@ -9,7 +9,9 @@ import socket
 import pytest
 
 from scraper.downloader import Downloader, DownloadFailed
+from scraper.network_policy import NetworkPolicy, PolicyRefused
 from store.config import ScraperConfig
+from store.errors import ConfigError
 
 FAKE_DNS = {  # names a hostile page might use, resolved without any network
     "metadata.internal": "169.254.169.254",
@@ -42,6 +44,11 @@ def fake_dns(monkeypatch: pytest.MonkeyPatch) -> None:
         "http://[::1]/x.jpg",
         "http://[fd00::1]/x.jpg",
         "http://0.0.0.0:8050/",
+        "http://[::ffff:127.0.0.1]/",  # IPv4-mapped
+        "http://[::ffff:a9fe:a9fe]/latest/meta-data/",  # 169.254.169.254, mapped
+        "http://[64:ff9b::7f00:1]/",  # NAT64 of 127.0.0.1: "global" to ipaddress
+        "http://[2002:c0a8:101::]/",  # 6to4 of 192.168.1.1: "global" to ipaddress
+        "http://224.0.0.251/",  # multicast
     ],
 )
 def test_private_addresses_are_refused_by_default(fake_dns: None, url: str) -> None:
@@ -79,3 +86,45 @@ def test_only_the_demo_sources_allow_private_networks() -> None:
 
     allowed = {name for name, source in DEFAULT_SOURCES.items() if source.allow_private_network}
     assert allowed == {"demo", "demo-html"}
+
+
+def test_allowed_hosts_open_exactly_those_host_port_pairs(fake_dns: None) -> None:
+    downloader = Downloader(ScraperConfig(), robots=False, allowed_hosts=["127.0.0.1:8900"])
+    downloader.check_url("http://127.0.0.1:8900/tag/boho")
+    downloader.check_url("https://127.0.0.1:8900/x.jpg")
+    downloader.check_url("http://localhost:8900/x.jpg")  # resolves to the allowed address
+    for url in ("http://127.0.0.1:8901/", "http://127.0.0.1/", "http://[::1]:8900/"):
+        with pytest.raises(DownloadFailed) as info:
+            downloader.check_url(url)
+        assert info.value.reason == "private_address"
+
+
+def test_an_allowed_name_does_not_open_its_address(fake_dns: None) -> None:
+    policy = NetworkPolicy(allowed_hosts=["Router.LAN.:80", "[::1]:8443"])
+    assert policy.check_url("http://router.lan/status").addresses[0][1][:2] == ("192.168.1.1", 80)
+    policy.check_url("https://[::1]:8443/")
+    with pytest.raises(PolicyRefused):
+        policy.check_url("http://192.168.1.1/status")
+    with pytest.raises(PolicyRefused):
+        policy.check_url("https://router.lan/")  # port 443 is not on the list
+
+
+@pytest.mark.parametrize(
+    "entry", ["127.0.0.1", "127.0.0.1:0", "127.0.0.1:65536", "::1:80", "host:http", "", "a b:80"]
+)
+def test_a_bad_allowed_hosts_entry_is_a_config_error(entry: str) -> None:
+    with pytest.raises(ConfigError, match="allowed_hosts"):
+        NetworkPolicy(allowed_hosts=[entry])
+
+
+def test_the_policy_returns_the_addresses_it_checked(fake_dns: None) -> None:
+    destination = NetworkPolicy().check_url("https://shop.example/p/1.jpg")
+    assert (destination.host, destination.port) == ("shop.example", 443)
+    assert [sockaddr[:2] for _, sockaddr in destination.addresses] == [("93.184.216.34", 443)]
+
+
+@pytest.mark.parametrize("url", ["http://[::1/", "http://127.0.0.1:99999/", "http://x:port/"])
+def test_unparseable_urls_are_bad_urls(url: str) -> None:
+    with pytest.raises(DownloadFailed) as info:
+        Downloader(ScraperConfig(), robots=False, allow_private_network=True).check_url(url)
+    assert info.value.reason == "bad_url"
