@@ -10,7 +10,6 @@ timeout. (Several worker processes, for a team's shared dashboard, are issue 14'
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
 import threading
 from typing import Self
@@ -45,11 +44,7 @@ class DashboardServer:
                 clear_untrusted_proxy_headers=True,
             )
         except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise ServeError(
-                    f"port {port} on {host} is in use: choose another with --port"
-                ) from None
-            raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+            raise ServeError.listening(exc, host, port) from None
         self.host = host
         self.port = int(self._server.effective_port)
         self._stop = threading.Event()

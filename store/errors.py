@@ -1,5 +1,9 @@
 """Exception types a person can meet; CLIs print them as one line and exit 2."""
 
+from __future__ import annotations
+
+import errno
+
 
 class StyleScoutError(Exception):
     """Base of every error whose message tells the person what to do."""
@@ -27,6 +31,13 @@ class InvalidTagError(StyleScoutError):
 
 class ServeError(StyleScoutError):
     """A local web server (demo feed, dashboard) cannot start."""
+
+    @classmethod
+    def listening(cls, exc: OSError, host: str, port: int) -> ServeError:
+        """The one-line reason a server could not listen on host:port."""
+        if exc.errno == errno.EADDRINUSE:
+            return cls(f"port {port} on {host} is in use: choose another with --port")
+        return cls(f"cannot listen on {host}:{port}: {exc.strerror}")
 
 
 class ScrapeError(StyleScoutError):

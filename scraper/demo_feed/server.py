@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import logging
 import threading
 from typing import Self
@@ -22,11 +21,7 @@ class BackgroundServer:
         try:
             self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
         except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise ServeError(
-                    f"port {port} on {host} is in use: choose another with --port"
-                ) from None
-            raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+            raise ServeError.listening(exc, host, port) from None
         self.app = app
         self.host = host
         self.port = int(self._server.server_port)
