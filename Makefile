@@ -36,6 +36,7 @@ bench: setup ## run the benchmarks and print their figures
 	$(PY) -m bench.scrape
 	$(PY) -m bench.engine
 	$(PY) -m bench.dashboard
+	$(PY) -m bench.dashboard_limits
 
 clean: ## remove .venv and caches (keeps data/)
 	rm -rf $(VENV) .pytest_cache .ruff_cache
