@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 
 import diskcache
 import flask
@@ -11,8 +10,8 @@ from PIL import Image
 
 from clustering.images import load_rgb
 from dash_app.context import get_context
+from dash_app.inputs import is_sha256
 
-SHA256 = re.compile(r"[0-9a-f]{64}")
 THUMB_WIDTHS = (160, 320)
 MIMETYPES = {
     "JPEG": "image/jpeg",
@@ -30,7 +29,7 @@ def image_url(sha256: str, width: int | None = None) -> str:
 
 
 def _file_or_404(sha: str) -> tuple:
-    if not SHA256.fullmatch(sha):  # upper case, paths, long junk: never reach the disk
+    if not is_sha256(sha):  # upper case, paths, long junk: never reach the disk
         flask.abort(404)
     found = get_context().store.file_for_sha(sha)
     if found is None or not found[0].is_file():

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapte
 
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 SHA256_RE = re.compile(SHA256_PATTERN)
-TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")  # the app token and scrape job ids (uuid4().hex)
+TOKEN_PATTERN = r"^[0-9a-f]{32}$"  # the app token and scrape job ids (uuid4().hex)
+TOKEN_RE = re.compile(TOKEN_PATTERN)
 MAX_ID = 2**62  # far beyond any store, well inside SQLite's signed 64 bits
 MAX_PREVIEW_CHARS = 64_000  # a 120-pixel JPEG preview is 3-10 kB as a data URL
 MAX_PHOTO_ENTRIES = 64  # any longer list is refused outright, before dedupe and max_photos
@@ -23,7 +24,7 @@ ImageId = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 Rating = Annotated[int, Field(strict=True, ge=1, le=5)]
 UserId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
 StyleNumber = Annotated[int, Field(strict=True, ge=0, le=100_000)]
-Token = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+Token = Annotated[str, StringConstraints(pattern=TOKEN_PATTERN)]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
 
 
