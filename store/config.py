@@ -9,10 +9,18 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from store.errors import ConfigError
 
@@ -74,16 +82,99 @@ class Selectors(_Section):
     likes: str = ".likes"
 
 
+class FieldPaths(_Section):
+    """Where a post's parts are in one item of an API answer.
+
+    A path is dotted keys with `[]` for every element of a list: `media_attachments[].url`,
+    `photos[].original_size.url`. `image` lists paths tried in order: the first that gives any
+    URL wins (e.g. `url_b` then `url_l`). `post_url_template` builds the link from fields instead,
+    e.g. `https://www.flickr.com/photos/{owner}/{id}`.
+    """
+
+    image: list[str] = Field(default_factory=lambda: ["image"], min_length=1)
+    post_url: str | None = "url"
+    post_url_template: str | None = None
+    text: str | None = None
+    text_is_html: bool = True
+    time: str | None = None
+    likes: str | None = None
+    tags: str | None = Field(None, description="a list of tags, or one space-separated string")
+
+
+class PagingConfig(_Section):
+    """How an API source asks for the next page.
+
+    `link`: the `Link: <...>; rel="next"` header. `cursor`: the answer's `field` sent back as
+    `param`. `max_id`: `field` of the last item sent back as `param` (Pixelfed's `max_id`,
+    Tumblr's `before` timestamp). `page`: `param` counts up, to the answer's `total_field` when
+    given. `none`: one request.
+    """
+
+    kind: Literal["none", "link", "cursor", "max_id", "page"] = "none"
+    param: str | None = None
+    field: str | None = None
+    total_field: str | None = None
+
+
+class CredentialConfig(_Section):
+    """A token or key the person gives, read from `env` or else from `file`; never logged or
+    stored. `send` says how it goes with each request: `bearer` (Authorization header), `param`
+    (a query parameter such as `api_key`) or `login` (a source module logs in with it)."""
+
+    env: str | None = None
+    file: Path | None = None
+    send: Literal["bearer", "param", "login"] = "bearer"
+    param: str | None = None
+    required: bool = False
+    user_env: str | None = Field(None, description="login: the account name (e.g. a handle)")
+    help: str = Field("", description="one line: how a person gets the credential")
+
+
+class ApiConfig(_Section):
+    """A JSON API source: where the posts are in an answer and how to page.
+
+    The URL template is the source's `url`; `params` are query parameters (templates too).
+    """
+
+    params: dict[str, str] = Field(default_factory=dict)
+    items: str = Field("", description="path of the list of posts; '' = the answer itself")
+    fields: FieldPaths = FieldPaths()
+    paging: PagingConfig = PagingConfig()
+    credential: CredentialConfig | None = None
+    max_images_per_post: int = Field(4, ge=1, le=100)
+    max_response_bytes: int = Field(5_000_000, ge=1024, le=200_000_000)
+    max_json_depth: int = Field(64, ge=4, le=1000)
+    max_rate_limit_wait_s: float = Field(
+        300.0, ge=0, le=86_400, description="longest rate-limit wait slept through"
+    )
+    default_rate_limit_wait_s: float = Field(
+        60.0, ge=0, le=3600, description="wait after a 429 that says nothing"
+    )
+    request_spacing_s: float = Field(
+        0.0, ge=0, le=60, description="pause between API requests (images are not slowed)"
+    )
+    skip_if: list[str] = Field(
+        default_factory=list, description="paths: an item where any is set is skipped (boosts)"
+    )
+
+
 class SourceConfig(_Section):
     """A site to scrape. A new site is one of these in config.yaml, not new code.
 
-    URL templates take `{tag}` (and `{page}` for `page_url`); `{demo_feed}` stands for the demo
-    feed's base URL.
+    URL templates take `{tag}` (and `{page}` for `page_url`); `{base_url}` stands for the
+    source's `base_url` and `{demo_feed}` for the demo feed's base URL. `api` sources may name a
+    `module` of scraper/sources that adds what a site needs beyond field paths.
     """
 
-    kind: Literal["browser", "html"] = "html"
+    kind: Literal["browser", "html", "api"] = "html"
     url: str
     page_url: str | None = None
+    base_url: str | None = Field(None, description="e.g. a local replica or your own mirror")
+    instances: list[str] = Field(
+        default_factory=list, description="mastodon: instance hosts walked in turn"
+    )
+    module: Literal["mastodon", "bluesky", "flickr"] | None = None
+    api: ApiConfig | None = None
     next_selector: str = 'a[rel="next"]'
     selectors: Selectors = Selectors()
     enabled: bool = True
@@ -102,6 +193,12 @@ class SourceConfig(_Section):
     cookie_name: str | None = None
     cookie_env: str | None = None
     cookie_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _api_needs_its_section(self) -> SourceConfig:
+        if self.kind == "api" and self.api is None:
+            raise ValueError("an api source needs an `api:` section (items, fields, paging)")
+        return self
 
 
 _DEMO = SourceConfig(
@@ -134,6 +231,146 @@ DEFAULT_SOURCES: dict[str, SourceConfig] = {
         cookie_env="STYLESCOUT_INSTAGRAM_SESSIONID",
         host_spacing_s=3.0,
         max_pages=20,
+    ),
+    "mastodon": SourceConfig(
+        kind="api",
+        module="mastodon",
+        url="{base_url}/api/v1/timelines/tag/{tag}",
+        instances=["mastodon.social", "mastodon.art"],
+        max_pages=25,
+        api=ApiConfig(
+            params={"only_media": "true", "limit": "40"},
+            fields=FieldPaths(
+                image=["media_attachments[type=image].url"],
+                post_url="url",
+                text="content",
+                time="created_at",
+                likes="favourites_count",
+                tags="tags[].name",
+            ),
+            skip_if=["reblog"],
+            paging=PagingConfig(kind="link"),
+            request_spacing_s=1.0,  # 300 requests per 5 minutes per address without a token
+            credential=CredentialConfig(
+                env="STYLESCOUT_MASTODON_TOKEN",
+                help="an access token of your account on the instance (Preferences > "
+                "Development > New application, scope read)",
+            ),
+        ),
+    ),
+    "pixelfed": SourceConfig(
+        kind="api",
+        module="mastodon",
+        enabled=False,
+        url="{base_url}/api/v1/timelines/tag/{tag}",
+        instances=["pixelfed.social"],
+        max_pages=25,
+        api=ApiConfig(
+            params={"only_media": "true", "limit": "40"},
+            fields=FieldPaths(
+                image=["media_attachments[type=image].url"],
+                post_url="url",
+                text="content",
+                time="created_at",
+                likes="favourites_count",
+                tags="tags[].name",
+            ),
+            skip_if=["reblog"],
+            paging=PagingConfig(kind="max_id", param="max_id", field="id"),
+            request_spacing_s=1.0,
+            credential=CredentialConfig(
+                env="STYLESCOUT_PIXELFED_TOKEN",
+                required=True,
+                help="a personal access token of your Pixelfed account (Settings > "
+                "Applications > Personal access tokens, scope read)",
+            ),
+        ),
+    ),
+    "bluesky": SourceConfig(
+        kind="api",
+        module="bluesky",
+        enabled=False,
+        base_url="https://bsky.social",
+        url="{base_url}/xrpc/app.bsky.feed.searchPosts",
+        max_pages=20,
+        api=ApiConfig(
+            params={"q": "#{tag}", "sort": "latest", "limit": "100"},
+            items="posts",
+            fields=FieldPaths(
+                image=["embed.images[].fullsize", "embed.media.images[].fullsize"],
+                post_url=None,
+                text="record.text",
+                text_is_html=False,
+                time="record.createdAt",
+                likes="likeCount",
+                tags="record.tags",
+            ),
+            paging=PagingConfig(kind="cursor", param="cursor", field="cursor"),
+            request_spacing_s=0.5,
+            credential=CredentialConfig(
+                env="STYLESCOUT_BLUESKY_APP_PASSWORD",
+                user_env="STYLESCOUT_BLUESKY_HANDLE",
+                send="login",
+                required=True,
+                help="an app password (Settings > Privacy and security > App passwords) and "
+                "your handle",
+            ),
+        ),
+    ),
+    "flickr": SourceConfig(
+        kind="api",
+        module="flickr",
+        base_url="https://www.flickr.com",
+        url="{base_url}/services/feeds/photos_public.gne",
+        api=ApiConfig(
+            params={"tags": "{tag}", "format": "json", "nojsoncallback": "1"},
+            items="items",
+            fields=FieldPaths(
+                image=["media.m"],
+                post_url="link",
+                text="title",
+                text_is_html=False,
+                time="published",
+                likes=None,
+                tags="tags",
+            ),
+            credential=CredentialConfig(
+                env="STYLESCOUT_FLICKR_API_KEY",
+                send="param",
+                param="api_key",
+                help="a free API key (flickr.com/services/apps/create); without one, the public "
+                "feed gives the 20 newest photos",
+            ),
+        ),
+    ),
+    "tumblr": SourceConfig(
+        kind="api",
+        enabled=False,
+        base_url="https://api.tumblr.com",
+        url="{base_url}/v2/tagged",
+        max_pages=25,
+        api=ApiConfig(
+            params={"tag": "{tag}", "limit": "20"},
+            items="response",
+            fields=FieldPaths(
+                image=["photos[].original_size.url"],
+                post_url="post_url",
+                text="summary",
+                text_is_html=False,
+                time="timestamp",
+                likes="note_count",
+                tags="tags",
+            ),
+            paging=PagingConfig(kind="max_id", param="before", field="timestamp"),
+            request_spacing_s=0.5,
+            credential=CredentialConfig(
+                env="STYLESCOUT_TUMBLR_API_KEY",
+                send="param",
+                param="api_key",
+                required=True,
+                help="the OAuth consumer key of an app you register (tumblr.com/oauth/apps)",
+            ),
+        ),
     ),
 }
 
@@ -231,10 +468,19 @@ class Config(_Section):
     @field_validator("sources", mode="before")
     @classmethod
     def _merge_default_sources(cls, value: Any) -> Any:
-        """Entries in the file add to the built-in sources or replace one of the same name."""
-        if isinstance(value, dict):
-            return {**{k: v.model_dump() for k, v in DEFAULT_SOURCES.items()}, **value}
-        return value
+        """Entries in the file add sources; one named like a built-in overrides only the keys it
+        gives (nested sections key by key, lists whole); `name: null` removes a built-in."""
+        if not isinstance(value, dict):
+            return value
+        merged: dict[str, Any] = {k: v.model_dump() for k, v in DEFAULT_SOURCES.items()}
+        for name, entry in value.items():
+            if entry is None:
+                merged.pop(name, None)
+            elif name in merged and isinstance(entry, dict):
+                merged[name] = _deep_merge(merged[name], entry)
+            else:
+                merged[name] = entry
+        return merged
 
     def source(self, name: str) -> SourceConfig:
         """The named source, or a ConfigError listing the known ones."""
@@ -243,6 +489,17 @@ class Config(_Section):
         except KeyError:
             known = ", ".join(sorted(self.sources))
             raise ConfigError(f"unknown source {name!r}; configured sources: {known}") from None
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `override`'s keys put in; mappings in both are merged the same way."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
@@ -256,6 +513,9 @@ def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
             annotation = get_args(annotation)[1]
             if parts:
                 parts.pop(0)
+        if get_origin(annotation) in (Union, UnionType):  # e.g. `ApiConfig | None`
+            models = [a for a in get_args(annotation) if isinstance(a, type)]
+            annotation = next((a for a in models if issubclass(a, BaseModel)), None)
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             current = annotation
         else:

@@ -83,3 +83,57 @@ def test_source_entries_add_to_the_defaults_and_typos_are_named(tmp_path: Path) 
         ConfigError, match=r"'sources\.shop\.selector' \(did you mean 'selectors'\?\)"
     ):
         load_config(bad)
+
+
+def test_an_entry_named_like_a_built_in_overrides_only_the_keys_it_gives(tmp_path: Path) -> None:
+    text = (
+        "sources:\n"
+        "  mastodon:\n"
+        "    base_url: http://127.0.0.1:8900\n"
+        "    allow_private_network: true\n"
+        "    api:\n"
+        "      request_spacing_s: 0\n"
+        "      fields: {likes: reblogs_count}\n"
+        "  demo-html: null\n"
+    )
+    config = load_config(write(tmp_path, text))
+    mastodon, builtin = config.source("mastodon"), Config().source("mastodon")
+    assert mastodon.base_url == "http://127.0.0.1:8900" and mastodon.allow_private_network
+    assert mastodon.api is not None and builtin.api is not None
+    assert mastodon.api.request_spacing_s == 0 and mastodon.api.fields.likes == "reblogs_count"
+    # everything not given stays as built in, nested sections key by key
+    assert mastodon.api.fields.image == builtin.api.fields.image
+    assert mastodon.api.paging == builtin.api.paging and mastodon.instances == builtin.instances
+    assert mastodon.api.credential == builtin.api.credential
+    assert "demo-html" not in config.sources and "demo" in config.sources
+
+
+def test_built_in_api_sources_need_no_credential_only_where_enabled() -> None:
+    sources = Config().sources
+    for name in ("mastodon", "pixelfed", "bluesky", "flickr", "tumblr"):
+        cfg = sources[name]
+        assert cfg.kind == "api" and cfg.api is not None, name
+        assert "{base_url}" in cfg.url, name  # every built-in API source takes base_url
+        needs = cfg.api.credential is not None and cfg.api.credential.required
+        assert cfg.enabled is not needs, name
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ("    kind: api\n    url: http://x/{tag}\n", "needs an `api:` section"),
+        (
+            "    kind: api\n    url: x\n    api: {itemz: posts}\n",
+            "'sources.site.api.itemz' (did you mean 'items'?)",
+        ),
+        (
+            "    kind: api\n    url: x\n    api: {paging: {kind: offset}}\n",
+            "'sources.site.api.paging.kind'",
+        ),
+        ("    kind: api\n    url: x\n    module: ftp\n    api: {}\n", "'sources.site.module'"),
+    ],
+)
+def test_api_entries_are_checked(tmp_path: Path, entry: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, "sources:\n  site:\n" + entry))
+    assert expected in str(info.value)
