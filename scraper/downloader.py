@@ -11,8 +11,10 @@ import logging
 import threading
 import time
 import urllib.robotparser
-from collections.abc import Iterable
-from urllib.parse import urljoin, urlsplit
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -25,6 +27,7 @@ from store.errors import ScrapeError
 
 log = logging.getLogger(__name__)
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+API_RETRY_STATUSES = (500, 502, 503, 504)  # a 429 from an API is waited out by the source
 _CHUNK = 64 * 1024
 ROBOTS_MAX_BYTES = 500 * 1024  # RFC 9309 2.5: crawlers parse at least 500 KiB, may stop there
 
@@ -36,6 +39,26 @@ class DownloadFailed(ScrapeError):
         super().__init__(f"{reason}: {url}" + (f" ({detail})" if detail else ""))
         self.reason = reason
         self.url = url
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    """An API answer of any status: sources read error bodies (a JSON error, an HTML 403)."""
+
+    status: int
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+    url: str  # with secret parameters masked
+
+
+def mask_params(url: str, secret: Iterable[str]) -> str:
+    """`url` with the values of the `secret` query parameters replaced, for logs and errors."""
+    names = set(secret)
+    parts = urlsplit(url)
+    if not names or not parts.query:
+        return url
+    query = [(k, "***" if k in names else v) for k, v in parse_qsl(parts.query, True)]
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 class HostSpacing:
@@ -78,6 +101,16 @@ class Downloader:
         self.policy = NetworkPolicy(allow_private_network, allowed_hosts)
         self.spacing = HostSpacing(host_spacing_s)
         self.timeout = (config.connect_timeout_s, config.read_timeout_s)
+        self.session = self._session(RETRY_STATUSES)
+        # API calls: 5xx retried here, a 429 handed to the source, which reads the site's wait
+        self.api_session = self._session(API_RETRY_STATUSES)
+        for name, value in (cookies or {}).items():
+            self.session.cookies.set(name, value)
+        self._robots: dict[str, urllib.robotparser.RobotFileParser] = {}
+        self._robots_lock = threading.Lock()
+
+    def _session(self, statuses: tuple[int, ...]) -> requests.Session:
+        config = self.config
         retry = Retry(
             total=config.retries,
             connect=config.retries,
@@ -86,7 +119,7 @@ class Downloader:
             other=0,
             redirect=0,
             backoff_factor=config.backoff_s,
-            status_forcelist=RETRY_STATUSES,
+            status_forcelist=statuses,
             allowed_methods=frozenset({"GET", "HEAD"}),
             respect_retry_after_header=True,
             retry_after_max=int(config.max_retry_after_s),
@@ -96,18 +129,16 @@ class Downloader:
         adapter = HTTPAdapter(
             max_retries=retry, pool_connections=8, pool_maxsize=max(10, config.workers * 2)
         )
-        self.session = requests.Session()
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.session.headers["User-Agent"] = config.user_agent
-        self.session.trust_env = False  # no proxies or .netrc credentials picked up silently
-        for name, value in (cookies or {}).items():
-            self.session.cookies.set(name, value)
-        self._robots: dict[str, urllib.robotparser.RobotFileParser] = {}
-        self._robots_lock = threading.Lock()
+        session = requests.Session()
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        session.headers["User-Agent"] = config.user_agent
+        session.trust_env = False  # no proxies or .netrc credentials picked up silently
+        return session
 
     def close(self) -> None:
         self.session.close()
+        self.api_session.close()
 
     # -- checks -------------------------------------------------------------------------
 
@@ -156,38 +187,94 @@ class Downloader:
 
     # -- fetching -----------------------------------------------------------------------
 
-    def _get(self, url: str, *, robots: bool = True) -> requests.Response:
-        """GET with retries, following redirects one hop at a time, each hop checked (against
-        robots.txt too unless `robots` is False: robots.txt itself is fetched so)."""
+    def _get(
+        self,
+        url: str,
+        *,
+        robots: bool = True,
+        session: requests.Session | None = None,
+        method: str = "GET",
+        headers: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        raise_for_status: bool = True,
+        shown_url: str | None = None,
+    ) -> requests.Response:
+        """A request with retries, following redirects one hop at a time, each hop checked
+        (against robots.txt too unless `robots` is False: robots.txt itself is fetched so).
+        A redirected POST becomes a GET, as browsers do. `shown_url` is the address errors name
+        (secrets masked)."""
+        session = session or self.session
         for _ in range(self.config.max_redirects + 1):
+            shown = shown_url or url
             if robots:
                 self.check_url(url)
             else:
                 self._check_network(url)
             self.spacing.wait(urlsplit(url).netloc)
             try:
-                response = self.session.get(
-                    url, timeout=self.timeout, stream=True, allow_redirects=False
+                response = session.request(
+                    method,
+                    url,
+                    headers=dict(headers or {}),
+                    json=json_body,
+                    timeout=self.timeout,
+                    stream=True,
+                    allow_redirects=False,
                 )
             except requests.exceptions.Timeout as exc:
-                raise DownloadFailed("timeout", url, type(exc).__name__) from None
+                raise DownloadFailed("timeout", shown, type(exc).__name__) from None
             except requests.exceptions.RetryError as exc:
-                raise DownloadFailed("connection", url, str(exc)[:120]) from None
+                raise DownloadFailed("connection", shown, type(exc).__name__) from None
             except requests.exceptions.ConnectionError as exc:
                 reason = "timeout" if "timed out" in str(exc).lower() else "connection"
-                raise DownloadFailed(reason, url, type(exc).__name__) from None
+                raise DownloadFailed(reason, shown, type(exc).__name__) from None
             except requests.RequestException as exc:
-                raise DownloadFailed("bad_url", url, type(exc).__name__) from None
+                raise DownloadFailed("bad_url", shown, type(exc).__name__) from None
             if response.is_redirect:
                 location = response.headers.get("Location", "")
                 response.close()
                 url = urljoin(url, location)
+                shown_url = None  # a new address: the site chose it, nothing of ours in it
+                method, json_body = "GET", None
                 continue
-            if response.status_code >= 400:
+            if raise_for_status and response.status_code >= 400:
                 response.close()
-                raise DownloadFailed(f"http_{response.status_code}", url)
+                raise DownloadFailed(f"http_{response.status_code}", shown)
             return response
         raise DownloadFailed("redirect_loop", url, f"more than {self.config.max_redirects}")
+
+    def request_api(
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        cap: int,
+        secret_params: Iterable[str] = (),
+    ) -> ApiResponse:
+        """An API call under the same policy as every request; any status is returned with its
+        body (at most `cap` bytes) so the source can read the site's error. Errors and logs name
+        the URL with `secret_params` masked."""
+        if params:
+            prepared = requests.PreparedRequest()
+            prepared.prepare_url(url, dict(params))
+            url = str(prepared.url)
+        shown = mask_params(url, secret_params)
+        response = self._get(
+            url,
+            session=self.api_session,
+            method=method,
+            headers=headers,
+            json_body=json_body,
+            raise_for_status=False,
+            shown_url=shown,
+        )
+        status = response.status_code
+        response_headers = {k.lower(): v for k, v in response.headers.items()}
+        body = self._read(response, shown, cap)
+        return ApiResponse(status, response_headers, body, shown)
 
     def get_page(self, url: str) -> str:
         """A page's text (capped like images)."""
