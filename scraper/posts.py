@@ -1,4 +1,4 @@
-"""What a source finds: one post with its image."""
+"""What a source finds: one post with its image(s)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Post:
-    """A post as found on a site; `tags` are normalised hashtags of its caption."""
+    """A post as found on a site; `tags` are normalised hashtags of its caption. A post with
+    several images lists the others in `more_images` (each is stored, linked to the post)."""
 
     image_url: str
     post_url: str | None
@@ -17,3 +18,8 @@ class Post:
     posted_at: dt.datetime | None
     likes: int | None
     source: str
+    more_images: tuple[str, ...] = ()
+
+    @property
+    def image_urls(self) -> tuple[str, ...]:
+        return (self.image_url, *self.more_images)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import quote
@@ -23,6 +25,7 @@ class Source(Protocol):
 
     name: str
     mode: str
+    report_failure: Callable[[str], None]
 
     def search(self, tag: str, limit: int | None = None) -> Iterator[Post]: ...
 
@@ -35,13 +38,22 @@ class SourceSpec:
     config: SourceConfig
     demo_feed_url: str
 
-    def url(self, template: str, tag: str, page: int = 1) -> str:
+    def url(self, template: str, tag: str, page: int = 1, base_url: str | None = None) -> str:
+        """A URL template filled in: the tag quoted for a path."""
+        return self._format(template, quote(tag), page, base_url)
+
+    def text(self, template: str, tag: str) -> str:
+        """A query parameter template filled in (requests encodes it)."""
+        return self._format(template, tag, 1, None)
+
+    def _format(self, template: str, tag: str, page: int, base_url: str | None) -> str:
+        base = (base_url if base_url is not None else self.config.base_url or "").rstrip("/")
         try:
-            return template.format(tag=quote(tag), page=page, demo_feed=self.demo_feed_url)
-        except (KeyError, IndexError, ValueError) as exc:
+            return template.format(tag=tag, page=page, demo_feed=self.demo_feed_url, base_url=base)
+        except (KeyError, IndexError, ValueError, AttributeError) as exc:
             raise ConfigError(
-                f"sources.{self.name}: URL template {template!r} is not valid ({exc}); "
-                "it may use {tag}, {page} and {demo_feed}"
+                f"sources.{self.name}: template {template!r} is not valid ({exc}); "
+                "it may use {tag}, {page}, {base_url} and {demo_feed}"
             ) from None
 
     def cookies(self) -> dict[str, str]:
@@ -75,8 +87,11 @@ def demo_feed_url(config: Config) -> str:
     return f"http://{config.demo_feed.host}:{config.demo_feed.port}"
 
 
-def build_source(name: str, config: Config, downloader: Downloader) -> Source:
-    """The source called `name`, in browser or html mode as configured and possible."""
+def build_source(
+    name: str, config: Config, downloader: Downloader, cancel: threading.Event | None = None
+) -> Source:
+    """The source called `name`: browser or html mode as configured and possible, or an API
+    source (with its site module when the entry names one). `cancel` ends rate-limit waits."""
     from scraper.sources.html_pages import HtmlSource
     from scraper.sources.infinite_scroll import BrowserSource
 
@@ -87,6 +102,8 @@ def build_source(name: str, config: Config, downloader: Downloader) -> Source:
             "(read the README's notes on limits first)"
         )
     spec = SourceSpec(name, cfg, demo_feed_url(config))
+    if cfg.kind == "api":
+        return _api_source(spec, downloader, cancel)
     downloader.session.cookies.update(spec.cookies())  # the person's own session, if any
     if cfg.kind == "browser":
         if chromium_available() or not cfg.html_fallback:
@@ -96,3 +113,15 @@ def build_source(name: str, config: Config, downloader: Downloader) -> Source:
         log.warning("Chromium not found: source %s runs in html mode (page by page)", name)
         return HtmlSource(spec, downloader, mode="html (Chromium not found)")
     return HtmlSource(spec, downloader)
+
+
+def _api_source(spec: SourceSpec, downloader: Downloader, cancel: threading.Event | None) -> Source:
+    """The generic API source, or the class of the entry's site module (scraper/sources/NAME.py,
+    which names it `SOURCE`)."""
+    from scraper.sources.json_api import ApiSource
+
+    if spec.config.module is None:
+        return ApiSource(spec, downloader, cancel)
+    module = importlib.import_module(f"scraper.sources.{spec.config.module}")
+    source_class: type[ApiSource] = module.SOURCE
+    return source_class(spec, downloader, cancel)

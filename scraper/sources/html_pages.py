@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from scraper.downloader import Downloader, DownloadFailed
 from scraper.parsing import next_page_link, parse_posts
 from scraper.posts import Post
+from scraper.sources.base import SourceBase
 from store.errors import ScrapeError
 
 if TYPE_CHECKING:
@@ -17,14 +18,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class HtmlSource:
+class HtmlSource(SourceBase):
     """Walks a tag's pages: the next-page link when there is one, else `page_url` with {page}."""
 
     def __init__(self, spec: SourceSpec, downloader: Downloader, mode: str = "html") -> None:
-        self.spec = spec
-        self.name = spec.name
+        super().__init__(spec, downloader)
         self.mode = mode
-        self.downloader = downloader
 
     def search(self, tag: str, limit: int | None = None) -> Iterator[Post]:
         cfg = self.spec.config

@@ -13,26 +13,22 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from scraper.browser import Chromium
-from scraper.downloader import Downloader, DownloadFailed
+from scraper.downloader import DownloadFailed
 from scraper.parsing import parse_posts
 from scraper.posts import Post
+from scraper.sources.base import SourceBase
 from store.errors import ScrapeError
 
 if TYPE_CHECKING:
-    from scraper.sources.factory import SourceSpec
+    pass
 
 log = logging.getLogger(__name__)
 
 
-class BrowserSource:
+class BrowserSource(SourceBase):
     """Opens the tag page, scrolls until enough posts or K scrolls bring nothing new."""
 
     mode = "browser"
-
-    def __init__(self, spec: SourceSpec, downloader: Downloader) -> None:
-        self.spec = spec
-        self.name = spec.name
-        self.downloader = downloader
 
     def search(self, tag: str, limit: int | None = None) -> Iterator[Post]:
         from selenium.common.exceptions import TimeoutException, WebDriverException

@@ -1,0 +1,504 @@
+"""`api` sources: JSON over HTTP, described by a config entry (URL, items, field paths, paging,
+credential). Sites that need more (several instances, a login, an odd answer format) subclass
+`ApiSource` in a module of their own and override a hook or two.
+
+Every request goes through the downloader (network policy, robots.txt, 5xx retries, byte cap).
+A 429 is waited out as long as the site asks, up to the source's cap; beyond it the source stops
+with a message saying when to come back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import re
+import stat
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
+
+from bs4 import BeautifulSoup
+from requests.utils import parse_header_links
+
+from scraper.downloader import ApiResponse, Downloader, HostSpacing
+from scraper.json_paths import depth, fill, first, resolve
+from scraper.parsing import parse_time
+from scraper.posts import Post
+from scraper.rate_limits import RateLimited, wait_for
+from scraper.sources.base import SourceBase
+from store.config import ApiConfig, CredentialConfig
+from store.errors import ConfigError, ScrapeError
+from store.tags import normalise_tags
+
+if TYPE_CHECKING:
+    from scraper.sources.factory import SourceSpec
+
+log = logging.getLogger(__name__)
+
+_HASHTAG = re.compile(r"#([\w-]+)")
+MAX_URL = 2048
+MAX_TEXT = 5000
+MAX_TAGS = 50
+MAX_RATE_LIMIT_WAITS = 5
+MAX_EMPTY_PAGES = 3  # pages in a row that bring nothing new: the site ignores our paging
+
+
+class ApiError(ScrapeError):
+    """An API answered with an error; `reason` is one word for the failure counts."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One place to ask: a site, or one instance of a federated one."""
+
+    label: str
+    base_url: str
+
+
+@dataclass
+class Request:
+    url: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Page:
+    """A decoded answer with the request that got it."""
+
+    data: Any
+    response: ApiResponse
+    request: Request
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A secret the person gave; `repr` never shows it."""
+
+    value: str
+    origin: str
+    user: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Credential(origin={self.origin!r})"
+
+
+def read_credential(name: str, cfg: CredentialConfig) -> Credential | None:
+    """The credential from `cfg.env`, else `cfg.file` (warned about when others may read it).
+
+    None when neither is set and the source can go without; ConfigError when it cannot.
+    """
+    value = os.environ.get(cfg.env, "").strip() if cfg.env else ""
+    origin = f"${cfg.env}"
+    if not value and cfg.file:
+        path = cfg.file.expanduser()
+        try:
+            mode = path.stat().st_mode
+            value = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"sources.{name}.api.credential.file: {exc.strerror}") from None
+        if mode & (stat.S_IRGRP | stat.S_IROTH):
+            log.warning("%s can be read by other users: chmod 600 %s", path, path)
+        origin = str(path)
+    user = os.environ.get(cfg.user_env, "").strip() if cfg.user_env else None
+    if value and cfg.user_env and not user:
+        raise ConfigError(f"source {name!r} needs your account name too: set {cfg.user_env}")
+    if not value:
+        if not cfg.required:
+            return None
+        where = f"set {cfg.env}" if cfg.env else "set sources.{name}.api.credential.env"
+        help_text = f" ({cfg.help})" if cfg.help else ""
+        raise ConfigError(f"source {name!r} needs a credential: {where}{help_text}")
+    log.info("source %s: using the credential from %s (value hidden)", name, origin)
+    return Credential(value, origin, user)
+
+
+def html_to_text(value: str) -> str:
+    """Readable text of an HTML caption: paragraphs and line breaks kept as new lines."""
+    soup = BeautifulSoup(value, "lxml")
+    for br in soup.find_all("br"):
+        br.replace_with("\n")
+    for block in soup.find_all("p"):
+        block.append("\n")
+    lines = (" ".join(line.split()) for line in soup.get_text().splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def as_time(value: Any) -> dt.datetime | None:
+    """An ISO 8601 string or a Unix time (number or digits) as an aware datetime, or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, int | float):
+        try:
+            return dt.datetime.fromtimestamp(value, dt.UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    return parse_time(value) if isinstance(value, str) and len(value) < 64 else None
+
+
+def as_count(value: Any) -> int | None:
+    """A non-negative count from a number or a string of digits, or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, int) and 0 <= value < 10**12:
+        return value
+    return None
+
+
+def web_url(value: Any, base: str) -> str | None:
+    """An absolute http(s) URL from a field, or None."""
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_URL:
+        return None
+    url = urljoin(base, value.strip())
+    return url if urlsplit(url).scheme in ("http", "https") and urlsplit(url).hostname else None
+
+
+class ApiSource(SourceBase):
+    """A JSON API walked page by page, as its config entry says. Hooks for site modules:
+    `endpoints`, `auth`, `decode`, `check`, `refusal`, `post_from`, `image_urls`."""
+
+    mode = "api"
+
+    def __init__(
+        self, spec: SourceSpec, downloader: Downloader, cancel: threading.Event | None = None
+    ) -> None:
+        super().__init__(spec, downloader, cancel)
+        assert spec.config.api is not None  # the config refuses an api source without one
+        self.api: ApiConfig = spec.config.api
+        cred = self.api.credential
+        self.credential = read_credential(self.name, cred) if cred else None
+        self.pacing = HostSpacing(self.api.request_spacing_s)
+        self.skipped: Counter[str] = Counter()
+        self._warned: set[tuple[str, str]] = set()
+
+    # -- hooks -----------------------------------------------------------------------------
+
+    def endpoints(self) -> list[Endpoint]:
+        """Where to ask; one site by default."""
+        base = self.spec.config.base_url or ""
+        return [Endpoint(urlsplit(base).netloc or self.name, base.rstrip("/"))]
+
+    def first_request(self, endpoint: Endpoint, tag: str) -> Request:
+        url = self.spec.url(self.spec.config.url, tag, base_url=endpoint.base_url)
+        params = {k: self.spec.text(v, tag) for k, v in self.api.params.items()}
+        return Request(url, params)
+
+    def auth(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Headers and query parameters that carry the credential."""
+        cred, cfg = self.credential, self.api.credential
+        if cred is None or cfg is None:
+            return {}, {}
+        if cfg.send == "bearer":
+            return {"Authorization": f"Bearer {cred.value}"}, {}
+        if cfg.send == "param" and cfg.param:
+            return {}, {cfg.param: cred.value}
+        return {}, {}
+
+    def decode(self, body: bytes) -> Any:
+        """The answer's JSON; ApiError when it is not JSON or nests deeper than allowed."""
+        try:
+            data = json.loads(body)
+        except RecursionError:
+            raise ApiError("the answer nests too deeply to read", "too_deep") from None
+        except (ValueError, UnicodeDecodeError):
+            raise ApiError("the answer is not JSON", "not_json") from None
+        if depth(data, self.api.max_json_depth) > self.api.max_json_depth:
+            raise ApiError(
+                f"the answer nests deeper than {self.api.max_json_depth} levels", "too_deep"
+            )
+        return data
+
+    def check(self, page: Page) -> None:
+        """Raise ApiError for an answer that is an error although its status is 200."""
+
+    def refusal(self, response: ApiResponse, data: Any, endpoint: Endpoint) -> ApiError:
+        """The error for a 4xx/5xx answer; site modules say what the person should do."""
+        status = response.status
+        detail = _error_text(data)
+        cfg = self.api.credential
+        if status in (401, 403) and cfg is not None and cfg.env:
+            if self.credential is None:
+                hint = f"set {cfg.env}" + (f" ({cfg.help})" if cfg.help else "")
+                return ApiError(f"{endpoint.label} needs a credential: {hint}", f"http_{status}")
+            return ApiError(
+                f"{endpoint.label} refused the credential from {self.credential.origin}"
+                f"{detail}: check {cfg.env}",
+                f"http_{status}",
+            )
+        return ApiError(f"{endpoint.label} answered HTTP {status}{detail}", f"http_{status}")
+
+    def image_urls(self, item: dict[str, Any], base: str) -> list[str]:
+        """The item's image addresses: the first image path that gives any, capped per post."""
+        for path in self.api.fields.image:
+            urls = [u for u in (web_url(v, base) for v in resolve(item, path).values) if u]
+            if urls:
+                return list(dict.fromkeys(urls))[: self.api.max_images_per_post]
+        return []
+
+    def post_url(self, item: dict[str, Any], base: str) -> str | None:
+        fields = self.api.fields
+        if fields.post_url_template:
+            return web_url(fill(fields.post_url_template, item), base)
+        return web_url(first(item, fields.post_url), base)
+
+    def post_from(self, item: Any, page: Page) -> Post | None:
+        """A post from one item, or None for an item to skip (no image, a boost)."""
+        if not isinstance(item, dict):
+            self._fail("bad_item")
+            return None
+        for path in self.api.skip_if:
+            if resolve(item, path).values:
+                self.skipped[path] += 1
+                return None
+        base = page.response.url
+        images = self.image_urls(item, base)
+        if not images:
+            self.skipped["no image"] += 1
+            return None
+        fields = self.api.fields
+        text = first(item, fields.text)
+        caption = None
+        if isinstance(text, str) and text.strip():
+            caption = (html_to_text(text) if fields.text_is_html else text.strip())[:MAX_TEXT]
+        tags = _HASHTAG.findall(caption or "")
+        listed = first(item, fields.tags) if fields.tags else None
+        values = resolve(item, fields.tags).values if fields.tags else []
+        if isinstance(listed, str):
+            tags += listed.split()
+        else:
+            tags += [v for v in values if isinstance(v, str)]
+        return Post(
+            image_url=images[0],
+            more_images=tuple(images[1:]),
+            post_url=self.post_url(item, base),
+            caption=caption,
+            tags=tuple(normalise_tags(tags[: MAX_TAGS * 2])[:MAX_TAGS]),
+            posted_at=as_time(first(item, fields.time)),
+            likes=as_count(first(item, fields.likes)),
+            source=self.name,
+        )
+
+    def next_request(self, page: Page, items: list[Any]) -> Request | None:
+        """The request for the page after `page`, or None at the end."""
+        paging = self.api.paging
+        current = page.request
+        if paging.kind == "link":
+            link = _next_link(page.response.headers.get("link", ""), page.response.url)
+            if link is None or urlsplit(link).netloc != urlsplit(current.url).netloc:
+                return None  # no next page, or one on another site: not followed
+            # the link carries the query; our own parameters (and the credential) go again
+            return Request(link, {})
+        if paging.kind == "cursor" and paging.field and paging.param:
+            cursor = first(page.data, paging.field)
+            if not isinstance(cursor, str | int) or not str(cursor) or len(str(cursor)) > 1000:
+                return None
+            if current.params.get(paging.param) == str(cursor):
+                return None
+            return Request(current.url, {**current.params, paging.param: str(cursor)})
+        if paging.kind == "max_id" and paging.field and paging.param:
+            last = next((i for i in reversed(items) if isinstance(i, dict)), None)
+            value = first(last, paging.field) if last is not None else None
+            if not isinstance(value, str | int) or isinstance(value, bool):
+                return None
+            if current.params.get(paging.param) == str(value):
+                return None
+            return Request(current.url, {**current.params, paging.param: str(value)})
+        if paging.kind == "page" and paging.param:
+            number = int(current.params.get(paging.param, "1") or 1)
+            total = as_count(first(page.data, paging.total_field)) if paging.total_field else None
+            if not items or (total is not None and number >= total):
+                return None
+            return Request(current.url, {**current.params, paging.param: str(number + 1)})
+        return None
+
+    # -- the walk --------------------------------------------------------------------------
+
+    def search(self, tag: str, limit: int | None = None) -> Iterator[Post]:
+        """Posts of `tag`, endpoint after endpoint. An endpoint that fails is skipped with a
+        warning when others remain; when every one fails, the first error is raised."""
+        endpoints = self.endpoints()
+        errors: list[ScrapeError] = []
+        given = 0
+        for endpoint in endpoints:
+            try:
+                for post in self._walk(endpoint, tag):
+                    given += 1
+                    yield post
+                    if limit is not None and given >= limit:
+                        return
+            except ScrapeError as exc:
+                if len(endpoints) == 1:
+                    raise
+                log.warning("%s: %s", endpoint.label, exc)
+                errors.append(exc)
+            if self.cancel.is_set():
+                return
+        if errors and len(errors) == len(endpoints):
+            raise errors[0]
+        if self.skipped:
+            log.info("%s: skipped %s", self.name, dict(self.skipped))
+
+    def _walk(self, endpoint: Endpoint, tag: str) -> Iterator[Post]:
+        request: Request | None = self.first_request(endpoint, tag)
+        quiet = 0
+        for number in range(1, self.spec.config.max_pages + 1):
+            if request is None or self.cancel.is_set():
+                return
+            try:
+                page = self.fetch(request, endpoint)
+                items = self.items(page)
+            except ScrapeError as exc:
+                if number == 1:
+                    raise
+                reason = getattr(exc, "reason", "page")
+                self._fail(reason)
+                log.warning("%s: stopping at page %d: %s", endpoint.label, number, exc)
+                return
+            self._check_fields(items, page)
+            new = 0
+            for item in items:
+                post = self.post_from(item, page)
+                if post is not None and self.fresh(post):
+                    new += 1
+                    yield post
+            quiet = 0 if new else quiet + 1
+            if quiet >= MAX_EMPTY_PAGES:
+                log.info("%s: %d pages brought nothing new: stopping", endpoint.label, quiet)
+                return
+            if not items and self.api.paging.kind in ("max_id", "page"):
+                return
+            request = self.next_request(page, items)
+
+    def fetch(self, request: Request, endpoint: Endpoint) -> Page:
+        """One page: the credential added, 429s waited out, errors explained."""
+        headers, secret = self.auth()
+        params = {**request.params, **secret}
+        for _ in range(MAX_RATE_LIMIT_WAITS + 1):
+            self.pacing.wait(urlsplit(request.url).netloc)
+            response = self.downloader.request_api(
+                request.url,
+                params=params,
+                headers={"Accept": "application/json", **headers},
+                cap=self.api.max_response_bytes,
+                secret_params=secret,
+            )
+            if response.status == 429:
+                self._wait_out(response, endpoint)
+                continue
+            data = self._decode_any(response)
+            if response.status >= 400:
+                raise self.refusal(response, data, endpoint)
+            if data is _NOT_JSON:
+                data = self.decode(response.body)  # raises the reason
+            page = Page(data, response, request)
+            self.check(page)
+            return page
+        raise ApiError(
+            f"{endpoint.label} is still rate limiting after {MAX_RATE_LIMIT_WAITS} waits: "
+            "try again later",
+            "rate_limited",
+        )
+
+    def items(self, page: Page) -> list[Any]:
+        path = self.api.items
+        found = resolve(page.data, path) if path else None
+        items = page.data if not path else (found.values[0] if found.values else None)
+        if path and found is not None and not found.present:
+            raise ApiError(
+                f"the answer has no {path!r} (sources.{self.name}.api.items)", f"field {path}"
+            )
+        if items is None:
+            return []
+        if not isinstance(items, list):
+            raise ApiError(f"the answer's {path or 'body'!r} is not a list", "not_a_list")
+        return items
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _wait_out(self, response: ApiResponse, endpoint: Endpoint) -> None:
+        try:
+            wait = wait_for(
+                endpoint.label,
+                response.headers,
+                self.api.max_rate_limit_wait_s,
+                self.api.default_rate_limit_wait_s,
+            )
+        except RateLimited as exc:
+            raise ApiError(str(exc), "rate_limited") from None
+        log.warning("%s asks to wait %.1f s (rate limit): waiting", endpoint.label, wait)
+        if self.cancel.wait(wait):
+            raise ApiError("cancelled while waiting for the rate limit", "cancelled")
+
+    def _decode_any(self, response: ApiResponse) -> Any:
+        try:
+            return self.decode(response.body)
+        except ApiError:
+            return _NOT_JSON
+
+    def _check_fields(self, items: list[Any], page: Page) -> None:
+        """A configured path that no item of a page has is a wrong path: its items are counted
+        as failures (image) or it is warned about once (the other fields)."""
+        dicts = [i for i in items if isinstance(i, dict)]
+        if not dicts:
+            return
+        fields = self.api.fields
+        if not any(resolve(i, p).present for i in dicts for p in fields.image):
+            reason = f"field {fields.image[0]}"
+            for _ in dicts:
+                self._fail(reason)
+            log.warning(
+                "%s: the image path %s matches nothing in %d items: check sources.%s.api.fields",
+                self.name,
+                " / ".join(fields.image),
+                len(dicts),
+                self.name,
+            )
+        for label in ("text", "time", "likes", "post_url"):
+            path = getattr(fields, label)
+            if (
+                path
+                and (label, path) not in self._warned
+                and not any(resolve(i, path).present for i in dicts)
+            ):
+                self._warned.add((label, path))
+                log.warning("%s: the %s path %r matches nothing", self.name, label, path)
+
+    def _fail(self, reason: str) -> None:
+        self.report_failure(reason)
+
+
+_NOT_JSON = object()
+
+
+def _error_text(data: Any) -> str:
+    """': <message>' from a JSON error body ({error, message} and friends), bounded."""
+    if not isinstance(data, dict):
+        return ""
+    parts = [data.get(k) for k in ("error", "message", "error_description", "msg")]
+    meta = data.get("meta")
+    if isinstance(meta, dict):
+        parts.append(meta.get("msg"))
+    text = " - ".join(dict.fromkeys(p for p in parts if isinstance(p, str) and p))
+    return f": {text[:200]}" if text else ""
+
+
+def _next_link(header: str, base: str) -> str | None:
+    """The `rel="next"` target of a Link header, absolute."""
+    if not header or len(header) > 8192:
+        return None
+    for link in parse_header_links(header):
+        if "next" in str(link.get("rel", "")).split() and link.get("url"):
+            return web_url(link["url"], base)
+    return None

@@ -1,0 +1,70 @@
+"""Mastodon (and Pixelfed, which answers the same API): a hashtag timeline on each instance of a
+list, walked in turn. The same post federated to two instances is given once.
+
+Mastodon pages with `Link: rel="next"`; Pixelfed has no Link header and pages by `max_id` (the
+config entry says which). A 401 without a token is Mastodon 4.5's `timelines_access` setting:
+the instance shows hashtag timelines to signed-in users only.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from scraper.downloader import ApiResponse
+from scraper.sources.json_api import ApiError, ApiSource, Endpoint
+from store.errors import ConfigError
+
+_HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:\d{1,5})?")
+
+
+def instance_base(entry: str, source: str) -> str:
+    """`https://host` for an instance host name, or the entry itself when it is an http(s) URL
+    (a local mirror). ConfigError for anything else."""
+    value = entry.strip().lower().rstrip("/")
+    if value.startswith(("http://", "https://")):
+        if not urlsplit(value).hostname:
+            raise ConfigError(f"sources.{source}.instances: {entry!r} has no host")
+        return value
+    if not _HOST.fullmatch(value):
+        raise ConfigError(
+            f"sources.{source}.instances: {entry!r} is not a host name such as mastodon.social"
+        )
+    return f"https://{value}"
+
+
+class MastodonSource(ApiSource):
+    """Tag timelines of Mastodon-API instances; boosts and non-image media are skipped by the
+    entry's field paths (`skip_if: [reblog]`, `media_attachments[type=image].url`)."""
+
+    def endpoints(self) -> list[Endpoint]:
+        cfg = self.spec.config
+        entries = [cfg.base_url] if cfg.base_url else cfg.instances
+        if not entries:
+            raise ConfigError(f"sources.{self.name}: give instances (host names) or a base_url")
+        endpoints = []
+        for entry in entries:
+            base = instance_base(entry, self.name)
+            endpoints.append(Endpoint(urlsplit(base).netloc, base))
+        return endpoints
+
+    def refusal(self, response: ApiResponse, data: Any, endpoint: Endpoint) -> ApiError:
+        cfg = self.api.credential
+        env = cfg.env if cfg is not None else None
+        if response.status in (401, 403) and self.credential is None and env:
+            if response.status == 401:
+                why = (
+                    "shows hashtag timelines to signed-in users only (its timelines_access setting)"
+                )
+            else:
+                why = "answers the API to signed-in users only"
+            return ApiError(
+                f"{endpoint.label} {why}: set {env} to an access token of your account there"
+                + (f" ({cfg.help})" if cfg and cfg.help else ""),
+                f"http_{response.status}",
+            )
+        return super().refusal(response, data, endpoint)
+
+
+SOURCE = MastodonSource
