@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,26 +14,50 @@ from tqdm import tqdm
 from scraper.demo_feed.server import BackgroundServer, serve_until_interrupted
 from scraper.demo_feed.site import create_feed_app
 from scraper.importer import DEFAULT_TAG_COLUMNS, ImportProgress, import_folder
-from scraper.scrape import ScrapeProgress, scrape
+from scraper.scrape import ScrapeProgress, parse_sources, scrape_sources
 from store import Config, Store, normalise_tag
 from store.cli_support import add_command, base_parser, config_from_args, run_cli
 
 
 def _scrape(args: argparse.Namespace, config: Config) -> int:
     tag = normalise_tag(args.tag)  # a bad tag is refused before anything starts
-    announced: list[str] = []
-    with tqdm(total=args.count, desc=f"#{tag}", unit="img") as bar:
+    sources = parse_sources(args.source, config)
+    many = len(sources) > 1
+    bars = {
+        name: tqdm(
+            total=args.count, desc=f"#{tag} {name}" if many else f"#{tag}", unit="img", position=i
+        )
+        for i, name in enumerate(sources)
+    }
+    announced: set[str] = set()
+    lock = threading.Lock()
 
-        def show(p: ScrapeProgress) -> None:
-            if not announced:
-                announced.append(p.mode)
+    def show(p: ScrapeProgress) -> None:
+        with lock:
+            bar = bars[p.source]
+            if p.source not in announced:
+                announced.add(p.source)
                 tqdm.write(f"source {p.source} ({p.mode} mode)")
             bar.set_postfix(found=p.found, dup=p.duplicates, failed=p.failed, refresh=False)
             bar.update(p.added + p.skipped - bar.n)
 
-        result = scrape(config, tag, args.count, args.source, progress=show)
-    print(result.progress.summary(result.seconds))
-    return 0
+    try:
+        outcomes = scrape_sources(config, tag, args.count, sources, progress=show)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    failures = [o for o in outcomes if o.error is not None]
+    if not many and failures:
+        raise failures[0].error  # type: ignore[misc]  # one line and exit 2, as before
+    for outcome in outcomes:
+        prefix = f"{outcome.source}: " if many else ""
+        if outcome.result is not None:
+            print(prefix + outcome.result.progress.summary(outcome.result.seconds))
+        else:
+            print(f"{prefix}stopped: {outcome.error}", file=sys.stderr)
+    if len(failures) == len(outcomes):
+        return 2
+    return 1 if failures else 0
 
 
 def _import(args: argparse.Namespace, config: Config) -> int:
@@ -73,7 +99,12 @@ def _main(argv: Sequence[str] | None) -> int:
         required=True,
         help="images of this tag wanted from the source (stored ones count)",
     )
-    run.add_argument("--source", default=None, help="a source from the config (default: demo)")
+    run.add_argument(
+        "--source",
+        default=None,
+        help="source(s) from the config, comma-separated: mastodon,flickr,demo (default: demo);"
+        " --count applies to each",
+    )
     imp = add_command(sub, "import", "import a folder of images, with labels from a CSV")
     imp.add_argument("folder", help="folder with images/ (or image files) and maybe styles.csv")
     imp.add_argument(

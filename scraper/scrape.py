@@ -100,6 +100,20 @@ def demo_feed_running(config: Config) -> Iterator[None]:
         yield
 
 
+@dataclass
+class StoringGuard:
+    """What scrapes running at once share, so that a repost seen on two sites at the same time
+    is still stored once: one lock around storing and one near-duplicate index."""
+
+    lock: threading.RLock
+    duplicates: NearDuplicates
+
+    @classmethod
+    def for_store(cls, store: Store, config: Config) -> StoringGuard:
+        # an RLock: re-entered when a store error is counted while storing
+        return cls(threading.RLock(), NearDuplicates(store, config.scraper.near_duplicate_distance))
+
+
 class _Collector:
     """Stores downloaded images one at a time: exact and near duplicates, the count limit."""
 
@@ -110,19 +124,20 @@ class _Collector:
         tag: str,
         progress: ScrapeProgress,
         notify: Callable[[], None],
+        guard: StoringGuard,
     ) -> None:
         self.store = store
         self.config = config
         self.tag = tag
         self.progress = progress
         self.notify = notify
-        self.lock = threading.RLock()  # re-entered when a store error is counted while storing
-        self.duplicates = NearDuplicates(store, config.scraper.near_duplicate_distance)
+        self.lock = guard.lock
+        self.duplicates = guard.duplicates
 
-    def fetch_and_store(self, downloader: Downloader, post: Post) -> None:
-        """Worker body: download, check, store; every outcome is counted."""
+    def fetch_and_store(self, downloader: Downloader, post: Post, image_url: str) -> None:
+        """Worker body: download one image of a post, check, store; every outcome is counted."""
         try:
-            data = downloader.fetch_image(post.image_url)
+            data = downloader.fetch_image(image_url)
             info = inspect_image(data, self.config.scraper.max_pixels)
         except (DownloadFailed, ImageRejected) as exc:
             self._count_failure(exc.reason, post, exc)
@@ -134,7 +149,7 @@ class _Collector:
             format=info.format,
             source=post.source,
             phash=info.phash,
-            source_url=post.image_url,
+            source_url=image_url,
             post_url=post.post_url,
             caption=post.caption,
             posted_at=post.posted_at,
@@ -162,6 +177,10 @@ class _Collector:
 
     def _count_failure(self, reason: str, post: Post, exc: Exception) -> None:
         log.info("failed %s", exc)
+        self.count_failure(reason)
+
+    def count_failure(self, reason: str) -> None:
+        """One more failure (also what a source could not use: an item without its field)."""
         with self.lock:
             self.progress.failed_by_reason[reason] += 1
             self.notify()
@@ -176,12 +195,14 @@ def scrape(
     progress: Callable[[ScrapeProgress], None] | None = None,
     cancel: threading.Event | None = None,
     store: Store | None = None,
+    guard: StoringGuard | None = None,
 ) -> ScrapeResult:
     """Gather up to `count` new images tagged `tag` from a source into the store.
 
     `progress` is called (from worker threads too) after every change; setting `cancel` stops the
     scrape soon after, recorded as interrupted. Raises ScrapeError or ConfigError before any
-    request when the tag, count or source is bad.
+    request when the tag, count or source is bad. `guard` is shared by scrapes running at once
+    (see `scrape_sources`).
     """
     tag = normalise_tag(tag)
     if count < 1:
@@ -201,10 +222,13 @@ def scrape(
         allowed_hosts=getattr(cfg, "allowed_hosts", []),  # getattr: older SourceConfig lacks it
     )
     try:
-        finder = build_source(name, config, downloader)
+        finder = build_source(name, config, downloader, cancel)
         state = ScrapeProgress(tag=tag, source=name, mode=finder.mode, requested=count)
         notify = (lambda: progress(state)) if progress else (lambda: None)
-        collector = _Collector(store, config, tag, state, notify)
+        collector = _Collector(
+            store, config, tag, state, notify, guard or StoringGuard.for_store(store, config)
+        )
+        finder.report_failure = collector.count_failure
         run_id = store.start_run(tag, name, count)
         notify()
         try:
@@ -248,27 +272,34 @@ def _run(
             for post in posts:
                 if cancel.is_set():
                     break
-                if post.image_url in scheduled:
+                images = [u for u in post.image_urls if u not in scheduled]
+                if not images:
                     continue  # the same image twice on one feed
                 with collector.lock:
-                    state.found += 1
+                    state.found += len(images)
                     known = store.post_status(post.post_url) if post.post_url else None
                     if known is not None:
                         if known == "repost":
-                            state.known_reposts += 1
+                            state.known_reposts += len(images)
                         else:
-                            state.skipped += 1
+                            state.skipped += len(images)
                         collector.notify()
                         if state.wanted == 0:
                             break
                         continue
-                scheduled.add(post.image_url)
-                pending.add(pool.submit(collector.fetch_and_store, downloader, post))
-                # never more in flight than could still be needed, nor than workers
-                while pending and (len(pending) >= workers or len(pending) >= state.wanted):
-                    done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        future.result()
+                for image_url in images:
+                    if state.wanted == 0:
+                        break
+                    scheduled.add(image_url)
+                    job = pool.submit(collector.fetch_and_store, downloader, post, image_url)
+                    pending.add(job)
+                    # never more in flight than could still be needed, nor than workers
+                    while pending and (len(pending) >= workers or len(pending) >= state.wanted):
+                        done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                        for future in done:
+                            future.result()
+                        if cancel.is_set():
+                            break
                     if cancel.is_set():
                         break
                 if state.wanted == 0:
@@ -284,3 +315,84 @@ def _run(
             for future in pending:
                 if not future.cancelled():
                     future.result()
+
+
+def parse_sources(value: str | None, config: Config) -> list[str]:
+    """Source names from `a,b,c` (default: the configured default), each known and once."""
+    names = [n.strip() for n in (value or config.scraper.default_source).split(",") if n.strip()]
+    if not names:
+        raise ScrapeError("--source needs at least one source name")
+    for name in names:
+        config.source(name)  # ConfigError naming the configured ones
+    return list(dict.fromkeys(names))
+
+
+@dataclass(frozen=True)
+class SourceOutcome:
+    """One source's part of a multi-source scrape: its result, or the error that stopped it."""
+
+    source: str
+    result: ScrapeResult | None
+    error: Exception | None
+
+
+def scrape_sources(
+    config: Config,
+    tag: str,
+    count: int,
+    sources: list[str],
+    *,
+    progress: Callable[[ScrapeProgress], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> list[SourceOutcome]:
+    """`scrape` for several sources at once, `count` images each, into one store.
+
+    Each source runs in its own thread with its own downloader and run record; they share the
+    store's storing lock and near-duplicate index. One source failing does not stop the others:
+    its error is in its outcome. Ctrl-C (or `cancel`) stops them all.
+    """
+    tag = normalise_tag(tag)
+    if count < 1:
+        raise ScrapeError(f"--count must be at least 1, not {count}")
+    for name in sources:
+        config.source(name)
+    cancel = cancel or threading.Event()
+    outcomes: dict[str, SourceOutcome] = {}
+    demo = any(config.source(name).starts_demo_feed for name in sources)
+    feed = demo_feed_running(config) if demo else contextlib.nullcontext()
+    with feed, Store.from_config(config) as store:
+        guard = StoringGuard.for_store(store, config)
+
+        def one(name: str) -> None:
+            try:
+                result = scrape(
+                    config,
+                    tag,
+                    count,
+                    name,
+                    progress=progress,
+                    cancel=cancel,
+                    store=store,
+                    guard=guard,
+                )
+                outcomes[name] = SourceOutcome(name, result, None)
+            except Exception as exc:  # reported per source; the others go on
+                log.info("source %s stopped: %s", name, exc)
+                outcomes[name] = SourceOutcome(name, None, exc)
+
+        threads = [
+            threading.Thread(target=one, args=(name,), name=f"scrape-{name}", daemon=True)
+            for name in sources
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(0.2)
+        except BaseException:
+            cancel.set()  # Ctrl-C: every source stops and records itself as interrupted
+            for thread in threads:
+                thread.join(30)
+            raise
+    return [outcomes[name] for name in sources]
