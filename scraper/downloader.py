@@ -48,7 +48,7 @@ class ApiResponse:
     status: int
     headers: dict[str, str]  # names in lower case
     body: bytes
-    url: str  # with secret parameters masked
+    url: str  # the address that answered (after redirects), secret parameters masked
 
 
 def mask_params(url: str, secret: Iterable[str]) -> str:
@@ -273,8 +273,9 @@ class Downloader:
         )
         status = response.status_code
         response_headers = {k.lower(): v for k, v in response.headers.items()}
-        body = self._read(response, shown, cap)
-        return ApiResponse(status, response_headers, body, shown)
+        final = mask_params(response.url or url, secret_params)  # after redirects
+        body = self._read(response, final, cap)
+        return ApiResponse(status, response_headers, body, final)
 
     def get_page(self, url: str) -> str:
         """A page's text (capped like images)."""

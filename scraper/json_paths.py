@@ -1,7 +1,8 @@
 """Field paths into JSON answers: `media_attachments[type=image].url`, `photos[].original_size.url`.
 
 A path is dotted keys; a key may be followed by `[]` (every element of a list), `[N]` (one
-element) or `[key=value]` (the elements whose `key` equals `value`). Resolving tells apart "the
+element) or `[key=value]` (the elements whose `key` equals `value`), and `a|b` takes `a`, or `b`
+where `a` is missing or null (Mastodon's `url|remote_url` for media not yet processed). Resolving tells apart "the
 answer has no such key" (a wrong path: a failure worth naming) from "the key is there but empty
 or filtered out" (a post without an image: skipped).
 """
@@ -62,15 +63,22 @@ def _select(values: list[Any], selector: str) -> list[Any]:
     return out
 
 
+def _first_set(value: dict[str, Any], names: list[str]) -> Any:
+    """The first of `names` that `value` has with a value that is not null."""
+    return next((value[n] for n in names if value.get(n) is not None), None)
+
+
 def resolve(data: Any, path: str) -> Resolved:
     """Every value at `path` in `data`."""
     values = [data]
     present = True
     for step in compile_path(path):
-        found = [v[step.key] for v in values if isinstance(v, dict) and step.key in v]
-        if not found:
+        names = step.key.split("|")
+        dicts = [v for v in values if isinstance(v, dict)]
+        if not any(name in v for v in dicts for name in names):
             present = False
-        values = [v for v in found if v is not None]
+        values = [_first_set(v, names) for v in dicts]
+        values = [v for v in values if v is not None]
         for selector in step.selectors:
             values = _select(values, selector)
         if not values:

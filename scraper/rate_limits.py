@@ -2,7 +2,8 @@
 
 Sites say it in different ways: `Retry-After` in seconds or as an HTTP date (RFC 9110),
 `X-RateLimit-Reset` as an ISO 8601 time (Mastodon, Pixelfed) or Unix seconds (others),
-`RateLimit-Reset` as seconds to wait (the IETF draft) or a Unix time (Bluesky). A wait longer than
+`RateLimit-Reset` as seconds to wait (the IETF draft) or a Unix time (Bluesky), Tumblr's
+`X-Ratelimit-Perhour-Reset` in seconds. A wait longer than
 the source's cap is not slept through: `RateLimited` says when to come back instead.
 """
 
@@ -68,6 +69,8 @@ def requested_wait(headers: Mapping[str, str], now: dt.datetime | None = None) -
         "retry-after": (_seconds_or_epoch, _http_date),
         "x-ratelimit-reset": (_iso_time, _seconds_or_epoch),
         "ratelimit-reset": (_seconds_or_epoch,),
+        "x-ratelimit-perhour-reset": (_seconds_or_epoch,),  # Tumblr: seconds to the hour's reset
+        "x-ratelimit-perday-reset": (_seconds_or_epoch,),
     }
     for name, parsers in readers.items():
         value = lower.get(name)

@@ -241,7 +241,7 @@ DEFAULT_SOURCES: dict[str, SourceConfig] = {
         api=ApiConfig(
             params={"only_media": "true", "limit": "40"},
             fields=FieldPaths(
-                image=["media_attachments[type=image].url"],
+                image=["media_attachments[type=image].url|remote_url"],
                 post_url="url",
                 text="content",
                 time="created_at",
@@ -268,7 +268,7 @@ DEFAULT_SOURCES: dict[str, SourceConfig] = {
         api=ApiConfig(
             params={"only_media": "true", "limit": "40"},
             fields=FieldPaths(
-                image=["media_attachments[type=image].url"],
+                image=["media_attachments[type=image].url|remote_url"],
                 post_url="url",
                 text="content",
                 time="created_at",
@@ -297,7 +297,12 @@ DEFAULT_SOURCES: dict[str, SourceConfig] = {
             params={"q": "#{tag}", "sort": "latest", "limit": "100"},
             items="posts",
             fields=FieldPaths(
-                image=["embed.images[].fullsize", "embed.media.images[].fullsize"],
+                image=[
+                    "embed.images[].fullsize",  # app.bsky.embed.images#view
+                    "embed.items[].fullsize",  # app.bsky.embed.gallery#view
+                    "embed.media.images[].fullsize",  # a quote post with images
+                    "embed.media.items[].fullsize",
+                ],
                 post_url=None,
                 text="record.text",
                 text_is_html=False,

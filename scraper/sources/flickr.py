@@ -26,7 +26,7 @@ SEARCH_PARAMS = {
     "method": "flickr.photos.search",
     "tags": "{tag}",
     "sort": "date-posted-desc",
-    "extras": "url_b,url_l,url_c,date_upload,owner_name,tags,count_faves",
+    "extras": "url_l,url_c,url_z,date_upload,owner_name,tags,count_faves",
     "per_page": "100",
     "media": "photos",
     "safe_search": "1",
@@ -57,7 +57,7 @@ class FlickrSource(ApiSource):
                     "params": SEARCH_PARAMS,
                     "items": "photos.photo",
                     "fields": FieldPaths(
-                        image=["url_b", "url_l", "url_c"],
+                        image=["url_l", "url_c", "url_z"],  # url_l is the large _b size
                         post_url=None,
                         post_url_template="https://www.flickr.com/photos/{owner}/{id}",
                         text="title",

@@ -9,6 +9,7 @@ with a message saying when to come back.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -398,6 +399,9 @@ class ApiSource(SourceBase):
                 self._wait_out(response, endpoint)
                 continue
             data = self._decode_any(response)
+            if data is _NOT_JSON and "login" in urlsplit(response.url).path.lower():
+                # sent to a login page (Pixelfed without a token): a refusal, said as one
+                raise self.refusal(dataclasses.replace(response, status=401), None, endpoint)
             if response.status >= 400:
                 raise self.refusal(response, data, endpoint)
             if data is _NOT_JSON:

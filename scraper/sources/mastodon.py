@@ -50,21 +50,39 @@ class MastodonSource(ApiSource):
         return endpoints
 
     def refusal(self, response: ApiResponse, data: Any, endpoint: Endpoint) -> ApiError:
+        """Signed-in users only: Mastodon answers 422 "This method requires an authenticated
+        user" (401 where the instance's proxy or version says so); Pixelfed redirects to its
+        login page, or answers 500 "Unauthenticated." to a client that asks for JSON."""
         cfg = self.api.credential
         env = cfg.env if cfg is not None else None
-        if response.status in (401, 403) and self.credential is None and env:
-            if response.status == 401:
-                why = (
-                    "shows hashtag timelines to signed-in users only (its timelines_access setting)"
+        error = data.get("error") if isinstance(data, dict) else None
+        wants_login = (
+            response.status in (401, 403)
+            or (response.status == 422 and "authenticated" in str(error))
+            or (response.status == 500 and str(error).startswith("Unauthenticated"))
+        )
+        if wants_login and env:
+            if self.credential is not None:
+                return ApiError(
+                    f"{endpoint.label} refused the token from {self.credential.origin}"
+                    f"{_said(error)}: check {env}",
+                    f"http_{response.status}",
                 )
-            else:
-                why = "answers the API to signed-in users only"
-            return ApiError(
-                f"{endpoint.label} {why}: set {env} to an access token of your account there"
-                + (f" ({cfg.help})" if cfg and cfg.help else ""),
-                f"http_{response.status}",
-            )
+            return ApiError(self._token_needed(endpoint, env), f"http_{response.status}")
         return super().refusal(response, data, endpoint)
+
+    def _token_needed(self, endpoint: Endpoint, env: str) -> str:
+        cfg = self.api.credential
+        help_text = f" ({cfg.help})" if cfg is not None and cfg.help else ""
+        return (
+            f"{endpoint.label} shows hashtag timelines to signed-in users only (Mastodon's "
+            f"timelines_access setting; Pixelfed always): set {env} to an access token of your "
+            f"account there{help_text}"
+        )
+
+
+def _said(error: object) -> str:
+    return f" ({str(error)[:120]})" if isinstance(error, str) and error else ""
 
 
 SOURCE = MastodonSource

@@ -86,8 +86,10 @@ def test_flickr_feed_bodies_become_strict_json() -> None:
 
 def test_field_readers_accept_what_sites_send_and_refuse_the_rest() -> None:
     assert as_time("2026-11-14T10:00:00.000Z") == dt.datetime(2026, 11, 14, 10, tzinfo=dt.UTC)
-    assert as_time(1_763_114_400) == as_time("1763114400") == dt.datetime(
-        2025, 11, 14, 10, tzinfo=dt.UTC
+    assert (
+        as_time(1_763_114_400)
+        == as_time("1763114400")
+        == dt.datetime(2025, 11, 14, 10, tzinfo=dt.UTC)
     )
     assert as_time("yesterday") is None and as_time(True) is None and as_time(10**20) is None
     assert as_count(12) == as_count("12") == 12
@@ -142,3 +144,15 @@ def test_credentials_come_from_the_environment_or_a_file_and_are_never_shown(
     monkeypatch.delenv("SS_TEST_USER", raising=False)
     with pytest.raises(ConfigError, match="set SS_TEST_USER"):
         read_credential("bluesky", login)
+
+
+def test_alternative_keys_take_the_first_that_is_set() -> None:
+    status = {
+        "media_attachments": [
+            {"type": "image", "url": None, "remote_url": "https://origin.example/a.jpg"},
+            {"type": "image", "url": "https://files.example/b.jpg", "remote_url": "x"},
+        ]
+    }
+    found = resolve(status, "media_attachments[type=image].url|remote_url")
+    assert found.values == ["https://origin.example/a.jpg", "https://files.example/b.jpg"]
+    assert not resolve(status, "media_attachments[].uri|href").present

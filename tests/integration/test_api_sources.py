@@ -1,0 +1,436 @@
+"""The JSON-API sources against local replicas of the services (tests/api_replicas.py): what
+each stores, how it pages, what it says when a site refuses, waits or misbehaves."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+
+from scraper.scrape import ScrapeResult, downloader_for, scrape, scrape_sources
+from scraper.sources import bluesky, build_source
+from scraper.sources.json_api import Endpoint
+from store import ConfigError, ScrapeError, Store
+from tests.api_replicas import (
+    ReplicaOptions,
+    ReplicaPost,
+    create_bluesky_app,
+    create_flickr_app,
+    create_mastodon_app,
+    create_pixelfed_app,
+    create_tumblr_app,
+    serving,
+)
+from tests.conftest import make_config
+
+FAST = {"retries": 2, "backoff_s": 0.01, "read_timeout_s": 5, "connect_timeout_s": 2}
+
+
+@pytest.fixture(autouse=True)
+def _no_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Only what a test sets: no token from the machine's environment, no cached session."""
+    for name in (
+        "STYLESCOUT_MASTODON_TOKEN",
+        "STYLESCOUT_PIXELFED_TOKEN",
+        "STYLESCOUT_BLUESKY_HANDLE",
+        "STYLESCOUT_BLUESKY_APP_PASSWORD",
+        "STYLESCOUT_FLICKR_API_KEY",
+        "STYLESCOUT_TUMBLR_API_KEY",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    bluesky.forget_sessions()
+    yield
+    bluesky.forget_sessions()
+
+
+@pytest.fixture
+def site(request: pytest.FixtureRequest) -> Iterator[tuple[Flask, str]]:
+    factory, opts = request.param
+    app = factory(opts)
+    with serving(app) as url:
+        yield app, url
+
+
+def replica(factory: Any, **options: Any) -> tuple[Any, ReplicaOptions]:
+    return factory, ReplicaOptions(**options)
+
+
+def config_for(data_dir: Path, name: str, base_url: str, **entry: Any) -> Any:
+    """The built-in source `name` pointed at a replica: only base_url and what is given change."""
+    api = {"request_spacing_s": 0, **entry.pop("api", {})}
+    source = {"base_url": base_url, "allow_private_network": True, "api": api, **entry}
+    return make_config(data_dir, scraper=FAST, sources={name: source})
+
+
+def stored(data_dir: Path) -> list[dict]:
+    with Store(data_dir) as store:
+        return [store.image(i) for i, _ in store.image_files()]
+
+
+def api_requests(app: Flask) -> list[dict]:
+    return [r for r in app.config["requests"] if r["kind"] == "api"]
+
+
+def expected_images(app: Flask, tag: str = "boho", skip: tuple[str, ...] = ()) -> list[str]:
+    posts: list[ReplicaPost] = app.config["catalogue"][tag]
+    return [path for p in posts if p.kind not in skip for path in p.images[:4]]
+
+
+def paths(rows: list[dict]) -> set[str]:
+    return {urlsplit(r["source_url"]).path for r in rows}
+
+
+def summary(result: ScrapeResult) -> dict[str, Any]:
+    p = result.progress
+    return {"added": p.added, "failed": dict(p.failed_by_reason), "status": p.status}
+
+
+# -- Mastodon -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "site", [replica(create_mastodon_app, posts=45, boosts=True)], indirect=True
+)
+def test_mastodon_pages_by_link_and_stores_image_posts_only(
+    site: tuple[Flask, str], data_dir: Path
+) -> None:
+    app, url = site
+    config = config_for(data_dir, "mastodon", url)
+    result = scrape(config, "boho", 500, "mastodon")
+    want = expected_images(app, skip=("boost",))
+    assert summary(result) == {"added": len(want), "failed": {}, "status": "completed"}
+    rows = stored(data_dir)
+    assert paths(rows) == {urlsplit(p).path for p in want}  # no videos, gifs, avatars, boosts
+    by_post = {p.url: p for p in app.config["catalogue"]["boho"]}
+    for row in rows:
+        post = by_post[urlsplit(row["post_url"]).path]
+        assert row["source"] == "mastodon" and row["likes"] == post.likes
+        assert row["posted_at"].startswith(post.created_at.strftime("%Y-%m-%dT%H:%M"))
+        assert "<" not in row["caption"] and "#boho" in row["caption"]
+    calls = api_requests(app)
+    assert calls[0]["args"]["limit"] == "40" and calls[0]["args"]["only_media"] == "true"
+    assert all("max_id" in c["args"] for c in calls[1:]) and len(calls) >= 2
+    assert not any(c["auth_present"] for c in calls)  # keyless: no token sent
+
+
+@pytest.mark.parametrize(
+    "site", [replica(create_mastodon_app, posts=6, images_per_post={0: 50, 1: 3})], indirect=True
+)
+def test_every_image_of_a_post_is_stored_up_to_the_cap(
+    site: tuple[Flask, str], data_dir: Path
+) -> None:
+    app, url = site
+    config = config_for(data_dir, "mastodon", url, api={"max_images_per_post": 4})
+    scrape(config, "boho", 100, "mastodon")
+    rows = stored(data_dir)
+    first = app.config["catalogue"]["boho"][0]
+    of_first = [r for r in rows if urlsplit(r["post_url"]).path == first.url]
+    assert len(first.images) == 50 and len(of_first) == 4  # capped
+    assert {urlsplit(r["source_url"]).path for r in of_first} == set(first.images[:4])
+    # a second run finds every post stored: nothing fetched again
+    again = scrape(config, "boho", 100, "mastodon")
+    assert again.progress.added == 0 and again.progress.skipped == len(rows)
+
+
+@pytest.mark.parametrize("site", [replica(create_mastodon_app, require_token=True)], indirect=True)
+def test_a_signed_in_only_instance_says_which_variable_to_set(
+    site: tuple[Flask, str], data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, url = site
+    config = config_for(data_dir, "mastodon", url)
+    with pytest.raises(ScrapeError, match="signed-in users only.*set STYLESCOUT_MASTODON_TOKEN"):
+        scrape(config, "boho", 10, "mastodon")
+    monkeypatch.setenv("STYLESCOUT_MASTODON_TOKEN", "user-token-0123456789")
+    result = scrape(config, "boho", 10, "mastodon")
+    assert result.progress.added == 10
+    assert all(c["auth_present"] for c in api_requests(app)[1:])
+
+
+@pytest.mark.parametrize(
+    "site",
+    [replica(create_mastodon_app, posts=60, rate_limit_at=2, rate_limit_wait_s=1.5)],
+    indirect=True,
+)
+def test_a_429_is_waited_out_as_long_as_the_instance_asks(
+    site: tuple[Flask, str], data_dir: Path
+) -> None:
+    app, url = site
+    config = config_for(data_dir, "mastodon", url)
+    started = time.monotonic()
+    result = scrape(config, "boho", 60, "mastodon")
+    took = time.monotonic() - started
+    assert result.progress.status == "completed" and result.progress.failed == 0
+    assert result.progress.added == len(expected_images(app))
+    assert took >= 0.9  # X-RateLimit-Reset (an ISO time, whole seconds) was honoured
+
+
+@pytest.mark.parametrize(
+    "site",
+    [replica(create_mastodon_app, posts=60, rate_limit_at=2, rate_limit_wait_s=120)],
+    indirect=True,
+)
+def test_a_wait_beyond_the_cap_stops_with_a_line_saying_when(
+    site: tuple[Flask, str], data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, url = site
+    config = config_for(data_dir, "mastodon", url, api={"max_rate_limit_wait_s": 5})
+    started = time.monotonic()
+    result = scrape(config, "boho", 60, "mastodon")
+    assert time.monotonic() - started < 20
+    assert result.progress.failed_by_reason["rate_limited"] == 1
+    assert 0 < result.progress.added < 60  # the first page is kept
+    assert "asks to wait" in caplog.text and "run the scrape again after" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "site",
+    [
+        replica(
+            create_mastodon_app,
+            posts=50,
+            fail_first=2,
+            duplicate_across_pages=True,
+            image_status={0: 404, 2: 429},
+        )
+    ],
+    indirect=True,
+)
+def test_5xx_then_success_repeated_posts_and_failing_images(
+    site: tuple[Flask, str], data_dir: Path
+) -> None:
+    app, url = site
+    config = config_for(data_dir, "mastodon", url)
+    result = scrape(config, "boho", 500, "mastodon")
+    failing = {p.index for p in app.config["catalogue"]["boho"] if p.images} & {0, 2}
+    want = len(expected_images(app)) - sum(
+        len(app.config["catalogue"]["boho"][i].images[:4]) for i in failing
+    )
+    assert result.progress.added == want
+    failed = result.progress.failed_by_reason
+    assert (
+        set(failed) <= {"http_404", "http_429"}
+        and sum(failed.values()) == len(expected_images(app)) - want
+    )
+    assert result.progress.duplicates == 0  # the post on two pages was given once
+
+
+@pytest.mark.parametrize(
+    ("bad", "said"),
+    [("not_json", "not JSON"), ("deep", "nests"), ("too_big", "too_large")],
+)
+def test_a_first_page_that_cannot_be_read_stops_with_its_reason(
+    bad: str, said: str, data_dir: Path
+) -> None:
+    app = create_mastodon_app(ReplicaOptions(posts=5, bad_body=bad, too_big_bytes=6_000_000))
+    with serving(app) as url:
+        config = config_for(data_dir, "mastodon", url)
+        with pytest.raises(ScrapeError, match=said):
+            scrape(config, "boho", 5, "mastodon")
+
+
+def test_unknown_tags_empty_pages_and_private_addresses(data_dir: Path) -> None:
+    app = create_mastodon_app(ReplicaOptions(posts=5))
+    with serving(app) as url:
+        config = config_for(data_dir, "mastodon", url)
+        nothing = scrape(config, "nosuchtag", 5, "mastodon")
+        assert nothing.progress.added == 0 and nothing.progress.status == "completed"
+        closed = make_config(data_dir, sources={"mastodon": {"base_url": url}})
+        with pytest.raises(ScrapeError, match="private_address"):
+            scrape(closed, "boho", 5, "mastodon")
+    assert all(c["args"].get("limit") == "40" for c in api_requests(app))
+
+
+def test_instances_are_walked_in_turn_and_one_refusing_does_not_stop_the_others(
+    data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    closed = create_mastodon_app(ReplicaOptions(posts=5, require_token=True))
+    open_ = create_mastodon_app(ReplicaOptions(posts=8, tags=frozenset({"boho"})))
+    with serving(closed) as first, serving(open_) as second:
+        config = make_config(
+            data_dir,
+            scraper=FAST,
+            sources={
+                "mastodon": {
+                    "instances": [first, second],
+                    "allow_private_network": True,
+                    "api": {"request_spacing_s": 0},
+                }
+            },
+        )
+        result = scrape(config, "boho", 100, "mastodon")
+    assert result.progress.added == len(expected_images(open_))
+    assert "signed-in users only" in caplog.text
+
+
+def test_a_field_path_that_matches_nothing_is_counted_with_its_name(data_dir: Path) -> None:
+    app = create_mastodon_app(ReplicaOptions(posts=6))
+    with serving(app) as url:
+        config = config_for(data_dir, "mastodon", url, api={"fields": {"image": ["media[].url"]}})
+        result = scrape(config, "boho", 5, "mastodon")
+    assert result.progress.added == 0
+    assert result.progress.failed_by_reason["field media[].url"] >= 1
+
+
+# -- Pixelfed -------------------------------------------------------------------------------
+
+
+def test_pixelfed_needs_a_token_before_any_request_and_pages_by_max_id(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = create_pixelfed_app(ReplicaOptions(posts=45, token="pf-token-0123456789"))
+    with serving(app) as url:
+        config = config_for(data_dir, "pixelfed", url, enabled=True)
+        with pytest.raises(ConfigError, match="set STYLESCOUT_PIXELFED_TOKEN"):
+            scrape(config, "boho", 5, "pixelfed")
+        assert app.config["requests"] == []
+        monkeypatch.setenv("STYLESCOUT_PIXELFED_TOKEN", "wrong-token")
+        with pytest.raises(ScrapeError, match="STYLESCOUT_PIXELFED_TOKEN"):
+            scrape(config, "boho", 5, "pixelfed")
+        monkeypatch.setenv("STYLESCOUT_PIXELFED_TOKEN", "pf-token-0123456789")
+        result = scrape(config, "boho", 500, "pixelfed")
+    assert result.progress.added == len(expected_images(app)) and result.progress.failed == 0
+    calls = [c for c in api_requests(app) if c["auth_valid"]]
+    assert len(calls) >= 2 and all("max_id" in c["args"] for c in calls[1:])
+
+
+# -- Bluesky --------------------------------------------------------------------------------
+
+
+def test_bluesky_logs_in_once_and_reads_every_kind_of_image_embed(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = create_bluesky_app(ReplicaOptions(posts=130, token="app-pass-word-1234"))
+    with serving(app) as url:
+        config = config_for(data_dir, "bluesky", url, enabled=True)
+        monkeypatch.setenv("STYLESCOUT_BLUESKY_HANDLE", "scout.bsky.social")
+        monkeypatch.setenv("STYLESCOUT_BLUESKY_APP_PASSWORD", "not-it")
+        with pytest.raises(ScrapeError, match="logging in as scout.bsky.social failed"):
+            scrape(config, "boho", 5, "bluesky")
+        monkeypatch.setenv("STYLESCOUT_BLUESKY_APP_PASSWORD", "app-pass-word-1234")
+        logins = app.config["logins"]
+        first = scrape(config, "boho", 10, "bluesky")
+        second = scrape(config, "boho", 500, "bluesky")
+        assert app.config["logins"] == logins + 1  # the session was kept
+    assert first.progress.added == 10
+    assert first.progress.added + second.progress.added == len(expected_images(app))
+    rows = stored(data_dir)
+    want = {p.url for p in app.config["catalogue"]["boho"] if p.images}
+    assert {urlsplit(r["post_url"]).path for r in rows} == want
+    assert all(r["post_url"].startswith("https://bsky.app/profile/") for r in rows)
+    calls = api_requests(app)
+    assert calls[0]["args"]["q"] == "#boho" and calls[0]["args"]["sort"] == "latest"
+    assert any("cursor" in c["args"] for c in calls)  # 100 a page: a second page by cursor
+
+
+def test_bluesky_refusals_are_explained(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STYLESCOUT_BLUESKY_HANDLE", "scout.bsky.social")
+    monkeypatch.setenv("STYLESCOUT_BLUESKY_APP_PASSWORD", "pw")
+    app = create_bluesky_app(ReplicaOptions(posts=5, html_403=True))
+    with serving(app) as url:
+        config = config_for(data_dir, "bluesky", url, enabled=True)
+        source = build_source("bluesky", config, downloader_for(config, "bluesky"))
+        endpoint = Endpoint("bsky", url)
+        # logged-out search on Bluesky's public server: its CDN's HTML page, not an API answer
+        page = source.downloader.request_api(
+            f"{url}/xrpc/app.bsky.feed.searchPosts", params={"q": "#boho"}, cap=100_000
+        )
+        assert page.status == 403
+        error = source.refusal(page, None, endpoint)
+        assert "not an API answer" in str(error) and "logged-in session" in str(error)
+        missing = source.refusal(page, {"error": "AuthMissing"}, endpoint)
+        assert "AuthMissing" in str(missing)
+    off = make_config(data_dir)
+    with pytest.raises(ConfigError, match="switched off"):
+        scrape(off, "boho", 5, "bluesky")
+
+
+# -- Flickr ---------------------------------------------------------------------------------
+
+
+def test_flickr_feed_without_a_key_gives_the_large_size(data_dir: Path) -> None:
+    app = create_flickr_app(ReplicaOptions(posts=30))
+    with serving(app) as url:
+        config = config_for(data_dir, "flickr", url)
+        result = scrape(config, "boho", 100, "flickr")
+    rows = stored(data_dir)
+    assert result.progress.added == 20 == len(rows)  # the feed's newest 20, no paging
+    assert all(urlsplit(r["source_url"]).path.endswith("_b.jpg") for r in rows)
+    assert {urlsplit(r["source_url"]).path for r in rows} <= set(expected_images(app))
+    assert any("'" in (r["caption"] or "") for r in rows) or rows  # \' escapes decoded
+
+
+def test_flickr_search_with_a_key_pages_and_explains_a_bad_key(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = create_flickr_app(ReplicaOptions(posts=130, token="0123456789abcdef0123456789abcdef"))
+    with serving(app) as url:
+        config = config_for(data_dir, "flickr", url)
+        monkeypatch.setenv("STYLESCOUT_FLICKR_API_KEY", "bad")
+        with pytest.raises(ScrapeError, match="Flickr refused the API key.*STYLESCOUT_FLICKR"):
+            scrape(config, "boho", 5, "flickr")
+        monkeypatch.setenv("STYLESCOUT_FLICKR_API_KEY", "0123456789abcdef0123456789abcdef")
+        result = scrape(config, "boho", 500, "flickr")
+    assert result.progress.added == 130 and result.progress.failed == 0
+    calls = api_requests(app)
+    pages = [c["args"].get("page") for c in calls if c["args"].get("method")]
+    assert pages[-2:] == [None, "2"] and all(
+        c["args"].get("api_key") == "<redacted>" for c in calls if c["args"].get("method")
+    )
+    rows = stored(data_dir)
+    assert all(r["post_url"].startswith("https://www.flickr.com/photos/") for r in rows)
+    assert any(r["likes"] for r in rows)
+
+
+# -- Tumblr ---------------------------------------------------------------------------------
+
+
+def test_tumblr_pages_by_timestamp_and_skips_text_posts(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = create_tumblr_app(ReplicaOptions(posts=50, token="tumblr-key-0123456789"))
+    with serving(app) as url:
+        config = config_for(data_dir, "tumblr", url, enabled=True)
+        monkeypatch.setenv("STYLESCOUT_TUMBLR_API_KEY", "wrong")
+        with pytest.raises(ScrapeError, match="refused the credential.*STYLESCOUT_TUMBLR_API_KEY"):
+            scrape(config, "boho", 5, "tumblr")
+        monkeypatch.setenv("STYLESCOUT_TUMBLR_API_KEY", "tumblr-key-0123456789")
+        result = scrape(config, "boho", 500, "tumblr")
+    assert result.progress.added == len(expected_images(app)) and result.progress.failed == 0
+    calls = [c for c in api_requests(app) if c["auth_valid"]]
+    assert len(calls) >= 3 and all("before" in c["args"] for c in calls[1:])
+
+
+# -- several sources at once ----------------------------------------------------------------
+
+
+def test_one_tag_from_three_sites_at_once_keeps_each_images_source(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STYLESCOUT_TUMBLR_API_KEY", "k")
+    apps = {
+        "mastodon": create_mastodon_app(ReplicaOptions(posts=30)),
+        "flickr": create_flickr_app(ReplicaOptions(posts=30)),
+        "tumblr": create_tumblr_app(ReplicaOptions(posts=30)),
+    }
+    with serving(apps["mastodon"]) as m, serving(apps["flickr"]) as f, serving(apps["tumblr"]) as t:
+        entry = {"allow_private_network": True, "api": {"request_spacing_s": 0}}
+        config = make_config(
+            data_dir,
+            scraper=FAST,
+            sources={
+                "mastodon": {**entry, "base_url": m},
+                "flickr": {**entry, "base_url": f},
+                "tumblr": {**entry, "base_url": t, "enabled": True},
+            },
+        )
+        outcomes = scrape_sources(config, "boho", 12, ["mastodon", "flickr", "tumblr"])
+    assert [o.source for o in outcomes] == ["mastodon", "flickr", "tumblr"]
+    assert all(o.error is None and o.result.progress.added == 12 for o in outcomes)
+    with Store(data_dir) as store:
+        by_source = store.stats().sources
+    assert by_source == {"mastodon": 12, "flickr": 12, "tumblr": 12}
