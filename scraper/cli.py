@@ -105,6 +105,10 @@ def _main(argv: Sequence[str] | None) -> int:
         help="source(s) from the config, comma-separated: mastodon,flickr,demo (default: demo);"
         " --count applies to each",
     )
+    check = add_command(sub, "probe", "ask a source for a few posts and show what it reads")
+    check.add_argument("source", help="a source from the config, e.g. mastodon")
+    check.add_argument("--tag", required=True, help="e.g. boho")
+    check.add_argument("--posts", type=int, default=5, help="how many posts to show (default 5)")
     imp = add_command(sub, "import", "import a folder of images, with labels from a CSV")
     imp.add_argument("folder", help="folder with images/ (or image files) and maybe styles.csv")
     imp.add_argument(
@@ -139,6 +143,10 @@ def _main(argv: Sequence[str] | None) -> int:
         return _scrape(args, config)
     if args.command == "import":
         return _import(args, config)
+    if args.command == "probe":
+        from scraper.probe import probe
+
+        return probe(config, args.source, args.tag, max(1, min(args.posts, 100)), print)
     cfg = config.demo_feed
     app = create_feed_app(cfg, image_latency_ms=args.image_latency_ms)
     if args.warm:
