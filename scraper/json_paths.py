@@ -2,9 +2,9 @@
 
 A path is dotted keys; a key may be followed by `[]` (every element of a list), `[N]` (one
 element) or `[key=value]` (the elements whose `key` equals `value`), and `a|b` takes `a`, or `b`
-where `a` is missing or null (Mastodon's `url|remote_url` for media not yet processed). Resolving tells apart "the
-answer has no such key" (a wrong path: a failure worth naming) from "the key is there but empty
-or filtered out" (a post without an image: skipped).
+where `a` is missing or null (Mastodon's `url|remote_url` for media not yet processed).
+Resolving tells apart "the answer has no such key" (a wrong path: a failure worth naming) from
+"the key is there but empty or filtered out" (a post without an image: skipped).
 """
 
 from __future__ import annotations

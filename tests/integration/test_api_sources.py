@@ -143,7 +143,7 @@ def test_a_signed_in_only_instance_says_which_variable_to_set(
 ) -> None:
     app, url = site
     config = config_for(data_dir, "mastodon", url)
-    with pytest.raises(ScrapeError, match="signed-in users only.*set STYLESCOUT_MASTODON_TOKEN"):
+    with pytest.raises(ScrapeError, match=r"signed-in users only.*set STYLESCOUT_MASTODON_TOKEN"):
         scrape(config, "boho", 10, "mastodon")
     monkeypatch.setenv("STYLESCOUT_MASTODON_TOKEN", "user-token-0123456789")
     result = scrape(config, "boho", 10, "mastodon")
@@ -309,7 +309,7 @@ def test_bluesky_logs_in_once_and_reads_every_kind_of_image_embed(
         config = config_for(data_dir, "bluesky", url, enabled=True)
         monkeypatch.setenv("STYLESCOUT_BLUESKY_HANDLE", "scout.bsky.social")
         monkeypatch.setenv("STYLESCOUT_BLUESKY_APP_PASSWORD", "not-it")
-        with pytest.raises(ScrapeError, match="logging in as scout.bsky.social failed"):
+        with pytest.raises(ScrapeError, match=r"logging in as scout.bsky.social failed"):
             scrape(config, "boho", 5, "bluesky")
         monkeypatch.setenv("STYLESCOUT_BLUESKY_APP_PASSWORD", "app-pass-word-1234")
         logins = app.config["logins"]
@@ -371,7 +371,7 @@ def test_flickr_search_with_a_key_pages_and_explains_a_bad_key(
     with serving(app) as url:
         config = config_for(data_dir, "flickr", url)
         monkeypatch.setenv("STYLESCOUT_FLICKR_API_KEY", "bad")
-        with pytest.raises(ScrapeError, match="Flickr refused the API key.*STYLESCOUT_FLICKR"):
+        with pytest.raises(ScrapeError, match=r"Flickr refused the API key.*STYLESCOUT_FLICKR"):
             scrape(config, "boho", 5, "flickr")
         monkeypatch.setenv("STYLESCOUT_FLICKR_API_KEY", "0123456789abcdef0123456789abcdef")
         result = scrape(config, "boho", 500, "flickr")
@@ -396,7 +396,7 @@ def test_tumblr_pages_by_timestamp_and_skips_text_posts(
     with serving(app) as url:
         config = config_for(data_dir, "tumblr", url, enabled=True)
         monkeypatch.setenv("STYLESCOUT_TUMBLR_API_KEY", "wrong")
-        with pytest.raises(ScrapeError, match="refused the credential.*STYLESCOUT_TUMBLR_API_KEY"):
+        with pytest.raises(ScrapeError, match=r"refused the credential.*STYLESCOUT_TUMBLR_API_KEY"):
             scrape(config, "boho", 5, "tumblr")
         monkeypatch.setenv("STYLESCOUT_TUMBLR_API_KEY", "tumblr-key-0123456789")
         result = scrape(config, "boho", 500, "tumblr")

@@ -4,7 +4,6 @@ with (times, counts, URLs, HTML captions, credentials)."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import pytest
@@ -123,7 +122,7 @@ def test_credentials_come_from_the_environment_or_a_file_and_are_never_shown(
     secret = "tok-0123456789abcdef"
     cfg = CredentialConfig(env="SS_TEST_TOKEN", required=True, help="make one in Settings")
     monkeypatch.delenv("SS_TEST_TOKEN", raising=False)
-    with pytest.raises(ConfigError, match="set SS_TEST_TOKEN .make one in Settings"):
+    with pytest.raises(ConfigError, match=r"set SS_TEST_TOKEN .make one in Settings"):
         read_credential("pixelfed", cfg)
     assert read_credential("x", cfg.model_copy(update={"required": False})) is None
     monkeypatch.setenv("SS_TEST_TOKEN", secret)
@@ -133,11 +132,11 @@ def test_credentials_come_from_the_environment_or_a_file_and_are_never_shown(
     monkeypatch.delenv("SS_TEST_TOKEN")
     path = tmp_path / "token"
     path.write_text(secret + "\n")
-    os.chmod(path, 0o644)
+    path.chmod(0o644)
     cred = read_credential("pixelfed", cfg.model_copy(update={"file": path}))
     assert cred is not None and cred.value == secret
     assert "can be read by other users" in caplog.text and secret not in caplog.text
-    with pytest.raises(ConfigError, match="credential.file"):
+    with pytest.raises(ConfigError, match=r"credential.file"):
         read_credential("pixelfed", cfg.model_copy(update={"file": tmp_path / "none"}))
     login = CredentialConfig(env="SS_TEST_TOKEN", user_env="SS_TEST_USER", send="login")
     monkeypatch.setenv("SS_TEST_TOKEN", secret)
