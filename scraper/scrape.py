@@ -114,6 +114,18 @@ class StoringGuard:
         return cls(threading.RLock(), NearDuplicates(store, config.scraper.near_duplicate_distance))
 
 
+def downloader_for(config: Config, name: str) -> Downloader:
+    """The downloader a source's requests go through, with the source's network settings."""
+    cfg = config.source(name)
+    return Downloader(
+        config.scraper,
+        host_spacing_s=cfg.host_spacing_s,
+        robots=cfg.robots,
+        allow_private_network=cfg.allow_private_network,
+        allowed_hosts=cfg.allowed_hosts,
+    )
+
+
 class _Collector:
     """Stores downloaded images one at a time: exact and near duplicates, the count limit."""
 
@@ -214,13 +226,7 @@ def scrape(
     store = store or Store.from_config(config)
     started = time.monotonic()
     feed = demo_feed_running(config) if cfg.starts_demo_feed else contextlib.nullcontext()
-    downloader = Downloader(
-        config.scraper,
-        host_spacing_s=cfg.host_spacing_s,
-        robots=cfg.robots,
-        allow_private_network=cfg.allow_private_network,
-        allowed_hosts=getattr(cfg, "allowed_hosts", []),  # getattr: older SourceConfig lacks it
-    )
+    downloader = downloader_for(config, name)
     try:
         finder = build_source(name, config, downloader, cancel)
         state = ScrapeProgress(tag=tag, source=name, mode=finder.mode, requested=count)
