@@ -116,40 +116,49 @@ def scrape_and_build(
     config: Config,
     tag: str,
     count: int,
-    source: str | None,
+    sources: list[str] | str | None,
     report: Callable[[JobStatus], None],
     cancel: threading.Event,
 ) -> JobStatus:
-    """Scrape `count` images of `tag` (from `source`), then rebuild the index when anything new
-    was added. `report` is called with the status as it changes."""
+    """Scrape `count` images of `tag` from each of `sources` (at once), then rebuild the index
+    when anything new was added. `report` is called with the status (summed over the sources)
+    as it changes; a source that fails is named in the message while the others go on."""
     from clustering.index import read_meta
-    from scraper.scrape import scrape
+    from scraper.scrape import parse_sources, scrape_sources
 
-    status = JobStatus(stage="scraping", requested=count)
+    names = sources if isinstance(sources, list) else parse_sources(sources, config)
+    status = JobStatus(stage="scraping", requested=count * len(names))
     report(status)
+    latest: dict[str, object] = {}
+    lock = threading.Lock()
 
     def on_scrape(progress: object) -> None:
-        status.found = progress.found
-        status.added = progress.added
-        status.duplicates = progress.duplicates
-        status.failed = progress.failed
-        status.skipped = progress.skipped
-        report(status)
+        with lock:
+            latest[progress.source] = progress
+            every = list(latest.values())
+            status.found = sum(p.found for p in every)
+            status.added = sum(p.added for p in every)
+            status.duplicates = sum(p.duplicates for p in every)
+            status.failed = sum(p.failed for p in every)
+            status.skipped = sum(p.skipped for p in every)
+            report(status)
 
     try:
+        outcomes = scrape_sources(config, tag, count, names, progress=on_scrape, cancel=cancel)
+        failed = [o for o in outcomes if o.error is not None]
+        if len(failed) == len(outcomes):
+            error = failed[0].error
+            raise error if isinstance(error, StyleScoutError) else StyleScoutError(str(error))
         with Store.from_config(config) as store:
-            result = scrape(
-                config, tag, count, source, progress=on_scrape, cancel=cancel, store=store
-            )
-            on_scrape(result.progress)
             has_index = read_meta(store.index_dir) is not None
+        stopped = "".join(f" {o.source} stopped: {o.error}." for o in failed)
         if cancel.is_set():
             status.stage, status.message = "cancelled", "Cancelled: what was added is kept."
             report(status)
             return status
-        if result.progress.added == 0 and has_index:
+        if status.added == 0 and has_index:
             status.stage = "done"
-            status.message = "Nothing new to add, so the styles are unchanged."
+            status.message = "Nothing new to add, so the styles are unchanged." + stopped
             report(status)
             return status
         status.stage, status.detail = "building", "loading the model"
@@ -164,6 +173,7 @@ def scrape_and_build(
             report(status)
 
         summary = f"Added {status.added} images; " + run_build(config, on_build, cancel) + "."
+        summary += stopped
         with Store.from_config(config) as store:
             meta = read_meta(store.index_dir)
         status.styles = list(meta.names) if meta else []

@@ -40,12 +40,21 @@ def layout(**_query: str) -> html.Div:
                 dbc.Input(id="scrape-tag", placeholder="e.g. boho", value="", maxLength=100),
                 dbc.Label("Images wanted", html_for="scrape-count", className="mt-2"),
                 dbc.Input(id="scrape-count", type="number", min=1, max=MAX_COUNT, step=1, value=40),
-                dbc.Label("Source", html_for="scrape-source", className="mt-2"),
+                dbc.Label("Sources", html_for="scrape-source", className="mt-2"),
                 dcc.Dropdown(
                     id="scrape-source",
-                    options=[{"label": s, "value": s} for s in sources],
-                    value=app.config.scraper.default_source,
+                    options=[
+                        {"label": s, "value": s, "disabled": not app.config.sources[s].enabled}
+                        for s in sources
+                    ],
+                    value=[app.config.scraper.default_source],
+                    multi=True,
                     clearable=False,
+                ),
+                html.Div(
+                    "The count applies to each source; switched-off sources need a credential "
+                    "or an opt-in in config.yaml (see the README).",
+                    className="small text-muted",
                 ),
                 html.Div(
                     [
@@ -159,9 +168,10 @@ def result_view(status: JobStatus, tag: str) -> dbc.Alert:
 
 
 def check_request(
-    config: Config, tag: object, count: object, source: object
-) -> tuple[str, int, str]:
-    """Validated (tag, count, source); raises ValueError with a one-line reason."""
+    config: Config, tag: object, count: object, sources: object
+) -> tuple[str, int, list[str]]:
+    """Validated (tag, count, sources); raises ValueError with a one-line reason. `sources` is
+    a list of configured, switched-on names (a single name is accepted too)."""
     if not isinstance(tag, str) or len(tag) > 100:
         raise ValueError("a tag is a word of at most 100 characters")
     try:
@@ -176,9 +186,17 @@ def check_request(
         raise ValueError("the number of images must be a whole number")
     if not 1 <= count <= MAX_COUNT:
         raise ValueError(f"the number of images must be between 1 and {MAX_COUNT}")
-    if not isinstance(source, str) or source not in config.sources:
-        raise ValueError(f"unknown source {str(source)[:100]!r}")
-    return clean, count, source
+    names = [sources] if isinstance(sources, str) else sources
+    if not isinstance(names, list) or not names:
+        raise ValueError("choose at least one source")
+    if len(names) > inputs.MAX_SOURCES:
+        raise ValueError(f"choose at most {inputs.MAX_SOURCES} sources")
+    for name in names:
+        if not isinstance(name, str) or name not in config.sources:
+            raise ValueError(f"unknown source {str(name)[:100]!r}")
+        if not config.sources[name].enabled:
+            raise ValueError(f"source {name!r} is switched off in the config")
+    return clean, count, list(dict.fromkeys(names))
 
 
 def run_job(set_progress: Callable[[tuple], None], token: str, job: ScrapeJob) -> JobStatus:
@@ -205,10 +223,10 @@ def run_job(set_progress: Callable[[tuple], None], token: str, job: ScrapeJob) -
         set_progress(progress_values(status))
 
     try:
-        with app.store.job_slot("scrape", f"#{job.tag} from {job.source}"):
+        with app.store.job_slot("scrape", f"#{job.tag} from {', '.join(job.sources)}"):
             watcher = threading.Thread(target=watch, name="cancel-watch", daemon=True)
             watcher.start()
-            status = scrape_and_build(app.config, job.tag, job.count, job.source, report, cancel)
+            status = scrape_and_build(app.config, job.tag, job.count, job.sources, report, cancel)
     except BusyError as exc:
         status = JobStatus(
             stage="refused",
@@ -229,7 +247,7 @@ def new_job(tag: object, count: object, source: object) -> tuple[dict | None, ob
         clean, n, src = check_request(app.config, tag, count, source)
     except ValueError as exc:
         return None, dbc.Alert(str(exc), color="danger", id="scrape-done")
-    job = ScrapeJob(id=uuid.uuid4().hex, tag=clean, count=n, source=src)
+    job = ScrapeJob(id=uuid.uuid4().hex, tag=clean, count=n, sources=src)
     return job.model_dump(), dash.no_update
 
 
@@ -240,7 +258,7 @@ def start_job(set_progress: Callable[[tuple], None], job: object, token: object)
         if not inputs.is_token(token):
             raise BadInput("this page is out of date: reload it")
         app = context_for(token)  # type: ignore[arg-type]
-        check_request(app.config, spec.tag, spec.count, spec.source)
+        check_request(app.config, spec.tag, spec.count, spec.sources)
     except (BadInput, ValueError, LookupError) as exc:
         return dbc.Alert(str(exc), color="danger", id="scrape-done")
     status = run_job(set_progress, token, spec)  # type: ignore[arg-type]
