@@ -6,7 +6,9 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dash_app.images import image_url
+from dash_app.inputs import ALL_SOURCES
 from dash_app.recommend import ItemCard, StyleCard
+from dash_app.trends import SourceStyles
 from store import StoreStats
 from store.cli_support import human_bytes
 
@@ -18,6 +20,7 @@ __all__ = [
     "panel",
     "rating_mark",
     "rating_widget",
+    "source_dropdown",
     "stat_card",
     "style_card",
     "tag_chips",
@@ -187,3 +190,23 @@ def graph(graph_id: str, figure: object, toolbar: bool = False, **props: object)
     """A Plotly figure; the toolbar (zoom, pan, download) only where exploring makes sense."""
     config = {"displaylogo": False} if toolbar else {"displayModeBar": False}
     return dcc.Graph(id=graph_id, figure=figure, config=config, **props)
+
+
+def source_dropdown(element_id: str, sources: SourceStyles | None) -> html.Div:
+    """'all sources' or one source (with its posts, most first). Hidden with fewer than two
+    sources, but always in the layout, so the callbacks that read it still run."""
+    known = [] if sources is None else zip(sources.sources, sources.totals.tolist(), strict=True)
+    options = [{"label": "all sources", "value": ALL_SOURCES}] + [
+        {"label": f"{s} ({n:,} posts)", "value": s} for s, n in known
+    ]
+    return html.Div(
+        dcc.Dropdown(
+            id=element_id,
+            options=options,
+            value=ALL_SOURCES,
+            clearable=False,
+            style={"minWidth": "15rem"},
+        ),
+        hidden=sources is None or len(sources.sources) < 2,
+        className="ms-2",
+    )

@@ -1,14 +1,19 @@
-"""Plotly figures: the style map, the dendrogram, style sizes, trends, ratings."""
+"""Plotly figures: the style map, the dendrogram, style sizes, trends, styles and trends per
+source, ratings."""
 
 from __future__ import annotations
+
+import datetime as dt
+import html
 
 import numpy as np
 import plotly.figure_factory as ff
 import plotly.graph_objects as go
 from plotly.colors import qualitative
+from plotly.subplots import make_subplots
 
 from dash_app.rating_stats import MeanRating
-from dash_app.trends import WeeklyShares
+from dash_app.trends import SourceStyles, WeeklyShares
 
 PALETTE = qualitative.Bold + qualitative.Pastel + qualitative.Dark24
 _LAYOUT = {
@@ -20,6 +25,20 @@ _LAYOUT = {
 
 def colour_of(style: int) -> str:
     return PALETTE[style % len(PALETTE)]
+
+
+def _week_axis(weeks: list[dt.date]) -> dict:
+    """A week axis; one week alone gets a week of room either side (not a millisecond scale)."""
+    axis: dict = {"title_text": "week"}
+    if len(set(weeks)) == 1:
+        axis["range"] = [weeks[0] - dt.timedelta(weeks=1), weeks[0] + dt.timedelta(weeks=1)]
+    return axis
+
+
+def plain(text: str) -> str:
+    """Text for a Plotly label: Plotly reads a few HTML tags and entities in labels, so a source
+    name such as 'a<b>' is escaped and shown as it is."""
+    return html.escape(text, quote=False)
 
 
 def style_map(
@@ -99,10 +118,14 @@ def sizes(names: list[str], counts: np.ndarray) -> go.Figure:
     return fig
 
 
-def trends(weekly: WeeklyShares, names: list[str], highlight: set[int]) -> go.Figure:
-    """Each style's share of the week's posts."""
+def trends(
+    weekly: WeeklyShares, names: list[str], highlight: set[int], source: str | None = None
+) -> go.Figure:
+    """Each style's share of the week's posts: of all posts, or of one source's posts only."""
     fig = go.Figure()
     shares = weekly.shares
+    totals = weekly.counts.sum(axis=1)
+    of = f"of {plain(source)}'s posts" if source is not None else "of the week's posts"
     for style, name in enumerate(names):
         if not weekly.counts[:, style].any():
             continue
@@ -113,17 +136,116 @@ def trends(weekly: WeeklyShares, names: list[str], highlight: set[int]) -> go.Fi
                 mode="lines+markers",
                 name=name,
                 line={"color": colour_of(style), "width": 4 if style in highlight else 2},
-                customdata=weekly.counts[:, style],
-                hovertemplate=f"{name}<br>week of %{{x|%d %b %Y}}: %{{y:.1f}}%"
-                " (%{customdata} posts)<extra></extra>",
+                customdata=np.stack([weekly.counts[:, style], totals], axis=1),
+                hovertemplate=f"{name}<br>week of %{{x|%d %b %Y}}: %{{y:.1f}}% {of}"
+                " (%{customdata[0]} of %{customdata[1]} posts)<extra></extra>",
             )
         )
+    layout = dict(_LAYOUT)
+    if source is not None:
+        layout["margin"] = {**_LAYOUT["margin"], "t": 70}
+        layout["title"] = {
+            "text": f"Styles on {plain(source)}",
+            "subtitle": {
+                "text": f"share of {plain(source)}'s posts that week, so sites of different"
+                " sizes compare fairly"
+            },
+        }
     fig.update_layout(
-        **_LAYOUT,
+        **layout,
         height=440,
-        yaxis={"title": "share of the week's posts (%)"},
-        xaxis={"title": "week"},
+        yaxis={"title": f"share {of} (%)" if source else "share of the week's posts (%)"},
+        xaxis=_week_axis(weekly.weeks),
         hovermode="closest",
+    )
+    return fig
+
+
+def trends_by_source(by_source: dict[str, WeeklyShares], names: list[str]) -> go.Figure:
+    """Small multiples: one panel per source, each style's share of that source's posts per week
+    (one legend entry per style switches it in every panel; the panels share both axes)."""
+    sources = list(by_source)
+    titles = [f"{plain(s)} · {int(by_source[s].counts.sum()):,} posts" for s in sources]
+    fig = make_subplots(
+        rows=len(sources), cols=1, shared_xaxes=True, subplot_titles=titles, vertical_spacing=0.08
+    )
+    shown: set[int] = set()
+    for row, source in enumerate(sources, start=1):
+        weekly = by_source[source]
+        shares, totals = weekly.shares, weekly.counts.sum(axis=1)
+        for style, name in enumerate(names):
+            if not weekly.counts[:, style].any():
+                continue
+            fig.add_trace(
+                go.Scatter(
+                    x=weekly.weeks,
+                    y=100 * shares[:, style],
+                    mode="lines+markers",
+                    name=name,
+                    legendgroup=str(style),
+                    showlegend=style not in shown,
+                    line={"color": colour_of(style), "width": 2},
+                    customdata=np.stack([weekly.counts[:, style], totals], axis=1),
+                    hovertemplate=f"{name} on {plain(source)}<br>week of %{{x|%d %b %Y}}:"
+                    f" %{{y:.1f}}% of {plain(source)}'s posts"
+                    " (%{customdata[0]} of %{customdata[1]})<extra></extra>",
+                ),
+                row=row,
+                col=1,
+            )
+            shown.add(style)
+    top = max((float(w.shares.max()) for w in by_source.values() if w.shares.size), default=1)
+    # one scale for every panel
+    fig.update_yaxes(range=[0, 105 * max(top, 0.01)], title_text="% of posts")
+    weeks = [w for weekly in by_source.values() for w in weekly.weeks]
+    fig.update_xaxes(**_week_axis(weeks), row=len(sources), col=1)  # the others match it
+    fig.update_layout(
+        **{**_LAYOUT, "margin": {**_LAYOUT["margin"], "t": 110}},
+        title={
+            "text": "Each style's share per source",
+            "subtitle": {
+                "text": "share of that source's posts that week, so sites of different sizes"
+                " compare fairly"
+            },
+        },
+        height=120 + 200 * len(sources),
+        hovermode="closest",
+    )
+    return fig
+
+
+def source_styles(counts: SourceStyles, names: list[str]) -> go.Figure:
+    """Styles × sources: colour is a style's share of the source's posts (each column sums to
+    100%), so a small site and a large one compare fairly; cells give the post counts."""
+    shares = 100 * counts.shares
+    totals = counts.totals
+    sources = [plain(s) for s in counts.sources]
+    cells = np.stack(
+        [counts.posts, counts.items, np.broadcast_to(totals, counts.posts.shape)], axis=-1
+    )
+    fig = go.Figure(
+        go.Heatmap(
+            z=shares,
+            x=sources,
+            y=names,
+            text=[
+                [f"{int(n):,} · {p:.0f}%" for n, p in zip(row, prow, strict=True)]
+                for row, prow in zip(counts.posts, shares, strict=True)
+            ],
+            texttemplate="%{text}",
+            customdata=cells,
+            colorscale="Blues",
+            zmin=0,
+            colorbar={"title": {"text": "% of the<br>source's posts"}},
+            hovertemplate="%{y} on %{x}: %{z:.1f}% of %{x}'s posts"
+            " (%{customdata[0]} of %{customdata[2]} posts, %{customdata[1]} items)<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        **{**_LAYOUT, "margin": {**_LAYOUT["margin"], "t": 60}},
+        height=max(220, 90 + 34 * len(names)),
+        xaxis={"type": "category", "side": "top"},
+        yaxis={"type": "category", "autorange": "reversed"},
     )
     return fig
 

@@ -7,6 +7,7 @@ and a value that does not fit becomes a one-line `BadInput` the page shows, neve
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
@@ -26,6 +27,8 @@ UserId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
 StyleNumber = Annotated[int, Field(strict=True, ge=0, le=100_000)]
 Token = Annotated[str, StringConstraints(pattern=TOKEN_PATTERN)]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
+SourceName = Annotated[str, Field(strict=True), StringConstraints(min_length=1, max_length=100)]
+ALL_SOURCES = "__all__"  # the source controls' "all sources" choice
 
 
 class BadInput(ValueError):
@@ -62,13 +65,19 @@ PhotoEntry = Annotated[UploadPhoto | ItemPhoto, Field(discriminator="kind")]
 _PHOTOS = TypeAdapter(list[PhotoEntry])
 
 
+MAX_SOURCES = 10  # sources one scrape may walk at once
+
+
 class ScrapeJob(_Strict):
     """What the Scrape page's Start hands to the background job."""
 
     id: Token
     tag: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     count: Annotated[int, Field(strict=True, ge=1, le=1000)]
-    source: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    sources: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1, max_length=100)]],
+        Field(min_length=1, max_length=MAX_SOURCES),
+    ]
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -123,6 +132,17 @@ def is_sha256(value: object) -> bool:
 
 def is_token(value: object) -> bool:
     return isinstance(value, str) and TOKEN_RE.fullmatch(value) is not None
+
+
+def source_name(value: object, known: Collection[str]) -> str | None:
+    """A source chosen in a control: None for all sources (ALL_SOURCES or nothing chosen), else
+    one of `known` (the sources of the current index); BadInput for anything else."""
+    if value is None or value == ALL_SOURCES:
+        return None
+    name = check(SourceName, value, "the source")
+    if name not in known:
+        raise BadInput(f"the source {name!r} is not one of this index's sources")
+    return name
 
 
 def style_number(value: object) -> int | None:

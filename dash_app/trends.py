@@ -1,4 +1,5 @@
-"""Style trends without Dash: each style's share of posts per week and which styles rise or fall."""
+"""Style trends without Dash: each style's share of posts per week and which styles rise or fall,
+overall and per source (the site each post was seen on)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,13 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from clustering.index import StyleIndex
+    from store import Store
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,83 @@ def weekly_shares(
     weeks = [first + dt.timedelta(weeks=n) for n in range((last - first).days // 7 + 1)]
     counts = np.stack([by_week.get(w, np.zeros(n_styles, np.int64)) for w in weeks])
     return WeeklyShares(weeks, counts)
+
+
+SourcePost = tuple[int, str, str]  # (image id, source, time): Store.source_post_times rows
+
+
+def weekly_shares_by_source(
+    posts: Iterable[SourcePost], ids: np.ndarray, labels: np.ndarray, n_styles: int
+) -> dict[str, WeeklyShares]:
+    """`weekly_shares` of each source's own posts (the same counting rules: reposts included),
+    so a share is a style's share of that source's posts that week and sites of different sizes
+    compare fairly. Sources with no counted post are left out; most posts first, then by name."""
+    grouped: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for image_id, source, stamp in posts:
+        grouped[source].append((image_id, stamp))
+    weekly = {s: weekly_shares(p, ids, labels, n_styles) for s, p in grouped.items()}
+    totals = {s: int(w.counts.sum()) for s, w in weekly.items()}
+    order = sorted((s for s in weekly if totals[s]), key=lambda s: (-totals[s], s))
+    return {s: weekly[s] for s in order}
+
+
+@dataclass(frozen=True)
+class SourceStyles:
+    """Posts of each style (rows) seen on each source (columns), reposts included, and the
+    distinct items behind them."""
+
+    sources: list[str]  # most posts first, then by name
+    posts: np.ndarray  # int (k, s)
+    items: np.ndarray  # int (k, s)
+
+    @property
+    def totals(self) -> np.ndarray:
+        """Each source's posts of indexed items."""
+        return self.posts.sum(axis=0)
+
+    @property
+    def shares(self) -> np.ndarray:
+        """Each style's share of its source's posts (every column sums to 1, or 0 when empty)."""
+        totals = self.posts.sum(axis=0, keepdims=True)
+        return np.divide(self.posts, totals, out=np.zeros(self.posts.shape), where=totals > 0)
+
+
+def source_styles(
+    posts: Iterable[SourcePost], ids: np.ndarray, labels: np.ndarray, n_styles: int
+) -> SourceStyles:
+    """Count every post of an indexed image against its style and the source it was seen on
+    (posts of images without a style are left out), and the distinct items per cell."""
+    style_of = dict(zip(ids.tolist(), labels.tolist(), strict=True))
+    counts: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(n_styles, np.int64))
+    seen: dict[str, set[int]] = defaultdict(set)
+    for image_id, source, _stamp in posts:
+        style = style_of.get(image_id)
+        if style is not None:
+            counts[source][style] += 1
+            seen[source].add(image_id)
+    sources = sorted(counts, key=lambda s: (-int(counts[s].sum()), s))
+    items = np.zeros((n_styles, len(sources)), np.int64)
+    for column, source in enumerate(sources):
+        for image_id in seen[source]:
+            items[style_of[image_id], column] += 1
+    posts_matrix = (
+        np.stack([counts[s] for s in sources], axis=1)
+        if sources
+        else np.zeros((n_styles, 0), np.int64)
+    )
+    return SourceStyles(sources, posts_matrix, items)
+
+
+def index_sources(index: StyleIndex, store: Store) -> SourceStyles:
+    """`source_styles` of every post of the index's items (all tags): the sources a page offers
+    and accepts from its source control."""
+    posts = store.source_post_times()
+    return source_styles(posts, index.ids, index.labels, len(index.centroids))
+
+
+def images_on(posts: Iterable[SourcePost], source: str) -> set[int]:
+    """Ids of the images with at least one post on `source`."""
+    return {image_id for image_id, name, _stamp in posts if name == source}
 
 
 def trend_slopes(shares: np.ndarray, window: int = 6) -> np.ndarray:

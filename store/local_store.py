@@ -578,6 +578,17 @@ class Store:
             args = (tag,)
         return [(int(i), t) for i, t in self._conn().execute(sql + " ORDER BY id", args)]
 
+    def source_post_times(self, tag: str | None = None) -> list[tuple[int, str, str]]:
+        """(image id, source, time) for the same posts as `post_times`, with the site each post
+        was seen on: a repost on another site counts for that site, not for the one its image was
+        first stored from (`images.source`)."""
+        sql = "SELECT image_id, source, coalesce(posted_at, added_at) FROM posts"
+        args: tuple = ()
+        if tag:
+            sql += " WHERE image_id IN (SELECT image_id FROM image_tags WHERE tag = ?)"
+            args = (tag,)
+        return [(int(i), s, t) for i, s, t in self._conn().execute(sql + " ORDER BY id", args)]
+
     def tag_counts(self) -> list[tuple[str, int]]:
         """Every tag with its image count, most used first."""
         rows = self._conn().execute(

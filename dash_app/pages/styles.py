@@ -1,5 +1,6 @@
 """Styles: a 2-D map of all items coloured by style (thumbnail on hover), the dendrogram, the
-sizes, and a browser for one style's items."""
+sizes, which sources carry which styles, and a browser for one style's items (from one source or
+all)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import numpy as np
 from dash import Input, Output, callback, ctx, dcc, html, no_update
 
 from dash_app import figures, inputs
-from dash_app.components import graph, item_card, panel, tag_chips
+from dash_app.components import graph, item_card, panel, source_dropdown, tag_chips
 from dash_app.context import get_context
 from dash_app.engine import LoadedIndex
 from dash_app.images import image_url
 from dash_app.recommend import item_cards, style_tags
+from dash_app.trends import SourceStyles, images_on, index_sources, source_styles
 
 dash.register_page(__name__, path="/styles", name="Styles", title="StyleScout · styles", order=2)
 
@@ -26,6 +28,34 @@ def _shas(loaded: LoadedIndex) -> list[str]:
         rows = get_context().store.cards(loaded.index.ids.tolist())
         loaded.derived["shas"] = [rows.get(int(i), {}).get("sha256", "") for i in loaded.index.ids]
     return loaded.derived["shas"]
+
+
+def sources_view(sources: SourceStyles, names: list[str]) -> html.Div:
+    """With several sources, styles × sources (counts and each style's share within a source);
+    with one, a line naming it."""
+    if len(sources.sources) < 2:
+        text = (
+            f"All {int(sources.totals.sum()):,} posts of these items are from {sources.sources[0]}."
+            if sources.sources
+            else "No posts of these items are recorded."
+        )
+        return html.Div(text, className="small text-muted mb-3", id="styles-sources")
+    note = (
+        f"Posts of each style (reposts included) on each of the {len(sources.sources)} sources;"
+        " the colour and the % are the style's share of that source's posts, so sites of"
+        " different sizes compare fairly."
+    )
+    return html.Div(
+        panel(
+            [
+                html.Div(note, className="small text-muted"),
+                graph("style-sources", figures.source_styles(sources, names)),
+            ],
+            "Styles by source",
+            "mb-3",
+        ),
+        id="styles-sources",
+    )
 
 
 def layout(style: str | None = None, **_query: str) -> html.Div:
@@ -46,6 +76,7 @@ def layout(style: str | None = None, **_query: str) -> html.Div:
     dendrogram = figures.dendrogram(index.centroids, index.linkage, names)
     number = inputs.style_number(style)
     chosen = number if number is not None and number < len(names) else None
+    sources = index_sources(index, get_context().store)
     return html.Div(
         [
             html.Div(
@@ -79,6 +110,7 @@ def layout(style: str | None = None, **_query: str) -> html.Div:
                     ),
                 ]
             ),
+            sources_view(sources, names),
             panel([graph("style-dendrogram", dendrogram)], "How the styles relate", "mb-3"),
             panel(
                 [
@@ -95,6 +127,7 @@ def layout(style: str | None = None, **_query: str) -> html.Div:
                                 placeholder="choose a style",
                                 style={"minWidth": "18rem"},
                             ),
+                            source_dropdown("browse-source", sources),
                         ],
                         className="d-flex align-items-center mb-3",
                     ),
@@ -143,8 +176,8 @@ def chosen_style(trigger: str | None, map_click: dict | None, bar_click: dict | 
     return number
 
 
-def gallery(style: object) -> list:
-    """One style's items, nearest its centroid first."""
+def gallery(style: object, source: object = inputs.ALL_SOURCES) -> list:
+    """One style's items, nearest its centroid first: all of them, or those seen on one source."""
     if style is None:
         return [
             html.P(
@@ -158,6 +191,17 @@ def gallery(style: object) -> list:
         return [dbc.Alert("That style is not in the current index.", color="warning")]
     index = loaded.index
     members = np.flatnonzero(index.labels == int(style))
+    size = f"{len(members):,} items"
+    if source is not None and source != inputs.ALL_SOURCES:  # "all" needs no look-up
+        posts = app.store.source_post_times()
+        known = source_styles(posts, index.ids, index.labels, len(index.centroids)).sources
+        try:
+            chosen = inputs.source_name(source, known)
+        except inputs.BadInput as exc:
+            return [dbc.Alert(str(exc), color="warning")]
+        seen = images_on(posts, chosen)
+        members = members[np.isin(index.ids[members], np.fromiter(seen, np.int64, len(seen)))]
+        size += f", {len(members):,} of them seen on {chosen}"
     centroid = index.centroids[int(style)]
     order = members[np.argsort(np.linalg.norm(index.vectors[members] - centroid, axis=1))]
     ids = [int(i) for i in index.ids[order[:BROWSE_PAGE]]]
@@ -168,7 +212,7 @@ def gallery(style: object) -> list:
             [
                 html.Strong(name, id="gallery-name"),
                 html.Span(
-                    f" · {len(members):,} items, the {len(cards)} most typical shown",
+                    f" · {size}, the {len(cards)} most typical shown",
                     className="text-muted",
                 ),
             ],
@@ -204,4 +248,8 @@ def _on_click(map_click, bar_click):
     return chosen_style(ctx.triggered_id, map_click, bar_click)
 
 
-callback(Output("style-gallery", "children"), Input("browse-style", "value"))(gallery)
+callback(
+    Output("style-gallery", "children"),
+    Input("browse-style", "value"),
+    Input("browse-source", "value"),
+)(gallery)

@@ -1,5 +1,6 @@
 """Trends: each style's share of posts per week (reposts included; post time, else scrape time), by
-tag, with the rising and falling styles called out."""
+tag and by source, with the rising and falling styles called out. A source's shares are within that
+source (a style's share of its posts that week), so sites of different sizes compare fairly."""
 
 from __future__ import annotations
 
@@ -7,14 +8,23 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
-from dash_app import figures
-from dash_app.components import graph, panel
+from dash_app import figures, inputs
+from dash_app.components import graph, panel, source_dropdown
 from dash_app.context import get_context
-from dash_app.trends import rising_and_falling, trend_slopes, weekly_shares
+from dash_app.trends import (
+    WeeklyShares,
+    index_sources,
+    rising_and_falling,
+    source_styles,
+    trend_slopes,
+    weekly_shares,
+    weekly_shares_by_source,
+)
 
 dash.register_page(__name__, path="/trends", name="Trends", title="StyleScout · trends", order=3)
 ALL_TAGS = "__all__"
 MIN_POSTS = 5  # weeks with fewer posts are left out of the chart and the slopes
+MAX_SOURCE_PANELS = 8  # small multiples beyond this many sources are unreadable
 
 
 def layout(**_query: str) -> html.Div:
@@ -22,6 +32,8 @@ def layout(**_query: str) -> html.Div:
     options = [{"label": "all tags", "value": ALL_TAGS}] + [
         {"label": f"#{t} ({n})", "value": t} for t, n in app.store.tag_counts()[:300]
     ]
+    loaded = app.engine.loaded()
+    sources = None if loaded is None else index_sources(loaded.index, app.store)
     return html.Div(
         [
             html.Div(
@@ -34,6 +46,7 @@ def layout(**_query: str) -> html.Div:
                         clearable=False,
                         style={"minWidth": "16rem"},
                     ),
+                    source_dropdown("trend-source", sources),
                 ],
                 className="d-flex align-items-center mb-3",
             ),
@@ -58,8 +71,38 @@ def _callout(title: str, items: list[tuple[str, float]], colour: str, element_id
     )
 
 
-def trend_view(tag: str | None) -> list:
-    """The chart and the call-outs for one tag (or all)."""
+def _by_source_panel(by_source: dict[str, WeeklyShares], names: list[str]) -> list:
+    """Small multiples of the sources with weeks of MIN_POSTS posts or more (most posts first)."""
+    dense = {s: w.dense(MIN_POSTS) for s, w in by_source.items()}
+    shown = {s: w for s, w in dense.items() if len(w.weeks)}
+    sparse = len(dense) - len(shown)
+    shown = dict(list(shown.items())[:MAX_SOURCE_PANELS])
+    left = len(dense) - len(shown) - sparse
+    note = (
+        "Each source on its own: a style's share of that source's posts that week, so sites of"
+        " different sizes compare fairly."
+    )
+    if sparse:
+        note += f" {sparse} sources with no week of {MIN_POSTS} or more posts are left out."
+    if left:
+        note += f" The {len(shown)} sources with the most posts are shown, {left} more are not."
+    if not shown:
+        return [panel([html.Div(note, className="small text-muted")], "By source", "mt-3")]
+    return [
+        panel(
+            [
+                html.Div(note, className="small text-muted", id="trend-sources-note"),
+                graph("trend-sources-chart", figures.trends_by_source(shown, names), toolbar=True),
+            ],
+            "By source",
+            "mt-3",
+        )
+    ]
+
+
+def trend_view(tag: str | None, source: object = inputs.ALL_SOURCES) -> list:
+    """The chart and the call-outs for one tag (or all) and one source (or all), and with all
+    sources of several, one panel per source."""
     app = get_context()
     loaded = app.engine.loaded()
     if loaded is None:
@@ -73,22 +116,43 @@ def trend_view(tag: str | None) -> list:
     if tag is not None and (not isinstance(tag, str) or len(tag) > 100):
         return [dbc.Alert("That tag was not accepted.", color="warning")]
     index = loaded.index
-    posts = app.store.post_times(None if tag in (None, ALL_TAGS) else tag)
-    everything = weekly_shares(posts, index.ids, index.labels, len(index.centroids))
-    if len(everything.weeks) == 0:
-        return [dbc.Alert("No items of this tag are in the style index yet.", color="info")]
+    k = len(index.centroids)
+    every_post = app.store.source_post_times()
+    try:  # any source of the index is accepted, whether or not this tag has posts there
+        known = source_styles(every_post, index.ids, index.labels, k).sources
+        chosen = inputs.source_name(source, known)
+    except inputs.BadInput as exc:
+        return [dbc.Alert(str(exc), color="warning")]
+    posts = every_post if tag in (None, ALL_TAGS, "") else app.store.source_post_times(tag)
+    by_source = weekly_shares_by_source(posts, index.ids, index.labels, k)
+    if chosen is None:
+        everything = weekly_shares([(i, t) for i, _, t in posts], index.ids, index.labels, k)
+    else:
+        everything = by_source.get(chosen)
+    on = f" on {chosen}" if chosen is not None else ""
+    if everything is None or len(everything.weeks) == 0:
+        return [dbc.Alert(f"No items of this tag{on} are in the style index yet.", color="info")]
     weekly = everything.dense(MIN_POSTS)
     if len(weekly.weeks) == 0:
-        return [dbc.Alert(f"No week has {MIN_POSTS} or more posts of this tag yet.", color="info")]
+        return [
+            dbc.Alert(f"No week has {MIN_POSTS} or more posts of this tag{on} yet.", color="info")
+        ]
     sparse = len(everything.weeks) - len(weekly.weeks)
     names = index.meta.names
     rising, falling = rising_and_falling(trend_slopes(weekly.shares), names)
     highlight = {names.index(n) for n, _ in rising + falling}
-    note = f"{int(weekly.counts.sum()):,} posts over {len(weekly.weeks)} weeks"
+    note = f"{int(weekly.counts.sum()):,} posts{on} over {len(weekly.weeks)} weeks"
     if sparse:
         note += f" ({sparse} weeks with fewer than {MIN_POSTS} posts left out)"
     note += "; rising and falling by the slope over the last 6 weeks."
-    return [
+    if chosen is not None:
+        note += (
+            f" Shares are within {chosen}: each style's share of {chosen}'s posts that week,"
+            " so sites of different sizes compare fairly."
+        )
+    elif len(by_source) == 1:
+        note += f" All from {next(iter(by_source))}."
+    view = [
         dbc.Row(
             [
                 _callout("Rising", rising, "success", "rising"),
@@ -97,11 +161,18 @@ def trend_view(tag: str | None) -> list:
         ),
         panel(
             [
-                html.Div(note, className="small text-muted"),
-                graph("trend-chart", figures.trends(weekly, names, highlight), toolbar=True),
+                html.Div(note, className="small text-muted", id="trend-note"),
+                graph(
+                    "trend-chart", figures.trends(weekly, names, highlight, chosen), toolbar=True
+                ),
             ]
         ),
     ]
+    if chosen is None and len(by_source) > 1:
+        view += _by_source_panel(by_source, names)
+    return view
 
 
-callback(Output("trend-view", "children"), Input("trend-tag", "value"))(trend_view)
+callback(
+    Output("trend-view", "children"), Input("trend-tag", "value"), Input("trend-source", "value")
+)(trend_view)

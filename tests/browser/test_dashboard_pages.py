@@ -22,9 +22,18 @@ from scraper.demo_feed.server import BackgroundServer
 from scraper.demo_feed.site import create_feed_app
 from store import Config, Store
 from tests.browser.conftest import console_errors, skip_without_chromium
-from tests.conftest import make_config
+from tests.conftest import make_config, meta_for
 
 SHOTS = os.environ.get("STYLESCOUT_SCREENSHOTS")  # a folder: save each page's screenshot there
+SECOND_SITE, REPOSTS = "mastodon", 12
+
+
+def _repost_on_a_second_site(store: Store) -> None:
+    """Reposts of some demo items on another site, all in the demo's last week, so the per-source
+    views have two sources and the second one a week with enough posts to chart."""
+    last = max(t for _, t in store.post_times())
+    for n, (image_id, _) in enumerate(store.image_files()[:REPOSTS]):
+        store.add_post(image_id, meta_for(10_000 + n, source=SECOND_SITE, posted_at=last))
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +51,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Config, str
         )
         with Store(data_dir) as store:
             prepare_demo(config, store, tags=("boho", "minimal"), per_tag=16, say=lambda _: None)
+            _repost_on_a_second_site(store)
         app = create_app(config, warm=True)
         with serve_app(app) as server:
             yield config, server.url
@@ -153,6 +163,21 @@ def test_every_page_renders_without_console_errors(
         wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "._dash-loading"))
         _shot(browser, path.strip("/"))
         assert console_errors(browser) == [], path
+
+    # the per-source views, with the demo's own posts and the reposts on a second site
+    browser.get(f"{url}/styles")
+    ticks = "#style-sources .xtick text"
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ticks))
+    assert [t.text for t in browser.find_elements(By.CSS_SELECTOR, ticks)] == [
+        "demo-html",
+        SECOND_SITE,
+    ]
+    browser.get(f"{url}/trends")
+    titles = "#trend-sources-chart .annotation-text"
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, titles)) == 2)
+    assert browser.find_elements(By.CSS_SELECTOR, titles)[1].text == f"{SECOND_SITE} · 12 posts"
+    _shot(browser, "trends-by-source")
+    assert console_errors(browser) == []
 
     browser.get(f"{url}/styles?style=0")  # a style chosen in the URL is browsed at once
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#gallery-items img"))

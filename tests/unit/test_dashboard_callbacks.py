@@ -245,20 +245,27 @@ def test_scrape_requests_are_checked_before_any_job(app: Dash) -> None:
     from dash_app.pages import scrape
 
     config = get_context().config
-    assert scrape.check_request(config, "#Boho", "12", "demo") == ("boho", 12, "demo")
-    assert scrape.check_request(config, "boho", 12.0, "demo") == ("boho", 12, "demo")
+    assert scrape.check_request(config, "#Boho", "12", "demo") == ("boho", 12, ["demo"])
+    assert scrape.check_request(config, "boho", 12.0, ["demo"]) == ("boho", 12, ["demo"])
+    several = scrape.check_request(config, "boho", 5, ["demo", "demo-html", "demo"])
+    assert several == ("boho", 5, ["demo", "demo-html"])
     for tag, count, source, why in [
         ("boho", 4.9, "demo", "whole number"),
         ("boho", True, "demo", "whole number"),
         ("boho", [5], "demo", "whole number"),
         ({"a": 1}, 5, "demo", "tag"),
         ("x" * 5000, 5, "demo", "tag"),
-        ("boho", 5, {"a": 1}, "unknown source"),
+        ("boho", 5, {"a": 1}, "source"),
         ("../x", 5, "demo", "tag"),
         ("", 5, "demo", "tag"),
         ("boho", 0, "demo", "between 1 and"),
         ("boho", "many", "demo", "whole number"),
         ("boho", 5, "nowhere", "unknown source"),
+        ("boho", 5, ["demo", "nowhere"], "unknown source"),
+        ("boho", 5, [], "at least one source"),
+        ("boho", 5, ["demo"] * 11, "at most 10"),
+        ("boho", 5, ["instagram"], "switched off"),
+        ("boho", 5, [["demo"]], "unknown source"),
     ]:
         with pytest.raises(ValueError, match=why):
             scrape.check_request(config, tag, count, source)
@@ -314,7 +321,7 @@ def test_a_second_scrape_on_the_same_store_is_refused_with_a_message(
     started = []
     monkeypatch.setattr(scrape, "scrape_and_build", lambda *a: started.append(a))
     progress: list = []
-    job = ScrapeJob(id="c" * 32, tag="boho", count=5, source="demo")
+    job = ScrapeJob(id="c" * 32, tag="boho", count=5, sources=["demo"])
     with ctx.store.job_slot("scrape", "#streetwear from demo"):
         status = scrape.run_job(progress.append, ctx.token, job)
     assert status.stage == "refused" and "#streetwear from demo" in status.message
@@ -329,12 +336,15 @@ def test_the_background_job_checks_what_any_client_can_post(app: Dash) -> None:
     from dash_app.pages import scrape
 
     ctx = get_context()
-    good = {"id": "d" * 32, "tag": "boho", "count": 5, "source": "demo"}
+    good = {"id": "d" * 32, "tag": "boho", "count": 5, "sources": ["demo"]}
     for job, token in [
         ({**good, "count": 4.9}, ctx.token),
         ({**good, "count": True}, ctx.token),
         ({**good, "tag": "../x"}, ctx.token),
-        ({**good, "source": "nowhere"}, ctx.token),
+        ({**good, "sources": ["nowhere"]}, ctx.token),
+        ({**good, "sources": "demo"}, ctx.token),
+        ({**good, "sources": ["demo"] * 50}, ctx.token),
+        ({**good, "sources": ["instagram"]}, ctx.token),
         ({**good, "id": "../../etc"}, ctx.token),
         ("not a job", ctx.token),
         (good, "x" * 5_000_000),
@@ -377,6 +387,78 @@ def test_trends_call_out_the_rising_style(app: Dash) -> None:
     assert "18 posts over 2 weeks (3 weeks with fewer than 5 posts left out)" in str(view[1])
     assert "No week has 5 or more posts" in str(trends.trend_view("boho"))  # 2 a week
     assert "No items of this tag" in str(trends.trend_view("nothing-has-this"))
+
+
+def _find(component: object, element_id: str) -> object | None:
+    """The component with this id inside a layout (lists and children walked)."""
+    if isinstance(component, list | tuple):
+        return next((f for c in component if (f := _find(c, element_id)) is not None), None)
+    if getattr(component, "id", None) == element_id:
+        return component
+    return _find(getattr(component, "children", None), element_id) if component else None
+
+
+def _repost_on_mastodon() -> None:
+    """Reposts of fixture items on a second site: in week 3, three of style 0 and two of style 2;
+    in week 4, one of style 0 and four of style 2 (the items' own posts are all on 'test')."""
+    ids, start = _ids(), dt.datetime(2026, 9, 7, 18, tzinfo=dt.UTC)
+    plan = [(ids[0], 3), (ids[1], 3), (ids[2], 3), (ids[20], 3), (ids[21], 3)]
+    plan += [(ids[3], 4), (ids[22], 4), (ids[23], 4), (ids[24], 4), (ids[25], 4)]
+    for n, (image_id, week) in enumerate(plan):
+        when = start + dt.timedelta(weeks=week)
+        meta = meta_for(500 + n, source="mastodon", posted_at=when)
+        get_context().store.add_post(image_id, meta, ["repost"])
+
+
+def test_styles_and_trends_per_source(app: Dash) -> None:
+    from dash_app.pages import styles, trends
+
+    one = str(styles.layout())  # one source: a line naming it, no table, no filter to use
+    assert "All 30 posts of these items are from test." in one and "style-sources" not in one
+    assert "All from test." in str(trends.trend_view("__all__"))
+
+    _repost_on_mastodon()
+    page = styles.layout()
+    table = _find(page, "style-sources").figure.data[0]
+    assert list(table.x) == ["test", "mastodon"]  # most posts first
+    assert np.asarray(table.customdata)[:, :, 0].tolist() == [[10, 4], [10, 0], [10, 6]]
+    assert np.allclose(table.z, [[100 / 3, 40], [100 / 3, 0], [100 / 3, 60]])
+    assert "share of that source's posts" in str(page)
+    browse = _find(page, "browse-source")
+    assert [o["value"] for o in browse.options] == ["__all__", "test", "mastodon"]
+    assert "mastodon (10 posts)" in str(browse.options)
+    gallery = str(styles.gallery(2, "mastodon"))  # six items of style 2 were reposted there
+    assert "10 items, 6 of them seen on mastodon" in gallery
+    assert gallery.count("/thumb/320/") == 6
+    assert str(styles.gallery(2, "__all__")).count("/thumb/320/") == 10
+
+    view = trends.trend_view("__all__", "mastodon")
+    note = str(_find(view, "trend-note").children)
+    assert note.startswith("10 posts on mastodon over 2 weeks")
+    assert "share of mastodon's posts that week, so sites of different sizes" in note
+    chart = _find(view, "trend-chart").figure
+    shares = {t.name: list(t.y) for t in chart.data}  # within mastodon, not of all posts
+    assert np.allclose(shares["boho · hat"], [60, 20])
+    assert np.allclose(shares["streetwear · sneakers"], [40, 80])
+    assert "minimal · coat" not in shares  # no post of it on mastodon
+    assert "mastodon" in chart.layout.title.subtitle.text
+    assert "streetwear · sneakers" in str(view[0].children[0])  # rising within mastodon
+    assert "boho · hat" in str(view[0].children[1])
+
+    everything = trends.trend_view("__all__", "__all__")
+    assert "28 posts over 2 weeks" in str(_find(everything, "trend-note").children)
+    panels = _find(everything, "trend-sources-chart").figure
+    assert [a.text for a in panels.layout.annotations] == ["test · 18 posts", "mastodon · 10 posts"]
+    assert "No items of this tag on mastodon" in str(trends.trend_view("minimal", "mastodon"))
+    assert "No week has 5 or more posts of this tag on mastodon" in str(
+        trends.trend_view("boho", "mastodon")
+    )
+
+    for junk in ("nowhere", "", "x" * 5000, 5, True, ["mastodon"], {"a": 1}):
+        refused = str(trends.trend_view("__all__", junk))
+        assert "source" in refused and "not" in refused and "trend-chart" not in refused, junk
+        assert "source" in str(styles.gallery(1, junk)), junk
+        assert "/thumb/" not in str(styles.gallery(1, junk)), junk
 
 
 def test_feedback_page_summarises_ratings(app: Dash) -> None:
