@@ -34,6 +34,7 @@ audit: setup ## check the pinned requirements for known vulnerabilities (needs t
 bench: setup ## run the benchmarks and print their figures
 	$(PY) -m bench.demo_feed
 	$(PY) -m bench.scrape
+	$(PY) -m bench.api_sources
 	$(PY) -m bench.engine
 	$(PY) -m bench.dashboard
 	$(PY) -m bench.dashboard_limits
