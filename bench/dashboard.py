@@ -32,6 +32,7 @@ from dash_app.serving import serve_app
 from scraper.browser import Chromium, chromium_available
 from scraper.demo_feed.server import BackgroundServer
 from scraper.demo_feed.site import create_feed_app
+from scraper.demo_feed.sources import with_demo_sources
 from store import Config, Store
 from store.config import parse_config
 from tests.dash_client import recommend_body, upload_body
@@ -47,15 +48,17 @@ PAGES = {  # CSS selector of what shows the page is drawn (figures drawn, item c
 
 
 def demo_config(data_dir: Path, feed_port: int) -> Config:
-    return parse_config(
-        {
-            "data_dir": str(data_dir),
-            "demo_feed": {"port": feed_port},
-            "scraper": {"default_source": "demo-html"},
-            "features": {"weights": "none"},
-        },
-        "benchmark config",
-        data_dir.parent,
+    return with_demo_sources(
+        parse_config(
+            {
+                "data_dir": str(data_dir),
+                "demo_feed": {"port": feed_port},
+                "scraper": {"default_source": "demo-html"},
+                "features": {"weights": "none"},
+            },
+            "benchmark config",
+            data_dir.parent,
+        )
     )
 
 

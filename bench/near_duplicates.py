@@ -26,6 +26,7 @@ from bench.timing import median_rate
 from scraper.demo_feed.catalog import Catalog, ImageRenderer
 from scraper.demo_feed.server import BackgroundServer
 from scraper.demo_feed.site import create_feed_app
+from scraper.demo_feed.sources import with_demo_sources
 from scraper.demo_feed.styles import STYLES
 from scraper.image_check import inspect_image
 from scraper.importer import find_images
@@ -39,7 +40,9 @@ FASHION = Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-sma
 
 
 def _config(data: Path, **sections: object):
-    return parse_config({"data_dir": str(data), **sections}, "bench", data.parent)
+    return with_demo_sources(
+        parse_config({"data_dir": str(data), **sections}, "bench", data.parent)
+    )
 
 
 def false_merges(folder: Path, limit: int | None) -> dict:

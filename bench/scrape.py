@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from scraper.browser import chromium_available
+from scraper.demo_feed.sources import with_demo_sources
 from scraper.scrape import scrape
 from store.config import parse_config
 
@@ -63,10 +64,12 @@ def rate(port: int, tag: str, count: int, source: str, workers: int, repeats: in
     rates = []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as tmp:
-            config = parse_config(
-                {"data_dir": tmp, "demo_feed": {"port": port}, "scraper": {"workers": workers}},
-                "bench",
-                Path(tmp),
+            config = with_demo_sources(
+                parse_config(
+                    {"data_dir": tmp, "demo_feed": {"port": port}, "scraper": {"workers": workers}},
+                    "bench",
+                    Path(tmp),
+                )
             )
             result = scrape(config, tag, count, source)
             rates.append(result.progress.added / result.seconds)

@@ -6,11 +6,8 @@ from collections.abc import Sequence
 
 from dash_app.app import create_app
 from dash_app.context import EXTENSION_KEY
-from dash_app.demo import prepare_demo
 from dash_app.serving import DashboardServer
-from scraper.demo_feed.server import BackgroundServer, serve_until_interrupted
-from scraper.demo_feed.site import create_feed_app
-from store.cli_support import base_parser, config_from_args, run_cli
+from store.cli_support import base_parser, config_from_args, run_cli, serve_until_interrupted
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -34,6 +31,10 @@ def _main(argv: Sequence[str] | None) -> int:
         config = config.model_copy(
             update={"dashboard": config.dashboard.model_copy(update={"host": host})}
         )
+    if args.demo:  # the demo feed's sources, for the Scrape page too
+        from scraper.demo_feed.sources import with_demo_sources
+
+        config = with_demo_sources(config)
     app = create_app(config)
     server = DashboardServer(
         app.server,
@@ -43,6 +44,10 @@ def _main(argv: Sequence[str] | None) -> int:
     )
     feed = None
     if args.demo:
+        from dash_app.demo import prepare_demo
+        from scraper.demo_feed.server import BackgroundServer
+        from scraper.demo_feed.site import create_feed_app
+
         feed = BackgroundServer(
             create_feed_app(config.demo_feed), config.demo_feed.host, config.demo_feed.port
         ).start()

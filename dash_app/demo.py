@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 
 from clustering.build import build_index
 from clustering.index import read_meta
+from scraper.demo_feed.sources import with_demo_sources
 from scraper.demo_feed.styles import STYLES
 from scraper.scrape import scrape
 from store import Config, Store
@@ -26,8 +27,9 @@ def prepare_demo(
     exists already. Returns whether anything was done."""
     if read_meta(store.index_dir) is not None:
         return False
+    config = with_demo_sources(config)
     for tag in tags:
-        result = scrape(config, tag, per_tag, store=store)
+        result = scrape(config, tag, per_tag, config.scraper.default_source, store=store)
         say(
             f"scraped #{tag} ({result.progress.mode} mode): "
             + result.progress.summary(result.seconds)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import threading
 import time
@@ -11,16 +12,27 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from scraper.demo_feed.server import BackgroundServer, serve_until_interrupted
-from scraper.demo_feed.site import create_feed_app
 from scraper.importer import DEFAULT_TAG_COLUMNS, ImportProgress, import_folder
 from scraper.scrape import ScrapeProgress, parse_sources, scrape_sources
 from store import Config, Store, normalise_tag
-from store.cli_support import add_command, base_parser, config_from_args, run_cli
+from store.cli_support import (
+    add_command,
+    base_parser,
+    config_from_args,
+    run_cli,
+    serve_until_interrupted,
+)
+
+DEMO_NAMES = ("demo", "demo-html")  # the demo feed's sources, added when asked for by name
 
 
 def _scrape(args: argparse.Namespace, config: Config) -> int:
     tag = normalise_tag(args.tag)  # a bad tag is refused before anything starts
+    wanted = args.source or config.scraper.default_source or ""
+    if any(n.strip() in DEMO_NAMES for n in wanted.split(",")):
+        from scraper.demo_feed.sources import with_demo_sources
+
+        config = with_demo_sources(config)
     sources = parse_sources(args.source, config)
     many = len(sources) > 1
     bars = {
@@ -42,7 +54,12 @@ def _scrape(args: argparse.Namespace, config: Config) -> int:
             bar.update(p.added + p.skipped - bar.n)
 
     try:
-        outcomes = scrape_sources(config, tag, args.count, sources, progress=show)
+        with contextlib.ExitStack() as stack:
+            if any(name in DEMO_NAMES for name in sources):
+                from scraper.demo_feed.sources import demo_feed_running
+
+                stack.enter_context(demo_feed_running(config))  # started here when not running
+            outcomes = scrape_sources(config, tag, args.count, sources, progress=show)
     finally:
         for bar in bars.values():
             bar.close()
@@ -102,7 +119,8 @@ def _main(argv: Sequence[str] | None) -> int:
     run.add_argument(
         "--source",
         default=None,
-        help="source(s) from the config, comma-separated: mastodon,flickr,demo (default: demo);"
+        help="source(s) from the config, comma-separated: mastodon,flickr,demo (demo: the built-in"
+        " demo feed, started when not running);"
         " --count applies to each",
     )
     check = add_command(sub, "probe", "ask a source for a few posts and show what it reads")
@@ -146,7 +164,17 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "probe":
         from scraper.probe import probe
 
-        return probe(config, args.source, args.tag, max(1, min(args.posts, 100)), print)
+        posts = max(1, min(args.posts, 100))
+        if args.source not in DEMO_NAMES:
+            return probe(config, args.source, args.tag, posts, print)
+        from scraper.demo_feed.sources import demo_feed_running, with_demo_sources
+
+        config = with_demo_sources(config)
+        with demo_feed_running(config):
+            return probe(config, args.source, args.tag, posts, print)
+    from scraper.demo_feed.server import BackgroundServer
+    from scraper.demo_feed.site import create_feed_app
+
     cfg = config.demo_feed
     app = create_feed_app(cfg, image_latency_ms=args.image_latency_ms)
     if args.warm:

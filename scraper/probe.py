@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from scraper.downloader import DownloadFailed
 from scraper.image_check import ImageRejected, inspect_image
-from scraper.scrape import demo_feed_running, downloader_for
+from scraper.scrape import downloader_for
 from scraper.sources import build_source
 from store import Config, normalise_tag
 
@@ -22,14 +22,12 @@ def probe(config: Config, name: str, tag: str, posts: int, say: Callable[[str], 
     """Print up to `posts` posts of `tag` from source `name`; 0 when it gave at least one post
     whose first image is readable, 1 otherwise. ScrapeError/ConfigError pass through."""
     tag = normalise_tag(tag)
-    cfg = config.source(name)
+    config.source(name)
     downloader = downloader_for(config, name)
     failures: list[str] = []
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
         stack.callback(downloader.close)
-        if cfg.starts_demo_feed:
-            stack.enter_context(demo_feed_running(config))
         source = build_source(name, config, downloader)
         source.report_failure = failures.append
         say(f"source {name} ({source.mode} mode), #{tag}")

@@ -13,13 +13,11 @@ is recorded as one more post of it.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
@@ -75,29 +73,6 @@ class ScrapeResult:
     progress: ScrapeProgress
     run_id: int
     seconds: float
-
-
-def _listening(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-@contextlib.contextmanager
-def demo_feed_running(config: Config) -> Iterator[None]:
-    """Make sure the demo feed answers, starting it in this process when nothing listens."""
-    cfg = config.demo_feed
-    if _listening(cfg.host, cfg.port):
-        yield
-        return
-    from scraper.demo_feed.server import BackgroundServer
-    from scraper.demo_feed.site import create_feed_app
-
-    log.info("starting the embedded demo feed on %s:%d", cfg.host, cfg.port)
-    with BackgroundServer(create_feed_app(cfg), cfg.host, cfg.port):
-        yield
 
 
 @dataclass
@@ -219,13 +194,12 @@ def scrape(
     tag = normalise_tag(tag)
     if count < 1:
         raise ScrapeError(f"--count must be at least 1, not {count}")
-    name = source or config.scraper.default_source
-    cfg = config.source(name)
+    name = parse_sources(source, config)[0] if source is None else source
+    config.source(name)
     cancel = cancel or threading.Event()
     owns_store = store is None
     store = store or Store.from_config(config)
     started = time.monotonic()
-    feed = demo_feed_running(config) if cfg.starts_demo_feed else contextlib.nullcontext()
     downloader = downloader_for(config, name)
     try:
         finder = build_source(name, config, downloader, cancel)
@@ -238,8 +212,7 @@ def scrape(
         run_id = store.start_run(tag, name, count)
         notify()
         try:
-            with feed:
-                _run(finder, downloader, collector, store, state, cancel, config.scraper.workers)
+            _run(finder, downloader, collector, store, state, cancel, config.scraper.workers)
         except BaseException as exc:  # recorded, then re-raised
             failed = isinstance(exc, Exception) and not cancel.is_set()
             state.status = "failed" if failed else "interrupted"  # Ctrl-C is not an Exception
@@ -284,14 +257,18 @@ def _run(
                 with collector.lock:
                     state.found += len(images)
                     known = store.post_status(post.post_url) if post.post_url else None
-                    if known is not None:
-                        if known == "repost":
-                            state.known_reposts += len(images)
-                        else:
-                            state.skipped += len(images)
+                    if known == "repost":  # recorded against an image stored from elsewhere
+                        state.known_reposts += len(images)
                         collector.notify()
-                        if state.wanted == 0:
-                            break
+                        continue
+                    if known == "image":  # each image of the post decided on its own
+                        stored = store.stored_image_urls(post.post_url or "")
+                        state.skipped += sum(1 for u in images if u in stored)
+                        images = [u for u in images if u not in stored]
+                        collector.notify()
+                    if state.wanted == 0:
+                        break
+                    if not images:
                         continue
                 for image_url in images:
                     if state.wanted == 0:
@@ -325,7 +302,11 @@ def _run(
 
 def parse_sources(value: str | None, config: Config) -> list[str]:
     """Source names from `a,b,c` (default: the configured default), each known and once."""
-    names = [n.strip() for n in (value or config.scraper.default_source).split(",") if n.strip()]
+    value = value or config.scraper.default_source
+    if not value:
+        known = ", ".join(sorted(n for n, c in config.sources.items() if c.enabled))
+        raise ScrapeError(f"give --source: one or more of {known} (demo: the built-in demo feed)")
+    names = [n.strip() for n in value.split(",") if n.strip()]
     if not names:
         raise ScrapeError("--source needs at least one source name")
     for name in names:
@@ -364,9 +345,7 @@ def scrape_sources(
         config.source(name)
     cancel = cancel or threading.Event()
     outcomes: dict[str, SourceOutcome] = {}
-    demo = any(config.source(name).starts_demo_feed for name in sources)
-    feed = demo_feed_running(config) if demo else contextlib.nullcontext()
-    with feed, Store.from_config(config) as store:
+    with Store.from_config(config) as store:
         guard = StoringGuard.for_store(store, config)
 
         def one(name: str) -> None:
@@ -399,6 +378,6 @@ def scrape_sources(
         except BaseException:
             cancel.set()  # Ctrl-C: every source stops and records itself as interrupted
             for thread in threads:
-                thread.join(30)
+                thread.join()  # waits end on cancel; the store must outlive every source
             raise
     return [outcomes[name] for name in sources]

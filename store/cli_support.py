@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from store.config import Config, load_config
 from store.errors import StyleScoutError
@@ -85,3 +87,18 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+def serve_until_interrupted(server: Stoppable) -> None:
+    """Block until Ctrl-C, then stop the server (the demo feed's or the dashboard's)."""
+    stop = threading.Event()
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()

@@ -55,7 +55,9 @@ class DemoFeedConfig(_Section):
 class ScraperConfig(_Section):
     """The downloader shared by every source."""
 
-    default_source: str = "demo"
+    default_source: str | None = Field(
+        None, description="used when no --source is given (the demo commands make it demo)"
+    )
     workers: int = Field(8, ge=1, le=64, description="parallel image downloads")
     connect_timeout_s: float = Field(5.0, gt=0, le=120)
     read_timeout_s: float = Field(15.0, gt=0, le=600)
@@ -115,6 +117,14 @@ class PagingConfig(_Section):
     field: str | None = None
     total_field: str | None = None
 
+    @model_validator(mode="after")
+    def _what_each_kind_needs(self) -> PagingConfig:
+        needs = {"cursor": ("param", "field"), "max_id": ("param", "field"), "page": ("param",)}
+        missing = [key for key in needs.get(self.kind, ()) if not getattr(self, key)]
+        if missing:
+            raise ValueError(f"paging kind {self.kind!r} needs {' and '.join(missing)}")
+        return self
+
 
 class CredentialConfig(_Section):
     """A token or key the person gives, read from `env` or else from `file`; never logged or
@@ -128,6 +138,14 @@ class CredentialConfig(_Section):
     required: bool = False
     user_env: str | None = Field(None, description="login: the account name (e.g. a handle)")
     help: str = Field("", description="one line: how a person gets the credential")
+
+    @model_validator(mode="after")
+    def _how_it_is_sent(self) -> CredentialConfig:
+        if self.send == "param" and not self.param:
+            raise ValueError("send: param needs `param` (the query parameter's name)")
+        if not self.env and not self.file:
+            raise ValueError("a credential needs `env` or `file` to be read from")
+        return self
 
 
 class ApiConfig(_Section):
@@ -162,8 +180,8 @@ class SourceConfig(_Section):
     """A site to scrape. A new site is one of these in config.yaml, not new code.
 
     URL templates take `{tag}` (and `{page}` for `page_url`); `{base_url}` stands for the
-    source's `base_url` and `{demo_feed}` for the demo feed's base URL. `api` sources may name a
-    `module` of scraper/sources that adds what a site needs beyond field paths.
+    source's `base_url`. `api` sources may name a `module` of scraper/sources that adds what a
+    site needs beyond field paths. (The demo feed's sources are added by the demo commands.)
     """
 
     kind: Literal["browser", "html", "api"] = "html"
@@ -189,7 +207,6 @@ class SourceConfig(_Section):
     max_pages: int = Field(100, ge=1, le=10_000)
     max_scrolls_without_new: int = Field(3, ge=1, le=50)
     scroll_wait_s: float = Field(4.0, gt=0, le=60)
-    starts_demo_feed: bool = False
     cookie_name: str | None = None
     cookie_env: str | None = None
     cookie_file: Path | None = None
@@ -198,23 +215,13 @@ class SourceConfig(_Section):
     def _api_needs_its_section(self) -> SourceConfig:
         if self.kind == "api" and self.api is None:
             raise ValueError("an api source needs an `api:` section (items, fields, paging)")
+        credential = self.api.credential if self.api else None
+        if credential is not None and credential.send == "login" and self.module != "bluesky":
+            raise ValueError("send: login needs a source module that logs in (module: bluesky)")
         return self
 
 
-_DEMO = SourceConfig(
-    kind="browser",
-    url="{demo_feed}/tag/{tag}",
-    page_url="{demo_feed}/tag/{tag}?page={page}",
-    selectors=Selectors(post="article.post", image="img.post-image", link="a.post-link"),
-    html_fallback=True,
-    allow_private_network=True,
-    starts_demo_feed=True,
-)
 DEFAULT_SOURCES: dict[str, SourceConfig] = {
-    "demo": _DEMO,
-    "demo-html": _DEMO.model_copy(
-        update={"kind": "html", "url": "{demo_feed}/tag/{tag}?page=1", "html_fallback": False}
-    ),
     "instagram": SourceConfig(
         kind="browser",
         enabled=False,
@@ -475,6 +482,8 @@ class Config(_Section):
     def _merge_default_sources(cls, value: Any) -> Any:
         """Entries in the file add sources; one named like a built-in overrides only the keys it
         gives (nested sections key by key, lists whole); `name: null` removes a built-in."""
+        if value is None:  # `sources:` with nothing under it
+            value = {}
         if not isinstance(value, dict):
             return value
         merged: dict[str, Any] = {k: v.model_dump() for k, v in DEFAULT_SOURCES.items()}
@@ -482,7 +491,7 @@ class Config(_Section):
             if entry is None:
                 merged.pop(name, None)
             elif name in merged and isinstance(entry, dict):
-                merged[name] = _deep_merge(merged[name], entry)
+                merged[name] = _deep_merge(merged[name], entry, whole=_REPLACED_WHOLE)
             else:
                 merged[name] = entry
         return merged
@@ -496,12 +505,18 @@ class Config(_Section):
             raise ConfigError(f"unknown source {name!r}; configured sources: {known}") from None
 
 
-def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """`base` with `override`'s keys put in; mappings in both are merged the same way."""
+_REPLACED_WHOLE = frozenset({"params"})  # an entry's query parameters are all its own
+
+
+def _deep_merge(
+    base: dict[str, Any], override: dict[str, Any], whole: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """`base` with `override`'s keys put in; mappings in both are merged the same way, except
+    the keys in `whole`, which are replaced."""
     out = dict(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key not in whole:
+            out[key] = _deep_merge(out[key], value, whole)
         else:
             out[key] = value
     return out

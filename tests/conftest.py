@@ -135,5 +135,9 @@ def assert_same_vector(
 
 
 def make_config(data_dir: Path, **sections: object) -> Config:
-    """A config for tests: defaults plus the given top-level sections (e.g. sources=...)."""
-    return parse_config({"data_dir": str(data_dir), **sections}, "test config", data_dir.parent)
+    """A config for tests: defaults plus the given top-level sections (e.g. sources=...), with
+    the demo feed's sources added as the demo commands add them."""
+    from scraper.demo_feed.sources import with_demo_sources
+
+    config = parse_config({"data_dir": str(data_dir), **sections}, "test config", data_dir.parent)
+    return with_demo_sources(config)

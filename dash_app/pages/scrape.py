@@ -47,7 +47,7 @@ def layout(**_query: str) -> html.Div:
                         {"label": s, "value": s, "disabled": not app.config.sources[s].enabled}
                         for s in sources
                     ],
-                    value=[app.config.scraper.default_source],
+                    value=default_sources(app.config),
                     multi=True,
                     clearable=False,
                 ),
@@ -102,6 +102,14 @@ def layout(**_query: str) -> html.Div:
             dbc.Row([dbc.Col(form, md=4, className="mb-3"), dbc.Col(live, md=8)]),
         ]
     )
+
+
+def default_sources(config: Config) -> list[str]:
+    """The configured default source, else the first one switched on."""
+    default = config.scraper.default_source
+    if default in config.sources and config.sources[default].enabled:
+        return [default]
+    return next(([n] for n in sorted(config.sources) if config.sources[n].enabled), [])
 
 
 def counts_view(status: JobStatus) -> html.Div:

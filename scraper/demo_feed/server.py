@@ -50,14 +50,3 @@ class BackgroundServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def serve_until_interrupted(server: BackgroundServer) -> None:
-    """Block until Ctrl-C, then stop the server."""
-    stop = threading.Event()
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()

@@ -36,7 +36,6 @@ class SourceSpec:
 
     name: str
     config: SourceConfig
-    demo_feed_url: str
 
     def url(self, template: str, tag: str, page: int = 1, base_url: str | None = None) -> str:
         """A URL template filled in: the tag quoted for a path."""
@@ -49,11 +48,11 @@ class SourceSpec:
     def _format(self, template: str, tag: str, page: int, base_url: str | None) -> str:
         base = (base_url if base_url is not None else self.config.base_url or "").rstrip("/")
         try:
-            return template.format(tag=tag, page=page, demo_feed=self.demo_feed_url, base_url=base)
+            return template.format(tag=tag, page=page, base_url=base)
         except (KeyError, IndexError, ValueError, AttributeError) as exc:
             raise ConfigError(
                 f"sources.{self.name}: template {template!r} is not valid ({exc}); "
-                "it may use {tag}, {page}, {base_url} and {demo_feed}"
+                "it may use {tag}, {page} and {base_url}"
             ) from None
 
     def cookies(self) -> dict[str, str]:
@@ -82,11 +81,6 @@ class SourceSpec:
         return {cfg.cookie_name: value}
 
 
-def demo_feed_url(config: Config) -> str:
-    """Base URL of the configured demo feed."""
-    return f"http://{config.demo_feed.host}:{config.demo_feed.port}"
-
-
 def build_source(
     name: str, config: Config, downloader: Downloader, cancel: threading.Event | None = None
 ) -> Source:
@@ -101,7 +95,7 @@ def build_source(
             f"source {name!r} is switched off: set sources.{name}.enabled: true in the config "
             "(read the README's notes on limits first)"
         )
-    spec = SourceSpec(name, cfg, demo_feed_url(config))
+    spec = SourceSpec(name, cfg)
     if cfg.kind == "api":
         return _api_source(spec, downloader, cancel)
     downloader.session.cookies.update(spec.cookies())  # the person's own session, if any

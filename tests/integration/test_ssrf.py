@@ -241,7 +241,7 @@ def test_the_browser_reaches_nothing_the_policy_refuses(
             scroll_wait_s=2,
         )
         downloader = downloader_for(site, allow_private_network=allow_private)
-        source = BrowserSource(SourceSpec("hostile-feed", source_config, site.url), downloader)
+        source = BrowserSource(SourceSpec("hostile-feed", source_config), downloader)
         posts = list(source.search("boho"))
         downloader.close()
     assert [post.image_url for post in posts] == [f"{site.url}/img/{n}.jpg" for n in range(4)]

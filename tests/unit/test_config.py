@@ -74,7 +74,8 @@ def test_empty_file_means_defaults(tmp_path: Path) -> None:
 
 def test_source_entries_add_to_the_defaults_and_typos_are_named(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, "sources:\n  shop:\n    url: http://127.0.0.1/t/{tag}\n"))
-    assert {"demo", "demo-html", "instagram", "shop"} <= set(config.sources)
+    assert {"mastodon", "flickr", "instagram", "shop"} <= set(config.sources)
+    assert not {"demo", "demo-html"} & set(config.sources)  # the demo commands add those
     assert config.source("shop").kind == "html"
     with pytest.raises(ConfigError, match="unknown source 'nope'"):
         config.source("nope")
@@ -94,7 +95,7 @@ def test_an_entry_named_like_a_built_in_overrides_only_the_keys_it_gives(tmp_pat
         "    api:\n"
         "      request_spacing_s: 0\n"
         "      fields: {likes: reblogs_count}\n"
-        "  demo-html: null\n"
+        "  instagram: null\n"
     )
     config = load_config(write(tmp_path, text))
     mastodon, builtin = config.source("mastodon"), Config().source("mastodon")
@@ -105,7 +106,12 @@ def test_an_entry_named_like_a_built_in_overrides_only_the_keys_it_gives(tmp_pat
     assert mastodon.api.fields.image == builtin.api.fields.image
     assert mastodon.api.paging == builtin.api.paging and mastodon.instances == builtin.instances
     assert mastodon.api.credential == builtin.api.credential
-    assert "demo-html" not in config.sources and "demo" in config.sources
+    assert "instagram" not in config.sources and "flickr" in config.sources
+    params = load_config(
+        write(tmp_path, "sources:\n  mastodon:\n    api: {params: {limit: '5'}}\n")
+    )
+    assert params.source("mastodon").api.params == {"limit": "5"}  # parameters replaced whole
+    assert load_config(write(tmp_path, "sources:\n")).sources.keys() == Config().sources.keys()
 
 
 def test_built_in_api_sources_need_no_credential_only_where_enabled() -> None:
@@ -131,9 +137,34 @@ def test_built_in_api_sources_need_no_credential_only_where_enabled() -> None:
             "'sources.site.api.paging.kind'",
         ),
         ("    kind: api\n    url: x\n    module: ftp\n    api: {}\n", "'sources.site.module'"),
+        (
+            "    kind: api\n    url: x\n    api: {paging: {kind: cursor, param: c}}\n",
+            "paging kind 'cursor' needs field",
+        ),
+        (
+            "    kind: api\n    url: x\n    api: {credential: {env: K, send: param}}\n",
+            "send: param needs `param`",
+        ),
+        (
+            "    kind: api\n    url: x\n    api: {credential: {env: K, send: login}}\n",
+            "send: login needs a source module",
+        ),
     ],
 )
 def test_api_entries_are_checked(tmp_path: Path, entry: str, expected: str) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(write(tmp_path, "sources:\n  site:\n" + entry))
     assert expected in str(info.value)
+
+
+def test_the_loader_scrape_path_and_dashboard_do_not_import_the_demo_feed() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, store.config, scraper.scrape, scraper.sources, scraper.probe, dash_app.app;"
+        "bad = sorted(m for m in sys.modules if m.startswith('scraper.demo_feed'));"
+        "print(bad); raise SystemExit(1 if bad else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -82,10 +82,11 @@ def test_public_addresses_pass(fake_dns: None) -> None:
 
 
 def test_only_the_demo_sources_allow_private_networks() -> None:
-    from store.config import DEFAULT_SOURCES
+    from scraper.demo_feed.sources import demo_sources
+    from store.config import DEFAULT_SOURCES, DemoFeedConfig
 
-    allowed = {name for name, source in DEFAULT_SOURCES.items() if source.allow_private_network}
-    assert allowed == {"demo", "demo-html"}
+    assert not any(source.allow_private_network for source in DEFAULT_SOURCES.values())
+    assert all(s.allow_private_network for s in demo_sources(DemoFeedConfig()).values())
 
 
 def test_allowed_hosts_open_exactly_those_host_port_pairs(fake_dns: None) -> None:
