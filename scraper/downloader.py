@@ -8,6 +8,7 @@ every request and every redirect hop, robots.txt included.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import urllib.robotparser
@@ -32,6 +33,24 @@ _CHUNK = 64 * 1024
 ROBOTS_MAX_BYTES = 500 * 1024  # RFC 9309 2.5: crawlers parse at least 500 KiB, may stop there
 
 
+SECRET_PARAMS = ("api_key", "access_token", "token", "key", "password", "secret")
+_SECRET_IN_URL = re.compile(rf"([?&](?:{'|'.join(SECRET_PARAMS)})=)[^&\s\"']+", re.IGNORECASE)
+
+
+class _MaskSecrets(logging.Filter):
+    """urllib3 logs request paths (query included) on retries: credentials are masked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        masked = _SECRET_IN_URL.sub(r"\1***", text)
+        if masked != text:
+            record.msg, record.args = masked, None
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_MaskSecrets())
+
+
 class DownloadFailed(ScrapeError):
     """A URL could not be fetched; `reason` names why in one word."""
 
@@ -39,6 +58,7 @@ class DownloadFailed(ScrapeError):
         super().__init__(f"{reason}: {url}" + (f" ({detail})" if detail else ""))
         self.reason = reason
         self.url = url
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -101,15 +121,16 @@ class Downloader:
         self.policy = NetworkPolicy(allow_private_network, allowed_hosts)
         self.spacing = HostSpacing(host_spacing_s)
         self.timeout = (config.connect_timeout_s, config.read_timeout_s)
-        self.session = self._session(RETRY_STATUSES)
-        # API calls: 5xx retried here, a 429 handed to the source, which reads the site's wait
-        self.api_session = self._session(API_RETRY_STATUSES)
+        self.session = self._session(RETRY_STATUSES, respect_retry_after=True)
+        # API calls: 5xx retried here with short backoffs (a sleep in urllib3 cannot be
+        # cancelled); a 429 is handed to the source, which waits as the site asks, cancellably
+        self.api_session = self._session(API_RETRY_STATUSES, respect_retry_after=False)
         for name, value in (cookies or {}).items():
             self.session.cookies.set(name, value)
         self._robots: dict[str, urllib.robotparser.RobotFileParser] = {}
         self._robots_lock = threading.Lock()
 
-    def _session(self, statuses: tuple[int, ...]) -> requests.Session:
+    def _session(self, statuses: tuple[int, ...], respect_retry_after: bool) -> requests.Session:
         config = self.config
         retry = Retry(
             total=config.retries,
@@ -121,7 +142,7 @@ class Downloader:
             backoff_factor=config.backoff_s,
             status_forcelist=statuses,
             allowed_methods=frozenset({"GET", "HEAD"}),
-            respect_retry_after_header=True,
+            respect_retry_after_header=respect_retry_after,
             retry_after_max=int(config.max_retry_after_s),
             raise_on_status=False,
             raise_on_redirect=False,
@@ -197,25 +218,32 @@ class Downloader:
         headers: Mapping[str, str] | None = None,
         json_body: Any = None,
         raise_for_status: bool = True,
-        shown_url: str | None = None,
+        secret_params: Iterable[str] = (),
     ) -> requests.Response:
         """A request with retries, following redirects one hop at a time, each hop checked
         (against robots.txt too unless `robots` is False: robots.txt itself is fetched so).
-        A redirected POST becomes a GET, as browsers do. `shown_url` is the address errors name
-        (secrets masked)."""
+        A redirected POST becomes a GET, as browsers do; an `Authorization` header goes only to
+        the scheme, host and port it was meant for. Errors name the URL with `secret_params`
+        masked."""
         session = session or self.session
+        headers = dict(headers or {})
+        origin = urlsplit(url)[:2]
+        secret = tuple(secret_params)
         for _ in range(self.config.max_redirects + 1):
-            shown = shown_url or url
-            if robots:
-                self.check_url(url)
-            else:
-                self._check_network(url)
+            shown = mask_params(url, secret)
+            try:
+                if robots:
+                    self.check_url(url)
+                else:
+                    self._check_network(url)
+            except DownloadFailed as exc:
+                raise DownloadFailed(exc.reason, shown[:200], exc.detail) from None
             self.spacing.wait(urlsplit(url).netloc)
             try:
                 response = session.request(
                     method,
                     url,
-                    headers=dict(headers or {}),
+                    headers=headers,
                     json=json_body,
                     timeout=self.timeout,
                     stream=True,
@@ -233,15 +261,21 @@ class Downloader:
             if response.is_redirect:
                 location = response.headers.get("Location", "")
                 response.close()
-                url = urljoin(url, location)
-                shown_url = None  # a new address: the site chose it, nothing of ours in it
+                try:
+                    url = urljoin(url, location)
+                except ValueError:
+                    raise DownloadFailed("bad_url", shown, "a redirect to no address") from None
                 method, json_body = "GET", None
+                if urlsplit(url)[:2] != origin:  # the credential stays with its own site
+                    headers.pop("Authorization", None)
                 continue
             if raise_for_status and response.status_code >= 400:
                 response.close()
                 raise DownloadFailed(f"http_{response.status_code}", shown)
             return response
-        raise DownloadFailed("redirect_loop", url, f"more than {self.config.max_redirects}")
+        raise DownloadFailed(
+            "redirect_loop", mask_params(url, secret), f"more than {self.config.max_redirects}"
+        )
 
     def request_api(
         self,
@@ -261,7 +295,6 @@ class Downloader:
             prepared = requests.PreparedRequest()
             prepared.prepare_url(url, dict(params))
             url = str(prepared.url)
-        shown = mask_params(url, secret_params)
         response = self._get(
             url,
             session=self.api_session,
@@ -269,7 +302,7 @@ class Downloader:
             headers=headers,
             json_body=json_body,
             raise_for_status=False,
-            shown_url=shown,
+            secret_params=secret_params,
         )
         status = response.status_code
         response_headers = {k.lower(): v for k, v in response.headers.items()}

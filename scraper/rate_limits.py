@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import math
 from collections.abc import Mapping
 
 from store.errors import ScrapeError
 
+MAX_READABLE_WAIT_S = 366 * 86_400  # a longer wait is a broken header, not a plan
 _EPOCH_FLOOR = 1_000_000_000  # a number this large is a Unix time, not a number of seconds
 
 
@@ -35,7 +37,7 @@ def _seconds_or_epoch(value: str, now: dt.datetime) -> float | None:
         number = float(value)
     except ValueError:
         return None
-    if number != number or number < 0:  # NaN or negative
+    if not math.isfinite(number) or number < 0:
         return None
     return number - now.timestamp() if number >= _EPOCH_FLOOR else number
 
@@ -74,11 +76,14 @@ def requested_wait(headers: Mapping[str, str], now: dt.datetime | None = None) -
     }
     for name, parsers in readers.items():
         value = lower.get(name)
-        if not value:
+        if not value or len(value) > 100:
             continue
         for parse in parsers:
-            wait = parse(value, now)
-            if wait is not None:
+            try:
+                wait = parse(value, now)
+            except (OverflowError, ValueError):  # a date beyond what datetime holds
+                wait = None
+            if wait is not None and wait <= MAX_READABLE_WAIT_S:
                 return max(0.0, wait)
     return None
 

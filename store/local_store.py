@@ -426,6 +426,14 @@ class Store:
         row = conn.execute("SELECT 1 FROM posts WHERE post_url = ? LIMIT 1", (post_url,)).fetchone()
         return None if row is None else "repost"
 
+    def stored_image_urls(self, post_url: str) -> set[str]:
+        """The image addresses already stored from this post (a post may carry several)."""
+        rows = self._conn().execute(
+            "SELECT source_url FROM images WHERE post_url = ? AND source_url IS NOT NULL",
+            (post_url,),
+        )
+        return {r[0] for r in rows}
+
     def posts_of(self, image_id: int) -> list[dict]:
         """Every post an image was seen in, first first."""
         cur = self._conn().execute(

@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from scraper.downloader import ApiResponse
-from scraper.sources.json_api import ApiError, ApiSource, Endpoint, Page, web_url
+from scraper.sources.json_api import ApiError, ApiSource, Endpoint, Page, one_line, web_url
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +46,12 @@ class BlueskySource(ApiSource):
             cached = _sessions.get(key)
             if cached and not renew and cached[1] > time.monotonic():
                 return cached[0]
-            token = self._login(base, cred.user, cred.value)
+        # logged in outside the lock: a login that waits out a 429 must not hold up (or be
+        # uncancellable for) other scrapes; two at once may both log in, rarely
+        token = self._login(base, cred.user, cred.value)
+        with _sessions_lock:
             _sessions[key] = (token, time.monotonic() + SESSION_TTL_S)
-            return token
+        return token
 
     def _login(self, base: str, handle: str, password: str) -> str:
         url = f"{base}/xrpc/com.atproto.server.createSession"
@@ -116,7 +119,7 @@ class BlueskySource(ApiSource):
 
 def _error_name(data: Any) -> str:
     if isinstance(data, dict) and isinstance(data.get("error"), str):
-        return ", " + json.dumps(data["error"][:80])
+        return ", " + json.dumps(one_line(data["error"], 80))
     return ""
 
 

@@ -106,6 +106,8 @@ def read_credential(name: str, cfg: CredentialConfig) -> Credential | None:
             value = path.read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise ConfigError(f"sources.{name}.api.credential.file: {exc.strerror}") from None
+        except ValueError:
+            raise ConfigError(f"sources.{name}.api.credential.file: not UTF-8 text") from None
         if mode & (stat.S_IRGRP | stat.S_IROTH):
             log.warning("%s can be read by other users: chmod 600 %s", path, path)
         origin = str(path)
@@ -115,7 +117,7 @@ def read_credential(name: str, cfg: CredentialConfig) -> Credential | None:
     if not value:
         if not cfg.required:
             return None
-        where = f"set {cfg.env}" if cfg.env else "set sources.{name}.api.credential.env"
+        where = f"set {cfg.env}" if cfg.env else f"set sources.{name}.api.credential.env"
         help_text = f" ({cfg.help})" if cfg.help else ""
         raise ConfigError(f"source {name!r} needs a credential: {where}{help_text}")
     log.info("source %s: using the credential from %s (value hidden)", name, origin)
@@ -124,7 +126,7 @@ def read_credential(name: str, cfg: CredentialConfig) -> Credential | None:
 
 def html_to_text(value: str) -> str:
     """Readable text of an HTML caption: paragraphs and line breaks kept as new lines."""
-    soup = BeautifulSoup(value, "lxml")
+    soup = BeautifulSoup(value[: MAX_TEXT * 4], "lxml")  # a caption, not a page
     for br in soup.find_all("br"):
         br.replace_with("\n")
     for block in soup.find_all("p"):
@@ -137,7 +139,7 @@ def as_time(value: Any) -> dt.datetime | None:
     """An ISO 8601 string or a Unix time (number or digits) as an aware datetime, or None."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and _digits(value):
         value = int(value.strip())
     if isinstance(value, int | float):
         try:
@@ -151,19 +153,35 @@ def as_count(value: Any) -> int | None:
     """A non-negative count from a number or a string of digits, or None."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and _digits(value):
         value = int(value.strip())
     if isinstance(value, int) and 0 <= value < 10**12:
         return value
     return None
 
 
+def _digits(value: str) -> bool:
+    """ASCII digits only, and few of them ('²' and 5,000 nines are not counts)."""
+    text = value.strip()
+    return text.isascii() and text.isdigit() and len(text) < 20
+
+
 def web_url(value: Any, base: str) -> str | None:
     """An absolute http(s) URL from a field, or None."""
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_URL:
         return None
-    url = urljoin(base, value.strip())
-    return url if urlsplit(url).scheme in ("http", "https") and urlsplit(url).hostname else None
+    try:
+        url = urljoin(base, value.strip())
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. 'http://[x/y.jpg'
+        return None
+    return url if ok else None
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """A site's words fit for a one-line message: whitespace and control characters folded."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())[:limit]
 
 
 class ApiSource(SourceBase):
@@ -183,6 +201,7 @@ class ApiSource(SourceBase):
         self.pacing = HostSpacing(self.api.request_spacing_s)
         self.skipped: Counter[str] = Counter()
         self._warned: set[tuple[str, str]] = set()
+        self._image_path_seen = False
 
     # -- hooks -----------------------------------------------------------------------------
 
@@ -297,8 +316,8 @@ class ApiSource(SourceBase):
         current = page.request
         if paging.kind == "link":
             link = _next_link(page.response.headers.get("link", ""), page.response.url)
-            if link is None or urlsplit(link).netloc != urlsplit(current.url).netloc:
-                return None  # no next page, or one on another site: not followed
+            if link is None or urlsplit(link)[:2] != urlsplit(current.url)[:2]:
+                return None  # no next page, or one on another site or scheme: not followed
             # the link carries the query; our own parameters (and the credential) go again
             return Request(link, {})
         if paging.kind == "cursor" and paging.field and paging.param:
@@ -311,7 +330,7 @@ class ApiSource(SourceBase):
         if paging.kind == "max_id" and paging.field and paging.param:
             last = next((i for i in reversed(items) if isinstance(i, dict)), None)
             value = first(last, paging.field) if last is not None else None
-            if not isinstance(value, str | int) or isinstance(value, bool):
+            if not isinstance(value, str | int) or isinstance(value, bool) or len(str(value)) > 200:
                 return None
             if current.params.get(paging.param) == str(value):
                 return None
@@ -361,9 +380,11 @@ class ApiSource(SourceBase):
                 page = self.fetch(request, endpoint)
                 items = self.items(page)
             except ScrapeError as exc:
+                reason = getattr(exc, "reason", "page")
+                if reason == "cancelled":
+                    return
                 if number == 1:
                     raise
-                reason = getattr(exc, "reason", "page")
                 self._fail(reason)
                 log.warning("%s: stopping at page %d: %s", endpoint.label, number, exc)
                 return
@@ -458,7 +479,9 @@ class ApiSource(SourceBase):
         if not dicts:
             return
         fields = self.api.fields
-        if not any(resolve(i, p).present for i in dicts for p in fields.image):
+        if any(resolve(i, p).present for i in dicts for p in fields.image):
+            self._image_path_seen = True
+        elif not self._image_path_seen:  # a wrong path, not a page of text posts
             reason = f"field {fields.image[0]}"
             for _ in dicts:
                 self._fail(reason)
@@ -495,7 +518,7 @@ def _error_text(data: Any) -> str:
     if isinstance(meta, dict):
         parts.append(meta.get("msg"))
     text = " - ".join(dict.fromkeys(p for p in parts if isinstance(p, str) and p))
-    return f": {text[:200]}" if text else ""
+    return f": {one_line(text)}" if text.strip() else ""
 
 
 def _next_link(header: str, base: str) -> str | None:

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scraper.downloader import ApiResponse
-from scraper.sources.json_api import ApiError, ApiSource, Endpoint
+from scraper.sources.json_api import ApiError, ApiSource, Endpoint, one_line
 from store.errors import ConfigError
 
 _HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:\d{1,5})?")
@@ -82,7 +82,7 @@ class MastodonSource(ApiSource):
 
 
 def _said(error: object) -> str:
-    return f" ({str(error)[:120]})" if isinstance(error, str) and error else ""
+    return f" ({one_line(error, 120)})" if isinstance(error, str) and error.strip() else ""
 
 
 SOURCE = MastodonSource

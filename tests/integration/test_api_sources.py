@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from flask import Flask
+from flask import Flask, redirect, request
 
 from scraper.scrape import ScrapeResult, downloader_for, scrape, scrape_sources
 from scraper.sources import bluesky, build_source
@@ -63,8 +63,9 @@ def replica(factory: Any, **options: Any) -> tuple[Any, ReplicaOptions]:
 def config_for(data_dir: Path, name: str, base_url: str, **entry: Any) -> Any:
     """The built-in source `name` pointed at a replica: only base_url and what is given change."""
     api = {"request_spacing_s": 0, **entry.pop("api", {})}
+    scraper = {**FAST, **entry.pop("scraper", {})}
     source = {"base_url": base_url, "allow_private_network": True, "api": api, **entry}
-    return make_config(data_dir, scraper=FAST, sources={name: source})
+    return make_config(data_dir, scraper=scraper, sources={name: source})
 
 
 def stored(data_dir: Path) -> list[dict]:
@@ -434,3 +435,53 @@ def test_one_tag_from_three_sites_at_once_keeps_each_images_source(
     with Store(data_dir) as store:
         by_source = store.stats().sources
     assert by_source == {"mastodon": 12, "flickr": 12, "tumblr": 12}
+
+
+def test_a_post_stopped_half_way_is_finished_image_by_image(data_dir: Path) -> None:
+    app = create_mastodon_app(ReplicaOptions(posts=1, images_per_post={0: 4}))
+    with serving(app) as url:
+        config = config_for(data_dir, "mastodon", url, scraper={"workers": 1})
+        first = scrape(config, "boho", 2, "mastodon")
+        again = scrape(config, "boho", 4, "mastodon")
+    assert first.progress.added == 2
+    assert (again.progress.skipped, again.progress.added) == (2, 2)
+    assert len(stored(data_dir)) == 4
+
+
+def test_the_token_goes_to_its_own_site_only(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[str | None] = []
+    elsewhere = Flask("elsewhere")
+
+    @elsewhere.get("/api/v1/timelines/tag/<tag>")
+    def other(tag: str) -> object:
+        seen.append(request.headers.get("Authorization"))
+        return []
+
+    with serving(elsewhere) as other_url:
+        redirector = Flask("redirector")
+
+        @redirector.get("/api/v1/timelines/tag/<tag>")
+        def away(tag: str) -> object:
+            return redirect(f"{other_url}/api/v1/timelines/tag/{tag}?from=redirect")
+
+        with serving(redirector) as url:
+            monkeypatch.setenv("STYLESCOUT_MASTODON_TOKEN", "secret-token-0123456789")
+            config = config_for(data_dir, "mastodon", url)
+            result = scrape(config, "boho", 5, "mastodon")
+    assert result.progress.status == "completed" and seen == [None]
+
+
+@pytest.mark.parametrize(("private", "reason"), [(False, "private_address"), (True, "connection")])
+def test_an_api_key_never_shows_in_an_error(
+    private: bool, reason: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STYLESCOUT_TUMBLR_API_KEY", "tumblr-secret-key-123")
+    entry = {"base_url": "http://127.0.0.1:9", "enabled": True, "allow_private_network": private}
+    config = make_config(data_dir, scraper={**FAST, "retries": 0}, sources={"tumblr": entry})
+    with pytest.raises(ScrapeError) as info:
+        scrape(config, "boho", 5, "tumblr")
+    message = str(info.value)
+    assert reason in message and ("api_key=%2A%2A%2A" in message or "api_key=***" in message)
+    assert "tumblr-secret-key-123" not in message

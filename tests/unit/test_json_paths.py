@@ -155,3 +155,8 @@ def test_alternative_keys_take_the_first_that_is_set() -> None:
     found = resolve(status, "media_attachments[type=image].url|remote_url")
     assert found.values == ["https://origin.example/a.jpg", "https://files.example/b.jpg"]
     assert not resolve(status, "media_attachments[].uri|href").present
+
+
+def test_hostile_numbers_and_addresses_are_refused_not_raised() -> None:
+    assert as_count("²") is None and as_count("9" * 5000) is None and as_time("²") is None
+    assert web_url("http://[x/y.jpg", "https://m.example/") is None

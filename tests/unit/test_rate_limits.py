@@ -54,3 +54,11 @@ def test_waits_are_capped_and_a_longer_one_stops_with_the_reset_time() -> None:
         wait_for("mastodon.social", headers, cap_s=60, default_s=10, now=NOW)
     assert caught.value.wait_s == pytest.approx(300)
     assert "mastodon.social asks to wait 300 s" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Retry-After": "inf"}, {"Retry-After": "1e400"}, {"X-RateLimit-Reset": "99999999999999"}],
+)
+def test_absurd_waits_are_unreadable_not_a_crash(headers: dict[str, str]) -> None:
+    assert requested_wait(headers, NOW) is None
