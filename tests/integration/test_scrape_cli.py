@@ -159,3 +159,58 @@ def test_ctrl_c_stops_cleanly_and_records_an_interrupted_run(
         assert store.runs()[0]["status"] == "interrupted"
         assert check_store(store).clean
         assert not list((data / "images" / "tmp").iterdir())
+
+
+def test_one_tag_from_two_sites_one_summary_line_each(
+    feed: BackgroundServer, tmp_path: Path
+) -> None:
+    from tests.api_replicas import ReplicaOptions, create_mastodon_app, serving
+
+    with serving(create_mastodon_app(ReplicaOptions(posts=20))) as mastodon:
+        path = tmp_path / "config.yaml"
+        path.write_text(
+            f"data_dir: data\ndemo_feed:\n  port: {feed.port}\nsources:\n  mastodon:\n"
+            f"    base_url: {mastodon}\n    allow_private_network: true\n"
+            "    api: {request_spacing_s: 0}\n"
+        )
+        done = run_cli(
+            "scraper",
+            "--config",
+            str(path),
+            "scrape",
+            "--tag",
+            "boho",
+            "--count",
+            "6",
+            "--source",
+            "mastodon,demo-html",
+        )
+        assert done.returncode == 0, done.stderr
+        out = done.stdout.strip().splitlines()
+        announced = sorted(line for line in out if line.startswith("source "))
+        assert announced == ["source demo-html (html mode)", "source mastodon (api mode)"]
+        lines = [line for line in out if not line.startswith("source ")]
+        assert [line.split(":")[0] for line in lines] == ["mastodon", "demo-html"]
+        for line in lines:
+            assert SUMMARY.match(line.split(": ", 1)[1]), line
+            assert line.split(": ", 1)[1].startswith("added 6,"), line
+        assert "#boho mastodon" in done.stderr and "#boho demo-html" in done.stderr  # two bars
+        with Store(tmp_path / "data") as store:
+            assert store.stats().sources == {"mastodon": 6, "demo-html": 6}
+        # an unknown source is refused before anything starts, naming the configured ones
+        bad = run_cli(
+            "scraper",
+            "--config",
+            str(path),
+            "scrape",
+            "--tag",
+            "boho",
+            "--count",
+            "2",
+            "--source",
+            "mastodon,nowhere",
+        )
+        assert bad.returncode == 2 and "unknown source 'nowhere'" in bad.stderr
+        # without --source and without a default, the person is told what to give
+        none = run_cli("scraper", "--config", str(path), "scrape", "--tag", "boho", "--count", "2")
+        assert none.returncode == 2 and "give --source" in none.stderr and "mastodon" in none.stderr
