@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -21,6 +22,7 @@ from dash_app.serving import serve_app
 from scraper.demo_feed.server import BackgroundServer
 from scraper.demo_feed.site import create_feed_app
 from store import Config, Store
+from tests.api_replicas import ReplicaOptions, create_mastodon_app, serving
 from tests.browser.conftest import console_errors, skip_without_chromium
 from tests.conftest import make_config, meta_for
 
@@ -41,11 +43,19 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Config, str
     """A demo feed, a store with two demo styles and an index, and the dashboard serving it."""
     skip_without_chromium()
     data_dir = tmp_path_factory.mktemp("dash") / "data"
-    with BackgroundServer(create_feed_app(), "127.0.0.1", 0) as feed:
+    mastodon = create_mastodon_app(ReplicaOptions(posts=40, tags=frozenset({"streetwear"})))
+    with BackgroundServer(create_feed_app(), "127.0.0.1", 0) as feed, serving(mastodon) as site:
         config = make_config(
             data_dir,
             demo_feed={"port": feed.port},
             scraper={"default_source": "demo-html"},
+            sources={  # a second site for the Scrape page, a local replica of Mastodon
+                "mastodon": {
+                    "base_url": site,
+                    "allow_private_network": True,
+                    "api": {"request_spacing_s": 0},
+                }
+            },
             features={"input_size": 64, "weights": "none"},
             clustering={"n_styles": 4, "min_size": 2},
         )
@@ -197,6 +207,14 @@ def test_scrape_page_runs_a_scrape_then_the_new_style_appears(
     count = browser.find_element(By.ID, "scrape-count")
     count.clear()
     count.send_keys("16")
+    # a second source: open the multi-select, tick mastodon, close it
+    browser.find_element(By.ID, "scrape-source").click()
+    option = '.dash-dropdown-option input[value="mastodon"]'
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, option))
+    _click(browser, browser.find_element(By.CSS_SELECTOR, option).find_element(By.XPATH, "../.."))
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+    wait.until(lambda d: "mastodon" in d.find_element(By.ID, "scrape-source").text)
+    assert "demo-html" in browser.find_element(By.ID, "scrape-source").text
     browser.find_element(By.ID, "scrape-start").click()
     wait.until(lambda d: d.find_element(By.ID, "scrape-cancel").is_enabled())  # running
     seen: set[str] = set()
@@ -210,11 +228,14 @@ def test_scrape_page_runs_a_scrape_then_the_new_style_appears(
     assert "streetwear" in done.split("The styles now")[-1], done
     bar = browser.find_element(By.CSS_SELECTOR, "#scrape-progress .progress-bar")
     assert bar.get_attribute("aria-valuenow") == "100"
-    assert browser.find_element(By.ID, "count-added").text == "16"
+    assert browser.find_element(By.ID, "count-added").text == "32"  # 16 from each source
+    assert "Added 32 images" in done
     assert {"Scraping", "Rebuilding the styles"} & seen
     _shot(browser, "scrape")
     with Store(config.data_dir) as store:
-        assert store.runs(1)[0]["status"] == "completed"
+        runs = store.runs(2)
+        assert {r["source"] for r in runs} == {"demo-html", "mastodon"}
+        assert all(r["status"] == "completed" and r["tag"] == "streetwear" for r in runs)
 
     browser.get(f"{url}/styles")  # the new index is used without restarting the app
     wait.until(lambda d: "streetwear" in d.find_element(By.ID, "style-sizes").text)
