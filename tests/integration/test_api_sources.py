@@ -485,3 +485,40 @@ def test_an_api_key_never_shows_in_an_error(
     message = str(info.value)
     assert reason in message and ("api_key=%2A%2A%2A" in message or "api_key=***" in message)
     assert "tumblr-secret-key-123" not in message
+
+
+def test_slow_answers_time_out_in_one_line_and_an_empty_first_page_ends_the_walk(
+    data_dir: Path,
+) -> None:
+    slow = create_mastodon_app(ReplicaOptions(posts=5, latency_s=1.5))
+    with serving(slow) as url:
+        config = config_for(data_dir, "mastodon", url, scraper={"read_timeout_s": 0.5})
+        with pytest.raises(ScrapeError, match="timeout"):
+            scrape(config, "boho", 5, "mastodon")
+    empty = create_mastodon_app(ReplicaOptions(posts=50, empty_first_page=True))
+    with serving(empty) as url:
+        result = scrape(config_for(data_dir, "mastodon", url), "boho", 5, "mastodon")
+    assert result.progress.added == 0 and result.progress.status == "completed"
+    assert len(api_requests(empty)) == 1  # `[]` without a Link header is the end
+
+
+def test_bluesky_login_limits_and_bad_queries(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STYLESCOUT_BLUESKY_HANDLE", "scout.bsky.social")
+    monkeypatch.setenv("STYLESCOUT_BLUESKY_APP_PASSWORD", "pw")
+    app = create_bluesky_app(ReplicaOptions(posts=5, login_limit=0, rate_limit_wait_s=1))
+    with serving(app) as url:
+        config = config_for(data_dir, "bluesky", url, enabled=True)
+        started = time.monotonic()
+        with pytest.raises(ScrapeError, match="logins are rate limited"):
+            scrape(config, "boho", 5, "bluesky")
+        assert time.monotonic() - started >= 0.9  # RateLimit-Reset was waited out once
+    bluesky.forget_sessions()
+    app = create_bluesky_app(ReplicaOptions(posts=5))
+    with serving(app) as url:
+        config = config_for(
+            data_dir, "bluesky", url, enabled=True, api={"params": {"q": "#{tag}", "limit": "150"}}
+        )
+        with pytest.raises(ScrapeError, match=r"HTTP 400.*limit"):
+            scrape(config, "boho", 5, "bluesky")
