@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from collections.abc import Iterator
 
 import numpy as np
 import plotly.figure_factory as ff
@@ -118,29 +119,38 @@ def sizes(names: list[str], counts: np.ndarray) -> go.Figure:
     return fig
 
 
+def _share_lines(
+    weekly: WeeklyShares, names: list[str], of: str, where: str = ""
+) -> Iterator[tuple[int, go.Scatter]]:
+    """(style, line) for each style with posts: its weekly share, with counts in the hover."""
+    totals = weekly.counts.sum(axis=1)
+    for style, name in enumerate(names):
+        if not weekly.counts[:, style].any():
+            continue
+        yield (
+            style,
+            go.Scatter(
+                x=weekly.weeks,
+                y=100 * weekly.shares[:, style],
+                mode="lines+markers",
+                name=name,
+                line={"color": colour_of(style), "width": 2},
+                customdata=np.stack([weekly.counts[:, style], totals], axis=1),
+                hovertemplate=f"{name}{where}<br>week of %{{x|%d %b %Y}}: %{{y:.1f}}% {of}"
+                " (%{customdata[0]} of %{customdata[1]} posts)<extra></extra>",
+            ),
+        )
+
+
 def trends(
     weekly: WeeklyShares, names: list[str], highlight: set[int], source: str | None = None
 ) -> go.Figure:
     """Each style's share of the week's posts: of all posts, or of one source's posts only."""
     fig = go.Figure()
-    shares = weekly.shares
-    totals = weekly.counts.sum(axis=1)
     of = f"of {plain(source)}'s posts" if source is not None else "of the week's posts"
-    for style, name in enumerate(names):
-        if not weekly.counts[:, style].any():
-            continue
-        fig.add_trace(
-            go.Scatter(
-                x=weekly.weeks,
-                y=100 * shares[:, style],
-                mode="lines+markers",
-                name=name,
-                line={"color": colour_of(style), "width": 4 if style in highlight else 2},
-                customdata=np.stack([weekly.counts[:, style], totals], axis=1),
-                hovertemplate=f"{name}<br>week of %{{x|%d %b %Y}}: %{{y:.1f}}% {of}"
-                " (%{customdata[0]} of %{customdata[1]} posts)<extra></extra>",
-            )
-        )
+    for style, line in _share_lines(weekly, names, of):
+        line.line.width = 4 if style in highlight else 2
+        fig.add_trace(line)
     layout = dict(_LAYOUT)
     if source is not None:
         layout["margin"] = {**_LAYOUT["margin"], "t": 70}
@@ -171,28 +181,10 @@ def trends_by_source(by_source: dict[str, WeeklyShares], names: list[str]) -> go
     )
     shown: set[int] = set()
     for row, source in enumerate(sources, start=1):
-        weekly = by_source[source]
-        shares, totals = weekly.shares, weekly.counts.sum(axis=1)
-        for style, name in enumerate(names):
-            if not weekly.counts[:, style].any():
-                continue
-            fig.add_trace(
-                go.Scatter(
-                    x=weekly.weeks,
-                    y=100 * shares[:, style],
-                    mode="lines+markers",
-                    name=name,
-                    legendgroup=str(style),
-                    showlegend=style not in shown,
-                    line={"color": colour_of(style), "width": 2},
-                    customdata=np.stack([weekly.counts[:, style], totals], axis=1),
-                    hovertemplate=f"{name} on {plain(source)}<br>week of %{{x|%d %b %Y}}:"
-                    f" %{{y:.1f}}% of {plain(source)}'s posts"
-                    " (%{customdata[0]} of %{customdata[1]})<extra></extra>",
-                ),
-                row=row,
-                col=1,
-            )
+        of = f"of {plain(source)}'s posts"
+        for style, line in _share_lines(by_source[source], names, of, f" on {plain(source)}"):
+            line.legendgroup, line.showlegend = str(style), style not in shown
+            fig.add_trace(line, row=row, col=1)
             shown.add(style)
     top = max((float(w.shares.max()) for w in by_source.values() if w.shares.size), default=1)
     # one scale for every panel

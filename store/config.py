@@ -221,6 +221,14 @@ class SourceConfig(_Section):
         return self
 
 
+_MASTODON_FIELDS = FieldPaths(  # Mastodon's status, which Pixelfed's API answers too
+    image=["media_attachments[type=image].url|remote_url"],  # remote_url: not yet processed
+    post_url="url",
+    text="content",
+    time="created_at",
+    likes="favourites_count",
+    tags="tags[].name",
+)
 DEFAULT_SOURCES: dict[str, SourceConfig] = {
     "instagram": SourceConfig(
         kind="browser",
@@ -247,14 +255,7 @@ DEFAULT_SOURCES: dict[str, SourceConfig] = {
         max_pages=25,
         api=ApiConfig(
             params={"only_media": "true", "limit": "40"},
-            fields=FieldPaths(
-                image=["media_attachments[type=image].url|remote_url"],
-                post_url="url",
-                text="content",
-                time="created_at",
-                likes="favourites_count",
-                tags="tags[].name",
-            ),
+            fields=_MASTODON_FIELDS,
             skip_if=["reblog"],
             paging=PagingConfig(kind="link"),
             request_spacing_s=1.0,  # 300 requests per 5 minutes per address without a token
@@ -274,14 +275,7 @@ DEFAULT_SOURCES: dict[str, SourceConfig] = {
         max_pages=25,
         api=ApiConfig(
             params={"only_media": "true", "limit": "40"},
-            fields=FieldPaths(
-                image=["media_attachments[type=image].url|remote_url"],
-                post_url="url",
-                text="content",
-                time="created_at",
-                likes="favourites_count",
-                tags="tags[].name",
-            ),
+            fields=_MASTODON_FIELDS,
             skip_if=["reblog"],
             paging=PagingConfig(kind="max_id", param="max_id", field="id"),
             request_spacing_s=1.0,
