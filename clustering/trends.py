@@ -1,0 +1,212 @@
+"""Which tags (or styles) rise and fall, with numbers an analyst can trust.
+
+A scrape of a tag's N newest posts covers a different stretch of time for each tag: a tag that
+posts often reaches back only a few weeks, and counting its weeks naively makes it look as if it
+rose from nothing. So each series uses only the weeks its posts fully cover: from the first
+whole week after its oldest stored post (the whole feed's first week when the scrape reached the
+start) to the last whole week of the store. The weekly counts are fitted with a Poisson
+regression on the week (quasi-Poisson: its standard errors are scaled by the overdispersion), and
+a series is called rising or falling only when the slope's confidence interval, after a Holm
+correction over every series compared, leaves out zero. The same model gives a short forecast
+with its interval.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import warnings
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from store import Store
+
+WEEK = dt.timedelta(weeks=1)
+MIN_WEEKS = 4  # fewer covered weeks cannot say anything about a slope
+
+
+def week_start(when: dt.datetime) -> dt.date:
+    """The Monday of the week (UTC) that `when` falls in."""
+    day = when.astimezone(dt.UTC).date() if when.tzinfo else when.date()
+    return day - dt.timedelta(days=day.weekday())
+
+
+def parse_time(text: str) -> dt.datetime | None:
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The whole weeks a series covers, first to last (Mondays)."""
+
+    first: dt.date
+    last: dt.date
+
+    @property
+    def weeks(self) -> list[dt.date]:
+        n = (self.last - self.first).days // 7 + 1
+        return [self.first + i * WEEK for i in range(max(0, n))]
+
+    def __str__(self) -> str:
+        end = self.last + dt.timedelta(days=6)
+        return f"{self.first:%d %b %Y} to {end:%d %b %Y} ({len(self.weeks)} weeks)"
+
+
+def coverage(
+    times: Sequence[dt.datetime], store_first: dt.datetime, store_last: dt.datetime
+) -> Coverage | None:
+    """The weeks a series' posts fully cover (see the module's docstring), or None."""
+    if not times:
+        return None
+    oldest = min(times)
+    first = week_start(oldest)
+    if first > week_start(store_first):  # the scrape stopped inside this week: not whole
+        first += WEEK
+    last = week_start(store_last)
+    if store_last.astimezone(dt.UTC).weekday() != 6:  # the newest week is not over yet
+        last -= WEEK
+    return Coverage(first, last) if last >= first else None
+
+
+@dataclass(frozen=True)
+class Forecast:
+    week: dt.date
+    mean: float
+    low: float
+    high: float
+
+
+@dataclass
+class Trend:
+    """One series: posts per covered week and what the count model says of them."""
+
+    name: str
+    coverage: Coverage
+    counts: np.ndarray
+    totals: np.ndarray  # every post of the store in those weeks (for shares)
+    slope: float = 0.0  # change of log(posts per week) per week
+    low: float = 0.0
+    high: float = 0.0
+    p_value: float = 1.0
+    adjusted_p: float = 1.0
+    significant: bool = False
+    forecast: list[Forecast] = field(default_factory=list)
+
+    @property
+    def weekly_change(self) -> float:
+        """Posts per week change by this fraction every week (+0.05: 5 % more each week)."""
+        return math.exp(self.slope) - 1
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return math.exp(self.low) - 1, math.exp(self.high) - 1
+
+    @property
+    def direction(self) -> str:
+        if not self.significant:
+            return "flat"
+        return "rising" if self.slope > 0 else "falling"
+
+    @property
+    def shares(self) -> np.ndarray:
+        return np.divide(
+            self.counts, self.totals, out=np.zeros(len(self.counts)), where=self.totals > 0
+        )
+
+    def describe(self) -> str:
+        low, high = self.interval
+        return (
+            f"{self.name}: {self.weekly_change:+.1%} a week (95% CI {low:+.1%} to {high:+.1%}), "
+            f"{self.direction}, {int(self.counts.sum())} posts, {self.coverage}"
+        )
+
+
+def fit(trend: Trend, horizon: int = 4, level: float = 0.95) -> Trend:
+    """The quasi-Poisson slope of weekly counts with its interval and p-value, and a forecast of
+    the next `horizon` weeks (the model's mean rate with its interval)."""
+    import statsmodels.api as sm
+
+    t = np.arange(len(trend.counts), dtype=float)
+    if trend.counts.sum() == 0 or len(t) < 3:
+        return trend  # nothing to fit: flat, p = 1
+    X = sm.add_constant(t)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all but one week empty
+            model = sm.GLM(trend.counts, X, family=sm.families.Poisson()).fit(scale="X2")
+    except (ValueError, np.linalg.LinAlgError):  # e.g. a single non-zero week
+        return trend
+    if not np.all(np.isfinite(model.params)) or not np.isfinite(model.bse[1]):
+        return trend
+    alpha = 1 - level
+    (_, slope), (low, high) = model.params, model.conf_int(alpha)[1]
+    trend.slope, trend.low, trend.high = float(slope), float(low), float(high)
+    trend.p_value = float(model.pvalues[1]) if np.isfinite(model.pvalues[1]) else 1.0
+    future = np.arange(len(t), len(t) + horizon, dtype=float)
+    frame = model.get_prediction(sm.add_constant(future, has_constant="add")).summary_frame(alpha)
+    last = trend.coverage.last
+    trend.forecast = [
+        Forecast(
+            last + (i + 1) * WEEK,
+            float(row["mean"]),
+            float(row["mean_ci_lower"]),
+            float(row["mean_ci_upper"]),
+        )
+        for i, (_, row) in enumerate(frame.iterrows())
+    ]
+    return trend
+
+
+def judge(trends: list[Trend], alpha: float = 0.05) -> list[Trend]:
+    """Holm's correction over the series compared; each is significant or not at `alpha`."""
+    from statsmodels.stats.multitest import multipletests
+
+    if not trends:
+        return trends
+    reject, adjusted, _, _ = multipletests([t.p_value for t in trends], alpha, method="holm")
+    for trend, ok, p in zip(trends, reject, adjusted, strict=True):
+        trend.significant, trend.adjusted_p = bool(ok), float(p)
+    return trends
+
+
+def series(named_times: dict[str, list[dt.datetime]], all_times: list[dt.datetime]) -> list[Trend]:
+    """One Trend per name over its covered weeks (names with too few weeks are left out)."""
+    if not all_times:
+        return []
+    first, last = min(all_times), max(all_times)
+    totals = Counter(week_start(t) for t in all_times)
+    out = []
+    for name, times in named_times.items():
+        cover = coverage(times, first, last)
+        if cover is None or len(cover.weeks) < MIN_WEEKS:
+            continue
+        counts = Counter(week_start(t) for t in times)
+        weeks = cover.weeks
+        out.append(
+            Trend(
+                name,
+                cover,
+                np.array([counts.get(w, 0) for w in weeks], dtype=float),
+                np.array([totals.get(w, 0) for w in weeks], dtype=float),
+            )
+        )
+    return out
+
+
+def tag_trends(
+    store: Store, tags: Iterable[str] | None = None, top: int = 12, alpha: float = 0.05
+) -> list[Trend]:
+    """Trends of hashtags (each post counts for every tag of its image, reposts included),
+    fastest rising first. `tags` default to the store's `top` most used."""
+    names = list(tags) if tags is not None else [t for t, _ in store.tag_counts()[:top]]
+    all_times = [w for _, s in store.post_times() if (w := parse_time(s))]
+    named = {name: [w for _, s in store.post_times(name) if (w := parse_time(s))] for name in names}
+    trends = [fit(t) for t in series(named, all_times)]
+    return sorted(judge(trends, alpha), key=lambda t: -t.slope)

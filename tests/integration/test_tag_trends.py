@@ -1,0 +1,43 @@
+"""Tag trends against the demo feed's own design, after full scrapes of its six style tags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from clustering.trends import tag_trends
+from scraper.demo_feed.catalog import Catalog
+from scraper.demo_feed.server import BackgroundServer
+from scraper.demo_feed.site import create_feed_app
+from scraper.demo_feed.styles import STYLES
+from scraper.scrape import scrape
+from store import Store
+from store.config import DemoFeedConfig
+from tests.conftest import make_config
+
+
+@pytest.mark.slow
+def test_the_tag_view_calls_what_the_feed_was_designed_to_do(data_dir: Path) -> None:
+    catalog = Catalog(DemoFeedConfig())
+    with BackgroundServer(create_feed_app(), "127.0.0.1", 0) as feed:
+        config = make_config(data_dir, demo_feed={"port": feed.port})
+        for tag in STYLES:
+            scrape(config, tag, len(catalog.by_tag[tag]), "demo-html")
+    with Store(data_dir) as store:
+        trends = tag_trends(store, list(STYLES))
+    by_name = {t.name: t for t in trends}
+    assert set(by_name) == set(STYLES)
+    ranked = [t.name for t in trends]  # fastest rising first
+    assert set(ranked[:2]) == {"streetwear", "boho"}
+    assert set(ranked[-2:]) == {"romantic", "preppy"}
+    for name in ("streetwear", "boho"):
+        assert by_name[name].direction == "rising" and by_name[name].low > 0, by_name[name]
+    for name in ("romantic", "preppy"):
+        assert by_name[name].direction == "falling" and by_name[name].high < 0, by_name[name]
+    for name in ("sporty", "minimal"):  # about flat by design: not called
+        assert by_name[name].direction == "flat", by_name[name].describe()
+    for trend in trends:  # counts beside shares, over whole weeks only, with a forecast
+        assert trend.counts.sum() > 150 and len(trend.coverage.weeks) >= 8
+        assert (trend.shares <= 1).all() and len(trend.forecast) == 4
+        assert all(f.low <= f.mean <= f.high for f in trend.forecast)
