@@ -35,6 +35,7 @@ bench: setup ## run the benchmarks and print their figures
 	$(PY) -m bench.demo_feed
 	$(PY) -m bench.scrape
 	$(PY) -m bench.api_sources
+	$(PY) -m bench.trends
 	$(PY) -m bench.engine
 	$(PY) -m bench.dashboard
 	$(PY) -m bench.dashboard_limits

@@ -285,3 +285,62 @@ def mean_ratings(means: list[MeanRating], title: str) -> go.Figure:
         yaxis={"autorange": "reversed"},
     )
     return fig
+
+
+def tag_trends(trends: list) -> go.Figure:
+    """Posts per week of each followed tag over the weeks its scrapes cover (counts, with the
+    share of all posts in the hover), and the count model's 4-week forecast with its interval,
+    dashed. `trends` are `clustering.trends.Trend`s."""
+    fig = go.Figure()
+    for i, trend in enumerate(trends):
+        colour = colour_of(i)
+        name = f"#{plain(trend.name)}"
+        fig.add_trace(
+            go.Scatter(
+                x=trend.coverage.weeks,
+                y=trend.counts,
+                mode="lines+markers",
+                name=name,
+                legendgroup=name,
+                line={"color": colour, "width": 3 if trend.significant else 1.5},
+                customdata=100 * trend.shares,
+                hovertemplate=f"{name}<br>week of %{{x|%d %b %Y}}: %{{y:.0f}} posts"
+                " (%{customdata:.1f}% of all posts)<extra></extra>",
+            )
+        )
+        if trend.forecast:
+            weeks = [f.week for f in trend.forecast]
+            fig.add_trace(
+                go.Scatter(
+                    x=weeks + weeks[::-1],
+                    y=[f.high for f in trend.forecast] + [f.low for f in trend.forecast][::-1],
+                    fill="toself",
+                    fillcolor=colour,
+                    opacity=0.15,
+                    line={"width": 0},
+                    hoverinfo="skip",
+                    showlegend=False,
+                    legendgroup=name,
+                )
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=[trend.coverage.last, *weeks],
+                    y=[float(trend.counts[-1]), *(f.mean for f in trend.forecast)],
+                    mode="lines",
+                    line={"color": colour, "dash": "dash", "width": 1.5},
+                    showlegend=False,
+                    legendgroup=name,
+                    hovertemplate=f"{name} forecast<br>week of %{{x|%d %b %Y}}: %{{y:.0f}} posts"
+                    "<extra></extra>",
+                )
+            )
+    weeks = [w for t in trends for w in t.coverage.weeks + [f.week for f in t.forecast]]
+    fig.update_layout(
+        **_LAYOUT,
+        height=420,
+        yaxis={"title": "posts per week", "rangemode": "tozero"},
+        xaxis=_week_axis(weeks) if weeks else {},
+        hovermode="closest",
+    )
+    return fig

@@ -25,12 +25,15 @@ dash.register_page(__name__, path="/trends", name="Trends", title="StyleScout ·
 ALL_TAGS = "__all__"
 MIN_POSTS = 5  # weeks with fewer posts are left out of the chart and the slopes
 MAX_SOURCE_PANELS = 8  # small multiples beyond this many sources are unreadable
+FOLLOWED = 6  # tags followed at first: the most used
+MAX_FOLLOWED = 12
 
 
 def layout(**_query: str) -> html.Div:
     app = get_context()
+    tags = app.store.tag_counts()
     options = [{"label": "all tags", "value": ALL_TAGS}] + [
-        {"label": f"#{t} ({n})", "value": t} for t, n in app.store.tag_counts()[:300]
+        {"label": f"#{t} ({n})", "value": t} for t, n in tags[:300]
     ]
     loaded = app.engine.loaded()
     sources = None if loaded is None else index_sources(loaded.index, app.store)
@@ -51,6 +54,21 @@ def layout(**_query: str) -> html.Div:
                 className="d-flex align-items-center mb-3",
             ),
             dcc.Loading(html.Div(id="trend-view"), type="dot", delay_show=150),
+            html.Div(
+                [
+                    html.H2("Tag trends", className="h4 mb-0 me-auto"),
+                    dcc.Dropdown(
+                        id="trend-follow",
+                        options=[{"label": f"#{t} ({n})", "value": t} for t, n in tags[:300]],
+                        value=[t for t, _ in tags[:FOLLOWED]],
+                        multi=True,
+                        placeholder="tags to follow",
+                        style={"minWidth": "24rem"},
+                    ),
+                ],
+                className="d-flex align-items-center mt-4 mb-3",
+            ),
+            dcc.Loading(html.Div(id="tag-trend-view"), type="dot", delay_show=150),
         ]
     )
 
@@ -176,3 +194,77 @@ def trend_view(tag: str | None, source: object = inputs.ALL_SOURCES) -> list:
 callback(
     Output("trend-view", "children"), Input("trend-tag", "value"), Input("trend-source", "value")
 )(trend_view)
+
+
+def tag_trend_view(tags: object) -> list:
+    """Posts per week of the followed tags over the weeks each tag's scrapes cover, with a
+    quasi-Poisson slope and interval per tag, called rising or falling only when significant
+    (Holm over the tags shown), and a 4-week forecast."""
+    from clustering.trends import tag_trends
+
+    app = get_context()
+    if tags is None or tags == []:
+        return [html.Div("Pick tags to follow.", className="text-muted")]
+    if not isinstance(tags, list) or len(tags) > MAX_FOLLOWED:
+        return [dbc.Alert(f"Follow at most {MAX_FOLLOWED} tags.", color="warning")]
+    known = {t for t, _ in app.store.tag_counts()}
+    if not all(isinstance(t, str) and len(t) <= 100 and t in known for t in tags):
+        return [dbc.Alert("A tag that was not accepted: pick tags from the list.", color="warning")]
+    trends = tag_trends(app.store, list(dict.fromkeys(tags)))
+    left = [t for t in tags if t not in {x.name for x in trends}]
+    if not trends:
+        return [
+            dbc.Alert(
+                "Too few whole weeks of posts for these tags to say anything yet.", color="info"
+            )
+        ]
+    rows = []
+    for trend in trends:
+        low, high = trend.interval
+        colour = {"rising": "success", "falling": "danger"}.get(trend.direction, "secondary")
+        rows.append(
+            html.Tr(
+                [
+                    html.Td(f"#{trend.name}"),
+                    html.Td(dbc.Badge(trend.direction, color=colour)),
+                    html.Td(f"{trend.weekly_change:+.1%} ({low:+.1%} to {high:+.1%})"),
+                    html.Td(f"{trend.adjusted_p:.2g}"),
+                    html.Td(f"{int(trend.counts.sum()):,}"),
+                    html.Td(str(trend.coverage)),
+                ],
+                id={"type": "tag-trend", "tag": trend.name},
+            )
+        )
+    header = html.Thead(
+        html.Tr(
+            [
+                html.Th(h)
+                for h in ("tag", "called", "a week (95% CI)", "p (Holm)", "posts", "covers")
+            ]
+        )
+    )
+    note = (
+        "Posts per week over the whole weeks each tag's scrapes cover (a scrape of a tag's newest "
+        "posts reaches back further for a quiet tag than a busy one). A tag is called rising or "
+        "falling only when its slope's 95% interval, after a Holm correction over the tags "
+        "shown, leaves out zero; dashed: the next 4 weeks with their interval."
+    )
+    if left:
+        note += f" Too few whole weeks to say anything: {', '.join('#' + t for t in left)}."
+    return [
+        panel(
+            [
+                html.Div(note, className="small text-muted", id="tag-trend-note"),
+                graph("tag-trend-chart", figures.tag_trends(trends), toolbar=True),
+                dbc.Table(
+                    [header, html.Tbody(rows)],
+                    size="sm",
+                    className="mt-2 mb-0",
+                    id="tag-trend-table",
+                ),
+            ]
+        )
+    ]
+
+
+callback(Output("tag-trend-view", "children"), Input("trend-follow", "value"))(tag_trend_view)

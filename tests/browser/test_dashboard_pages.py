@@ -187,6 +187,10 @@ def test_every_page_renders_without_console_errors(
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, titles)) == 2)
     assert browser.find_elements(By.CSS_SELECTOR, titles)[1].text == f"{SECOND_SITE} · 12 posts"
     _shot(browser, "trends-by-source")
+    # the tag view: the followed tags (the most used ones) over the weeks their scrapes cover
+    wait.until(lambda d: d.find_element(By.ID, "tag-trend-view").text.strip())
+    tag_view = browser.find_element(By.ID, "tag-trend-view").text
+    assert "Too few whole weeks" in tag_view or "#boho" in tag_view, tag_view
     assert console_errors(browser) == []
 
     browser.get(f"{url}/styles?style=0")  # a style chosen in the URL is browsed at once

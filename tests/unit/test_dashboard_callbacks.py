@@ -389,6 +389,18 @@ def test_trends_call_out_the_rising_style(app: Dash) -> None:
     assert "No items of this tag" in str(trends.trend_view("nothing-has-this"))
 
 
+def test_tag_trends_follow_the_picked_tags_and_refuse_junk(app: Dash) -> None:
+    from dash_app.pages import trends
+
+    view = str(trends.tag_trend_view(["boho", "minimal", "streetwear"]))
+    assert "tag-trend-chart" in view and "tag-trend-table" in view
+    assert "#boho" in view and "flat" in view  # two posts every week: not called
+    assert "Too few whole weeks to say anything: #streetwear" in view  # 2 weeks only
+    assert "Pick tags" in str(trends.tag_trend_view([]))
+    for junk in (["nope"], ["x" * 200], [["boho"]], {"a": 1}, "boho", ["boho"] * 13):
+        assert "warning" in str(trends.tag_trend_view(junk)), junk
+
+
 def _find(component: object, element_id: str) -> object | None:
     """The component with this id inside a layout (lists and children walked)."""
     if isinstance(component, list | tuple):
