@@ -4,8 +4,9 @@ nearest items, shaped by their ratings.
 `python -m clustering recommend` and the dashboard both call `answer()`, so the same photos and
 ratings give the same style and the same items wherever they are asked: the photos are embedded
 by one code path (one photo per model call, the index's own colour settings), the profile is the
-Rocchio mix of photos and rated items, and the exclusions are the same (the photos themselves, by
-catalogue id or by content hash, and items rated 1-2).
+Rocchio mix of photos and rated items (re-ranked by the person's own model once they have rated
+both ways: `clustering.feedback`), and the exclusions are the same (the photos themselves, by
+catalogue id or by content hash, rated items, and what the caller says).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 from clustering.colour import colour_histogram, colour_key
 from clustering.descriptors import combine
 from clustering.features import FeatureExtractor
+from clustering.feedback import blend, can_learn, learned_scores
 from clustering.images import fit, load_rgb
 from clustering.index import StyleIndex
 from clustering.recommender import Neighbour, Recommender, StyleMatch, rocchio_profile
@@ -140,6 +142,7 @@ class Answer:
     liked: int = 0
     disliked: int = 0
     problems: list[str] = field(default_factory=list)
+    learned: bool = False  # ranked by the person's own model (else by Rocchio alone)
 
     @property
     def fallback(self) -> bool:
@@ -185,9 +188,13 @@ def answer(
     ratings: dict[int, int] | None = None,
     cfg: RecommenderConfig | None = None,
     k: int | None = None,
+    exclude: Sequence[int] = (),
 ) -> Answer:
-    """The style and the k nearest items for `photos`, shaped by the person's latest `ratings`
-    (image id → 1-5). Raises IndexMismatchError when the photos cannot be embedded."""
+    """The style and the k items for `photos`, shaped by the person's latest `ratings` (image
+    id → 1-5): the nearest to their Rocchio profile, re-ranked by their own model once they have
+    rated a liked and a disliked item (`recommender.learner`). Rated items are left out unless
+    `recommender.show_rated`, and so are `exclude` (e.g. what was shown already). Raises
+    IndexMismatchError when the photos cannot be embedded."""
     cfg = cfg or recommender.cfg
     k = k or cfg.k
     ratings = ratings or {}
@@ -204,5 +211,17 @@ def answer(
         result.popular = store.popular_images(k)
         return result
     profile = rocchio_profile(vectors, liked, disliked, cfg)
-    result.neighbours = recommender.nearest(profile, k, exclude=query_ids + disliked_ids)
+    left_out = [*query_ids, *disliked_ids, *exclude]
+    if not cfg.show_rated:
+        left_out += liked_ids
+    if not can_learn(liked, disliked, cfg):
+        result.neighbours = recommender.nearest(profile, k, exclude=left_out)
+        return result
+    pool = recommender.nearest(profile, max(cfg.learner_pool, k), exclude=left_out)
+    _, pool_vectors = index.vectors_of([n.image_id for n in pool])
+    learned = learned_scores(pool_vectors, np.concatenate([vectors, liked]), disliked, cfg)
+    scores = blend(learned, np.array([n.distance for n in pool]))
+    order = np.argsort(-scores, kind="stable")[:k]  # ties keep the nearer first
+    result.neighbours = [pool[i] for i in order]
+    result.learned = True
     return result

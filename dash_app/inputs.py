@@ -65,6 +65,8 @@ PhotoEntry = Annotated[UploadPhoto | ItemPhoto, Field(discriminator="kind")]
 _PHOTOS = TypeAdapter(list[PhotoEntry])
 
 
+Flag = Annotated[bool, Field(strict=True)] | None  # a checkbox: true, false or not yet set
+
 MAX_SOURCES = 10  # sources one scrape may walk at once
 
 

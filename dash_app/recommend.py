@@ -122,10 +122,15 @@ def query_photos(engine: Engine, photos: list[dict]) -> list[Photo]:
     return out
 
 
-def recommend(engine: Engine, photos: list[dict], user_id: str | None) -> Recommendation:
-    """Your style and the nearest items for `photos` (dicts with kind 'upload' + sha256, or kind
-    'item' + id), shaped by the person's latest ratings: `clustering.query.answer`, shown."""
+def recommend(
+    engine: Engine, photos: list[dict], user_id: str | None, show_rated: bool | None = None
+) -> Recommendation:
+    """Your style and the items for `photos` (dicts with kind 'upload' + sha256, or kind 'item'
+    + id), shaped by the person's latest ratings: `clustering.query.answer`, shown. Rated items
+    come back only with `show_rated` (default: `recommender.show_rated`)."""
     store, cfg = engine.store, engine.config.recommender
+    if show_rated is not None:
+        cfg = cfg.model_copy(update={"show_rated": show_rated})
     ratings = store.latest_ratings(user_id) if user_id else {}
     loaded = engine.loaded()
     if loaded is None or not photos:

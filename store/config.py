@@ -432,6 +432,12 @@ class RecommenderConfig(_Section):
     photo_weight: float = Field(1.0, gt=0, description="Rocchio: weight of the person's photos")
     like_weight: float = Field(0.75, ge=0, description="Rocchio: pull towards items rated 4-5")
     dislike_weight: float = Field(0.25, ge=0, description="Rocchio: push from items rated 1-2")
+    learner: Literal["rocchio", "logistic"] = Field(
+        "logistic", description="how ratings re-rank: Rocchio alone, or a per-person model"
+    )
+    learner_pool: int = Field(300, ge=10, le=20_000, description="candidates it re-ranks")
+    learner_c: float = Field(1.0, gt=0, le=1000, description="its inverse regularisation")
+    show_rated: bool = Field(False, description="show items already rated again")
 
 
 class DashboardConfig(_Section):

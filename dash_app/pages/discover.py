@@ -112,6 +112,12 @@ def layout(**_query: str) -> html.Div:
             html.Div(
                 [
                     html.H2("Recommended for you", className="h5 me-auto mb-0"),
+                    dbc.Checkbox(
+                        id="show-rated",
+                        label="show items I rated",
+                        value=False,
+                        className="me-3 mb-0 small",
+                    ),
                     dbc.Button(
                         "Update with my ratings",
                         id="refresh-recs",
@@ -277,17 +283,21 @@ def render_recommendation(rec: Recommendation) -> list:
     return out
 
 
-def show_recommendations(photos: list[dict] | None, user_id: str | None) -> list:
-    """Your style and the nearest items; photos beyond `max_photos` and repeats are not used."""
+def show_recommendations(
+    photos: list[dict] | None, user_id: str | None, show_rated: object = None
+) -> list:
+    """Your style and the items for you; photos beyond `max_photos` and repeats are not used.
+    Items you rated are left out (new ones instead) unless `show_rated` is ticked."""
     app = get_context()
     try:
         entries = inputs.photos(photos, app.config.dashboard.max_photos)
         user = inputs.user_id(user_id)
+        rated = inputs.check(inputs.Flag, show_rated, "the 'show items I rated' box")
     except BadInput as exc:
         return [dbc.Alert(str(exc), color="danger", id="discover-message")]
     try:
         with app.decode_slots:
-            rec = recommend(app.engine, inputs.photo_dicts(entries), user)
+            rec = recommend(app.engine, inputs.photo_dicts(entries), user, show_rated=rated)
     except IndexMismatchError as exc:
         return [dbc.Alert(str(exc), color="danger")]
     return render_recommendation(rec)
@@ -362,7 +372,8 @@ callback(
     Input("my-photos", "data"),
     Input("refresh-recs", "n_clicks"),
     Input("user-id", "data"),
-)(lambda photos, _n, user_id: show_recommendations(photos, user_id))
+    Input("show-rated", "value"),
+)(lambda photos, _n, user_id, rated: show_recommendations(photos, user_id, rated))
 
 
 @callback(

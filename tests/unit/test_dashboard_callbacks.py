@@ -157,7 +157,9 @@ def test_ratings_are_saved_at_once_and_shape_the_next_recommendation(app: Dash) 
     assert streetwear(after) > streetwear(before)  # pulled towards the liked item's style
     kept = before.items[1].image_id
     discover.save_rating(kept, 4, USER)
-    marked = recommend(ctx.engine, photos, USER)
+    fresh = recommend(ctx.engine, photos, USER)  # by default: new items after ratings
+    assert kept not in [i.image_id for i in fresh.items] and liked not in fresh.items
+    marked = recommend(ctx.engine, photos, USER, show_rated=True)  # "show items I rated"
     assert next(i for i in marked.items if i.image_id == kept).rating == 4  # rated items marked
     assert "towards 2 liked, away from 1 disliked" in str(discover.render_recommendation(marked))
     with pytest.raises(PreventUpdate):
@@ -387,6 +389,15 @@ def test_trends_call_out_the_rising_style(app: Dash) -> None:
     assert "18 posts over 2 weeks (3 weeks with fewer than 5 posts left out)" in str(view[1])
     assert "No week has 5 or more posts" in str(trends.trend_view("boho"))  # 2 a week
     assert "No items of this tag" in str(trends.trend_view("nothing-has-this"))
+
+
+def test_the_show_rated_box_is_checked_at_the_boundary(app: Dash) -> None:
+    from dash_app.pages import discover
+
+    photos = [{"kind": "item", "id": _ids()[0], "sha256": "a" * 64}]
+    for junk in ("yes", 1, [True], {"a": 1}):
+        assert "not accepted" in str(discover.show_recommendations(photos, USER, junk)), junk
+    assert "items" in str(discover.show_recommendations(photos, USER, True))
 
 
 def test_tag_trends_follow_the_picked_tags_and_refuse_junk(app: Dash) -> None:
