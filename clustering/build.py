@@ -101,17 +101,12 @@ def extract_missing(
     return done - failed, failed, time.perf_counter() - started
 
 
-def build_index(
-    config: Config,
-    store: Store,
-    extractor: FeatureExtractor | None = None,
-    progress: Progress | None = None,
-) -> tuple[BuildReport, StyleIndex]:
-    """Bring features up to date, cluster them into styles and swap in the new index."""
-    started = time.perf_counter()
-    extractor = extractor or FeatureExtractor(config.features)
-    extracted, _, extract_seconds = extract_missing(store, extractor, progress)
-    ids, cnn = store.load_features(extractor.key)
+def descriptors_of(
+    config: Config, store: Store, feature_key: str, progress: Progress | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str | None]:
+    """(ids, vectors, mean, std, colour key) of the stored features of one model, standardised
+    and joined to the colour part as the index holds them (colour extracted where missing)."""
+    ids, cnn = store.load_features(feature_key)
     if len(ids) == 0:
         raise StyleScoutError("the store has no readable images: scrape or import some first")
     colour, ckey = None, None
@@ -124,7 +119,20 @@ def build_index(
         colour = cvec[np.searchsorted(cids, both)]
         ids = both
     mean, std = standardisation(cnn, config.features.standardise)
-    vectors = combine(cnn, colour, mean, std, config.features.colour.weight)
+    return ids, combine(cnn, colour, mean, std, config.features.colour.weight), mean, std, ckey
+
+
+def build_index(
+    config: Config,
+    store: Store,
+    extractor: FeatureExtractor | None = None,
+    progress: Progress | None = None,
+) -> tuple[BuildReport, StyleIndex]:
+    """Bring features up to date, cluster them into styles and swap in the new index."""
+    started = time.perf_counter()
+    extractor = extractor or FeatureExtractor(config.features)
+    extracted, _, extract_seconds = extract_missing(store, extractor, progress)
+    ids, vectors, mean, std, ckey = descriptors_of(config, store, extractor.key, progress)
     if progress:
         progress("clustering", 0, 1)
     styles = cluster_styles(vectors, config.clustering)

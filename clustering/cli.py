@@ -127,6 +127,46 @@ def _evaluate(args: argparse.Namespace, config: Config, store: Store) -> int:
     return 0
 
 
+def _compare(args: argparse.Namespace, config: Config, store: Store) -> int:
+    from clustering.compare import as_dicts, compare, save_comparison
+
+    backbones = [b.strip() for b in args.backbones.split(",") if b.strip()]
+    columns = [c.strip() for c in args.label_column.split(",") if c.strip()]
+    bars: dict[str, tqdm] = {}
+
+    def show(backbone: str, done: int, total: int) -> None:
+        bar = bars.setdefault(backbone, tqdm(total=total, desc=backbone, unit="img"))
+        bar.update(done - bar.n)
+
+    try:
+        rows = compare(config, store, backbones, columns, args.k, progress=show)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    save_comparison(store, rows, columns, args.k)
+    if args.json:
+        print(json.dumps(as_dicts(rows)))
+        return 0
+    heads = [f"P@{args.k} {c}" for c in columns] + [f"NMI {c}" for c in columns]
+    print(
+        f"{'backbone':<14}" + "".join(f"{h:>18}" for h in heads) + f"{'img/s':>8}{'dims':>6}"
+        f"{'peak MB':>9}"
+    )
+    for row in rows:
+        cells = [row.precision_at_k.get(c) for c in columns] + [row.nmi.get(c) for c in columns]
+        speed = "cached" if row.images_per_s is None else f"{row.images_per_s:.1f}"
+        peak = "-" if row.peak_mb is None else f"{row.peak_mb:.0f}"
+        print(
+            f"{row.backbone:<14}"
+            + "".join(f"{'-' if v is None else f'{v:.3f}':>18}" for v in cells)
+            + f"{speed:>8}{row.dims:>6}{peak:>9}"
+        )
+    notes = {r.weights_note for r in rows if r.weights_note}
+    for note in notes:
+        print(f"note: {note}")
+    return 0
+
+
 def _stats(store: Store) -> int:
     images = store.stats().images
     folder = current_folder(store.index_dir)
@@ -163,6 +203,19 @@ def _main(argv: Sequence[str] | None) -> int:
     ev.add_argument("--label-column", default="articleType")
     ev.add_argument("--k", type=int, default=10)
     ev.add_argument("--json", action="store_true")
+    cmp = add_command(sub, "compare", "backbones scored on the same labelled store")
+    cmp.add_argument(
+        "--backbones",
+        default="resnet50,resnet101,densenet121,inception_v3",
+        help="comma-separated (default: all four)",
+    )
+    cmp.add_argument(
+        "--label-column",
+        default="articleType,baseColour",
+        help="label column(s), comma-separated (default: articleType,baseColour)",
+    )
+    cmp.add_argument("--k", type=int, default=10)
+    cmp.add_argument("--json", action="store_true")
     add_command(sub, "stats", "what the style index holds")
     args = parser.parse_args(argv)
     config = config_from_args(args)
@@ -178,6 +231,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return _recommend(args, config, store)
         if args.command == "evaluate":
             return _evaluate(args, config, store)
+        if args.command == "compare":
+            return _compare(args, config, store)
         return _stats(store)
 
 

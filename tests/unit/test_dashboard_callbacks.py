@@ -677,3 +677,37 @@ def test_styles_and_trends_take_junk_without_error(app: Dash) -> None:
             styles.chosen_style("style-map", click, None)
     for tag in ({"a": 1}, ["boho"], "x" * 5000):
         assert "not accepted" in str(trends.trend_view(tag))
+
+
+def test_the_backbone_comparison_is_shown_from_what_was_saved(app: Dash) -> None:
+    from dash_app.pages import feedback
+
+    assert "No comparison yet" in str(feedback.backbones_panel(None))
+    saved = {
+        "compared_at": "2026-12-01T20:00:00+00:00",
+        "label_columns": ["articleType"],
+        "k": 10,
+        "rows": [
+            {
+                "backbone": "resnet50",
+                "precision_at_k": {"articleType": 0.5},
+                "nmi": {},
+                "images_per_s": None,
+                "dims": 2048,
+                "peak_mb": None,
+            },
+            {
+                "backbone": "<b>x</b>",
+                "precision_at_k": {"articleType": "junk"},
+                "nmi": [],
+                "images_per_s": 12.5,
+                "dims": "many",
+                "peak_mb": 300.2,
+            },
+            "not a row",
+        ],
+    }
+    text = str(feedback.backbones_panel(saved))
+    assert "P@10 articleType" in text and "0.500" in text and "cached" in text and "12.5" in text
+    assert "junk" not in text and "many" not in text  # only numbers are shown as numbers
+    assert "backbones" in str(feedback.layout())

@@ -1,0 +1,158 @@
+"""Backbones compared offline: `python -m clustering compare --backbones resnet50,densenet121`.
+
+The study StyleScout comes from compared ResNet50 with DenseNet, ResNet-101 and Inception by what
+people rated; offline, each backbone is scored on the same store against its imported labels:
+leave-one-out precision@k per label column, NMI of its styles, how fast it extracts, its vector
+size and the memory the extraction took. Features are cached per model key in the store, so a
+second run extracts nothing and takes seconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import psutil
+from sklearn.metrics import normalized_mutual_info_score
+
+from clustering.build import descriptors_of, extract_missing
+from clustering.evaluate import precision_at_k
+from clustering.features import FeatureExtractor
+from clustering.styles import cluster_styles
+from store import Config, Store, StyleScoutError
+
+Progress = Callable[[str, int, int], None]
+BACKBONES = ("resnet50", "resnet101", "densenet121", "inception_v3")
+
+
+@dataclass
+class BackboneScores:
+    """One row of the comparison."""
+
+    backbone: str
+    model_key: str
+    images: int
+    dims: int
+    extracted: int  # 0: every feature came from the cache
+    images_per_s: float | None  # None when nothing was extracted this run
+    peak_mb: float | None  # resident memory added while extracting (None: cached)
+    precision_at_k: dict[str, float] = field(default_factory=dict)
+    nmi: dict[str, float] = field(default_factory=dict)
+    weights_note: str = ""
+
+
+class _PeakMemory:
+    """The highest resident memory of this process while the block runs, sampled every 50 ms
+    (TensorFlow allocates outside Python's own allocator, so tracemalloc would not see it)."""
+
+    def __enter__(self) -> _PeakMemory:
+        self._process = psutil.Process()
+        self.start = self.peak = self._process.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, self._process.memory_info().rss)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._process.memory_info().rss)
+
+    @property
+    def added_mb(self) -> float:
+        return (self.peak - self.start) / 2**20
+
+
+def compare(
+    config: Config,
+    store: Store,
+    backbones: Sequence[str],
+    label_columns: Sequence[str],
+    k: int = 10,
+    progress: Progress | None = None,
+) -> list[BackboneScores]:
+    """Score each backbone on the store's labelled images (features extracted where missing)."""
+    labels = {c: store.labels(c) for c in label_columns}
+    missing = [c for c, found in labels.items() if not found]
+    if missing:
+        raise StyleScoutError(
+            f"no image has a '{missing[0]}' label: import a labelled folder"
+            " (python -m scraper import DIR) first"
+        )
+    rows = []
+    for backbone in backbones:
+        if backbone not in BACKBONES:
+            raise StyleScoutError(f"unknown backbone {backbone!r}; known: {', '.join(BACKBONES)}")
+        cfg = config.model_copy(
+            update={"features": config.features.model_copy(update={"backbone": backbone})}
+        )
+        extractor = FeatureExtractor(cfg.features)
+        with _PeakMemory() as memory:
+            extracted, _, seconds = extract_missing(
+                store,
+                extractor,
+                (lambda s, d, t, b=backbone: progress(b, d, t)) if progress else None,
+            )
+        ids, vectors, *_ = descriptors_of(cfg, store, extractor.key)
+        styles = cluster_styles(vectors, cfg.clustering)
+        row = BackboneScores(
+            backbone,
+            extractor.key,
+            len(ids),
+            int(store.load_features(extractor.key)[1].shape[1]),
+            extracted,
+            extracted / seconds if extracted and seconds > 0 else None,
+            memory.added_mb if extracted else None,
+            weights_note=extractor.weights_note or "",
+        )
+        for column, label_of in labels.items():
+            keep = np.array([int(i) in label_of for i in ids])
+            if keep.sum() < k + 1:
+                continue
+            wanted = np.array([label_of[int(i)] for i in ids[keep]])
+            row.precision_at_k[column] = precision_at_k(vectors[keep], wanted, k)
+            row.nmi[column] = float(normalized_mutual_info_score(wanted, styles.labels[keep]))
+        rows.append(row)
+    return rows
+
+
+def as_dicts(rows: list[BackboneScores]) -> list[dict]:
+    return [asdict(r) for r in rows]
+
+
+COMPARISON_FILE = "backbones.json"
+
+
+def save_comparison(
+    store: Store, rows: list[BackboneScores], columns: Sequence[str], k: int
+) -> None:
+    """The last comparison, in the store's cache folder, for the dashboard's Feedback page."""
+    path = store.cache_dir / COMPARISON_FILE
+    body = {
+        "compared_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "label_columns": list(columns),
+        "k": k,
+        "rows": as_dicts(rows),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_suffix(".tmp")
+    temp.write_text(json.dumps(body, indent=1), encoding="utf-8")
+    temp.replace(path)  # a reader never sees half a file
+
+
+def load_comparison(store: Store) -> dict | None:
+    """The last saved comparison, or None."""
+    path = store.cache_dir / COMPARISON_FILE
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return body if isinstance(body, dict) and isinstance(body.get("rows"), list) else None
