@@ -3,20 +3,23 @@
 The study StyleScout comes from compared ResNet50 with DenseNet, ResNet-101 and Inception by what
 people rated; offline, each backbone is scored on the same store against its imported labels:
 leave-one-out precision@k per label column, NMI of its styles, how fast it extracts, its vector
-size and the memory the extraction took. Features are cached per model key in the store, so a
-second run extracts nothing and takes seconds.
+size and the peak memory of the extraction (each backbone extracts in a fresh process, so the
+figure is its own). Features are cached per model key in the store, so a second run extracts
+nothing and takes seconds.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
+import multiprocessing
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from queue import Empty
+from typing import Any
 
 import numpy as np
-import psutil
 from sklearn.metrics import normalized_mutual_info_score
 
 from clustering.build import descriptors_of, extract_missing
@@ -39,36 +42,61 @@ class BackboneScores:
     dims: int
     extracted: int  # 0: every feature came from the cache
     images_per_s: float | None  # None when nothing was extracted this run
-    peak_mb: float | None  # resident memory added while extracting (None: cached)
+    peak_mb: float | None  # peak memory of the process that extracted (None: cached)
     precision_at_k: dict[str, float] = field(default_factory=dict)
     nmi: dict[str, float] = field(default_factory=dict)
     weights_note: str = ""
 
 
-class _PeakMemory:
-    """The highest resident memory of this process while the block runs, sampled every 50 ms
-    (TensorFlow allocates outside Python's own allocator, so tracemalloc would not see it)."""
+def _extract_child(config: Config, queue: Any) -> None:
+    """Runs in a fresh process: extract what is missing for `config`'s backbone, sending
+    progress, then (extracted, seconds, the process's peak memory in MB, the weights note)."""
+    import resource
 
-    def __enter__(self) -> _PeakMemory:
-        self._process = psutil.Process()
-        self.start = self.peak = self._process.memory_info().rss
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
+    try:
+        with Store.from_config(config) as store:
+            extractor = FeatureExtractor(config.features)
+            extracted, _, seconds = extract_missing(
+                store, extractor, lambda _s, done, total: queue.put(("progress", done, total))
+            )
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+        queue.put(("done", (extracted, seconds, peak, extractor.weights_note or "")))
+    except Exception as exc:  # sent to the parent, which raises it as one line
+        queue.put(("error", f"{type(exc).__name__}: {exc}"))
 
-    def _sample(self) -> None:
-        while not self._stop.wait(0.05):
-            self.peak = max(self.peak, self._process.memory_info().rss)
 
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self._process.memory_info().rss)
-
-    @property
-    def added_mb(self) -> float:
-        return (self.peak - self.start) / 2**20
+def _extract_apart(
+    config: Config, report: Callable[[int, int], None] | None, timeout_s: float = 7200
+) -> tuple[int, float, float, str]:
+    """`extract_missing` for one backbone in its own spawned process, so its peak memory is
+    its own (TensorFlow keeps what earlier models took) and nothing of it stays behind."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    child = context.Process(target=_extract_child, args=(config, queue), daemon=True)
+    child.start()
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            try:
+                kind, *payload = queue.get(timeout=0.5)
+            except Empty:
+                if not child.is_alive():
+                    raise StyleScoutError(
+                        f"the extraction process stopped unexpectedly (exit {child.exitcode})"
+                    ) from None
+                continue
+            if kind == "progress" and report is not None:
+                report(int(payload[0]), int(payload[1]))
+            elif kind == "done":
+                extracted, seconds, peak, note = payload[0]
+                return int(extracted), float(seconds), float(peak), str(note)
+            elif kind == "error":
+                raise StyleScoutError(str(payload[0]))
+        raise StyleScoutError(f"extraction took longer than {timeout_s:.0f} s")
+    finally:
+        if child.is_alive():
+            child.terminate()
+        child.join(timeout=10)
 
 
 def compare(
@@ -94,13 +122,9 @@ def compare(
         cfg = config.model_copy(
             update={"features": config.features.model_copy(update={"backbone": backbone})}
         )
-        extractor = FeatureExtractor(cfg.features)
-        with _PeakMemory() as memory:
-            extracted, _, seconds = extract_missing(
-                store,
-                extractor,
-                (lambda s, d, t, b=backbone: progress(b, d, t)) if progress else None,
-            )
+        extractor = FeatureExtractor(cfg.features)  # its key; the model is built in the child
+        report = None if progress is None else (lambda d, t, b=backbone: progress(b, d, t))
+        extracted, seconds, peak, note = _extract_apart(cfg, report)
         ids, vectors, *_ = descriptors_of(cfg, store, extractor.key)
         styles = cluster_styles(vectors, cfg.clustering)
         row = BackboneScores(
@@ -110,8 +134,8 @@ def compare(
             int(store.load_features(extractor.key)[1].shape[1]),
             extracted,
             extracted / seconds if extracted and seconds > 0 else None,
-            memory.added_mb if extracted else None,
-            weights_note=extractor.weights_note or "",
+            peak if extracted else None,
+            weights_note=note,
         )
         for column, label_of in labels.items():
             keep = np.array([int(i) in label_of for i in ids])
