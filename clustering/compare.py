@@ -124,7 +124,10 @@ def compare(
         )
         extractor = FeatureExtractor(cfg.features)  # its key; the model is built in the child
         report = None if progress is None else (lambda d, t, b=backbone: progress(b, d, t))
-        extracted, seconds, peak, note = _extract_apart(cfg, report)
+        if store.images_without_features(extractor.key):
+            extracted, seconds, peak, note = _extract_apart(cfg, report)
+        else:  # all cached: no process, no model
+            extracted, seconds, peak, note = 0, 0.0, 0.0, extractor.weights_note or ""
         ids, vectors, *_ = descriptors_of(cfg, store, extractor.key)
         styles = cluster_styles(vectors, cfg.clustering)
         row = BackboneScores(
