@@ -9,11 +9,16 @@ the six) and covered weeks are printed, with the time the analysis takes.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
-from clustering.trends import tag_trends
+import numpy as np
+
+from clustering.build import build_index
+from clustering.trends import parse_time, share_trends, tag_trends, week_start
 from scraper.demo_feed.catalog import Catalog
 from scraper.demo_feed.server import BackgroundServer
 from scraper.demo_feed.site import create_feed_app
@@ -21,7 +26,7 @@ from scraper.demo_feed.sources import with_demo_sources
 from scraper.demo_feed.styles import STYLES
 from scraper.scrape import scrape
 from store import Store
-from store.config import DemoFeedConfig, parse_config
+from store.config import Config, DemoFeedConfig, parse_config
 
 DESIGN = {name: style.trend for name, style in STYLES.items()}
 
@@ -55,6 +60,59 @@ def run(per_tag: int | None, port: int) -> None:
         left = sorted(set(STYLES) - {t.name for t in trends})
         if left:
             print(f"too few whole weeks to say anything: {', '.join(left)}")
+        if per_tag is None:
+            visual_view(config, catalog)
+
+
+def visual_view(config: Config, catalog: Catalog) -> None:
+    """The style view on the same store: how pure its clusters are in the demo's families (with
+    random weights they mix them), and what the share model calls rising or falling."""
+    family_of = {post.id: post.style for post in catalog.posts}
+    config = config.model_copy(
+        update={"features": config.features.model_copy(update={"weights": "none"})}
+    )
+    with Store.from_config(config) as store:
+        report, index = build_index(config, store)
+        cards = store.cards(index.ids.tolist())
+        posts = store.source_post_times()
+    family = np.array(
+        [family_of.get(str(cards[int(i)]["post_url"]).rsplit("/", 1)[-1], "?") for i in index.ids]
+    )
+    names = index.meta.names
+    k = len(names)
+    pure = []
+    print(f"\nthe style view ({report.model_key}, random weights): {k} styles")
+    print("| style | items | main family (share) | design | called |")
+    print("|---|---|---|---|---|")
+    weekly = weekly_counts(posts, index.ids, index.labels, k)
+    fitted = {t.name: t for t in share_trends(names, weekly[0], weekly[1])}
+    for c, name in enumerate(names):
+        members = family[index.labels == c]
+        top, n = Counter(members.tolist()).most_common(1)[0]
+        pure.append(n)
+        trend = fitted.get(name)
+        called = "-" if trend is None else f"{trend.direction} ({trend.weekly_change:+.1%})"
+        print(
+            f"| {name} | {len(members)} | {top} ({n / len(members):.0%}) | "
+            f"{DESIGN.get(top, 0):+.1f} | {called} |"
+        )
+    print(f"items in their style's main family: {sum(pure) / len(family):.0%}")
+
+
+def weekly_counts(
+    posts: list[tuple[int, str, str]], ids: np.ndarray, labels: np.ndarray, k: int
+) -> tuple[list[dt.date], np.ndarray]:
+    """Posts per week and style (weeks with posts, oldest first)."""
+    style_of = dict(zip(ids.tolist(), labels.tolist(), strict=True))
+    counts: dict[dt.date, np.ndarray] = {}
+    for image_id, _source, stamp in posts:
+        when = parse_time(stamp)
+        if when is None or image_id not in style_of:
+            continue
+        row = counts.setdefault(week_start(when), np.zeros(k, dtype=float))
+        row[style_of[image_id]] += 1
+    weeks = sorted(counts)
+    return weeks, np.array([counts[w] for w in weeks])
 
 
 def main() -> None:

@@ -98,6 +98,8 @@ class Trend:
     adjusted_p: float = 1.0
     significant: bool = False
     forecast: list[Forecast] = field(default_factory=list)
+    of_share: bool = False  # the slope is of the share of `totals`, not of the counts
+    positions: np.ndarray | None = None  # weeks since the first, where not every week is kept
 
     @property
     def weekly_change(self) -> float:
@@ -122,8 +124,10 @@ class Trend:
 
     def describe(self) -> str:
         low, high = self.interval
+        what = "share" if self.of_share else "posts"
         return (
-            f"{self.name}: {self.weekly_change:+.1%} a week (95% CI {low:+.1%} to {high:+.1%}), "
+            f"{self.name}: {what} {self.weekly_change:+.1%} a week (95% CI {low:+.1%} to "
+            f"{high:+.1%}), "
             f"{self.direction}, {int(self.counts.sum())} posts, {self.coverage}"
         )
 
@@ -133,14 +137,21 @@ def fit(trend: Trend, horizon: int = 4, level: float = 0.95) -> Trend:
     the next `horizon` weeks (the model's mean rate with its interval)."""
     import statsmodels.api as sm
 
-    t = np.arange(len(trend.counts), dtype=float)
+    t = (
+        trend.positions
+        if trend.positions is not None
+        else np.arange(len(trend.counts), dtype=float)
+    )
     if trend.counts.sum() == 0 or len(t) < 3:
         return trend  # nothing to fit: flat, p = 1
     X = sm.add_constant(t)
+    offset = np.log(np.maximum(trend.totals, 1)) if trend.of_share else None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all but one week empty
-            model = sm.GLM(trend.counts, X, family=sm.families.Poisson()).fit(scale="X2")
+            model = sm.GLM(trend.counts, X, family=sm.families.Poisson(), offset=offset).fit(
+                scale="X2"
+            )
     except (ValueError, np.linalg.LinAlgError):  # e.g. a single non-zero week
         return trend
     if not np.all(np.isfinite(model.params)) or not np.isfinite(model.bse[1]):
@@ -149,6 +160,8 @@ def fit(trend: Trend, horizon: int = 4, level: float = 0.95) -> Trend:
     (_, slope), (low, high) = model.params, model.conf_int(alpha)[1]
     trend.slope, trend.low, trend.high = float(slope), float(low), float(high)
     trend.p_value = float(model.pvalues[1]) if np.isfinite(model.pvalues[1]) else 1.0
+    if trend.of_share:  # a share has no forecast of posts
+        return trend
     future = np.arange(len(t), len(t) + horizon, dtype=float)
     frame = model.get_prediction(sm.add_constant(future, has_constant="add")).summary_frame(alpha)
     last = trend.coverage.last
@@ -209,4 +222,35 @@ def tag_trends(
     all_times = [w for _, s in store.post_times() if (w := parse_time(s))]
     named = {name: [w for _, s in store.post_times(name) if (w := parse_time(s))] for name in names}
     trends = [fit(t) for t in series(named, all_times)]
+    return sorted(judge(trends, alpha), key=lambda t: -t.slope)
+
+
+def share_trends(
+    names: Sequence[str],
+    weeks: Sequence[dt.date],
+    counts: np.ndarray,
+    alpha: float = 0.05,
+) -> list[Trend]:
+    """Each column's share of the week's posts (`counts`: weeks x columns, e.g. styles) as a
+    quasi-Poisson slope with the week's total as exposure, judged with Holm over the columns;
+    fastest rising first. Weeks need not be consecutive."""
+    if len(weeks) < 3:
+        return []
+    totals = counts.sum(axis=1).astype(float)
+    positions = np.array([(w - weeks[0]).days / 7 for w in weeks], dtype=float)
+    cover = Coverage(weeks[0], weeks[-1])
+    trends = [
+        fit(
+            Trend(
+                name,
+                cover,
+                counts[:, i].astype(float),
+                totals,
+                of_share=True,
+                positions=positions,
+            )
+        )
+        for i, name in enumerate(names)
+        if counts[:, i].sum() > 0
+    ]
     return sorted(judge(trends, alpha), key=lambda t: -t.slope)

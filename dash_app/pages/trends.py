@@ -8,15 +8,14 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
+from clustering.trends import Trend, share_trends
 from dash_app import figures, inputs
 from dash_app.components import graph, panel, source_dropdown
 from dash_app.context import get_context
 from dash_app.trends import (
     WeeklyShares,
     index_sources,
-    rising_and_falling,
     source_styles,
-    trend_slopes,
     weekly_shares,
     weekly_shares_by_source,
 )
@@ -73,15 +72,22 @@ def layout(**_query: str) -> html.Div:
     )
 
 
-def _callout(title: str, items: list[tuple[str, float]], colour: str, element_id: str) -> dbc.Col:
+def _callout(title: str, items: list[Trend], colour: str, element_id: str) -> dbc.Col:
     body = [html.Div(title, className="text-muted small text-uppercase")]
     if items:
-        body += [
-            html.Div([html.Strong(name), f"  {100 * slope:+.1f} points/week"], className="mt-1")
-            for name, slope in items
-        ]
+        for trend in items:
+            low, high = trend.interval
+            body.append(
+                html.Div(
+                    [
+                        html.Strong(trend.name),
+                        f"  share {trend.weekly_change:+.1%} a week ({low:+.1%} to {high:+.1%})",
+                    ],
+                    className="mt-1",
+                )
+            )
     else:
-        body.append(html.Div("none to speak of", className="text-muted mt-1"))
+        body.append(html.Div("none significant", className="text-muted mt-1"))
     return dbc.Col(
         dbc.Card(dbc.CardBody(body), className=f"ss-callout border-{colour}", id=element_id),
         md=6,
@@ -157,12 +163,17 @@ def trend_view(tag: str | None, source: object = inputs.ALL_SOURCES) -> list:
         ]
     sparse = len(everything.weeks) - len(weekly.weeks)
     names = index.meta.names
-    rising, falling = rising_and_falling(trend_slopes(weekly.shares), names)
-    highlight = {names.index(n) for n, _ in rising + falling}
+    fitted = share_trends(names, weekly.weeks, weekly.counts)
+    rising = [t for t in fitted if t.direction == "rising"][:3]
+    falling = [t for t in reversed(fitted) if t.direction == "falling"][:3]
+    highlight = {names.index(t.name) for t in rising + falling}
     note = f"{int(weekly.counts.sum()):,} posts{on} over {len(weekly.weeks)} weeks"
     if sparse:
         note += f" ({sparse} weeks with fewer than {MIN_POSTS} posts left out)"
-    note += "; rising and falling by the slope over the last 6 weeks."
+    note += (
+        "; a style is called rising or falling only when a count model of its share of the "
+        "week's posts (quasi-Poisson, 95% interval, Holm over the styles) says so."
+    )
     if chosen is not None:
         note += (
             f" Shares are within {chosen}: each style's share of {chosen}'s posts that week,"

@@ -60,3 +60,25 @@ def test_slopes_come_with_intervals_and_only_clear_ones_are_called() -> None:
         named["rising"].coverage.last + dt.timedelta(weeks=i) for i in range(1, 5)
     ]
     assert forecast[-1].mean > forecast[0].mean and all(f.low < f.mean < f.high for f in forecast)
+
+
+def test_style_shares_are_called_only_when_their_slope_is_clear() -> None:
+    from clustering.trends import share_trends
+
+    rng = np.random.default_rng(5)
+    weeks = [week_start(MONDAY) + dt.timedelta(weeks=i) for i in range(12) if i != 5]  # a gap
+    t = np.array([(w - weeks[0]).days / 7 for w in weeks])
+    total = 200
+    rising_share = 0.1 * np.exp(0.12 * t)
+    counts = np.column_stack(
+        [
+            rng.binomial(total, rising_share),
+            rng.binomial(total, np.full(len(t), 0.3)),
+            rng.binomial(total, 0.5 * np.exp(-0.05 * t)),
+        ]
+    )
+    trends = {x.name: x for x in share_trends(["up", "flat", "down"], weeks, counts)}
+    assert trends["up"].direction == "rising" and trends["up"].of_share
+    assert trends["down"].direction == "falling" and trends["flat"].direction == "flat"
+    assert trends["up"].forecast == []  # a share has no forecast of posts
+    assert share_trends(["a"], weeks[:2], counts[:2, :1]) == []
