@@ -9,7 +9,6 @@ the six) and covered weeks are printed, with the time the analysis takes.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import tempfile
 import time
 from collections import Counter
@@ -18,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from clustering.build import build_index
-from clustering.trends import parse_time, share_trends, tag_trends, week_start
+from clustering.trends import emerging_looks, share_trends, tag_trends, weekly_style_counts
 from scraper.demo_feed.catalog import Catalog
 from scraper.demo_feed.server import BackgroundServer
 from scraper.demo_feed.site import create_feed_app
@@ -84,7 +83,7 @@ def visual_view(config: Config, catalog: Catalog) -> None:
     print(f"\nthe style view ({report.model_key}, random weights): {k} styles")
     print("| style | items | main family (share) | design | called |")
     print("|---|---|---|---|---|")
-    weekly = weekly_counts(posts, index.ids, index.labels, k)
+    weekly = weekly_style_counts(posts, index.ids, index.labels, k)
     fitted = {t.name: t for t in share_trends(names, weekly[0], weekly[1])}
     for c, name in enumerate(names):
         members = family[index.labels == c]
@@ -97,22 +96,18 @@ def visual_view(config: Config, catalog: Catalog) -> None:
             f"{DESIGN.get(top, 0):+.1f} | {called} |"
         )
     print(f"items in their style's main family: {sum(pure) / len(family):.0%}")
-
-
-def weekly_counts(
-    posts: list[tuple[int, str, str]], ids: np.ndarray, labels: np.ndarray, k: int
-) -> tuple[list[dt.date], np.ndarray]:
-    """Posts per week and style (weeks with posts, oldest first)."""
-    style_of = dict(zip(ids.tolist(), labels.tolist(), strict=True))
-    counts: dict[dt.date, np.ndarray] = {}
-    for image_id, _source, stamp in posts:
-        when = parse_time(stamp)
-        if when is None or image_id not in style_of:
-            continue
-        row = counts.setdefault(week_start(when), np.zeros(k, dtype=float))
-        row[style_of[image_id]] += 1
-    weeks = sorted(counts)
-    return weeks, np.array([counts[w] for w in weeks])
+    with Store.from_config(config) as store:
+        started = time.perf_counter()
+        looks = emerging_looks(store, index.ids, index.vectors, config.clustering)
+        took = time.perf_counter() - started
+    print(f"\nemerging looks (micro-styles rising significantly; {took:.1f} s):")
+    id_family = dict(zip(index.ids.tolist(), family.tolist(), strict=True))
+    for look in looks:
+        families = Counter(id_family.get(i, "?") for i in look.examples)
+        print(
+            f"- {look.name}: {look.size} items, share {look.trend.weekly_change:+.1%} a week, "
+            f"examples from {dict(families)}"
+        )
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from store import Store
+from store.config import ClusteringConfig
 
 WEEK = dt.timedelta(weeks=1)
 MIN_WEEKS = 4  # fewer covered weeks cannot say anything about a slope
@@ -254,3 +255,80 @@ def share_trends(
         if counts[:, i].sum() > 0
     ]
     return sorted(judge(trends, alpha), key=lambda t: -t.slope)
+
+
+@dataclass(frozen=True)
+class EmergingLook:
+    """A micro-style (finer than the styles shown) whose share rises significantly."""
+
+    name: str
+    trend: Trend
+    examples: list[int]  # image ids nearest its centre
+    size: int
+
+
+def weekly_style_counts(
+    posts: Iterable[tuple[int, str, str]], ids: np.ndarray, labels: np.ndarray, k: int
+) -> tuple[list[dt.date], np.ndarray]:
+    """Posts per week (weeks with posts, oldest first) and label, from (image id, source, time)
+    rows such as `Store.source_post_times`."""
+    label_of = dict(zip(ids.tolist(), labels.tolist(), strict=True))
+    rows: dict[dt.date, np.ndarray] = {}
+    for image_id, _source, stamp in posts:
+        when = parse_time(stamp)
+        if when is None or image_id not in label_of:
+            continue
+        row = rows.setdefault(week_start(when), np.zeros(k, dtype=float))
+        row[label_of[image_id]] += 1
+    weeks = sorted(rows)
+    return weeks, (np.array([rows[w] for w in weeks]) if weeks else np.zeros((0, k)))
+
+
+def emerging_looks(
+    store: Store,
+    ids: np.ndarray,
+    vectors: np.ndarray,
+    clustering: ClusteringConfig,
+    micro_styles: int = 48,
+    top: int = 3,
+    examples: int = 4,
+) -> list[EmergingLook]:
+    """The fastest significantly rising micro-styles: the items cut into about `micro_styles`
+    groups (the same hierarchical clustering, cut lower, nothing merged), each group's share of
+    the week's posts judged like the styles' (quasi-Poisson, Holm over the groups)."""
+    from clustering.styles import cluster_styles, name_styles, representatives
+
+    if len(ids) < 4 * micro_styles // 2:
+        return []
+    cfg = clustering.model_copy(
+        update={
+            "n_styles": micro_styles,
+            "distance_threshold": None,
+            "merge_threshold": 0.0,
+            "min_size": max(3, len(ids) // (micro_styles * 4)),
+        }
+    )
+    micro = cluster_styles(vectors, cfg)
+    k = int(micro.labels.max()) + 1
+    tags = store.tags_by_image()
+    names = _unique(name_styles(micro.labels, [tags.get(int(i), []) for i in ids], top=3))
+    weeks, counts = weekly_style_counts(store.source_post_times(), ids, micro.labels, k)
+    rising = [t for t in share_trends(names, weeks, counts) if t.direction == "rising"][:top]
+    near = representatives(vectors, micro, ids, examples)
+    index_of = {name: i for i, name in enumerate(names)}
+    return [
+        EmergingLook(
+            t.name, t, near[index_of[t.name]], int((micro.labels == index_of[t.name]).sum())
+        )
+        for t in rising
+    ]
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Names made distinct: a second 'boho · hat' becomes 'boho · hat (2)'."""
+    seen: Counter[str] = Counter()
+    out = []
+    for name in names:
+        seen[name] += 1
+        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return out

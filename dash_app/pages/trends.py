@@ -10,7 +10,7 @@ from dash import Input, Output, callback, dcc, html
 
 from clustering.trends import Trend, share_trends
 from dash_app import figures, inputs
-from dash_app.components import graph, panel, source_dropdown
+from dash_app.components import graph, panel, source_dropdown, thumb
 from dash_app.context import get_context
 from dash_app.trends import (
     WeeklyShares,
@@ -68,6 +68,7 @@ def layout(**_query: str) -> html.Div:
                 className="d-flex align-items-center mt-4 mb-3",
             ),
             dcc.Loading(html.Div(id="tag-trend-view"), type="dot", delay_show=150),
+            dcc.Loading(html.Div(id="emerging-view", className="mt-3"), type="dot"),
         ]
     )
 
@@ -279,3 +280,51 @@ def tag_trend_view(tags: object) -> list:
 
 
 callback(Output("tag-trend-view", "children"), Input("trend-follow", "value"))(tag_trend_view)
+
+
+def emerging_view(_tag: object = None) -> list:
+    """What is new: the micro-styles (the items cut finer than the styles shown) whose share of
+    the week's posts rises significantly, each with a few of its photos."""
+    from clustering.trends import emerging_looks
+
+    app = get_context()
+    loaded = app.engine.loaded()
+    if loaded is None:
+        return []
+    index = loaded.index
+    looks = emerging_looks(app.store, index.ids, index.vectors, app.config.clustering)
+    note = (
+        "Finer looks than the styles above (the same clustering cut into about 48 groups), "
+        "whose share of the week's posts rises significantly (quasi-Poisson, Holm over the groups)."
+    )
+    if not looks:
+        body = [html.Div(note + " None rises clearly yet.", className="small text-muted")]
+        return [panel(body, "Emerging looks")]
+    cards = app.store.cards([i for look in looks for i in look.examples])
+    rows = []
+    for look in looks:
+        low, high = look.trend.interval
+        photos = [
+            thumb(cards[i]["sha256"], 160, alt=look.name, class_name="ss-thumb me-1")
+            for i in look.examples
+            if i in cards
+        ]
+        rows.append(
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            html.Strong(look.name),
+                            f"  {look.size} items · share {look.trend.weekly_change:+.1%} a week"
+                            f" ({low:+.1%} to {high:+.1%})",
+                        ]
+                    ),
+                    html.Div(photos, className="d-flex mt-1"),
+                ],
+                className="mb-3 ss-emerging",
+            )
+        )
+    return [panel([html.Div(note, className="small text-muted mb-2"), *rows], "Emerging looks")]
+
+
+callback(Output("emerging-view", "children"), Input("trend-tag", "value"))(emerging_view)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from clustering.trends import tag_trends
+from clustering.build import build_index
+from clustering.trends import emerging_looks, tag_trends
 from scraper.demo_feed.catalog import Catalog
 from scraper.demo_feed.server import BackgroundServer
 from scraper.demo_feed.site import create_feed_app
@@ -41,3 +42,16 @@ def test_the_tag_view_calls_what_the_feed_was_designed_to_do(data_dir: Path) -> 
         assert trend.counts.sum() > 150 and len(trend.coverage.weeks) >= 8
         assert (trend.shares <= 1).all() and len(trend.forecast) == 4
         assert all(f.low <= f.mean <= f.high for f in trend.forecast)
+
+    # emerging looks: micro-styles rising significantly, from the families designed to rise
+    family_of = {post.id: post.style for post in catalog.posts}
+    config = config.model_copy(
+        update={"features": config.features.model_copy(update={"weights": "none"})}
+    )
+    with Store(data_dir) as store:
+        _, index = build_index(config, store)
+        looks = emerging_looks(store, index.ids, index.vectors, config.clustering)
+        cards = store.cards([i for look in looks for i in look.examples])
+    assert looks and all(look.trend.direction == "rising" for look in looks)
+    families = {family_of[cards[i]["post_url"].rsplit("/", 1)[-1]] for i in cards}
+    assert families <= {"streetwear", "boho"}, families

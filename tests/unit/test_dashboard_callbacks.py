@@ -712,3 +712,10 @@ def test_the_backbone_comparison_is_shown_from_what_was_saved(app: Dash) -> None
     assert "P@10 articleType" in text and "0.500" in text and "cached" in text and "12.5" in text
     assert "junk" not in text and "many" not in text  # only numbers are shown as numbers
     assert "backbones" in str(feedback.layout())
+
+
+def test_emerging_looks_say_when_nothing_rises_clearly(app: Dash) -> None:
+    from dash_app.pages import trends
+
+    view = str(trends.emerging_view())
+    assert "Emerging looks" in view and "None rises clearly yet" in view  # 30 items, 5 weeks
