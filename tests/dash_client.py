@@ -56,6 +56,7 @@ def recommend_body(photos: list[dict], user_id: str) -> dict:
             {"id": "my-photos", "property": "data", "value": photos},
             {"id": "refresh-recs", "property": "n_clicks", "value": 0},
             {"id": "user-id", "property": "data", "value": user_id},
+            {"id": "show-rated", "property": "value", "value": False},
         ],
         "changedPropIds": ["my-photos.data"],
     }

@@ -191,6 +191,11 @@ def test_every_page_renders_without_console_errors(
     wait.until(lambda d: d.find_element(By.ID, "tag-trend-view").text.strip())
     tag_view = browser.find_element(By.ID, "tag-trend-view").text
     assert "Too few whole weeks" in tag_view or "#boho" in tag_view, tag_view
+    wait.until(lambda d: "Emerging looks" in d.find_element(By.ID, "emerging-view").text)
+    assert console_errors(browser) == []
+    browser.get(f"{url}/feedback")  # the offline comparison of backbones, or how to run one
+    wait.until(lambda d: d.find_elements(By.ID, "backbones"))
+    assert "Backbones compared" in browser.find_element(By.ID, "backbones").text
     assert console_errors(browser) == []
 
     browser.get(f"{url}/styles?style=0")  # a style chosen in the URL is browsed at once
