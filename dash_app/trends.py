@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from clustering.trends import parse_time, week_start
+
 if TYPE_CHECKING:
     from clustering.index import StyleIndex
     from store import Store
@@ -37,12 +39,10 @@ class WeeklyShares:
 
 
 def week_of(stamp: str) -> dt.date | None:
-    """The Monday of the week of an ISO time stamp, or None when it cannot be read."""
-    try:
-        day = dt.date.fromisoformat(stamp[:10])
-    except (TypeError, ValueError):
-        return None
-    return day - dt.timedelta(days=day.weekday())
+    """The Monday (UTC) of the week of an ISO time stamp, or None when it cannot be read: the
+    same weeks as the count model's (`clustering.trends`)."""
+    when = parse_time(stamp)
+    return None if when is None else week_start(when)
 
 
 def weekly_shares(

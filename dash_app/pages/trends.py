@@ -282,7 +282,7 @@ def tag_trend_view(tags: object) -> list:
 callback(Output("tag-trend-view", "children"), Input("trend-follow", "value"))(tag_trend_view)
 
 
-def emerging_view(_tag: object = None) -> list:
+def emerging_view(_loaded: object = None) -> list:
     """What is new: the micro-styles (the items cut finer than the styles shown) whose share of
     the week's posts rises significantly, each with a few of its photos."""
     from clustering.trends import emerging_looks
@@ -327,4 +327,5 @@ def emerging_view(_tag: object = None) -> list:
     return [panel([html.Div(note, className="small text-muted mb-2"), *rows], "Emerging looks")]
 
 
-callback(Output("emerging-view", "children"), Input("trend-tag", "value"))(emerging_view)
+# once per page view: the looks do not depend on the tag or source picked above
+callback(Output("emerging-view", "children"), Input("emerging-view", "id"))(emerging_view)
