@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
@@ -323,6 +323,16 @@ class SourceOutcome:
     error: Exception | None
 
 
+def _wait_through_interrupts(events: Iterable[threading.Event]) -> None:
+    """Wait for every event; a further Ctrl-C while the sources wind down is ignored."""
+    for event in events:
+        while not event.is_set():
+            try:
+                event.wait(0.2)
+            except KeyboardInterrupt:
+                log.warning("still stopping: waiting for the sources to finish")
+
+
 def scrape_sources(
     config: Config,
     tag: str,
@@ -348,6 +358,8 @@ def scrape_sources(
     with Store.from_config(config) as store:
         guard = StoringGuard.for_store(store, config)
 
+        finished = {name: threading.Event() for name in sources}
+
         def one(name: str) -> None:
             try:
                 result = scrape(
@@ -364,20 +376,20 @@ def scrape_sources(
             except Exception as exc:  # reported per source; the others go on
                 log.info("source %s stopped: %s", name, exc)
                 outcomes[name] = SourceOutcome(name, None, exc)
+            finally:
+                finished[name].set()
 
-        threads = [
-            threading.Thread(target=one, args=(name,), name=f"scrape-{name}", daemon=True)
-            for name in sources
-        ]
-        for thread in threads:
-            thread.start()
+        for name in sources:
+            threading.Thread(target=one, args=(name,), name=f"scrape-{name}", daemon=True).start()
+        # Waits are on Events, not Thread.join: on Python 3.11 a join interrupted by Ctrl-C can
+        # mark a thread that is still running as stopped, and the store would then be closed
+        # under its download workers.
         try:
-            for thread in threads:
-                while thread.is_alive():
-                    thread.join(0.2)
+            for done in finished.values():
+                while not done.wait(0.2):
+                    pass
         except BaseException:
             cancel.set()  # Ctrl-C: every source stops and records itself as interrupted
-            for thread in threads:
-                thread.join()  # waits end on cancel; the store must outlive every source
+            _wait_through_interrupts(finished.values())  # the store must outlive every source
             raise
     return [outcomes[name] for name in sources]
