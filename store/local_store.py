@@ -261,6 +261,11 @@ class Store:
         """Where style index artefacts live (`data/index/`); the clustering package writes them."""
         return self.data_dir / "index"
 
+    @property
+    def challenger_index_dir(self) -> Path:
+        """Where the index of the backbone compared online lives (`recommender.interleave`)."""
+        return self.data_dir / "index-challenger"
+
     # -- images -----------------------------------------------------------------------------
 
     def image_path(self, sha256: str, image_format: str) -> Path:
@@ -694,8 +699,10 @@ class Store:
         model_key: str | None = None,
         style: str | None = None,
         query_kind: str | None = None,
+        impression_id: int | None = None,
     ) -> int:
-        """Store one rating (1-5); the history is kept, the latest per user and image counts."""
+        """Store one rating (1-5); the history is kept, the latest per user and image counts.
+        `impression_id`: the interleaved list the item was rated in (`record_impression`)."""
         if not isinstance(rating, int) or not 1 <= rating <= 5:
             raise StoreError(f"a rating is a whole number from 1 to 5, not {rating!r}")
         self.ensure_user(user_id)
@@ -703,8 +710,17 @@ class Store:
             with self._write() as conn:
                 cur = conn.execute(
                     "INSERT INTO ratings (user_id, image_id, rating, model_key, style, query_kind,"
-                    " rated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (user_id, image_id, rating, model_key, style, query_kind, utc_now()),
+                    " impression_id, rated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        user_id,
+                        image_id,
+                        rating,
+                        model_key,
+                        style,
+                        query_kind,
+                        impression_id,
+                        utc_now(),
+                    ),
                 )
                 return int(cur.lastrowid)
         except sqlite3.IntegrityError:
@@ -719,10 +735,82 @@ class Store:
         )
         return {int(i): int(r) for i, r in rows}
 
+    # -- interleaved lists ------------------------------------------------------------------
+
+    def record_impression(
+        self, user_id: str, models: tuple[str, str], credits: Iterable[tuple[int, str]]
+    ) -> int:
+        """Record a list shown to a person with two models interleaved: (image id, 'a' or 'b')
+        in the order shown, for `models` (a's key, b's key). The person's latest list is reused
+        when it is the same, so re-rendering a page does not count as a new list."""
+        items = [(int(i), str(t)) for i, t in credits]
+        if any(t not in ("a", "b") for _, t in items):
+            raise StoreError("an interleaved item is credited to model 'a' or 'b'")
+        self.ensure_user(user_id)
+        try:
+            with self._write() as conn:
+                last = conn.execute(
+                    "SELECT id, model_a, model_b FROM impressions WHERE user_id = ?"
+                    " ORDER BY id DESC LIMIT 1",
+                    (user_id,),
+                ).fetchone()
+                if last is not None and (last[1], last[2]) == tuple(models):
+                    shown = conn.execute(
+                        "SELECT image_id, team FROM impression_items WHERE impression_id = ?"
+                        " ORDER BY position",
+                        (last[0],),
+                    ).fetchall()
+                    if [(int(i), t) for i, t in shown] == items:
+                        return int(last[0])
+                cur = conn.execute(
+                    "INSERT INTO impressions (user_id, model_a, model_b, shown_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (user_id, models[0], models[1], utc_now()),
+                )
+                impression = int(cur.lastrowid)
+                conn.executemany(
+                    "INSERT INTO impression_items (impression_id, image_id, position, team)"
+                    " VALUES (?, ?, ?, ?)",
+                    [(impression, i, n, t) for n, (i, t) in enumerate(items)],
+                )
+                return impression
+        except sqlite3.IntegrityError as exc:
+            raise StoreError(f"cannot record the list shown: {exc}") from None
+
+    def impression_credit(self, user_id: str, image_id: int) -> tuple[int, str] | None:
+        """(impression id, credited model key) of the latest interleaved list that showed
+        `image_id` to this person, or None when no such list did."""
+        row = (
+            self._conn()
+            .execute(
+                "SELECT i.id, CASE t.team WHEN 'a' THEN i.model_a ELSE i.model_b END"
+                " FROM impression_items t JOIN impressions i ON i.id = t.impression_id"
+                " WHERE i.user_id = ? AND t.image_id = ? ORDER BY i.id DESC LIMIT 1",
+                (user_id, int(image_id)),
+            )
+            .fetchone()
+        )
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    def interleaved_ratings(self) -> list[dict]:
+        """Every interleaved list that got ratings: its models and, per rated item, the team
+        that placed it and the latest rating given in that list (oldest list first)."""
+        cur = self._conn().execute(
+            "SELECT i.id AS impression_id, i.model_a, i.model_b, t.image_id, t.team, r.rating"
+            " FROM ratings r JOIN impressions i ON i.id = r.impression_id"
+            " JOIN impression_items t ON t.impression_id = i.id AND t.image_id = r.image_id"
+            " WHERE r.id IN (SELECT max(id) FROM ratings WHERE impression_id IS NOT NULL"
+            " GROUP BY impression_id, image_id)"
+            " ORDER BY i.id, t.position"
+        )
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur]
+
     def ratings_history(self) -> list[dict]:
         """Every rating (oldest first) with the style and model key it was given under."""
         cur = self._conn().execute(
-            "SELECT id, user_id, image_id, rating, model_key, style, query_kind, rated_at"
+            "SELECT id, user_id, image_id, rating, model_key, style, query_kind, impression_id,"
+            " rated_at"
             " FROM ratings ORDER BY id"
         )
         names = [d[0] for d in cur.description]

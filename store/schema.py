@@ -111,6 +111,27 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT INTO posts (image_id, source, post_url, posted_at, likes, added_at)
         SELECT id, source, post_url, posted_at, likes, added_at FROM images ORDER BY id;
     """,
+    # 5: lists shown with two models interleaved (recommender.interleave): which model placed
+    # each item, so a rating of it can be credited to that model.
+    """
+    CREATE TABLE impressions (
+        id        INTEGER PRIMARY KEY,
+        user_id   TEXT    NOT NULL REFERENCES users(id),
+        model_a   TEXT    NOT NULL,
+        model_b   TEXT    NOT NULL,
+        shown_at  TEXT    NOT NULL
+    );
+    CREATE INDEX impressions_user ON impressions(user_id, id);
+    CREATE TABLE impression_items (
+        impression_id INTEGER NOT NULL REFERENCES impressions(id) ON DELETE CASCADE,
+        image_id      INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        position      INTEGER NOT NULL CHECK (position >= 0),
+        team          TEXT    NOT NULL CHECK (team IN ('a', 'b')),
+        PRIMARY KEY (impression_id, image_id)
+    );
+    CREATE INDEX impression_items_image ON impression_items(image_id);
+    ALTER TABLE ratings ADD COLUMN impression_id INTEGER REFERENCES impressions(id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

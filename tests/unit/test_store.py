@@ -172,6 +172,35 @@ def test_ratings(store: Store) -> None:
         store.add_rating("../../x", image, 3)
 
 
+def test_interleaved_lists_credit_each_rating_to_the_model_that_placed_the_item(
+    store: Store,
+) -> None:
+    ids = [store.add_image_bytes(jpeg_bytes(s), meta_for(s)).image_id for s in range(20, 24)]
+    user, models = "user-0002", ("resnet50-x", "densenet121-x")
+    first = store.record_impression(user, models, [(ids[0], "a"), (ids[1], "b"), (ids[2], "a")])
+    same = store.record_impression(user, models, [(ids[0], "a"), (ids[1], "b"), (ids[2], "a")])
+    assert same == first  # a page shown again is not a new list
+    assert store.impression_credit(user, ids[1]) == (first, "densenet121-x")
+    assert store.impression_credit(user, ids[3]) is None  # never shown mixed
+    assert store.impression_credit("user-0003", ids[1]) is None  # shown to someone else
+    second = store.record_impression(user, models, [(ids[3], "b"), (ids[1], "a")])
+    assert second > first and store.impression_credit(user, ids[1]) == (second, "resnet50-x")
+    store.add_rating(user, ids[0], 5, impression_id=first)
+    store.add_rating(user, ids[0], 2, impression_id=first)  # changed: the latest counts
+    store.add_rating(user, ids[3], 4, impression_id=second)
+    store.add_rating(user, ids[2], 4)  # not in an interleaved list: not part of it
+    rows = store.interleaved_ratings()
+    assert [(r["impression_id"], r["image_id"], r["team"], r["rating"]) for r in rows] == [
+        (first, ids[0], "a", 2),
+        (second, ids[3], "b", 4),
+    ]
+    with pytest.raises(StoreError, match="'a' or 'b'"):
+        store.record_impression(user, models, [(ids[0], "c")])
+    with pytest.raises(StoreError, match="cannot record"):
+        store.record_impression(user, models, [(999, "a")])
+    assert check_store(store).clean
+
+
 def test_stats(store: Store) -> None:
     for seed in range(3):
         store.add_image_bytes(jpeg_bytes(seed), meta_for(seed), ["boho", f"t{seed}"])
