@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -127,8 +128,10 @@ def build_index(
     store: Store,
     extractor: FeatureExtractor | None = None,
     progress: Progress | None = None,
+    index_dir: Path | None = None,
 ) -> tuple[BuildReport, StyleIndex]:
-    """Bring features up to date, cluster them into styles and swap in the new index."""
+    """Bring features up to date, cluster them into styles and swap in the new index (in
+    `index_dir`, the store's main index folder by default)."""
     started = time.perf_counter()
     extractor = extractor or FeatureExtractor(config.features)
     extracted, _, extract_seconds = extract_missing(store, extractor, progress)
@@ -159,7 +162,7 @@ def build_index(
         std=std,
         meta=meta,
     )
-    save_index(index, store.index_dir)
+    save_index(index, index_dir or store.index_dir)
     if progress:
         progress("clustering", 1, 1)
     report = BuildReport(
@@ -174,3 +177,18 @@ def build_index(
         extractor.weights_note,
     )
     return report, index
+
+
+def build_indexes(
+    config: Config, store: Store, progress: Progress | None = None
+) -> list[BuildReport]:
+    """The main index and, with `recommender.interleave` on, the challenger's (its own
+    backbone, the same clustering; its progress stages are named "challenger ..."), each
+    swapped in when done."""
+    reports = [build_index(config, store, progress=progress)[0]]
+    if config.recommender.interleave.enabled:
+        challenger = config.challenger()
+        tell = None if progress is None else (lambda s, d, t: progress(f"challenger {s}", d, t))
+        dir_b = store.challenger_index_dir
+        reports.append(build_index(challenger, store, progress=tell, index_dir=dir_b)[0])
+    return reports

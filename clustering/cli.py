@@ -15,7 +15,7 @@ from store.cli_support import add_command, base_parser, config_from_args, run_cl
 
 
 def _build(config: Config, store: Store) -> int:
-    from clustering.build import build_index
+    from clustering.build import build_indexes
 
     bars: dict[str, tqdm] = {}
 
@@ -26,13 +26,14 @@ def _build(config: Config, store: Store) -> int:
         bar.update(done - bar.n)
 
     try:
-        report, _ = build_index(config, store, progress=show)
+        reports = build_indexes(config, store, progress=show)
     finally:
         for bar in bars.values():
             bar.close()
-    if report.weights_note:
-        print(f"WARNING: {report.weights_note}")
-    print(report.summary())
+    for n, report in enumerate(reports):
+        if report.weights_note and n == 0:
+            print(f"WARNING: {report.weights_note}")
+        print(("challenger " if n else "") + report.summary())
     return 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from clustering.build import build_index
+from clustering.build import build_indexes
 from clustering.index import read_meta
 from scraper.demo_feed.sources import with_demo_sources
 from scraper.demo_feed.styles import STYLES
@@ -35,8 +35,9 @@ def prepare_demo(
             + result.progress.summary(result.seconds)
         )
     say("building the style index (the first build loads TensorFlow and extracts features)")
-    report, _ = build_index(config, store)
-    if report.weights_note:
-        say(f"WARNING: {report.weights_note}")
-    say(report.summary())
+    reports = build_indexes(config, store)
+    if reports[0].weights_note:
+        say(f"WARNING: {reports[0].weights_note}")
+    for n, report in enumerate(reports):
+        say(("challenger " if n else "") + report.summary())
     return True

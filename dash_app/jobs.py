@@ -58,14 +58,16 @@ class JobStatus:
 
 def _build_child(config: Config, updates: multiprocessing.Queue) -> None:
     """Runs in the spawned process: build the index, sending (stage, done, total) updates."""
-    from clustering.build import build_index
+    from clustering.build import build_indexes
 
     try:
         with Store.from_config(config) as store:
-            report, _ = build_index(
+            reports = build_indexes(
                 config, store, progress=lambda stage, done, total: updates.put((stage, done, total))
             )
-        log.info("dashboard build: %s", report.summary())
+        report = reports[0]
+        for each in reports:
+            log.info("dashboard build: %s", each.summary())
         message = (
             f"the styles were rebuilt: {report.images} images in {report.styles} styles, "
             f"{report.extracted} new features, in {report.seconds:.0f} s"
@@ -165,7 +167,8 @@ def scrape_and_build(
         report(status)
 
         def on_build(stage: str, done: int, total: int) -> None:
-            status.detail = BUILD_STAGES.get(stage, stage)
+            base = stage.removeprefix("challenger ")
+            status.detail = ("challenger: " if base != stage else "") + BUILD_STAGES.get(base, base)
             status.build_done, status.build_total = done, total
             part = done / total if total else 1.0
             start, width = {"features": (0.0, 0.8), "colour": (0.8, 0.1)}.get(stage, (0.9, 0.1))

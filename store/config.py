@@ -423,6 +423,18 @@ class ClusteringConfig(_Section):
     seed: int = 7
 
 
+class InterleaveConfig(_Section):
+    """Two backbones compared online: Discover's list mixes the top items of the main index and
+    of a challenger's (team-draft interleaving) and each rating is credited to the one that
+    placed the item. Off by default: it embeds every photo twice."""
+
+    enabled: bool = Field(False, description="serve the main and the challenger's index at once")
+    challenger: Literal["resnet50", "resnet101", "densenet121", "inception_v3"] = Field(
+        "densenet121", description="the backbone compared with features.backbone"
+    )
+    liked: int = Field(4, ge=2, le=5, description="a rating this high counts for the model")
+
+
 class RecommenderConfig(_Section):
     """Matching a person's photos and the nearest items."""
 
@@ -438,6 +450,7 @@ class RecommenderConfig(_Section):
     learner_pool: int = Field(300, ge=10, le=20_000, description="candidates it re-ranks")
     learner_c: float = Field(1.0, gt=0, le=1000, description="its inverse regularisation")
     show_rated: bool = Field(False, description="show items already rated again")
+    interleave: InterleaveConfig = InterleaveConfig()
 
 
 class DashboardConfig(_Section):
@@ -495,6 +508,23 @@ class Config(_Section):
             else:
                 merged[name] = entry
         return merged
+
+    @model_validator(mode="after")
+    def _challenger_differs(self) -> Config:
+        mix = self.recommender.interleave
+        if mix.enabled and mix.challenger == self.features.backbone:
+            raise ValueError(
+                f"recommender.interleave.challenger is {mix.challenger}, the main backbone too: "
+                "pick another backbone to compare with"
+            )
+        return self
+
+    def challenger(self) -> Config:
+        """This config with the interleaving challenger as the backbone (the rest unchanged)."""
+        features = self.features.model_copy(
+            update={"backbone": self.recommender.interleave.challenger}
+        )
+        return self.model_copy(update={"features": features})
 
     def source(self, name: str) -> SourceConfig:
         """The named source, or a ConfigError listing the known ones."""
