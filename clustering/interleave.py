@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -92,3 +93,38 @@ def preference(outcomes: Sequence[str | None], z: float = 1.96) -> Preference:
     centre = (share + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return Preference(a_wins, b_wins, share, centre - half, centre + half)
+
+
+@dataclass(frozen=True)
+class OnlineComparison:
+    """What people's ratings of interleaved lists say about one pair of models."""
+
+    model_a: str
+    model_b: str
+    lists: int  # interleaved lists with at least one rating
+    ratings: int
+    preference: Preference
+
+
+def compare_online(rows: Sequence[Mapping], liked: int = 4) -> list[OnlineComparison]:
+    """Per pair of models, newest pair first: the preference over the lists people rated in.
+    `rows` are rated items of interleaved lists (`Store.interleaved_ratings`): impression_id,
+    model_a, model_b, image_id, team ('a'/'b'), rating."""
+    lists: dict[tuple[str, str], dict[int, list[Mapping]]] = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        lists[(row["model_a"], row["model_b"])][int(row["impression_id"])].append(row)
+    out = []
+    for (model_a, model_b), by_list in lists.items():
+        outcomes = []
+        for items in by_list.values():
+            shown = Interleaved(
+                [int(r["image_id"]) for r in items],
+                {int(r["image_id"]): str(r["team"]) for r in items},
+            )
+            outcomes.append(
+                outcome(shown, {int(r["image_id"]): int(r["rating"]) for r in items}, liked)
+            )
+        count = sum(len(items) for items in by_list.values())
+        out.append(OnlineComparison(model_a, model_b, len(by_list), count, preference(outcomes)))
+    out.sort(key=lambda c: -max(lists[(c.model_a, c.model_b)]))
+    return out

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from clustering.interleave import outcome, preference, team_draft
+from clustering.interleave import compare_online, outcome, preference, team_draft
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -44,3 +44,31 @@ def test_ratings_decide_queries_and_the_preference_has_an_interval() -> None:
     clear = preference(["a"] * 70 + ["b"] * 30)
     assert clear.decided and 0.6 < clear.low < clear.share_a == 0.7 < clear.high < 0.8
     assert preference([]).share_a == 0.5
+
+
+def _row(impression: int, image: int, team: str, rating: int, pair: int = 0) -> dict:
+    return {
+        "impression_id": impression,
+        "model_a": f"a{pair}",
+        "model_b": f"b{pair}",
+        "image_id": image,
+        "team": team,
+        "rating": rating,
+    }
+
+
+def test_online_comparison_counts_lists_and_ratings_per_pair_of_models() -> None:
+    rows = [
+        _row(1, 10, "b", 5),
+        _row(1, 11, "a", 1),  # list 1: B's item liked, A's not: B wins
+        _row(2, 12, "a", 4),
+        _row(2, 13, "b", 4),  # list 2: one liked each: a tie, no winner
+        _row(3, 14, "b", 5),  # list 3: B wins
+        _row(4, 15, "a", 5, pair=1),  # another pair of models, compared later
+    ]
+    later, first = compare_online(rows)
+    assert (later.model_a, later.lists, later.ratings) == ("a1", 1, 1)
+    assert (first.model_a, first.model_b, first.lists, first.ratings) == ("a0", "b0", 3, 5)
+    assert (first.preference.a_wins, first.preference.b_wins) == (0, 2)
+    assert first.preference.low < 0.5 < first.preference.high  # two lists decide nothing
+    assert compare_online([]) == []
