@@ -40,33 +40,61 @@ class LoadedIndex:
         return self._map
 
 
-class Engine:
-    """Shared by every request of one app; thread-safe."""
+class _IndexSlot:
+    """One index folder as the engine holds it: reloaded when a build swaps in a new one."""
 
-    def __init__(self, config: Config, store: Store) -> None:
+    def __init__(self, index_dir: Path, config: Config) -> None:
+        self.index_dir = index_dir
         self.config = config
-        self.store = store
-        self.embedder = PhotoEmbedder(config.features)
         self._lock = threading.Lock()
         self._loaded: LoadedIndex | None = None
 
     def loaded(self) -> LoadedIndex | None:
-        """The current index, reloaded when a build has swapped in a new one; None before any."""
-        folder = current_folder(self.store.index_dir)
+        folder = current_folder(self.index_dir)
         with self._lock:
             if folder is None:
                 return None
             if self._loaded is None or self._loaded.folder != folder:
                 try:
-                    index = load_index(self.store.index_dir)
+                    index = load_index(self.index_dir)
                 except (IndexMissingError, OSError, ValueError) as exc:
-                    log.warning("could not load the style index: %s", exc)
+                    log.warning("could not load the style index in %s: %s", self.index_dir, exc)
                     return self._loaded
                 self._loaded = LoadedIndex(
                     folder, index, Recommender(index, self.config.recommender)
                 )
-                log.info("loaded style index %s (%d items)", folder.name, len(index.ids))
+                log.info("loaded style index %s (%d items)", folder, len(index.ids))
             return self._loaded
+
+
+class Engine:
+    """Shared by every request of one app; thread-safe. With `recommender.interleave` on it
+    also holds the challenger's index and embedder (the backbone compared online)."""
+
+    def __init__(self, config: Config, store: Store) -> None:
+        self.config = config
+        self.store = store
+        self.embedder = PhotoEmbedder(config.features)
+        self._main = _IndexSlot(store.index_dir, config)
+        self.interleaving = config.recommender.interleave.enabled
+        challenger = config.challenger()
+        self.challenger_embedder = PhotoEmbedder(challenger.features)
+        self._challenger = _IndexSlot(store.challenger_index_dir, challenger)
+
+    def loaded(self) -> LoadedIndex | None:
+        """The current index, reloaded when a build has swapped in a new one; None before any."""
+        return self._main.loaded()
+
+    def challenger(self) -> LoadedIndex | None:
+        """The challenger's current index when interleaving is on and one was built with the
+        configured challenger backbone; None otherwise (Discover then shows the main index's)."""
+        if not self.interleaving:
+            return None
+        loaded = self._challenger.loaded()
+        wanted = self.config.recommender.interleave.challenger
+        if loaded is None or not loaded.index.meta.feature_key.startswith(wanted + "-"):
+            return None
+        return loaded
 
     def warm(self) -> threading.Thread:
         """Load the index and the model in the background so the first photo is fast."""

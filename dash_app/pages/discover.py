@@ -270,6 +270,15 @@ def render_recommendation(rec: Recommendation) -> list:
         return out
     title = "Popular items" if rec.fallback else "The 10 nearest items"
     out.append(html.H3(title, className="h6 text-muted"))
+    if rec.interleaved:
+        out.append(
+            html.P(
+                "Two models are being compared: this list mixes the items each finds nearest, "
+                "and your ratings say which serves you better (see Feedback).",
+                className="small text-muted",
+                id="interleaved-note",
+            )
+        )
     out.append(
         dbc.Row(
             [
@@ -319,14 +328,25 @@ def save_rating(image_id: object, value: object, user_id: object) -> str:
     if app.store.latest_ratings(user_id).get(image_id) == value:
         return rating_mark(value)
     loaded = app.engine.loaded()
-    style = model_key = None
+    style = model_key = impression = None
+    kind = "discover"
     if loaded is not None:
         label = loaded.index.style_of(image_id)
         style = None if label is None else loaded.index.meta.names[label]
         model_key = loaded.index.meta.model_key
+    credit = app.store.impression_credit(user_id, image_id) if app.engine.interleaving else None
+    if credit is not None:  # shown in an interleaved list: the model that placed it gets it
+        impression, model_key = credit
+        kind = "interleaved"
     try:
         app.store.add_rating(
-            user_id, image_id, int(value), model_key=model_key, style=style, query_kind="discover"
+            user_id,
+            image_id,
+            int(value),
+            model_key=model_key,
+            style=style,
+            query_kind=kind,
+            impression_id=impression,
         )
     except StoreBusyError:  # the lock wait (store.busy_timeout_ms) ran out
         log.warning("rating not saved: the store stayed busy", exc_info=True)

@@ -1,5 +1,6 @@
-"""Feedback: ratings over time, the mean rating per style and per model key, and the offline
-comparison of backbones (`python -m clustering compare`) when one was run."""
+"""Feedback: ratings over time, the mean rating per style and per model key, the online
+comparison of two models (interleaved lists, `recommender.interleave`) and the offline one of
+backbones (`python -m clustering compare`) when one was run."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import html
 
+from clustering.interleave import OnlineComparison, compare_online
 from dash_app import figures
 from dash_app.components import graph, panel
 from dash_app.context import get_context
 from dash_app.rating_stats import latest_only, mean_by, ratings_per_day
+from store import Config
 
 dash.register_page(
     __name__, path="/feedback", name="Feedback", title="StyleScout · feedback", order=4
@@ -78,13 +81,94 @@ def backbones_panel(saved: dict | None) -> dbc.Card:
     )
 
 
+def _many(n: int, what: str) -> str:
+    return f"{n:,} {what}" + ("" if n == 1 else "s")
+
+
+def _percent(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+def online_panel(config: Config, comparisons: list[OnlineComparison], ready: bool) -> dbc.Card:
+    """What people's ratings of interleaved lists say: which model they prefer, from how many
+    ratings, with a 95% interval; or how to turn the comparison on."""
+    mix = config.recommender.interleave
+    title = "Models compared online"
+    if not mix.enabled:
+        hint = (
+            "Off. Set recommender.interleave.enabled: true (and its challenger backbone) in "
+            "config.yaml and build: Discover then mixes both models' items in one list and each "
+            "rating counts for the model that placed the item."
+        )
+        return panel([html.Div(hint, className="text-muted small", id="online-off")], title, "mb-3")
+    body: list = []
+    if not ready:
+        body.append(
+            html.Div(
+                f"On, but no index of the challenger ({mix.challenger}) yet: run python -m "
+                "clustering build (or a scrape on the Scrape page) to build it.",
+                className="text-muted small",
+                id="online-waiting",
+            )
+        )
+    if not comparisons:
+        body.append(
+            html.Div(
+                "No interleaved list has been rated yet.",
+                className="text-muted small",
+                id="online-empty",
+            )
+        )
+    for n, c in enumerate(comparisons[:3]):
+        p = c.preference
+        decided = p.a_wins + p.b_wins
+        if decided == 0:
+            verdict = "no list has a winner yet (ties say nothing)"
+        elif not p.decided:
+            verdict = "no preference yet: the interval includes 50%"
+        else:
+            verdict = f"people prefer {'A' if p.low > 0.5 else 'B'}"
+        body.append(
+            html.Div(
+                [
+                    html.Div(f"A: {c.model_a}", className="small"),
+                    html.Div(f"B: {c.model_b}", className="small"),
+                    html.Div(
+                        f"A won {p.a_wins} and B {p.b_wins} of {decided} lists with a winner "
+                        f"(A {_percent(p.share_a)}, 95% interval {_percent(p.low)} to "
+                        f"{_percent(p.high)}), from {_many(c.ratings, 'rating')} on "
+                        f"{_many(c.lists, 'rated list')}: {verdict}.",
+                        className="fw-semibold" if n == 0 else "",
+                    ),
+                ],
+                className="mb-2",
+                id="online-result" if n == 0 else f"online-result-{n}",
+            )
+        )
+    body.append(
+        html.Div(
+            f"A list is won by the model whose items got more ratings of {mix.liked} or better "
+            "(team-draft interleaving).",
+            className="text-muted small",
+        )
+    )
+    return panel(body, title, "mb-3")
+
+
 def layout(**_query: str) -> html.Div:
     from clustering.compare import load_comparison
 
     app = get_context()
     history = app.store.ratings_history()
     title = html.H1("Feedback", className="h3")
-    compared = html.Div(backbones_panel(load_comparison(app.store)), id="backbones")
+    mix = app.config.recommender.interleave
+    comparisons = compare_online(app.store.interleaved_ratings(), mix.liked)
+    online = html.Div(
+        online_panel(app.config, comparisons, app.engine.challenger() is not None), id="online"
+    )
+    compared = html.Div(
+        [online, html.Div(backbones_panel(load_comparison(app.store)), id="backbones")]
+    )
     if not history:
         return html.Div(
             [
