@@ -37,6 +37,7 @@ bench: setup ## run the benchmarks and print their figures
 	$(PY) -m bench.api_sources
 	$(PY) -m bench.trends
 	$(PY) -m bench.feedback
+	$(PY) -m bench.interleave
 	$(PY) -m bench.engine
 	$(PY) -m bench.dashboard
 	$(PY) -m bench.dashboard_limits
