@@ -391,6 +391,31 @@ class ColourConfig(_Section):
     background_threshold: int = Field(235, ge=0, le=256, description="256 keeps every pixel")
 
 
+class LearningConfig(_Section):
+    """The style space learned from the store's tags, labels and ratings (learned_space)."""
+
+    min_images: int = Field(100, ge=2, description="tagged images needed, else the raw space")
+    min_tag_images: int = Field(5, ge=2, description="a tag on fewer images is not used")
+    max_tag_share: float = Field(
+        0.5, gt=0, le=1, description="a tag on more of the tagged images is not used"
+    )
+    pca_dims: int = Field(256, ge=2, le=4096, description="the descriptor is reduced to this first")
+    dims: int = Field(64, ge=1, le=1024, description="learned directions kept at most")
+    shrinkage: float = Field(0.1, ge=0, le=1, description="regularises the within-tag scatter")
+    raw_weight: float = Field(0.25, ge=0, le=10, description="weight of the raw part joined to it")
+    keep_colour: bool = Field(True, description="keep the colour histogram beside it, as weighted")
+    tune_weights: bool = Field(
+        True, description="choose the raw and colour parts' weights on held-out tagged images"
+    )
+    objective: Literal["no_kind_loses", "all_tags"] = Field(
+        "no_kind_loses",
+        description="no_kind_loses: the best where no kind of tag (a label column, the "
+        "hashtags) loses against the raw space; all_tags: every tag alike, whatever its kind",
+    )
+    rating_weight: float = Field(0.5, ge=0, le=10, description="a person's liked items as a tag")
+    seed: int = 7
+
+
 class FeaturesConfig(_Section):
     """The image descriptor: a Keras backbone, pooled, standardised, plus the colour part."""
 
@@ -404,6 +429,10 @@ class FeaturesConfig(_Section):
     standardise: bool = Field(True, description="z-score each dimension over the store")
     seed: int = Field(7, description="seed of the random weights when ImageNet is unavailable")
     colour: ColourConfig = ColourConfig()
+    space: Literal["learned", "raw"] = Field(
+        "learned", description="learn the space from the store's tags (raw: the descriptor)"
+    )
+    learning: LearningConfig = LearningConfig()
 
 
 class ClusteringConfig(_Section):

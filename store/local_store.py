@@ -406,6 +406,20 @@ class Store:
         )
         return {int(i): v for i, v in rows}
 
+    def labels_by_image(self) -> dict[int, dict[str, str]]:
+        """Every labelled image's imported labels, by column."""
+        out: dict[int, dict[str, str]] = {}
+        for image_id, name, value in self._conn().execute(
+            "SELECT image_id, name, value FROM image_labels"
+        ):
+            out.setdefault(int(image_id), {})[name] = value
+        return out
+
+    def label_columns(self) -> list[str]:
+        """The imported label columns, sorted."""
+        rows = self._conn().execute("SELECT DISTINCT name FROM image_labels ORDER BY name")
+        return [r[0] for r in rows]
+
     def image_id_by_sha(self, sha256: str) -> int | None:
         """Row id of the image with these bytes, or None."""
         row = self._conn().execute("SELECT id FROM images WHERE sha256 = ?", (sha256,)).fetchone()
@@ -805,6 +819,17 @@ class Store:
         )
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur]
+
+    def liked_by_user(self, liked: int = 4) -> dict[str, list[int]]:
+        """Per person, the items whose latest rating is `liked` or better."""
+        out: dict[str, list[int]] = {}
+        for user, image_id in self._conn().execute(
+            "SELECT user_id, image_id FROM ratings WHERE rating >= ? AND id IN"
+            " (SELECT max(id) FROM ratings GROUP BY user_id, image_id) ORDER BY id",
+            (liked,),
+        ):
+            out.setdefault(user, []).append(int(image_id))
+        return out
 
     def ratings_history(self) -> list[dict]:
         """Every rating (oldest first) with the style and model key it was given under."""
