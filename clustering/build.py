@@ -16,6 +16,7 @@ from clustering.descriptors import combine, standardisation
 from clustering.features import FeatureExtractor
 from clustering.images import load_rgb
 from clustering.index import IndexMeta, StyleIndex, save_index
+from clustering.learned_space import LearnedSpace, image_tags, learn_space, project, tag_set
 from clustering.styles import cluster_styles, name_styles, representatives
 from store import Config, Store, StyleScoutError
 
@@ -36,13 +37,14 @@ class BuildReport:
     cluster_path: str
     seconds: float
     weights_note: str
+    space: str = "raw space"
 
     def summary(self) -> str:
         rate = self.extracted / self.extract_seconds if self.extract_seconds > 0 else 0.0
         return (
             f"model {self.model_key}: extracted {self.extracted} ({rate:.1f} images/s), "
             f"skipped {self.skipped} unreadable, {self.images} images in {self.styles} styles "
-            f"({self.cluster_path} path), in {self.seconds:.1f} s"
+            f"({self.cluster_path} path), {self.space}, in {self.seconds:.1f} s"
         )
 
 
@@ -138,11 +140,17 @@ def build_index(
     ids, vectors, mean, std, ckey = descriptors_of(config, store, extractor.key, progress)
     if progress:
         progress("clustering", 0, 1)
-    styles = cluster_styles(vectors, config.clustering)
     tags = store.tags_by_image()
+    learned, space_note = None, ""
+    if config.features.space == "learned":
+        learned, space_note = _learned_space(config, store, ids, vectors, tags)
+        if learned is not None:
+            vectors = project(learned, vectors)
+    styles = cluster_styles(vectors, config.clustering)
     names = name_styles(styles.labels, [tags.get(int(i), []) for i in ids])
+    model_key = extractor.key + (f"+{ckey}x{config.features.colour.weight:g}" if ckey else "")
     meta = IndexMeta(
-        model_key=extractor.key + (f"+{ckey}x{config.features.colour.weight:g}" if ckey else ""),
+        model_key=model_key + (f"+{learned.key()}" if learned else ""),
         feature_key=extractor.key,
         colour_key=ckey,
         colour_weight=config.features.colour.weight if ckey else 0.0,
@@ -151,6 +159,13 @@ def build_index(
         representatives=representatives(vectors, styles, ids, config.clustering.representatives),
         cluster_path=styles.path,
         skipped=len(store.feature_failures(extractor.key)),
+        space="learned" if learned else "raw",
+        learned_images=learned.images if learned else 0,
+        learned_tags=learned.tags if learned else 0,
+        space_note=space_note,
+        raw_weight=learned.raw_weight if learned else 0.0,
+        space_colour_dims=learned.colour_dims if learned else 0,
+        space_colour_weight=learned.colour_weight if learned else 0.0,
     )
     index = StyleIndex(
         ids=ids.astype(np.int64),
@@ -161,6 +176,7 @@ def build_index(
         mean=mean,
         std=std,
         meta=meta,
+        learned=learned,
     )
     save_index(index, index_dir or store.index_dir)
     if progress:
@@ -175,8 +191,34 @@ def build_index(
         styles.path,
         time.perf_counter() - started,
         extractor.weights_note,
+        meta.space_summary(),
     )
     return report, index
+
+
+def colour_part(config: Config) -> tuple[int, float]:
+    """(dimensions, weight) of the colour part at the end of the descriptor; (0, 0) when off."""
+    colour = config.features.colour
+    return (colour.bins**3, colour.weight) if colour.enabled and colour.weight > 0 else (0, 0.0)
+
+
+def _learned_space(
+    config: Config,
+    store: Store,
+    ids: np.ndarray,
+    vectors: np.ndarray,
+    tags: dict[int, list[str]],
+) -> tuple[LearnedSpace | None, str]:
+    """The space learned from every image's tags, labels and ratings, or why there is none."""
+    cfg = config.features.learning
+    per_image = image_tags(
+        [int(i) for i in ids], tags, store.labels_by_image(), store.liked_by_user()
+    )
+    learned = learn_space(vectors, tag_set(per_image, cfg), cfg, *colour_part(config))
+    if isinstance(learned, str):
+        log.warning("the raw space is used: %s", learned)
+        return None, learned
+    return learned, ""
 
 
 def build_indexes(

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from clustering.learned_space import LearnedSpace
 from store.errors import StyleScoutError
 
 log = logging.getLogger(__name__)
@@ -44,10 +45,26 @@ class IndexMeta:
     names: list[str]
     representatives: list[list[int]]
     cluster_path: str
+    space: str = "raw"  # "learned": vectors are in the space learned from the store's tags
+    learned_images: int = 0  # tagged images it learned from
+    learned_tags: int = 0  # tags it learned from
+    space_note: str = ""  # why the raw space is used when the learned one was asked for
+    raw_weight: float = 0.0  # the learned space's weight of the raw part
+    space_colour_dims: int = 0  # the colour part the learned space keeps beside
+    space_colour_weight: float = 0.0
     built_at: str = field(
         default_factory=lambda: dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     )
     skipped: int = 0
+
+    def space_summary(self) -> str:
+        """Which space the vectors live in and what it learned from, in one phrase."""
+        if self.space == "learned":
+            return (
+                f"learned space from {self.learned_images:,} tagged images and "
+                f"{self.learned_tags:,} tags"
+            )
+        return "raw space" + (f" ({self.space_note})" if self.space_note else "")
 
 
 @dataclass
@@ -65,6 +82,7 @@ class StyleIndex:
     mean: np.ndarray  # float32 (d_cnn,)
     std: np.ndarray  # float32 (d_cnn,)
     meta: IndexMeta
+    learned: LearnedSpace | None = None  # maps a new photo's descriptor into the vectors' space
 
     @property
     def sizes(self) -> np.ndarray:
@@ -101,6 +119,7 @@ class StyleIndex:
 
 
 _ARRAYS = ("ids", "vectors", "labels", "centroids", "linkage", "mean", "std")
+_SPACE_ARRAYS = ("centre", "pca", "scale", "lda")  # saved as space_<name> when learned
 
 
 def save_index(index: StyleIndex, index_dir: Path) -> Path:
@@ -110,7 +129,10 @@ def save_index(index: StyleIndex, index_dir: Path) -> Path:
     folder = index_dir / f"build-{stamp}-{os.getpid()}"
     folder.mkdir()
     with (folder / "arrays.npz").open("wb") as handle:
-        np.savez(handle, **{name: getattr(index, name) for name in _ARRAYS})
+        arrays = {name: getattr(index, name) for name in _ARRAYS}
+        if index.learned is not None:
+            arrays.update({f"space_{n}": getattr(index.learned, n) for n in _SPACE_ARRAYS})
+        np.savez(handle, **arrays)
         handle.flush()
         os.fsync(handle.fileno())
     (folder / "meta.json").write_text(json.dumps(asdict(index.meta), indent=1), encoding="utf-8")
@@ -156,4 +178,15 @@ def load_index(index_dir: Path) -> StyleIndex:
     meta = IndexMeta(**json.loads((folder / "meta.json").read_text(encoding="utf-8")))
     with np.load(folder / "arrays.npz") as arrays:
         values = {name: arrays[name] for name in _ARRAYS}
-    return StyleIndex(meta=meta, **values)
+        learned = None
+        if meta.space == "learned":
+            space = {n: arrays[f"space_{n}"] for n in _SPACE_ARRAYS}
+            learned = LearnedSpace(
+                **space,
+                raw_weight=meta.raw_weight,
+                colour_dims=meta.space_colour_dims,
+                colour_weight=meta.space_colour_weight,
+                images=meta.learned_images,
+                tags=meta.learned_tags,
+            )
+    return StyleIndex(meta=meta, learned=learned, **values)

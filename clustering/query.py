@@ -26,6 +26,7 @@ from clustering.features import FeatureExtractor
 from clustering.feedback import blend, can_learn, learned_scores
 from clustering.images import fit, load_rgb
 from clustering.index import StyleIndex
+from clustering.learned_space import project
 from clustering.recommender import Neighbour, Recommender, StyleMatch, rocchio_profile
 from store import Store, StyleScoutError
 from store.config import FeaturesConfig, RecommenderConfig
@@ -123,7 +124,10 @@ class PhotoEmbedder:
                 colour = None
                 if index.meta.colour_key is not None:
                     colour = colour_histogram(img, cfg.colour)[None]
-                cached = combine(cnn, colour, index.mean, index.std, index.meta.colour_weight)[0]
+                cached = combine(cnn, colour, index.mean, index.std, index.meta.colour_weight)
+                if index.learned is not None:  # into the space the index learned
+                    cached = project(index.learned, cached)
+                cached = cached[0]
                 with self._cache_lock:
                     self._vectors[key] = cached
                     while len(self._vectors) > _VECTOR_CACHE:
