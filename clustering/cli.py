@@ -106,12 +106,44 @@ def _recommend(args: argparse.Namespace, config: Config, store: Store) -> int:
     return 0
 
 
+def _learned_split(args: argparse.Namespace, config: Config, store: Store) -> int:
+    from clustering.evaluate import learned_split
+
+    index = load_index(store.index_dir)
+    columns = [c.strip() for c in (args.label_column or "").split(",") if c.strip()]
+    result = learned_split(
+        config,
+        store,
+        index.meta.feature_key,
+        args.learned_split,
+        columns or None,
+        args.k,
+        args.seed,
+    )
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(
+        f"learned on {result['learned_on']} images ({result['tagged']} tagged, {result['tags']} "
+        f"tags), scored on the other {result['held_out']}; dims raw {result['dims']['raw']}, "
+        f"learned {result['dims']['learned']}"
+    )
+    print(f"{'label column':<18}{'space':<9}{'P@' + str(result['k']):>7}{'purity':>8}{'NMI':>7}")
+    for row in result["rows"]:
+        print(
+            f"{row['label_column']:<18}{row['space']:<9}{row['precision_at_k']:7.3f}"
+            f"{row['purity']:8.3f}{row['nmi']:7.3f}"
+        )
+    return 0
+
+
 def _evaluate(args: argparse.Namespace, config: Config, store: Store) -> int:
     from clustering.evaluate import evaluate
 
-    result = evaluate(
-        store, load_index(store.index_dir), args.label_column, config.clustering, args.k
-    )
+    if args.learned_split is not None:
+        return _learned_split(args, config, store)
+    column = (args.label_column or "articleType").split(",")[0].strip()
+    result = evaluate(store, load_index(store.index_dir), column, config.clustering, args.k)
     if args.json:
         print(json.dumps(result))
         return 0
@@ -119,6 +151,11 @@ def _evaluate(args: argparse.Namespace, config: Config, store: Store) -> int:
         f"{result['images']} images, {result['classes']} classes of {result['label_column']}, "
         f"model {result['model_key']} ({result['weights']})"
     )
+    if result["space"].startswith("learned"):
+        print(
+            f"the index's {result['space']}, these labels among them: the scores are on the "
+            "images it learned from (--learned-split 0.5 scores images it did not see)"
+        )
     print(f"{'method':<26}{'P@' + str(result['k']):>8}{'purity':>9}{'NMI':>8}{'silhouette':>12}")
     for row in result["results"]:
         print(
@@ -181,6 +218,7 @@ def _stats(store: Store) -> int:
         f"  model {index.meta.model_key}; {len(index.ids)} of {images} images; "
         f"{len(index.meta.names)} styles ({index.meta.cluster_path} path)"
     )
+    print(f"  {index.meta.space_summary()}")
     if index.random_weights:
         print(f"  WARNING: {index.meta.weights_note}")
     for n, (name, size) in enumerate(zip(index.meta.names, index.sizes, strict=True), start=1):
@@ -201,8 +239,21 @@ def _main(argv: Sequence[str] | None) -> int:
     rec.add_argument("--weights", default=None, help=weights_help)
     rec.add_argument("--json", action="store_true", help="print one JSON object")
     ev = add_command(sub, "evaluate", "quality against imported labels, with a baseline")
-    ev.add_argument("--label-column", default="articleType")
+    ev.add_argument(
+        "--label-column",
+        default=None,
+        help="label column(s), comma-separated (default: articleType; with --learned-split: all)",
+    )
     ev.add_argument("--k", type=int, default=10)
+    ev.add_argument(
+        "--learned-split",
+        type=float,
+        default=None,
+        metavar="SHARE",
+        help="learn the space on this share of the labelled images, score raw against learned "
+        "on the rest",
+    )
+    ev.add_argument("--seed", type=int, default=7, help="of the --learned-split draw")
     ev.add_argument("--json", action="store_true")
     cmp = add_command(sub, "compare", "backbones scored on the same labelled store")
     cmp.add_argument(

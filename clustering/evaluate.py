@@ -4,6 +4,7 @@ with a plain colour-histogram baseline measured in the same run."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ from clustering.images import load_rgb
 from clustering.index import StyleIndex
 from clustering.styles import cluster_styles
 from store import Store, StyleScoutError
-from store.config import ClusteringConfig
+from store.config import ClusteringConfig, Config
 
 
 @dataclass(frozen=True)
@@ -103,5 +104,68 @@ def evaluate(
         "classes": len(set(labels.tolist())),
         "model_key": index.meta.model_key,
         "weights": "random (seeded)" if index.random_weights else "as in model_key",
+        "space": index.meta.space_summary(),
         "results": [asdict(ours), asdict(baseline)],
+    }
+
+
+def learned_split(
+    config: Config,
+    store: Store,
+    feature_key: str,
+    split: float = 0.5,
+    columns: Sequence[str] | None = None,
+    k: int = 10,
+    seed: int = 7,
+) -> dict:
+    """Learn the space on one part of the labelled images (split by image, seeded) and score the
+    other part, raw space against learned, for each label column: precision@k (leave-one-out
+    within the held-out part), and the purity and NMI of its styles."""
+    from clustering.build import colour_part, descriptors_of
+    from clustering.learned_space import image_tags, learn_space, project, tag_set
+
+    if not 0 < split < 1:
+        raise StyleScoutError(f"--learned-split is a share between 0 and 1, not {split}")
+    ids, vectors, *_ = descriptors_of(config, store, feature_key)
+    labels = store.labels_by_image()
+    columns = list(columns or store.label_columns())
+    if not columns:
+        raise StyleScoutError("no image has labels: import a labelled folder first")
+    labelled = np.array([n for n, i in enumerate(ids) if int(i) in labels], dtype=np.int64)
+    order = np.random.default_rng(seed).permutation(labelled)
+    cut = round(len(order) * split)
+    learn, held = np.sort(order[:cut]), np.sort(order[cut:])
+    if len(held) < k + 1:
+        raise StyleScoutError(f"too few labelled images to hold {1 - split:.0%} out: {len(held)}")
+    cfg = config.features.learning
+    learn_ids = [int(i) for i in ids[learn]]
+    tags = tag_set(image_tags(learn_ids, store.tags_by_image(), labels, store.liked_by_user()), cfg)
+    space = learn_space(vectors[learn], tags, cfg, *colour_part(config))
+    if isinstance(space, str):
+        raise StyleScoutError(space)
+    spaces = {"raw": vectors[held], "learned": project(space, vectors[held])}
+    clusters = {name: cluster_styles(v, config.clustering).labels for name, v in spaces.items()}
+    rows = []
+    for column in columns:
+        values = np.array([labels[int(i)].get(column, "") for i in ids[held]])
+        has = values != ""
+        for name, v in spaces.items():
+            rows.append(
+                {
+                    "label_column": column,
+                    "space": name,
+                    "images": int(has.sum()),
+                    "precision_at_k": precision_at_k(v[has], values[has], k),
+                    "purity": purity(clusters[name][has], values[has]),
+                    "nmi": float(normalized_mutual_info_score(values[has], clusters[name][has])),
+                }
+            )
+    return {
+        "learned_on": len(learn),
+        "held_out": len(held),
+        "tags": space.tags,
+        "tagged": space.images,
+        "dims": {"raw": int(vectors.shape[1]), "learned": space.dims},
+        "k": k,
+        "rows": rows,
     }
