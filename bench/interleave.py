@@ -41,7 +41,7 @@ def built_store(tmp: Path, challenger: str) -> Config:
     config = parse_config(
         {
             "data_dir": str(tmp / "data"),
-            "features": {"weights": "none"},
+            "features": {"weights": "none", "space": "raw"},  # not learned from the labels
             "recommender": {"interleave": {"enabled": True, "challenger": challenger}},
         },
         "bench",

@@ -9,6 +9,7 @@ import dash_bootstrap_components as dbc
 import numpy as np
 from dash import Input, Output, callback, ctx, dcc, html, no_update
 
+from clustering.index import IndexMeta
 from dash_app import figures, inputs
 from dash_app.components import graph, item_card, panel, source_dropdown, tag_chips
 from dash_app.context import get_context
@@ -58,6 +59,19 @@ def sources_view(sources: SourceStyles, names: list[str]) -> html.Div:
     )
 
 
+def space_line(meta: IndexMeta) -> str:
+    """Which space the styles live in, and what it learned from."""
+    if meta.space == "learned":
+        return (
+            f"Style space: {meta.space_summary()} (hashtags, imported labels, what people "
+            "liked), applied to every item; features.space: raw turns it off."
+        )
+    return (
+        f"Style space: {meta.space_summary()}: the backbone's features and colour, nothing "
+        "learned (features.space: learned learns one from the store's tags)."
+    )
+
+
 def layout(style: str | None = None, **_query: str) -> html.Div:
     loaded = get_context().engine.loaded()
     if loaded is None:
@@ -87,8 +101,9 @@ def layout(style: str | None = None, **_query: str) -> html.Div:
                         className="text-muted small",
                     ),
                 ],
-                className="d-flex align-items-baseline mb-3",
+                className="d-flex align-items-baseline mb-1",
             ),
+            html.P(space_line(index.meta), className="text-muted small mb-3", id="style-space"),
             dbc.Row(
                 [
                     dbc.Col(
