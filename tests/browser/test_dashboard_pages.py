@@ -201,6 +201,9 @@ def test_every_page_renders_without_console_errors(
     browser.get(f"{url}/styles?style=0")  # a style chosen in the URL is browsed at once
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#gallery-items img"))
     assert browser.find_element(By.ID, "gallery-name").text
+    # which space the styles live in: 32 demo images are too few tagged images to learn from
+    space = browser.find_element(By.ID, "style-space").text
+    assert space.startswith("Style space: raw space (too few tagged images"), space
     assert console_errors(browser) == []
 
 
