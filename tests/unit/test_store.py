@@ -201,6 +201,21 @@ def test_interleaved_lists_credit_each_rating_to_the_model_that_placed_the_item(
     assert check_store(store).clean
 
 
+def test_what_the_learned_space_reads_labels_and_liked_items(store: Store) -> None:
+    ids = [
+        store.add_image_bytes(jpeg_bytes(s), meta_for(s), labels={"kind": f"k{s % 2}"}).image_id
+        for s in range(30, 33)
+    ]
+    store.add_image_bytes(jpeg_bytes(33), meta_for(33), labels={"colour": "Navy Blue"})
+    assert store.label_columns() == ["colour", "kind"]
+    assert store.labels_by_image()[ids[1]] == {"kind": "k1"}
+    store.add_rating("user-0004", ids[0], 5)
+    store.add_rating("user-0004", ids[1], 4)
+    store.add_rating("user-0004", ids[1], 2)  # changed its mind: no longer liked
+    store.add_rating("user-0005", ids[2], 1)
+    assert store.liked_by_user() == {"user-0004": [ids[0]]}
+
+
 def test_stats(store: Store) -> None:
     for seed in range(3):
         store.add_image_bytes(jpeg_bytes(seed), meta_for(seed), ["boho", f"t{seed}"])
