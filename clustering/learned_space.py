@@ -74,11 +74,6 @@ class TagSet:
     weights: np.ndarray  # (t,) informativeness
     tagged: np.ndarray  # (n,) bool: the image carries at least one used tag
 
-    @property
-    def groups(self) -> list[str]:
-        """Each tag's kind: its label column, "#" for hashtags, "liked" for ratings."""
-        return [group_of(name) for name in self.names]
-
 
 def group_of(tag: str) -> str:
     """A tag's kind: "articleType" for `articleType=Shirts`, "#" for `#boho`, "liked"."""
@@ -237,13 +232,12 @@ def _choose_weights(
     groups = sorted(set(map(group_of, names)))
     columns = {g: np.array([group_of(n) == g for n in names]) for g in groups}
 
-    def by_group(vectors: np.ndarray) -> np.ndarray:
-        near = nearest(vectors)
+    def by_group(near: np.ndarray) -> np.ndarray:
         return np.array(
             [tag_precision(near, truth[:, columns[g]], weights[columns[g]]) for g in groups]
         )
 
-    raw_scores = by_group(x[check])
+    raw_scores = by_group(nearest(x[check]))
     colours = COLOUR_SHARES if colour_dims and colour_weight > 0 else (0.0,)
     best, chosen = (-np.inf, -np.inf), (cfg.raw_weight, 0.0)
     for raw in RAW_WEIGHTS:
@@ -256,11 +250,12 @@ def _choose_weights(
                 images=0,
                 tags=0,
             )
-            gain = by_group(project(trial, x[check])) - raw_scores
+            near = nearest(project(trial, x[check]))  # once per trial, for either objective
             if cfg.objective == "no_kind_loses":  # the best on average where none loses
+                gain = by_group(near) - raw_scores
                 score = (min(float(gain.min()), 0.0), float(gain.mean()))
             else:  # every tag alike: the kinds with the most tags count most
-                score = (tag_precision(nearest(project(trial, x[check])), truth, weights), 0.0)
+                score = (tag_precision(near, truth, weights), 0.0)
             if score > best:
                 best, chosen = score, (raw, share * colour_weight)
     log.info(
