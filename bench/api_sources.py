@@ -75,7 +75,7 @@ def config_for(data_dir: Path, sites: dict[str, str]) -> Config:
 def counts(data_dir: Path) -> tuple[int, int]:
     """(posts, images) in a store: images grouped by their post's address."""
     with Store(data_dir) as store:
-        rows = [store.image(i) for i, _ in store.image_files()]
+        rows = [store.images.image(i) for i, _ in store.images.image_files()]
     return len({r["post_url"] for r in rows}), len(rows)
 
 

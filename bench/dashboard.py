@@ -71,7 +71,7 @@ def prepare_store(config: Config, per_tag: int) -> None:
 def _photos(config: Config, n: int) -> list[bytes]:
     """n distinct 224 px JPEG photos made from stored demo images (one pixel differs)."""
     with Store.from_config(config) as store:
-        files = [p for _, p in store.image_files()]
+        files = [p for _, p in store.images.image_files()]
     out = []
     for i in range(n):
         img = Image.open(files[(7 * i) % len(files)]).convert("RGB")

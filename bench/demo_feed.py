@@ -54,7 +54,7 @@ def main() -> int:
     def store_safe() -> None:
         with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp)) as store:
             for i, body in enumerate(bodies):
-                store.add_image_bytes(
+                store.images.add_image_bytes(
                     body, ImageMeta(320, 400, "JPEG", "bench", post_url=f"p{i}"), ["boho"]
                 )
 

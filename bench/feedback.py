@@ -54,7 +54,7 @@ def simulate(
     """Mean share of wanted items among the new items, per strategy and round."""
     with Store.from_config(config) as store:
         index = load_index(store.index_dir)
-        labels = store.labels(column)
+        labels = store.images.labels(column)
         values = defaultdict(list)
         for image_id in index.ids.tolist():
             if image_id in labels:

@@ -76,7 +76,7 @@ def simulate(config: Config, column: str, rounds: int, raters: int, seed: int) -
             "a": _Model(config, store.index_dir),
             "b": _Model(config.challenger(), store.challenger_index_dir),
         }
-        labels = store.labels(column)
+        labels = store.images.labels(column)
         values = defaultdict(list)
         for image_id in models["a"].index.ids.tolist():
             if image_id in labels:

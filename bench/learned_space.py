@@ -104,7 +104,7 @@ def halves(
 ) -> tuple[np.ndarray, np.ndarray, dict, np.ndarray, np.ndarray]:
     """ids, descriptors, labels and the learning and held-out rows `learned_split` uses (seed 7)."""
     ids, vectors, *_ = descriptors_of(config, store, key)
-    labels = store.labels_by_image()
+    labels = store.images.labels_by_image()
     labelled = np.array([n for n, i in enumerate(ids) if int(i) in labels])
     order = np.random.default_rng(7).permutation(labelled)
     cut = round(len(order) * 0.5)
@@ -187,7 +187,7 @@ def main() -> None:
         else:
             config = built_store(Path(tmp))
         with Store.from_config(config) as store:
-            columns = store.label_columns()
+            columns = store.images.label_columns()
             key = load_index(store.index_dir).meta.feature_key
             ceiling(config, store, key)
         variants(config, columns)

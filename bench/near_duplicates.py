@@ -90,7 +90,7 @@ def missed_reposts() -> dict:
             reposts = sum(1 for p in catalog.by_tag[tag] if p.repost_of)
             per_tag[tag] = (result.progress.duplicates, reposts)
         with Store(config.data_dir) as store:
-            rows = store.connection().execute("SELECT post_url FROM images").fetchall()
+            rows = store.db.rows("SELECT post_url FROM images")
     images_of: dict[str, int] = Counter(original_of[url.rsplit("/", 1)[-1]] for (url,) in rows)
     originals = set(original_of.values())
     groups: dict[str, list[str]] = defaultdict(list)

@@ -59,7 +59,7 @@ def main() -> int:
         config = demo_config(data_dir, feed.port)
         prepare_store(config, 40)
         with Store.from_config(config) as store:
-            source = store.image_files()[17][1]
+            source = store.images.image_files()[17][1]
         photo = Path(tempfile.mkdtemp()) / "my-outfit.jpg"
         img = Image.open(source).convert("RGB")
         img.thumbnail((224, 224))

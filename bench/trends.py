@@ -72,8 +72,8 @@ def visual_view(config: Config, catalog: Catalog) -> None:
     )
     with Store.from_config(config) as store:
         report, index = build_index(config, store)
-        cards = store.cards(index.ids.tolist())
-        posts = store.source_post_times()
+        cards = store.images.cards(index.ids.tolist())
+        posts = store.images.source_post_times()
     family = np.array(
         [family_of.get(str(cards[int(i)]["post_url"]).rsplit("/", 1)[-1], "?") for i in index.ids]
     )

@@ -50,7 +50,7 @@ class BuildReport:
 
 def _colour_features(store: Store, config: Config, progress: Progress | None) -> None:
     key = colour_key(config.features.colour)
-    todo = store.images_without_features(key)
+    todo = store.features.images_without_features(key)
     if not todo:
         return
 
@@ -72,16 +72,16 @@ def _colour_features(store: Store, config: Config, progress: Progress | None) ->
             if progress and (n % 64 == 0 or n == len(todo)):
                 progress("colour", n, len(todo))
     if done:
-        store.save_features(key, [i for i, _ in done], np.stack([v for _, v in done]))
+        store.features.save_features(key, [i for i, _ in done], np.stack([v for _, v in done]))
     if failures:
-        store.save_feature_failures(key, failures)
+        store.features.save_feature_failures(key, failures)
 
 
 def extract_missing(
     store: Store, extractor: FeatureExtractor, progress: Progress | None = None
 ) -> tuple[int, int, float]:
     """Features for stored images that have none for this model; (extracted, failed, seconds)."""
-    todo = store.images_without_features(extractor.key)
+    todo = store.features.images_without_features(extractor.key)
     started = time.perf_counter()
     done = 0
     chunk = extractor.cfg.batch_size * 8  # saved as it goes: an interrupted build keeps its work
@@ -90,9 +90,11 @@ def extract_missing(
         part = todo[start : start + chunk]
         result = extractor.extract([p for _, p in part])
         if result.ok:
-            store.save_features(extractor.key, [part[i][0] for i in result.ok], result.vectors)
+            store.features.save_features(
+                extractor.key, [part[i][0] for i in result.ok], result.vectors
+            )
         if result.failures:
-            store.save_feature_failures(
+            store.features.save_feature_failures(
                 extractor.key, {part[i][0]: why for i, why in result.failures.items()}
             )
             for i, why in result.failures.items():
@@ -109,14 +111,14 @@ def descriptors_of(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str | None]:
     """(ids, vectors, mean, std, colour key) of the stored features of one model, standardised
     and joined to the colour part as the index holds them (colour extracted where missing)."""
-    ids, cnn = store.load_features(feature_key)
+    ids, cnn = store.features.load_features(feature_key)
     if len(ids) == 0:
         raise StyleScoutError("the store has no readable images: scrape or import some first")
     colour, ckey = None, None
     if config.features.colour.enabled and config.features.colour.weight > 0:
         _colour_features(store, config, progress)
         ckey = colour_key(config.features.colour)
-        cids, cvec = store.load_features(ckey)
+        cids, cvec = store.features.load_features(ckey)
         both = np.intersect1d(ids, cids)
         cnn = cnn[np.searchsorted(ids, both)]
         colour = cvec[np.searchsorted(cids, both)]
@@ -140,7 +142,7 @@ def build_index(
     ids, vectors, mean, std, ckey = descriptors_of(config, store, extractor.key, progress)
     if progress:
         progress("clustering", 0, 1)
-    tags = store.tags_by_image()
+    tags = store.images.tags_by_image()
     learned, space_note = None, ""
     if config.features.space == "learned":
         learned, space_note = _learned_space(config, store, ids, vectors, tags)
@@ -158,7 +160,7 @@ def build_index(
         names=names,
         representatives=representatives(vectors, styles, ids, config.clustering.representatives),
         cluster_path=styles.path,
-        skipped=len(store.feature_failures(extractor.key)),
+        skipped=len(store.features.feature_failures(extractor.key)),
         space="learned" if learned else "raw",
         learned_images=learned.images if learned else 0,
         learned_tags=learned.tags if learned else 0,
@@ -212,7 +214,7 @@ def _learned_space(
     """The space learned from every image's tags, labels and ratings, or why there is none."""
     cfg = config.features.learning
     per_image = image_tags(
-        [int(i) for i in ids], tags, store.labels_by_image(), store.liked_by_user()
+        [int(i) for i in ids], tags, store.images.labels_by_image(), store.ratings.liked_by_user()
     )
     learned = learn_space(vectors, tag_set(per_image, cfg), cfg, *colour_part(config))
     if isinstance(learned, str):

@@ -46,7 +46,7 @@ def _recommend(args: argparse.Namespace, config: Config, store: Store) -> int:
     if missing:
         raise StyleScoutError(f"no such photo: {missing[0]}")
     photos = [Photo.from_file(p) for p in args.photos]
-    ratings = store.latest_ratings(args.user) if args.user else {}
+    ratings = store.ratings.latest_ratings(args.user) if args.user else {}
     embedder = PhotoEmbedder(config.features)
     try:
         result = answer(
@@ -66,7 +66,7 @@ def _recommend(args: argparse.Namespace, config: Config, store: Store) -> int:
             "id": n.image_id,
             "distance": round(n.distance, 4),
             "style": n.style_name,
-            "tags": store.tags_of(n.image_id),
+            "tags": store.images.tags_of(n.image_id),
         }
         for n in result.neighbours
     ]

@@ -108,7 +108,7 @@ def compare(
     progress: Progress | None = None,
 ) -> list[BackboneScores]:
     """Score each backbone on the store's labelled images (features extracted where missing)."""
-    labels = {c: store.labels(c) for c in label_columns}
+    labels = {c: store.images.labels(c) for c in label_columns}
     missing = [c for c, found in labels.items() if not found]
     if missing:
         raise StyleScoutError(
@@ -124,7 +124,7 @@ def compare(
         )
         extractor = FeatureExtractor(cfg.features)  # its key; the model is built in the child
         report = None if progress is None else (lambda d, t, b=backbone: progress(b, d, t))
-        if store.images_without_features(extractor.key):
+        if store.features.images_without_features(extractor.key):
             extracted, seconds, peak, note = _extract_apart(cfg, report)
         else:  # all cached: no process, no model
             extracted, seconds, peak, note = 0, 0.0, 0.0, extractor.weights_note or ""
@@ -134,7 +134,7 @@ def compare(
             backbone,
             extractor.key,
             len(ids),
-            int(store.load_features(extractor.key)[1].shape[1]),
+            int(store.features.load_features(extractor.key)[1].shape[1]),
             extracted,
             extracted / seconds if extracted and seconds > 0 else None,
             peak if extracted else None,

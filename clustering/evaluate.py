@@ -81,7 +81,7 @@ def evaluate(
     store: Store, index: StyleIndex, label_column: str, clustering: ClusteringConfig, k: int = 10
 ) -> dict:
     """Scores of the index and of the colour-histogram baseline against one label column."""
-    label_of = store.labels(label_column)
+    label_of = store.images.labels(label_column)
     if not label_of:
         raise StyleScoutError(
             f"no image has a '{label_column}' label: import a labelled folder"
@@ -91,7 +91,7 @@ def evaluate(
     ids = index.ids[keep]
     labels = np.array([label_of[int(i)] for i in ids])
     ours = score("style index", index.vectors[keep], index.labels[keep], labels, k)
-    paths = dict(store.image_files(ids.tolist()))
+    paths = dict(store.images.image_files(ids.tolist()))
     with ThreadPoolExecutor(max_workers=2) as pool:
         hist = np.stack(list(pool.map(colour_histogram_444, [paths[int(i)] for i in ids])))
     baseline = score(
@@ -127,8 +127,8 @@ def learned_split(
     if not 0 < split < 1:
         raise StyleScoutError(f"--learned-split is a share between 0 and 1, not {split}")
     ids, vectors, *_ = descriptors_of(config, store, feature_key)
-    labels = store.labels_by_image()
-    columns = list(columns or store.label_columns())
+    labels = store.images.labels_by_image()
+    columns = list(columns or store.images.label_columns())
     if not columns:
         raise StyleScoutError("no image has labels: import a labelled folder first")
     labelled = np.array([n for n, i in enumerate(ids) if int(i) in labels], dtype=np.int64)
@@ -139,7 +139,10 @@ def learned_split(
         raise StyleScoutError(f"too few labelled images to hold {1 - split:.0%} out: {len(held)}")
     cfg = config.features.learning
     learn_ids = [int(i) for i in ids[learn]]
-    tags = tag_set(image_tags(learn_ids, store.tags_by_image(), labels, store.liked_by_user()), cfg)
+    tags = tag_set(
+        image_tags(learn_ids, store.images.tags_by_image(), labels, store.ratings.liked_by_user()),
+        cfg,
+    )
     space = learn_space(vectors[learn], tags, cfg, *colour_part(config))
     if isinstance(space, str):
         raise StyleScoutError(space)

@@ -164,8 +164,8 @@ def _photo_vectors(
     for image_id in item_ids:
         if image_id in found:
             continue
-        row = store.cards([image_id]).get(image_id)  # stored after the last build
-        hit = store.file_for_sha(row["sha256"]) if row else None
+        row = store.images.cards([image_id]).get(image_id)  # stored after the last build
+        hit = store.images.file_for_sha(row["sha256"]) if row else None
         if hit:
             files.append((row["sha256"], hit[0]))
         else:
@@ -173,7 +173,7 @@ def _photo_vectors(
     for photo in photos:
         if photo.item_id is None and photo.sha256 and photo.path is not None:
             files.append((photo.sha256, photo.path))
-            same = store.image_id_by_sha(photo.sha256)
+            same = store.images.image_id_by_sha(photo.sha256)
             if same is not None:  # the photo is in the catalogue: never recommend it back
                 item_ids.append(same)
     parts = [item_vectors] if len(item_vectors) else []
@@ -204,7 +204,7 @@ def answer(
     ratings = ratings or {}
     vectors, query_ids, problems = _photo_vectors(index, embedder, store, photos)
     if not len(vectors):
-        return Answer(None, popular=store.popular_images(k), problems=problems)
+        return Answer(None, popular=store.ratings.popular_images(k), problems=problems)
     match = recommender.match(vectors)
     liked_ids = sorted(i for i, r in ratings.items() if r in LIKED)
     disliked_ids = sorted(i for i, r in ratings.items() if r in DISLIKED)
@@ -212,7 +212,7 @@ def answer(
     _, disliked = index.vectors_of(disliked_ids)
     result = Answer(match, liked=len(liked), disliked=len(disliked), problems=problems)
     if match.fallback:
-        result.popular = store.popular_images(k)
+        result.popular = store.ratings.popular_images(k)
         return result
     profile = rocchio_profile(vectors, liked, disliked, cfg)
     left_out = [*query_ids, *disliked_ids, *exclude]

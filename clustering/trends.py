@@ -219,9 +219,12 @@ def tag_trends(
 ) -> list[Trend]:
     """Trends of hashtags (each post counts for every tag of its image, reposts included),
     fastest rising first. `tags` default to the store's `top` most used."""
-    names = list(tags) if tags is not None else [t for t, _ in store.tag_counts()[:top]]
-    all_times = [w for _, s in store.post_times() if (w := parse_time(s))]
-    named = {name: [w for _, s in store.post_times(name) if (w := parse_time(s))] for name in names}
+    names = list(tags) if tags is not None else [t for t, _ in store.images.tag_counts()[:top]]
+    all_times = [w for _, s in store.images.post_times() if (w := parse_time(s))]
+    named = {
+        name: [w for _, s in store.images.post_times(name) if (w := parse_time(s))]
+        for name in names
+    }
     trends = [fit(t) for t in series(named, all_times)]
     return sorted(judge(trends, alpha), key=lambda t: -t.slope)
 
@@ -310,9 +313,9 @@ def emerging_looks(
     )
     micro = cluster_styles(vectors, cfg)
     k = int(micro.labels.max()) + 1
-    tags = store.tags_by_image()
+    tags = store.images.tags_by_image()
     names = _unique(name_styles(micro.labels, [tags.get(int(i), []) for i in ids], top=3))
-    weeks, counts = weekly_style_counts(store.source_post_times(), ids, micro.labels, k)
+    weeks, counts = weekly_style_counts(store.images.source_post_times(), ids, micro.labels, k)
     rising = [t for t in share_trends(names, weeks, counts) if t.direction == "rising"][:top]
     near = representatives(vectors, micro, ids, examples)
     index_of = {name: i for i, name in enumerate(names)}

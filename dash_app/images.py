@@ -31,7 +31,7 @@ def image_url(sha256: str, width: int | None = None) -> str:
 def _file_or_404(sha: str) -> tuple:
     if not is_sha256(sha):  # upper case, paths, long junk: never reach the disk
         flask.abort(404)
-    found = get_context().store.file_for_sha(sha)
+    found = get_context().store.images.file_for_sha(sha)
     if found is None or not found[0].is_file():
         flask.abort(404)
     return found

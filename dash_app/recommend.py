@@ -79,7 +79,7 @@ def uploads_folder(store: Store) -> Path:
 def style_tags(loaded: LoadedIndex, store: Store, top: int = 6) -> list[list[tuple[str, int]]]:
     """Each style's most used tags (computed once per index)."""
     if "style_tags" not in loaded.derived:
-        tags = store.tags_by_image()
+        tags = store.images.tags_by_image()
         counters = [Counter() for _ in range(len(loaded.index.centroids))]
         for image_id, label in zip(loaded.index.ids, loaded.index.labels, strict=True):
             counters[int(label)].update(tags.get(int(image_id), []))
@@ -95,7 +95,7 @@ def item_cards(
     styles: dict[int, str] | None = None,
 ) -> list[ItemCard]:
     """Cards for image ids, in the given order (ids no longer stored are left out)."""
-    rows = store.cards(ids)
+    rows = store.images.cards(ids)
     distances, styles = distances or {}, styles or {}
     return [
         ItemCard(
@@ -140,7 +140,7 @@ def recommend(
     store, cfg = engine.store, engine.config.recommender
     if show_rated is not None:
         cfg = cfg.model_copy(update={"show_rated": show_rated})
-    ratings = store.latest_ratings(user_id) if user_id else {}
+    ratings = store.ratings.latest_ratings(user_id) if user_id else {}
     loaded = engine.loaded()
     if loaded is None or not photos:
         message = (
@@ -148,7 +148,7 @@ def recommend(
             if loaded is None
             else "Add photos of your own (or pick catalogue items) to find your style."
         )
-        return _popular(store, ratings, message, store.popular_images(cfg.k))
+        return _popular(store, ratings, message, store.ratings.popular_images(cfg.k))
     wanted = query_photos(engine, photos)
     missing = [p for p, q in zip(photos, wanted, strict=True) if q.item_id is None and not q.path]
     problems = [f"{p.get('name') or 'a photo'} is no longer on the server" for p in missing]
@@ -184,7 +184,7 @@ def recommend(
         {n.image_id: n.style_name for n in neighbours},
     )
     reps = loaded.index.meta.representatives[match.style][:4]
-    rep_rows = store.cards(reps)
+    rep_rows = store.images.cards(reps)
     style = StyleCard(
         style=match.style,
         name=match.name or f"style {match.style}",
@@ -244,7 +244,9 @@ def _interleave(
     )
     models = (main.index.meta.model_key, challenger.index.meta.model_key)
     try:
-        engine.store.record_impression(user_id, models, [(i, shown.credit[i]) for i in shown.items])
+        engine.store.ratings.record_impression(
+            user_id, models, [(i, shown.credit[i]) for i in shown.items]
+        )
     except StoreError as exc:  # a list that cannot be credited is not shown mixed
         log.warning("interleaved list not recorded: %s", exc)
         return None

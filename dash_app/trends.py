@@ -135,7 +135,7 @@ def source_styles(
 def index_sources(index: StyleIndex, store: Store) -> SourceStyles:
     """`source_styles` of every post of the index's items (all tags): the sources a page offers
     and accepts from its source control."""
-    posts = store.source_post_times()
+    posts = store.images.source_post_times()
     return source_styles(posts, index.ids, index.labels, len(index.centroids))
 
 

@@ -92,7 +92,7 @@ def import_folder(
                 raise ImageRejected("too_large", str(path))
             data = path.read_bytes()
             info = inspect_image(data, max_pixels)
-            result = store.add_image_bytes(
+            result = store.images.add_image_bytes(
                 data,
                 ImageMeta(
                     width=info.width,

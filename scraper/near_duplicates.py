@@ -21,7 +21,7 @@ from PIL import Image
 from scipy.ndimage import uniform_filter
 
 from store import Store
-from store.local_store import PerceptualHashes
+from store.records import PerceptualHashes
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ class NearDuplicates:
     def __init__(self, store: Store, max_bits: int) -> None:
         self.store = store
         self.max_bits = max_bits
-        self.hashes = store.perceptual_hashes() if max_bits else PerceptualHashes()
+        self.hashes = store.images.perceptual_hashes() if max_bits else PerceptualHashes()
         self._prints: OrderedDict[int, np.ndarray | None] = OrderedDict()
 
     def find(self, phash: str, print_: np.ndarray) -> int | None:
@@ -139,7 +139,7 @@ class NearDuplicates:
         if image_id in self._prints:
             self._prints.move_to_end(image_id)
             return self._prints[image_id]
-        path = self.store.file_of(image_id)
+        path = self.store.images.file_of(image_id)
         print_ = fingerprint_file(path) if path is not None else None
         self._keep(image_id, print_)
         return print_

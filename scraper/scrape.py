@@ -148,10 +148,10 @@ class _Collector:
             try:
                 kept = self.duplicates.find(info.phash, info.fingerprint)
                 if kept is not None:  # a repost: recorded against the image already stored
-                    self.store.add_post(kept, meta, tags)
+                    self.store.images.add_post(kept, meta, tags)
                     self.progress.duplicates += 1
                 else:
-                    result = self.store.add_image_bytes(data, meta, tags)
+                    result = self.store.images.add_image_bytes(data, meta, tags)
                     if result.created:
                         self.progress.added += 1
                         self.duplicates.add(result.image_id, info.phash, info.fingerprint)
@@ -209,20 +209,20 @@ def scrape(
             store, config, tag, state, notify, guard or StoringGuard.for_store(store, config)
         )
         finder.report_failure = collector.count_failure
-        run_id = store.start_run(tag, name, count)
+        run_id = store.runs.start_run(tag, name, count)
         notify()
         try:
             _run(finder, downloader, collector, store, state, cancel, config.scraper.workers)
         except BaseException as exc:  # recorded, then re-raised
             failed = isinstance(exc, Exception) and not cancel.is_set()
             state.status = "failed" if failed else "interrupted"  # Ctrl-C is not an Exception
-            store.finish_run(
+            store.runs.finish_run(
                 run_id, state.status, state.added, state.duplicates, dict(state.failed_by_reason)
             )
             notify()
             raise
         state.status = "interrupted" if cancel.is_set() else "completed"
-        store.finish_run(
+        store.runs.finish_run(
             run_id, state.status, state.added, state.duplicates, dict(state.failed_by_reason)
         )
         notify()
@@ -256,13 +256,13 @@ def _run(
                     continue  # the same image twice on one feed
                 with collector.lock:
                     state.found += len(images)
-                    known = store.post_status(post.post_url) if post.post_url else None
+                    known = store.images.post_status(post.post_url) if post.post_url else None
                     if known == "repost":  # recorded against an image stored from elsewhere
                         state.known_reposts += len(images)
                         collector.notify()
                         continue
                     if known == "image":  # each image of the post decided on its own
-                        stored = store.stored_image_urls(post.post_url or "")
+                        stored = store.images.stored_image_urls(post.post_url or "")
                         state.skipped += sum(1 for u in images if u in stored)
                         images = [u for u in images if u not in stored]
                         collector.notify()

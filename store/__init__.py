@@ -1,4 +1,4 @@
-"""The local store (SQLite + content-addressed image files) and configuration loading.
+"""The store (SQLite or PostgreSQL + content-addressed image files) and configuration loading.
 
 It imports none of the other StyleScout packages; all code that touches `data/` lives here.
 """
@@ -12,10 +12,12 @@ from store.errors import (
     ScrapeError,
     ServeError,
     StoreBusyError,
+    StoreConstraintError,
     StoreError,
     StyleScoutError,
 )
-from store.local_store import AddResult, ImageMeta, Store, StoreStats
+from store.local_store import Store
+from store.records import AddResult, ImageMeta, StoreStats
 from store.tags import normalise_tag, normalise_tags
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "ServeError",
     "Store",
     "StoreBusyError",
+    "StoreConstraintError",
     "StoreError",
     "StoreStats",
     "StyleScoutError",

@@ -1,4 +1,5 @@
-"""Verify the store: SQLite integrity, every row's file present with the right hash, no orphans."""
+"""Verify the store: the database's integrity, every row's file present with the right hash,
+no orphans."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from store.files import extension_for, pid_alive, sha256_file
+from store.files import extension_for, sha256_file
 from store.local_store import Store
 
 log = logging.getLogger(__name__)
@@ -76,28 +77,17 @@ def check_store(
     file and commits its row under that lock, so a file listed earlier either has a committed row
     by then or belongs to a writer that died.
     """
-    conn = store.connection()
-    integrity = [r[0] for r in conn.execute("PRAGMA integrity_check")]
-    integrity = [] if integrity == ["ok"] else integrity
-    integrity += [
-        f"row {r[1]} of {r[0]} points at a missing {r[2]} row"
-        for r in conn.execute("PRAGMA foreign_key_check")
-    ]
-
+    integrity = store.db.integrity_problems()
     stale = store.files.stale_temps()
     on_disk = {(sha, ext): path for sha, ext, path in store.files.iter_final()}
-    with store.write_lock() as wconn:
-        rows = [
-            (sha, extension_for(fmt))
-            for sha, fmt in wconn.execute("SELECT sha256, format FROM images")
-        ]
-    running = conn.execute("SELECT id, pid FROM scrape_runs WHERE status = 'running'").fetchall()
+    rows = [(sha, extension_for(fmt)) for sha, fmt in store.images.shas_and_formats()]
+    abandoned = store.runs.abandoned_runs()
 
     expected = set(rows)
     report = CheckReport(integrity=integrity, rows=len(rows), files=len(on_disk))
     report.stale_temps = stale
     report.unreferenced = [path for key, path in sorted(on_disk.items()) if key not in expected]
-    report.abandoned_runs = sum(1 for _, pid in running if pid is None or not pid_alive(pid))
+    report.abandoned_runs = len(abandoned)
     for sha, ext in rows:
         path = on_disk.get((sha, ext))
         if path is None:
@@ -119,19 +109,11 @@ def _repair(store: Store, report: CheckReport) -> None:
             path.unlink()
     if report.stale_temps:
         report.repaired.append(f"removed {len(report.stale_temps)} temp files")
-    removed = 0
-    with store.write_lock() as conn:  # a writer cannot adopt one of these files meanwhile
-        for path in report.unreferenced:
-            sha = path.name.split(".")[0]
-            if conn.execute("SELECT 1 FROM images WHERE sha256 = ?", (sha,)).fetchone():
-                continue
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-                removed += 1
+    removed = store.images.remove_orphans(report.unreferenced)
     if removed:
         report.repaired.append(f"removed {removed} image files with no row")
     if report.abandoned_runs:
-        closed = store.mark_abandoned_runs()
+        closed = store.runs.mark_abandoned_runs()
         report.repaired.append(f"marked {closed} abandoned scrape runs as interrupted")
     if report.missing or report.corrupt:
         report.repaired.append(

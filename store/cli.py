@@ -1,4 +1,4 @@
-"""`python -m store check|stats`: verify and summarise the local store."""
+"""`python -m store check|stats`: verify and summarise the store."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from store.local_store import Store
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    parser = base_parser("python -m store", "Check or summarise the StyleScout local store.")
+    parser = base_parser("python -m store", "Check or summarise the StyleScout store.")
     sub = parser.add_subparsers(dest="command", required=True)
     check = add_command(sub, "check", "verify database, files and hashes")
     check.add_argument(
@@ -35,7 +35,7 @@ def _main(argv: Sequence[str] | None) -> int:
                 report = check_store(
                     store, repair=args.repair, verify_hashes=not args.no_hash, progress=bar.update
                 )
-            print(f"store {config.data_dir}")
+            print(f"store {config.data_dir} (database {store.location})")
             for line in store.recovered:
                 print(f"  recovered: {line}")
             for line in report.lines():
@@ -53,7 +53,7 @@ def _main(argv: Sequence[str] | None) -> int:
             print(json.dumps(asdict(summary), sort_keys=True))
             return 0
         runs = ", ".join(f"{k} {v}" for k, v in summary.scrape_runs.items() if v) or "none"
-        print(f"store {config.data_dir}")
+        print(f"store {config.data_dir} (database {store.location})")
         print(f"  images: {summary.images} ({human_bytes(summary.image_bytes)})")
         print(f"  tags: {summary.tags} distinct on {summary.tagged} images")
         print(f"  sources: {', '.join(f'{s} {n}' for s, n in summary.sources.items()) or 'none'}")

@@ -32,8 +32,14 @@ class _Section(BaseModel):
 
 
 class StoreConfig(_Section):
-    """SQLite settings."""
+    """Where the store's database is, and how long a writer waits for its lock."""
 
+    url: str | None = Field(
+        None,
+        max_length=2000,
+        description="A SQLite file (default: data_dir/store.sqlite) or postgresql://user@host/db;"
+        " STYLESCOUT_STORE_URL overrides it.",
+    )
     busy_timeout_ms: int = Field(10_000, ge=0, description="How long a writer waits for a lock.")
 
 

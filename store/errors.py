@@ -21,6 +21,10 @@ class StoreBusyError(StoreError):
     """Another writer held the store's lock for longer than `store.busy_timeout_ms`."""
 
 
+class StoreConstraintError(StoreError):
+    """A write broke one of the store's rules (a unique key, a reference, a check)."""
+
+
 class BusyError(StyleScoutError):
     """A job that runs one at a time per store is already running."""
 

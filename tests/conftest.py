@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import ipaddress
+import os
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -141,3 +142,45 @@ def make_config(data_dir: Path, **sections: object) -> Config:
 
     config = parse_config({"data_dir": str(data_dir), **sections}, "test config", data_dir.parent)
     return with_demo_sources(config)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[object]:
+    """One throwaway PostgreSQL cluster for the whole run (started on first use)."""
+    from tests import postgres
+
+    why = postgres.missing()
+    if why:
+        if os.environ.get(postgres.REQUIRE_ENV) == "1":
+            pytest.fail(f"{postgres.REQUIRE_ENV}=1 but {why}")
+        pytest.skip(why)
+    with postgres.running_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The store's database on each back end: None (SQLite in the data folder), then a fresh
+    PostgreSQL database. Tests of the store itself take this; the rest run on SQLite."""
+    if request.param == "sqlite":
+        yield None
+        return
+    cluster = request.getfixturevalue("postgres_cluster")
+    url = cluster.database()
+    try:
+        yield url
+    finally:
+        cluster.drop(url)
+
+
+@pytest.fixture
+def any_store(data_dir: Path, store_url: str | None) -> Iterator[Store]:
+    """A fresh store on each back end in turn."""
+    with Store(data_dir, url=store_url) as opened:
+        yield opened
+
+
+def run_sql(store: Store, statement: str, params: tuple = ()) -> None:
+    """One write statement in its own transaction (tests that fake what a crash leaves)."""
+    with store.db.transaction() as tx:
+        tx.execute(statement, params)

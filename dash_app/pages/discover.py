@@ -33,7 +33,7 @@ def _catalogue_choices(shuffle: int = 0) -> list[tuple[int, str]]:
     app = get_context()
     loaded = app.engine.loaded()
     if loaded is None:
-        ids = app.store.popular_images(PICKS)
+        ids = app.store.ratings.popular_images(PICKS)
     elif shuffle:
         rng = random.Random(shuffle)
         ids = [
@@ -43,7 +43,7 @@ def _catalogue_choices(shuffle: int = 0) -> list[tuple[int, str]]:
         reps = loaded.index.meta.representatives
         per_style = max(1, PICKS // max(1, len(reps)))
         ids = [i for style in reps for i in style[:per_style]][:PICKS]
-    rows = app.store.cards(ids)
+    rows = app.store.images.cards(ids)
     return [(i, rows[i]["sha256"]) for i in ids if i in rows]
 
 
@@ -179,7 +179,7 @@ def change_photos(
         if isinstance(trigger, dict) and trigger.get("type") == "pick":
             image_id = inputs.check(inputs.ImageId, trigger.get("image"), "the catalogue item")
             if not any(isinstance(p, inputs.ItemPhoto) and p.id == image_id for p in current):
-                row = app.store.cards([image_id]).get(image_id)
+                row = app.store.images.cards([image_id]).get(image_id)
                 if row is None:
                     messages.append(dbc.Alert("That item is no longer stored.", color="warning"))
                 else:
@@ -325,7 +325,7 @@ def save_rating(image_id: object, value: object, user_id: object) -> str:
         return f"Could not save: {exc}"
     if not user_id:
         return "Could not save: this browser has no id yet; reload the page"
-    if app.store.latest_ratings(user_id).get(image_id) == value:
+    if app.store.ratings.latest_ratings(user_id).get(image_id) == value:
         return rating_mark(value)
     loaded = app.engine.loaded()
     style = model_key = impression = None
@@ -334,12 +334,14 @@ def save_rating(image_id: object, value: object, user_id: object) -> str:
         label = loaded.index.style_of(image_id)
         style = None if label is None else loaded.index.meta.names[label]
         model_key = loaded.index.meta.model_key
-    credit = app.store.impression_credit(user_id, image_id) if app.engine.interleaving else None
+    credit = (
+        app.store.ratings.impression_credit(user_id, image_id) if app.engine.interleaving else None
+    )
     if credit is not None:  # shown in an interleaved list: the model that placed it gets it
         impression, model_key = credit
         kind = "interleaved"
     try:
-        app.store.add_rating(
+        app.store.ratings.add_rating(
             user_id,
             image_id,
             int(value),

@@ -159,10 +159,10 @@ def layout(**_query: str) -> html.Div:
     from clustering.compare import load_comparison
 
     app = get_context()
-    history = app.store.ratings_history()
+    history = app.store.ratings.ratings_history()
     title = html.H1("Feedback", className="h3")
     mix = app.config.recommender.interleave
-    comparisons = compare_online(app.store.interleaved_ratings(), mix.liked)
+    comparisons = compare_online(app.store.ratings.interleaved_ratings(), mix.liked)
     online = html.Div(
         online_panel(app.config, comparisons, app.engine.challenger() is not None), id="online"
     )

@@ -111,7 +111,7 @@ def layout(**_query: str) -> html.Div:
                     dbc.Col(
                         [
                             html.H2("Recent scrapes", className="h5"),
-                            _runs_table(ctx.store.runs(10)),
+                            _runs_table(ctx.store.runs.recent(10)),
                         ],
                         md=8,
                     ),

@@ -26,7 +26,7 @@ BROWSE_PAGE = 24
 
 def _shas(loaded: LoadedIndex) -> list[str]:
     if "shas" not in loaded.derived:
-        rows = get_context().store.cards(loaded.index.ids.tolist())
+        rows = get_context().store.images.cards(loaded.index.ids.tolist())
         loaded.derived["shas"] = [rows.get(int(i), {}).get("sha256", "") for i in loaded.index.ids]
     return loaded.derived["shas"]
 
@@ -208,7 +208,7 @@ def gallery(style: object, source: object = inputs.ALL_SOURCES) -> list:
     members = np.flatnonzero(index.labels == int(style))
     size = f"{len(members):,} items"
     if source is not None and source != inputs.ALL_SOURCES:  # "all" needs no look-up
-        posts = app.store.source_post_times()
+        posts = app.store.images.source_post_times()
         known = source_styles(posts, index.ids, index.labels, len(index.centroids)).sources
         try:
             chosen = inputs.source_name(source, known)

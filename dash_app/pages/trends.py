@@ -30,7 +30,7 @@ MAX_FOLLOWED = 12
 
 def layout(**_query: str) -> html.Div:
     app = get_context()
-    tags = app.store.tag_counts()
+    tags = app.store.images.tag_counts()
     options = [{"label": "all tags", "value": ALL_TAGS}] + [
         {"label": f"#{t} ({n})", "value": t} for t, n in tags[:300]
     ]
@@ -142,13 +142,13 @@ def trend_view(tag: str | None, source: object = inputs.ALL_SOURCES) -> list:
         return [dbc.Alert("That tag was not accepted.", color="warning")]
     index = loaded.index
     k = len(index.centroids)
-    every_post = app.store.source_post_times()
+    every_post = app.store.images.source_post_times()
     try:  # any source of the index is accepted, whether or not this tag has posts there
         known = source_styles(every_post, index.ids, index.labels, k).sources
         chosen = inputs.source_name(source, known)
     except inputs.BadInput as exc:
         return [dbc.Alert(str(exc), color="warning")]
-    posts = every_post if tag in (None, ALL_TAGS, "") else app.store.source_post_times(tag)
+    posts = every_post if tag in (None, ALL_TAGS, "") else app.store.images.source_post_times(tag)
     by_source = weekly_shares_by_source(posts, index.ids, index.labels, k)
     if chosen is None:
         everything = weekly_shares([(i, t) for i, _, t in posts], index.ids, index.labels, k)
@@ -219,7 +219,7 @@ def tag_trend_view(tags: object) -> list:
         return [html.Div("Pick tags to follow.", className="text-muted")]
     if not isinstance(tags, list) or len(tags) > MAX_FOLLOWED:
         return [dbc.Alert(f"Follow at most {MAX_FOLLOWED} tags.", color="warning")]
-    known = {t for t, _ in app.store.tag_counts()}
+    known = {t for t, _ in app.store.images.tag_counts()}
     if not all(isinstance(t, str) and len(t) <= 100 and t in known for t in tags):
         return [dbc.Alert("A tag that was not accepted: pick tags from the list.", color="warning")]
     trends = tag_trends(app.store, list(dict.fromkeys(tags)))
@@ -300,7 +300,7 @@ def emerging_view(_loaded: object = None) -> list:
     if not looks:
         body = [html.Div(note + " None rises clearly yet.", className="small text-muted")]
         return [panel(body, "Emerging looks")]
-    cards = app.store.cards([i for look in looks for i in look.examples])
+    cards = app.store.images.cards([i for look in looks for i in look.examples])
     rows = []
     for look in looks:
         low, high = look.trend.interval

@@ -16,8 +16,8 @@ from tests.conftest import jpeg_bytes, meta_for
 def test_overview_shows_store_counts(browser: WebDriver, data_dir: Path) -> None:
     with Store(data_dir) as store:
         for seed in range(5):
-            store.add_image_bytes(jpeg_bytes(seed), meta_for(seed), ["streetwear", "hat"])
-        store.finish_run(store.start_run("streetwear", "demo", 5), "completed", 5, 0)
+            store.images.add_image_bytes(jpeg_bytes(seed), meta_for(seed), ["streetwear", "hat"])
+        store.runs.finish_run(store.runs.start_run("streetwear", "demo", 5), "completed", 5, 0)
     app = create_app(load_config(data_dir=data_dir))
     with serve_app(app) as server:
         browser.get(f"{server.url}/store")

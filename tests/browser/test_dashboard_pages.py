@@ -33,9 +33,9 @@ SECOND_SITE, REPOSTS = "mastodon", 12
 def _repost_on_a_second_site(store: Store) -> None:
     """Reposts of some demo items on another site, all in the demo's last week, so the per-source
     views have two sources and the second one a week with enough posts to chart."""
-    last = max(t for _, t in store.post_times())
-    for n, (image_id, _) in enumerate(store.image_files()[:REPOSTS]):
-        store.add_post(image_id, meta_for(10_000 + n, source=SECOND_SITE, posted_at=last))
+    last = max(t for _, t in store.images.post_times())
+    for n, (image_id, _) in enumerate(store.images.image_files()[:REPOSTS]):
+        store.images.add_post(image_id, meta_for(10_000 + n, source=SECOND_SITE, posted_at=last))
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +93,7 @@ def _user_id(driver: WebDriver) -> str:
 def _photo(config: Config, tmp_path: Path) -> Path:
     """A person's photo: a stored demo image, re-encoded at 224 px (so not the same bytes)."""
     with Store(config.data_dir) as store:
-        path = store.image_files()[3][1]
+        path = store.images.image_files()[3][1]
     img = Image.open(path).convert("RGB")
     img.thumbnail((224, 224))
     out = tmp_path / "my outfit.jpg"
@@ -123,8 +123,8 @@ def test_upload_rate_and_the_next_recommendation_reflects_it(
     wait.until(lambda _: "saved" in card.text)
     user = _user_id(browser)
     with Store(config.data_dir) as store:
-        assert store.latest_ratings(user) == {first: 1}
-        history = store.ratings_history()
+        assert store.ratings.latest_ratings(user) == {first: 1}
+        history = store.ratings.ratings_history()
     assert history[-1]["model_key"] and history[-1]["style"] and history[-1]["user_id"] == user
 
     _click(browser, browser.find_element(By.ID, "refresh-recs"))
@@ -245,7 +245,7 @@ def test_scrape_page_runs_a_scrape_then_the_new_style_appears(
     assert {"Scraping", "Rebuilding the styles"} & seen
     _shot(browser, "scrape")
     with Store(config.data_dir) as store:
-        runs = store.runs(2)
+        runs = store.runs.recent(2)
         assert {r["source"] for r in runs} == {"demo-html", "mastodon"}
         assert all(r["status"] == "completed" and r["tag"] == "streetwear" for r in runs)
 

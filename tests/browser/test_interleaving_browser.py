@@ -32,7 +32,9 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Config, st
     )
     with Store(data_dir) as store:
         for seed in range(40):
-            store.add_image_bytes(jpeg_bytes(seed, (96, 120)), meta_for(seed), [f"t{seed % 3}"])
+            store.images.add_image_bytes(
+                jpeg_bytes(seed, (96, 120)), meta_for(seed), [f"t{seed % 3}"]
+            )
         build_indexes(config, store)
     with serve_app(create_app(config, warm=True)) as server:
         yield config, server.url
@@ -66,8 +68,8 @@ def test_a_rating_in_a_mixed_list_counts_for_the_model_that_placed_the_item(
     wait.until(lambda _: "saved" in card.text)
     user = json.loads(browser.execute_script("return localStorage.getItem('user-id')"))
     with Store(config.data_dir) as store:
-        impression, model = store.impression_credit(user, image_id)
-        rated = store.ratings_history()[-1]
+        impression, model = store.ratings.impression_credit(user, image_id)
+        rated = store.ratings.ratings_history()[-1]
     assert (rated["model_key"], rated["impression_id"]) == (model, impression)
     assert rated["query_kind"] == "interleaved"
 

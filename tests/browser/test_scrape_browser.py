@@ -37,7 +37,7 @@ def test_browser_mode_scrolls_the_feed_into_the_store(
     again = scrape(config, "streetwear", 60, "demo")
     assert again.progress.added == 0
     with Store(data_dir) as store:
-        rows = store.connection().execute("SELECT caption, post_url, posted_at FROM images")
+        rows = store.db.rows("SELECT caption, post_url, posted_at FROM images")
         assert all("#streetwear" in c and p and t for c, p, t in rows)
         assert check_store(store).clean
 

@@ -30,9 +30,14 @@ clustering:
 """
 
 
-def write_config(folder: Path, feed_port: int) -> Path:
+def write_config(folder: Path, feed_port: int, store_url: str | None = None) -> Path:
+    """The config the command lines run with; `store_url` puts the store's database elsewhere
+    (a PostgreSQL URL) than the data folder's SQLite file."""
     path = folder / "config.yaml"
-    path.write_text(CONFIG.format(port=feed_port))
+    text = CONFIG.format(port=feed_port)
+    if store_url:
+        text += f"store:\n  url: {store_url}\n"
+    path.write_text(text)
     return path
 
 

@@ -70,7 +70,7 @@ def config_for(data_dir: Path, name: str, base_url: str, **entry: Any) -> Any:
 
 def stored(data_dir: Path) -> list[dict]:
     with Store(data_dir) as store:
-        return [store.image(i) for i, _ in store.image_files()]
+        return [store.images.image(i) for i, _ in store.images.image_files()]
 
 
 def api_requests(app: Flask) -> list[dict]:

@@ -33,7 +33,7 @@ def test_store_stats_and_check(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with Store(data) as store:
         for seed in range(4):
-            store.add_image_bytes(jpeg_bytes(seed), meta_for(seed), ["boho", "hat"])
+            store.images.add_image_bytes(jpeg_bytes(seed), meta_for(seed), ["boho", "hat"])
     stats = run_cli("store", "--data-dir", str(data), "stats", "--json")
     assert stats.returncode == 0
     assert json.loads(stats.stdout)["images"] == 4
@@ -86,7 +86,7 @@ def test_subcommand_help_is_well_formed_and_takes_the_common_options(
 def test_common_options_work_after_the_subcommand_too(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with Store(data) as store:
-        store.add_image_bytes(jpeg_bytes(1), meta_for(1), ["boho"])
+        store.images.add_image_bytes(jpeg_bytes(1), meta_for(1), ["boho"])
     after = run_cli("store", "stats", "--json", "--data-dir", str(data))
     assert after.returncode == 0, after.stderr
     assert json.loads(after.stdout)["images"] == 1
@@ -109,7 +109,7 @@ def test_build_takes_weights_on_the_command_line(tmp_path: Path) -> None:
     )
     with Store(data) as store:
         for seed in range(6):
-            store.add_image_bytes(jpeg_bytes(seed), meta_for(seed), ["boho"])
+            store.images.add_image_bytes(jpeg_bytes(seed), meta_for(seed), ["boho"])
     built = run_cli(
         "clustering", "build", "--weights", "none", "--config", str(config), "--data-dir", str(data)
     )

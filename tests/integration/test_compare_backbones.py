@@ -16,7 +16,7 @@ def labelled_store(data_dir: Path, n: int = 24) -> None:
     with Store(data_dir) as store:
         for seed in range(n):
             labels = {"articleType": ["Tshirts", "Jeans", "Dresses"][seed % 3], "baseColour": "x"}
-            store.add_image_bytes(jpeg_bytes(seed), meta_for(seed), ["t"], labels)
+            store.images.add_image_bytes(jpeg_bytes(seed), meta_for(seed), ["t"], labels)
 
 
 def test_each_backbone_gets_its_row_and_a_second_run_uses_the_cache(data_dir: Path) -> None:

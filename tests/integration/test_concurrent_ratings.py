@@ -33,14 +33,17 @@ def feed() -> Iterator[BackgroundServer]:
 
 @pytest.mark.slow
 def test_twenty_raters_while_a_scrape_and_a_build_run(
-    feed: BackgroundServer, tmp_path: Path, launch: Callable[..., subprocess.Popen[str]]
+    feed: BackgroundServer,
+    tmp_path: Path,
+    launch: Callable[..., subprocess.Popen[str]],
+    store_url: str | None,
 ) -> None:
-    config = write_config(tmp_path, feed.port)
+    config = write_config(tmp_path, feed.port, store_url)
     for tag in ("boho", "minimal"):
         done = run_cli("scraper", "--config", str(config), *scrape_args(tag, 30)[1:])
         assert done.returncode == 0, done.stderr
-    with Store(tmp_path / "data") as store:
-        ids = [image_id for image_id, _ in store.image_files()][:RATINGS]
+    with Store(tmp_path / "data", url=store_url) as store:
+        ids = [image_id for image_id, _ in store.images.image_files()][:RATINGS]
     assert len(ids) == RATINGS
 
     app = create_app(load_config(config))
@@ -66,16 +69,17 @@ def test_twenty_raters_while_a_scrape_and_a_build_run(
 
     assert len(marks) == CLIENTS * RATINGS
     assert Counter(m.split(" · ")[-1] for m in marks) == {"saved": CLIENTS * RATINGS}, marks[:5]
-    with Store(tmp_path / "data") as store:
-        rows = store.ratings_history()
+    with Store(tmp_path / "data", url=store_url) as store:
+        rows = store.ratings.ratings_history()
         assert len(rows) == CLIENTS * RATINGS
         for n in range(CLIENTS):
-            latest = store.latest_ratings(f"u{n:032x}")
+            latest = store.ratings.latest_ratings(f"u{n:032x}")
             assert latest == {ids[i]: 1 + (i + n) % 5 for i in range(RATINGS)}
         images = store.stats().images
     assert images > 60  # the scrape went on storing meanwhile
     print(
-        f"\nconcurrency: {len(rows)} ratings from {CLIENTS} clients in {seconds:.1f} s"
+        f"\nconcurrency ({'PostgreSQL' if store_url else 'SQLite'}): {len(rows)} ratings"
+        f" from {CLIENTS} clients in {seconds:.1f} s"
         f" ({len(rows) / seconds:.0f}/s) while a scrape and a build ran"
         f" (still running at the end: {writers_busy})"
     )

@@ -50,28 +50,27 @@ def _check_clean(config: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def _stored(data: Path) -> set[str]:
+def _stored(data: Path, url: str | None) -> set[str]:
     """The file names (sha256 + extension) of every stored image; asserts no post is twice."""
-    with Store(data) as store:
-        doubled = (
-            store.connection()
-            .execute(
-                "SELECT post_url FROM images WHERE post_url IS NOT NULL"
-                " GROUP BY post_url HAVING count(*) > 1"
-            )
-            .fetchall()
+    with Store(data, url=url) as store:
+        doubled = store.db.rows(
+            "SELECT post_url FROM images WHERE post_url IS NOT NULL"
+            " GROUP BY post_url HAVING count(*) > 1"
         )
         assert doubled == []
-        return {path.name for _, path in store.image_files()}
+        return {path.name for _, path in store.images.image_files()}
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)  # about 3-4 minutes here: 40 kills, 40 store checks, 21 builds
 def test_killed_scrapes_and_builds_lose_nothing(
-    feed: BackgroundServer, tmp_path: Path, launch: Callable[..., subprocess.Popen[str]]
+    feed: BackgroundServer,
+    tmp_path: Path,
+    launch: Callable[..., subprocess.Popen[str]],
+    store_url: str | None,
 ) -> None:
     rng = random.Random(20261123)
-    config = write_config(tmp_path, feed.port)
+    config = write_config(tmp_path, feed.port, store_url)
     data = tmp_path / "data"
     first = run_cli("scraper", "--config", str(config), *scrape_args("boho", 12)[1:])
     assert first.returncode == 0, first.stderr
@@ -84,7 +83,7 @@ def test_killed_scrapes_and_builds_lose_nothing(
         watcher.start()
 
         # 1. scrapes killed at random moments
-        seen = _stored(data)
+        seen = _stored(data, store_url)
         counts: dict[str, int] = {}
         killed = 0
         for trial in range(TRIALS):
@@ -93,7 +92,7 @@ def test_killed_scrapes_and_builds_lose_nothing(
             proc = launch(config, *scrape_args(tag, counts[tag]))
             killed += _kill_after(proc, rng.uniform(0.3, 2.5))
             _check_clean(config)
-            now = _stored(data)
+            now = _stored(data, store_url)
             assert seen <= now, f"trial {trial}: lost {sorted(seen - now)[:3]}"
             seen = now
         assert killed >= TRIALS // 2  # most runs were really cut short
@@ -105,9 +104,9 @@ def test_killed_scrapes_and_builds_lose_nothing(
                 assert done.returncode == 0, err
                 if attempt:
                     assert out.strip().splitlines()[-1].startswith("added 0,"), out
-        with Store(data) as store:
-            assert all(run["status"] != "running" for run in store.runs(200))
-        seen = _stored(data)
+        with Store(data, url=store_url) as store:
+            assert all(run["status"] != "running" for run in store.runs.recent(200))
+        seen = _stored(data, store_url)
         _check_clean(config)
 
         # 2. builds killed at random moments
@@ -121,7 +120,7 @@ def test_killed_scrapes_and_builds_lose_nothing(
             assert len(index.ids) == len(index.vectors) == len(index.labels) > 0, trial
             assert len(index.ids) >= len(previous.ids)
             previous = index
-            assert _stored(data) == seen
+            assert _stored(data, store_url) == seen
         assert killed >= TRIALS // 2
         final = launch(config, "clustering", "build")
         _, err = final.communicate(timeout=600)
@@ -136,7 +135,8 @@ def test_killed_scrapes_and_builds_lose_nothing(
     assert watcher.polls > 100 and watcher.problems == []
     assert len(watcher.folders) >= 2  # it served the new index after builds, without a restart
     print(
-        f"\ncrash safety: {scrapes_killed}/{TRIALS} scrapes and {killed}/{TRIALS} builds killed"
+        f"\ncrash safety ({'PostgreSQL' if store_url else 'SQLite'}): {scrapes_killed}/{TRIALS}"
+        f" scrapes and {killed}/{TRIALS} builds killed"
         f" mid-run; {len(seen)} images kept intact; {watcher.polls} index polls, 0 problems;"
         f" {len(watcher.folders)} indexes served"
     )

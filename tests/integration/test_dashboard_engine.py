@@ -26,7 +26,9 @@ def test_a_photo_is_embedded_as_the_build_embedded_it(data_dir: Path) -> None:
     config = make_config(data_dir, features=FEATURES, clustering={"n_styles": 3, "min_size": 2})
     with Store(data_dir) as store:
         for seed in range(24):
-            store.add_image_bytes(jpeg_bytes(seed, (96, 120)), meta_for(seed), [f"t{seed % 3}"])
+            store.images.add_image_bytes(
+                jpeg_bytes(seed, (96, 120)), meta_for(seed), [f"t{seed % 3}"]
+            )
         _, index = build_index(config, store)
     app = create_app(config)
     with app.server.test_request_context("/"):
@@ -36,7 +38,7 @@ def test_a_photo_is_embedded_as_the_build_embedded_it(data_dir: Path) -> None:
         upload = accept_upload(data_url, uploads_folder(ctx.store), 10**7, 10**8)
         loaded = ctx.engine.loaded()
         vector = ctx.engine.embedder.embed(loaded.index, [(upload.sha256, upload.path)])[0]
-        image_id = ctx.store.image_id_by_sha(upload.sha256)
+        image_id = ctx.store.images.image_id_by_sha(upload.sha256)
         _, stored_vector = loaded.index.vectors_of([image_id])
         assert_same_vector(vector, stored_vector[0])  # same pipeline, same space, any CPU
 
@@ -86,5 +88,5 @@ def test_scrape_job_reports_progress_and_honours_cancel(data_dir: Path) -> None:
         stopped = scrape_and_build(config, "minimal", 40, None, cancel_when_scraping, cancel)
         assert stopped.stage == "cancelled" and 3 <= stopped.added < 40
         with Store(data_dir) as store:
-            assert store.runs(1)[0]["status"] == "interrupted"
+            assert store.runs.recent(1)[0]["status"] == "interrupted"
             assert store.stats().images == 12 + stopped.added  # what was added is kept

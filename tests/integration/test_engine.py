@@ -58,7 +58,9 @@ def fill_store(store: Store, per_family: int = 12) -> dict[int, str]:
     for f, (name, (colour, pattern)) in enumerate(FAMILIES.items()):
         for n in range(per_family):
             data = family_image(colour, pattern, 1000 * f + n)
-            result = store.add_image_bytes(data, ImageMeta(96, 96, "JPEG", "test"), [name, "ootd"])
+            result = store.images.add_image_bytes(
+                data, ImageMeta(96, 96, "JPEG", "test"), [name, "ootd"]
+            )
             truth[result.image_id] = name
     return truth
 
@@ -100,7 +102,7 @@ def test_unreadable_images_are_skipped_and_reported(
 ) -> None:
     with Store(data_dir) as store:
         fill_store(store, per_family=4)
-        bad = store.add_image_bytes(
+        bad = store.images.add_image_bytes(
             b"\xff\xd8\xff\xe0 not really a jpeg" * 10,
             ImageMeta(10, 10, "JPEG", "test"),
             ["broken"],
@@ -162,7 +164,7 @@ def test_recommend_cli_excludes_the_query_and_falls_back(data_dir: Path, tmp_pat
     assert build.returncode == 0, build.stderr
     assert "RANDOM weights" in build.stdout and "in 4 styles" in build.stdout
     with Store(data_dir) as store:
-        [(query_id, query_path)] = store.image_files([1])
+        [(query_id, query_path)] = store.images.image_files([1])
     answer = recommend_json(config_file, query_path)
     assert answer["style"].startswith("redstripes") and not answer["fallback"]
     assert len(answer["items"]) == 10 and query_id not in [i["id"] for i in answer["items"]]

@@ -30,7 +30,8 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Config
     data_dir = tmp_path_factory.mktemp("hostile-dash") / "data"
     with Store(data_dir) as store:
         ids = [
-            store.add_image_bytes(jpeg_bytes(s), meta_for(s), ["boho"]).image_id for s in range(3)
+            store.images.add_image_bytes(jpeg_bytes(s), meta_for(s), ["boho"]).image_id
+            for s in range(3)
         ]
     config = make_config(
         data_dir,
@@ -89,7 +90,7 @@ def test_crafted_ratings_get_a_message_or_nothing_never_a_500(
     if response.status_code == 200:
         assert "Could not save" in response.text
     with Store(config.data_dir) as store:
-        assert store.ratings_history() == []
+        assert store.ratings.ratings_history() == []
 
 
 @pytest.mark.parametrize(

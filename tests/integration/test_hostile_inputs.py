@@ -152,7 +152,7 @@ def test_hostile_scraped_text_is_stored_as_text(
     result = scrape(config, "boho", len(HOSTILE_POSTS), "hostile")
     assert result.progress.added == len(HOSTILE_POSTS)
     with Store(data_dir) as store:
-        rows = store.cards(range(1, len(HOSTILE_POSTS) + 1))
+        rows = store.images.cards(range(1, len(HOSTILE_POSTS) + 1))
     by_caption = {r["caption"][:20]: r for r in rows.values()}
     script = by_caption["<script>alert(1)</sc"]
     assert script["caption"] == "<script>alert(1)</script> so chic #boho"  # text, verbatim

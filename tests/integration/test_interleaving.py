@@ -37,7 +37,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Config]:
     config = _config(data_dir)
     with Store(data_dir) as store:
         for seed in range(40):
-            store.add_image_bytes(jpeg_bytes(seed, (96, 120)), meta_for(seed), [f"t{seed % 3}"])
+            store.images.add_image_bytes(
+                jpeg_bytes(seed, (96, 120)), meta_for(seed), [f"t{seed % 3}"]
+            )
         reports = build_indexes(config, store)
     assert [r.model_key.split("-")[0] for r in reports] == ["resnet50", "densenet121"]
     yield config
@@ -85,7 +87,7 @@ def test_the_list_mixes_both_models_and_each_rating_is_credited(built: Config) -
         assert ids_a != ids_b  # two models, two rankings: the mix is not one of them
         credited = {}
         for image_id in shown:
-            impression, model = ctx.store.impression_credit(USER, image_id)
+            impression, model = ctx.store.ratings.impression_credit(USER, image_id)
             credited[image_id] = model
             assert image_id in (ids_a if model == main.index.meta.model_key else ids_b)
         assert set(credited.values()) == {
@@ -97,19 +99,19 @@ def test_the_list_mixes_both_models_and_each_rating_is_credited(built: Config) -
 
         again = recommend(ctx.engine, photos, USER)  # the page re-rendered: the same list
         assert [c.image_id for c in again.items] == shown
-        assert ctx.store.impression_credit(USER, shown[0])[0] == impression
+        assert ctx.store.ratings.impression_credit(USER, shown[0])[0] == impression
 
         key_b = challenger.index.meta.model_key
         liked_b = next(i for i in shown if credited[i] == key_b)
         other_a = next(i for i in shown if credited[i] != key_b)
         assert "saved" in save_rating(liked_b, 5, USER)
         assert "saved" in save_rating(other_a, 2, USER)
-        last = ctx.store.ratings_history()[-2:]
+        last = ctx.store.ratings.ratings_history()[-2:]
         assert [r["model_key"] for r in last] == [key_b, main.index.meta.model_key]
         assert {r["query_kind"] for r in last} == {"interleaved"}
         assert last[0]["impression_id"] == impression
 
-        (comparison,) = compare_online(ctx.store.interleaved_ratings())
+        (comparison,) = compare_online(ctx.store.ratings.interleaved_ratings())
         assert (comparison.model_a, comparison.model_b) == (main.index.meta.model_key, key_b)
         assert comparison.ratings == 2 and comparison.lists == 1
         assert (comparison.preference.a_wins, comparison.preference.b_wins) == (0, 1)
@@ -123,7 +125,7 @@ def test_the_list_mixes_both_models_and_each_rating_is_credited(built: Config) -
         # the next list (after the ratings) is a new impression; its ratings are its own
         after = recommend(ctx.engine, photos, USER)
         assert liked_b not in [c.image_id for c in after.items]  # rated items are left out
-        assert ctx.store.impression_credit(USER, after.items[0].image_id)[0] > impression
+        assert ctx.store.ratings.impression_credit(USER, after.items[0].image_id)[0] > impression
 
 
 def test_interleaving_is_off_by_default_and_the_challenger_must_differ(
@@ -140,7 +142,7 @@ def test_interleaving_is_off_by_default_and_the_challenger_must_differ(
         assert ctx.engine.challenger() is None
         rec = recommend(ctx.engine, [{"kind": "item", "id": 5}], "u" + "2" * 32)
         assert not rec.interleaved and len(rec.items) == 10
-        assert ctx.store.impression_credit("u" + "2" * 32, rec.items[0].image_id) is None
+        assert ctx.store.ratings.impression_credit("u" + "2" * 32, rec.items[0].image_id) is None
         assert "Off. Set recommender.interleave.enabled: true" in _text(feedback_layout())
     assert not make_config(tmp_path / "d").recommender.interleave.enabled
     with pytest.raises(ConfigError, match="the main backbone too"):

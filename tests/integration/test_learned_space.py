@@ -52,7 +52,7 @@ def _fill(store: Store, n: int) -> None:
     for seed in range(n):
         data, pattern = _image(seed)
         meta = meta_for(seed, width=64, height=64, format="PNG")
-        store.add_image_bytes(data, meta, [pattern], {"pattern": pattern})
+        store.images.add_image_bytes(data, meta, [pattern], {"pattern": pattern})
 
 
 def test_the_learned_space_puts_same_tag_images_together_better_than_the_raw_one(
@@ -73,7 +73,7 @@ def test_the_learned_space_puts_same_tag_images_together_better_than_the_raw_one
         assert index.learned.colour_weight == 0  # the colour is in no tag: not kept
 
         # a photo of a stored item is embedded into the learned space where the build put it
-        image_id, path = store.image_files()[7]
+        image_id, path = store.images.image_files()[7]
         vector = PhotoEmbedder(config.features).embed(index, [("x" * 64, path)])[0]
         _, stored = index.vectors_of([image_id])
         assert_same_vector(vector, stored[0])

@@ -45,7 +45,7 @@ def test_every_demo_repost_is_caught_and_no_original_is_lost(data_dir: Path) -> 
                 reposts,
             ), tag
         with Store(data_dir) as store:
-            rows = store.connection().execute("SELECT id, post_url FROM images").fetchall()
+            rows = store.db.rows("SELECT id, post_url FROM images")
             kept = Counter(original_of[url.rsplit("/", 1)[-1]] for _, url in rows)
             assert set(kept) == set(original_of.values())  # no original lost
             assert max(kept.values()) == 1  # no repost stored as an image of its own
@@ -55,13 +55,15 @@ def test_every_demo_repost_is_caught_and_no_original_is_lost(data_dir: Path) -> 
             for post in catalog.posts:
                 [recorded] = [
                     p
-                    for p in store.posts_of(image_of[original_of[post.id]])
+                    for p in store.images.posts_of(image_of[original_of[post.id]])
                     if p["post_url"].endswith(f"/p/{post.id}")
                 ]
                 assert recorded["likes"] == post.likes
                 assert recorded["posted_at"].startswith(post.posted_at.date().isoformat())
             assert store.stats().posts == len(catalog.posts)
-            assert len(store.post_times("boho")) == len(catalog.by_tag["boho"])  # trends count all
+            assert len(store.images.post_times("boho")) == len(
+                catalog.by_tag["boho"]
+            )  # trends count all
 
         again = scrape(config, "boho", len(catalog.by_tag["boho"]))
         reposts = sum(1 for p in catalog.by_tag["boho"] if p.repost_of)
@@ -82,7 +84,7 @@ def test_distinct_product_photos_served_as_a_feed_are_all_kept(data_dir: Path) -
     assert result.progress.added == len(distinct)  # 0 distinct photos merged
     assert result.progress.duplicates == len(images) - len(distinct)  # byte-identical copies
     with Store(data_dir) as store:
-        shas = {r[0] for r in store.connection().execute("SELECT sha256 FROM images")}
-        widths = {r[0] for r in store.connection().execute("SELECT DISTINCT width FROM images")}
+        shas = {r[0] for r in store.db.rows("SELECT sha256 FROM images")}
+        widths = {r[0] for r in store.db.rows("SELECT DISTINCT width FROM images")}
     assert shas == distinct  # the photos from <picture><source>, not the <img> fallback
     assert widths == {60}

@@ -67,7 +67,9 @@ def test_the_cli_and_the_dashboard_give_the_same_style_and_items(
     new_photo = tmp_path / "mine.jpg"  # not in the store
     new_photo.write_bytes(family_image(*FAMILIES["bluedots"], seed=4242))
     with Store(data_dir) as stored:
-        [(stored_id, stored_photo)] = stored.image_files([5])  # in the store: left out by both
+        [(stored_id, stored_photo)] = stored.images.image_files(
+            [5]
+        )  # in the store: left out by both
 
     for photo in (new_photo, stored_photo):
         cli = _cli(config_file, photo)
@@ -78,8 +80,8 @@ def test_the_cli_and_the_dashboard_give_the_same_style_and_items(
 
     with Store(data_dir) as store:  # the same ratings shape both the same way
         first = _cli(config_file, new_photo)["items"]
-        store.add_rating(USER, first[0]["id"], 1)
-        store.add_rating(USER, first[-1]["id"], 5)
+        store.ratings.add_rating(USER, first[0]["id"], 1)
+        store.ratings.add_rating(USER, first[-1]["id"], 5)
     rated = _cli(config_file, new_photo, "--user", USER)
     style, items = _dashboard(config_file, new_photo, USER)
     assert rated["disliked"] == 1 and rated["liked"] == 1

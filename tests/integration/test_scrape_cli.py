@@ -130,7 +130,7 @@ def test_killed_scrape_leaves_a_clean_store_and_resumes(
     with Store(data) as store:
         stored = store.stats().images
         assert 20 <= stored < 150
-        assert store.runs()[0]["status"] == "interrupted"
+        assert store.runs.recent()[0]["status"] == "interrupted"
         assert check_store(store).clean
 
     resumed = start_scrape(config, "preppy", 150)
@@ -138,7 +138,7 @@ def test_killed_scrape_leaves_a_clean_store_and_resumes(
     assert resumed.returncode == 0, err
     assert "already stored" in out
     with Store(data) as store:
-        runs = store.runs()
+        runs = store.runs.recent()
         assert runs[0]["status"] == "completed"
         assert store.stats().images == 150  # the count, reached across the kill
         assert check_store(store).clean
@@ -156,7 +156,7 @@ def test_ctrl_c_stops_cleanly_and_records_an_interrupted_run(
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and "interrupted" in err
     with Store(data) as store:
-        assert store.runs()[0]["status"] == "interrupted"
+        assert store.runs.recent()[0]["status"] == "interrupted"
         assert check_store(store).clean
         assert not list((data / "images" / "tmp").iterdir())
 

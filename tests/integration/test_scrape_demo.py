@@ -39,16 +39,14 @@ def test_html_mode_stores_posts_with_their_details_and_a_rerun_adds_nothing(
     )
     with Store(data_dir) as store:
         assert store.stats().images == 30
-        rows = (
-            store.connection()
-            .execute("SELECT id, post_url, caption, posted_at, likes, source, width FROM images")
-            .fetchall()
+        rows = store.db.rows(
+            "SELECT id, post_url, caption, posted_at, likes, source, width FROM images"
         )
         for image_id, post_url, caption, posted_at, likes, source, width in rows:
             assert post_url.startswith(f"{feed.url}/p/p")
             assert "#minimal" in caption and posted_at.endswith("Z") and likes >= 0
             assert source == "demo-html" and width >= 256  # the full image, not the thumbnail
-            assert "minimal" in store.tags_of(image_id)
+            assert "minimal" in store.images.tags_of(image_id)
         assert check_store(store).clean
 
     again = scrape(config, "minimal", 30, "demo-html")
@@ -86,7 +84,7 @@ def test_cancel_records_an_interrupted_run_that_resumes(
     assert resumed.progress.skipped == first.progress.added
     assert resumed.progress.added == 40 - first.progress.added
     with Store(data_dir) as store:
-        assert [r["status"] for r in store.runs()] == ["completed", "interrupted"]
+        assert [r["status"] for r in store.runs.recent()] == ["completed", "interrupted"]
         assert store.stats().images == 40
 
 
@@ -102,4 +100,4 @@ def test_unknown_tag_and_bad_input_fail_before_any_download(
     with pytest.raises(ScrapeError, match="at least 1"):
         scrape(config, "boho", 0, "demo-html")
     with Store(data_dir) as store:
-        assert [r["status"] for r in store.runs()] == ["failed"]
+        assert [r["status"] for r in store.runs.recent()] == ["failed"]

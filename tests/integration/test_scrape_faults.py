@@ -62,8 +62,8 @@ def test_every_fault_is_counted_and_only_good_images_are_stored(
         stats = store.stats()
         assert stats.images == GOOD
         assert check_store(store).clean
-        [run] = store.runs()
+        [run] = store.runs.recent()
         assert run["failed_by_reason"] == EXPECTED_FAILURES and run["status"] == "completed"
-        rows = store.connection().execute("SELECT post_url, caption, posted_at FROM images")
+        rows = store.db.rows("SELECT post_url, caption, posted_at FROM images")
         for post_url, caption, posted_at in rows:
             assert post_url.startswith(fault_site.url) and "#fault" in caption and posted_at

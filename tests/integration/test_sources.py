@@ -72,9 +72,9 @@ def test_cookie_source_scrapes_the_replica_and_never_keeps_the_cookie(
     result = scrape(instagram_config(data_dir, replica), "streetwear", 8, "instagram")
     assert result.progress.added == 8
     with Store(data_dir) as store:
-        image_id = store.connection().execute("SELECT max(id) FROM images").fetchone()[0]
-        assert {"streetwear", "ootd"} <= set(store.tags_of(image_id))
-        assert store.image(image_id)["post_url"].startswith(f"{replica.url}/p/C")
+        image_id = store.db.row("SELECT max(id) FROM images")[0]
+        assert {"streetwear", "ootd"} <= set(store.images.tags_of(image_id))
+        assert store.images.image(image_id)["post_url"].startswith(f"{replica.url}/p/C")
     assert SESSION not in caplog.text
     assert "value hidden" in caplog.text
     for path in data_dir.rglob("*"):
@@ -106,10 +106,10 @@ def test_import_fashion_small_dev(data_dir: Path) -> None:
         first = import_folder(store, FASHION)
         assert first.total == 1200 and first.added + first.duplicates == 1200
         assert first.added >= 1190 and not first.failed_by_reason
-        labels = store.labels("articleType")
+        labels = store.images.labels("articleType")
         assert len(labels) == first.added and len(set(labels.values())) == 24
         some_id, article_type = next(iter(labels.items()))
-        tags = store.tags_of(some_id)
+        tags = store.images.tags_of(some_id)
         assert "_".join(article_type.lower().split()) in tags and len(tags) >= 2
         again = import_folder(store, FASHION)
         assert again.added == 0
@@ -129,5 +129,5 @@ def test_import_counts_bad_files_and_uses_labels(tmp_path: Path, data_dir: Path)
         result = import_folder(store, folder)
         assert (result.added, result.duplicates) == (1, 1)
         assert dict(result.failed_by_reason) == {"not_image": 1}
-        assert store.tags_of(1) == ["casual", "navy_blue", "tshirts"]
-        assert store.labels("baseColour") == {1: "Navy Blue"}
+        assert store.images.tags_of(1) == ["casual", "navy_blue", "tshirts"]
+        assert store.images.labels("baseColour") == {1: "Navy Blue"}

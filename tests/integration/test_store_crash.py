@@ -20,23 +20,23 @@ WRITER = """
 import sys
 from store import Store
 from tests.conftest import jpeg_bytes, meta_for
-store = Store(sys.argv[1])
+store = Store(sys.argv[1], url=sys.argv[3] or None)
 seed = int(sys.argv[2])
 print("ready", flush=True)
 while True:
-    store.add_image_bytes(jpeg_bytes(seed, size=(256, 256)), meta_for(seed), ["boho"])
+    store.images.add_image_bytes(jpeg_bytes(seed, size=(256, 256)), meta_for(seed), ["boho"])
     seed += 1
 """
 
 
 @pytest.mark.slow
-def test_killed_writer_leaves_a_consistent_store(tmp_path: Path) -> None:
+def test_killed_writer_leaves_a_consistent_store(tmp_path: Path, store_url: str | None) -> None:
     data = tmp_path / "data"
     rng = random.Random(1234)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     for trial in range(6):
         proc = subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(data), str(trial * 100_000)],
+            [sys.executable, "-c", WRITER, str(data), str(trial * 100_000), store_url or ""],
             cwd=REPO,
             env=env,
             stdout=subprocess.PIPE,
@@ -47,7 +47,7 @@ def test_killed_writer_leaves_a_consistent_store(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
 
-    with Store(data) as store:
+    with Store(data, url=store_url) as store:
         report = check_store(store)
         assert report.rows > 0
         assert not report.integrity and not report.missing and not report.corrupt

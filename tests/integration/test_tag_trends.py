@@ -51,7 +51,7 @@ def test_the_tag_view_calls_what_the_feed_was_designed_to_do(data_dir: Path) -> 
     with Store(data_dir) as store:
         _, index = build_index(config, store)
         looks = emerging_looks(store, index.ids, index.vectors, config.clustering)
-        cards = store.cards([i for look in looks for i in look.examples])
+        cards = store.images.cards([i for look in looks for i in look.examples])
     assert looks and all(look.trend.direction == "rising" for look in looks)
     # each look is led by a family designed to rise: a look of sneakers may show a sporty pair
     # beside the streetwear ones (the store's ids, hence the fine cut, vary from scrape to scrape)

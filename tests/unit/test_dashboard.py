@@ -15,8 +15,8 @@ def test_human_bytes() -> None:
 def test_home_page_shows_the_store_counts(data_dir: Path) -> None:
     with Store(data_dir) as store:
         for seed in range(3):
-            store.add_image_bytes(jpeg_bytes(seed), meta_for(seed), ["boho"])
-        store.finish_run(store.start_run("boho", "demo", 3), "completed", 3, 0)
+            store.images.add_image_bytes(jpeg_bytes(seed), meta_for(seed), ["boho"])
+        store.runs.finish_run(store.runs.start_run("boho", "demo", 3), "completed", 3, 0)
     app = create_app(load_config(data_dir=data_dir))
     client = app.server.test_client()
     assert client.get("/").status_code == 200

@@ -69,7 +69,7 @@ def app(data_dir: Path) -> Iterator[Dash]:
             week = (seed % 10) // 2 if style != 2 else (3 if seed % 10 < 3 else 4)
             meta = meta_for(seed, posted_at=start + dt.timedelta(weeks=week))
             tags = [["boho", "hat"], ["minimal", "coat"], ["streetwear", "sneakers"]][style]
-            ids.append(store.add_image_bytes(jpeg_bytes(seed), meta, tags).image_id)
+            ids.append(store.images.add_image_bytes(jpeg_bytes(seed), meta, tags).image_id)
         save_index(_index(ids), store.index_dir)
     app = create_app(make_config(data_dir))
     with app.server.test_request_context("/"):
@@ -142,8 +142,8 @@ def test_ratings_are_saved_at_once_and_shape_the_next_recommendation(app: Dash) 
     assert discover.save_rating(disliked, 1, USER) == "Rated 1/5"  # unchanged: not stored twice
     liked = _ids()[25]  # an item of another style
     discover.save_rating(liked, 5, USER)
-    assert ctx.store.latest_ratings(USER) == {disliked: 1, liked: 5}
-    rows = ctx.store.ratings_history()
+    assert ctx.store.ratings.latest_ratings(USER) == {disliked: 1, liked: 5}
+    rows = ctx.store.ratings.ratings_history()
     assert len(rows) == 2 and rows[0]["model_key"] == "toy-model"
     assert rows[0]["style"] == "minimal · coat" and rows[1]["style"] == "streetwear · sneakers"
 
@@ -170,7 +170,10 @@ def test_ratings_are_saved_at_once_and_shape_the_next_recommendation(app: Dash) 
 
 def test_nothing_close_enough_says_so_and_shows_popular_items(data_dir: Path) -> None:
     with Store(data_dir) as store:
-        ids = [store.add_image_bytes(jpeg_bytes(s), meta_for(s), ["x"]).image_id for s in range(N)]
+        ids = [
+            store.images.add_image_bytes(jpeg_bytes(s), meta_for(s), ["x"]).image_id
+            for s in range(N)
+        ]
         save_index(_index(ids), store.index_dir)
     app = create_app(make_config(data_dir, recommender={"match_threshold": 0.999}))
     from dash_app.recommend import recommend
@@ -430,7 +433,7 @@ def _repost_on_mastodon() -> None:
     for n, (image_id, week) in enumerate(plan):
         when = start + dt.timedelta(weeks=week)
         meta = meta_for(500 + n, source="mastodon", posted_at=when)
-        get_context().store.add_post(image_id, meta, ["repost"])
+        get_context().store.images.add_post(image_id, meta, ["repost"])
 
 
 def test_styles_and_trends_per_source(app: Dash) -> None:
@@ -641,7 +644,7 @@ def test_bad_ratings_are_refused_with_a_message_and_not_stored(
 
     target = _ids()[0] if image_id == "good" else image_id
     assert discover.save_rating(target, value, user).startswith("Could not save")
-    assert get_context().store.ratings_history() == []
+    assert get_context().store.ratings.ratings_history() == []
 
 
 def test_picks_and_removals_with_junk_ids_get_a_message(app: Dash) -> None:

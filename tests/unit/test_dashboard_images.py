@@ -17,7 +17,7 @@ from tests.conftest import jpeg_bytes, meta_for
 @pytest.fixture
 def app_and_sha(data_dir: Path) -> tuple[FlaskClient, str, object]:
     with Store(data_dir) as store:
-        sha = store.add_image_bytes(
+        sha = store.images.add_image_bytes(
             jpeg_bytes(1, size=(400, 500)), meta_for(1, width=400, height=500), ["boho"]
         ).sha256
     app = create_app(load_config(data_dir=data_dir))

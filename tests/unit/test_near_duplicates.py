@@ -98,7 +98,7 @@ def test_a_stored_image_is_fingerprinted_from_its_file_when_it_is_a_candidate(
     repost = next(p for p in catalog.posts if p.variant == "cropped")
     original = renderer.jpeg(repost.repost_of or "")
     info = inspect_image(original, 10**8)
-    kept = store.add_image_bytes(
+    kept = store.images.add_image_bytes(
         original, ImageMeta(info.width, info.height, "JPEG", "test", phash=info.phash)
     )
     finder = NearDuplicates(store, 10)  # a new scrape: nothing in memory but the hashes

@@ -44,10 +44,10 @@ def two_sources(store: Store) -> tuple[Store, np.ndarray, np.ndarray]:
     ids = {}
     for seed, (_, source, week, tag) in IMAGES.items():
         meta = meta_for(seed, source=source, posted_at=week)
-        ids[seed] = store.add_image_bytes(jpeg_bytes(seed), meta, [tag]).image_id
+        ids[seed] = store.images.add_image_bytes(jpeg_bytes(seed), meta, [tag]).image_id
     for n, (seed, source, week) in enumerate(REPOSTS):
         repost = meta_for(100 + n, source=source, posted_at=week + dt.timedelta(days=1))
-        assert store.add_post(ids[seed], repost)
+        assert store.images.add_post(ids[seed], repost)
     indexed = [s for s, (style, *_) in IMAGES.items() if style is not None]
     return (
         store,
@@ -58,20 +58,20 @@ def two_sources(store: Store) -> tuple[Store, np.ndarray, np.ndarray]:
 
 def test_the_store_names_the_site_of_every_post(two_sources) -> None:
     store, ids, _ = two_sources
-    posts = store.source_post_times()
+    posts = store.images.source_post_times()
     assert len(posts) == len(IMAGES) + len(REPOSTS)
-    assert [(i, t) for i, _, t in posts] == store.post_times()  # the same posts, same order
+    assert [(i, t) for i, _, t in posts] == store.images.post_times()  # the same posts, same order
     first = int(ids[0])  # image 1: stored from demo, reposted on mastodon
     assert [s for i, s, _ in posts if i == first] == ["demo", "mastodon"]
-    assert store.image(first)["source"] == "demo"
-    assert {s for _, s, _ in store.source_post_times("street")} == {"mastodon"}
-    assert [s for _, s, _ in store.source_post_times("boho")].count("mastodon") == 1
+    assert store.images.image(first)["source"] == "demo"
+    assert {s for _, s, _ in store.images.source_post_times("street")} == {"mastodon"}
+    assert [s for _, s, _ in store.images.source_post_times("boho")].count("mastodon") == 1
     assert images_on(posts, "mastodon") == {first, *(int(i) for i in ids[4:]), 7}
 
 
 def test_style_counts_and_shares_per_source(two_sources) -> None:
     store, ids, labels = two_sources
-    counts = source_styles(store.source_post_times(), ids, labels, 3)
+    counts = source_styles(store.images.source_post_times(), ids, labels, 3)
     assert counts.sources == ["demo", "mastodon"]  # most posts first
     # rows: styles 0-2; columns: demo, mastodon (image 7 has no style: left out)
     assert counts.posts.tolist() == [[2, 1], [3, 0], [0, 3]]
@@ -80,7 +80,7 @@ def test_style_counts_and_shares_per_source(two_sources) -> None:
     assert np.allclose(counts.shares, [[2 / 5, 1 / 4], [3 / 5, 0], [0, 3 / 4]])
     assert np.allclose(counts.shares.sum(axis=0), 1)  # shares are within each source
 
-    boho = source_styles(store.source_post_times("boho"), ids, labels, 3)
+    boho = source_styles(store.images.source_post_times("boho"), ids, labels, 3)
     assert boho.sources == ["demo", "mastodon"] and boho.posts.tolist() == [[2, 1], [3, 0], [0, 0]]
     empty = source_styles([], ids, labels, 3)
     assert empty.sources == [] and empty.posts.shape == (3, 0) and empty.shares.shape == (3, 0)
@@ -88,7 +88,7 @@ def test_style_counts_and_shares_per_source(two_sources) -> None:
 
 def test_weekly_shares_within_each_source(two_sources) -> None:
     store, ids, labels = two_sources
-    posts = store.source_post_times()
+    posts = store.images.source_post_times()
     by_source = weekly_shares_by_source(posts, ids, labels, 3)
     assert list(by_source) == ["demo", "mastodon"]
     demo, mastodon = by_source["demo"], by_source["mastodon"]
@@ -109,7 +109,9 @@ def test_source_figures_show_names_as_text_and_shares_within_each_source(two_sou
     from dash_app import figures
 
     store, ids, labels = two_sources
-    posts = [(i, "<b>demo</b>" if s == "demo" else s, t) for i, s, t in store.source_post_times()]
+    posts = [
+        (i, "<b>demo</b>" if s == "demo" else s, t) for i, s, t in store.images.source_post_times()
+    ]
     table = figures.source_styles(source_styles(posts, ids, labels, 3), ["a", "b", "c"]).data[0]
     assert list(table.x) == ["&lt;b&gt;demo&lt;/b&gt;", "mastodon"]  # Plotly reads tags in labels
     assert np.allclose(table.z, [[40, 25], [60, 0], [0, 75]])

@@ -4,13 +4,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from store import Store
 from store.check import check_store
-from tests.conftest import jpeg_bytes, meta_for
+from tests.conftest import jpeg_bytes, meta_for, run_sql
+
+
+@pytest.fixture
+def store(any_store: Store) -> Store:
+    """Every check runs on SQLite and on PostgreSQL."""
+    return any_store
 
 
 def add(store: Store, seed: int) -> Path:
-    return store.add_image_bytes(jpeg_bytes(seed), meta_for(seed)).path
+    return store.images.add_image_bytes(jpeg_bytes(seed), meta_for(seed)).path
 
 
 def test_clean_store(store: Store) -> None:
@@ -42,8 +50,8 @@ def test_orphans_are_reported_and_repaired(store: Store, data_dir: Path) -> None
     unreferenced = data_dir / "images" / "ab" / f"{sha}.jpg"
     unreferenced.parent.mkdir(exist_ok=True)
     unreferenced.write_bytes(b"file with no row")
-    run = store.start_run("boho", "demo", 5)
-    store.connection().execute("UPDATE scrape_runs SET pid = ? WHERE id = ?", (proc.pid, run))
+    run = store.runs.start_run("boho", "demo", 5)
+    run_sql(store, "UPDATE scrape_runs SET pid = ? WHERE id = ?", (proc.pid, run))
 
     report = check_store(store)
     assert not report.clean
@@ -57,17 +65,19 @@ def test_orphans_are_reported_and_repaired(store: Store, data_dir: Path) -> None
     assert check_store(store).clean
 
 
-def test_opening_the_store_recovers_what_stopped_writers_left(data_dir: Path) -> None:
-    with Store(data_dir) as store:
+def test_opening_the_store_recovers_what_stopped_writers_left(
+    data_dir: Path, store_url: str | None
+) -> None:
+    with Store(data_dir, url=store_url) as store:
         add(store, 1)
-        run = store.start_run("boho", "demo", 5)
+        run = store.runs.start_run("boho", "demo", 5)
         proc = subprocess.Popen([sys.executable, "-c", "pass"])
         proc.wait()
-        store.connection().execute("UPDATE scrape_runs SET pid = ? WHERE id = ?", (proc.pid, run))
+        run_sql(store, "UPDATE scrape_runs SET pid = ? WHERE id = ?", (proc.pid, run))
         stale = data_dir / "images" / "tmp" / f"{proc.pid}-{'1' * 32}.part"
         stale.write_bytes(b"half a download")
-    with Store(data_dir) as reopened:
+    with Store(data_dir, url=store_url) as reopened:
         assert len(reopened.recovered) == 2
         assert not stale.exists()
-        assert reopened.runs()[0]["status"] == "interrupted"
+        assert reopened.runs.recent()[0]["status"] == "interrupted"
         assert check_store(reopened).clean

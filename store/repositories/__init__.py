@@ -1,0 +1,15 @@
+"""The store's repositories: what the rest of StyleScout reads and writes, one kind of record
+each, over either back end (`store/database.py`)."""
+
+from store.repositories.features import FeatureRepository
+from store.repositories.images import ImageRepository
+from store.repositories.ratings import RatingRepository
+from store.repositories.runs import RUN_STATUSES, RunRepository
+
+__all__ = [
+    "RUN_STATUSES",
+    "FeatureRepository",
+    "ImageRepository",
+    "RatingRepository",
+    "RunRepository",
+]

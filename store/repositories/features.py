@@ -1,0 +1,68 @@
+"""Cached image descriptors per model key, and the images a model could not read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from store.database import Database
+from store.repositories.images import ImageRepository
+
+
+class FeatureRepository:
+    """One float32 vector (or a failure) per image and model key; vectors are blobs / bytea."""
+
+    def __init__(self, db: Database, images: ImageRepository) -> None:
+        self._db, self._images = db, images
+
+    def images_without_features(self, model_key: str) -> list[tuple[int, Path]]:
+        """Images that have neither features nor a recorded failure for this model key."""
+        rows = self._db.rows(
+            "SELECT id, sha256, format FROM images WHERE id NOT IN"
+            " (SELECT image_id FROM features WHERE model_key = ?) ORDER BY id",
+            (model_key,),
+        )
+        return [(int(i), self._images.image_path(sha, fmt)) for i, sha, fmt in rows]
+
+    def save_features(self, model_key: str, ids: Iterable[int], vectors: np.ndarray) -> None:
+        """Cache one float32 vector per image for a model key (idempotent: a rerun replaces)."""
+        data = np.ascontiguousarray(vectors, dtype=np.float32)
+        with self._db.transaction() as tx:
+            tx.executemany(
+                "INSERT INTO features (model_key, image_id, vector) VALUES (?, ?, ?)"
+                " ON CONFLICT (model_key, image_id)"
+                " DO UPDATE SET vector = excluded.vector, failure = NULL",
+                [(model_key, int(i), row.tobytes()) for i, row in zip(ids, data, strict=True)],
+            )
+
+    def save_feature_failures(self, model_key: str, failures: dict[int, str]) -> None:
+        """Remember images a model could not read, with why."""
+        with self._db.transaction() as tx:
+            tx.executemany(
+                "INSERT INTO features (model_key, image_id, failure) VALUES (?, ?, ?)"
+                " ON CONFLICT (model_key, image_id)"
+                " DO UPDATE SET failure = excluded.failure, vector = NULL",
+                [(model_key, int(i), reason[:500]) for i, reason in failures.items()],
+            )
+
+    def load_features(self, model_key: str) -> tuple[np.ndarray, np.ndarray]:
+        """(ids int64 (n,), vectors float32 (n, d)) cached for a model key, in id order."""
+        rows = self._db.rows(
+            "SELECT image_id, vector FROM features WHERE model_key = ? AND vector IS NOT NULL"
+            " ORDER BY image_id",
+            (model_key,),
+        )
+        if not rows:
+            return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+        ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+        return ids, np.stack([np.frombuffer(r[1], np.float32) for r in rows])
+
+    def feature_failures(self, model_key: str) -> dict[int, str]:
+        """Images this model key could not read."""
+        rows = self._db.rows(
+            "SELECT image_id, failure FROM features WHERE model_key = ? AND failure IS NOT NULL",
+            (model_key,),
+        )
+        return {int(i): f for i, f in rows}
