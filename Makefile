@@ -5,10 +5,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stylescout-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint audit bench clean
+.PHONY: help setup setup-scale demo test lint audit bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-6s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-11s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) 2>/dev/null || \
@@ -17,6 +17,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@touch $@
 
 setup: $(STAMP) ## create .venv and install the pinned requirements
+
+SCALE_STAMP := $(VENV)/.stylescout-scale-installed
+$(SCALE_STAMP): $(STAMP) requirements-scale.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-scale.txt
+	@touch $@
+
+setup-scale: $(SCALE_STAMP) ## also install the scale-out extra (PostgreSQL driver; README, "Scaling out")
 
 demo: setup ## serve the demo feed and the dashboard, and print their URLs
 	$(PY) -m dash_app --demo
