@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +17,7 @@ from clustering.features import FeatureExtractor
 from clustering.images import load_rgb
 from clustering.index import IndexMeta, StyleIndex, save_index
 from clustering.learned_space import LearnedSpace, image_tags, learn_space, project, tag_set
+from clustering.search import wants_faiss
 from clustering.styles import cluster_styles, name_styles, representatives
 from store import Config, Store, StyleScoutError
 
@@ -38,13 +39,15 @@ class BuildReport:
     seconds: float
     weights_note: str
     space: str = "raw space"
+    search: str = "exact (numpy)"
 
     def summary(self) -> str:
         rate = self.extracted / self.extract_seconds if self.extract_seconds > 0 else 0.0
+        search = "" if self.search == "exact (numpy)" else f", search {self.search}"
         return (
             f"model {self.model_key}: extracted {self.extracted} ({rate:.1f} images/s), "
             f"skipped {self.skipped} unreadable, {self.images} images in {self.styles} styles "
-            f"({self.cluster_path} path), {self.space}, in {self.seconds:.1f} s"
+            f"({self.cluster_path} path), {self.space}{search}, in {self.seconds:.1f} s"
         )
 
 
@@ -180,7 +183,10 @@ def build_index(
         meta=meta,
         learned=learned,
     )
-    save_index(index, index_dir or store.index_dir)
+    if progress and wants_faiss(len(ids), config.search):
+        progress("search index", 0, 1)
+    folder, meta = save_index(index, index_dir or store.index_dir, config.search)
+    index = replace(index, meta=meta, folder=folder)
     if progress:
         progress("clustering", 1, 1)
     report = BuildReport(
@@ -194,6 +200,7 @@ def build_index(
         time.perf_counter() - started,
         extractor.weights_note,
         meta.space_summary(),
+        meta.search,
     )
     return report, index
 

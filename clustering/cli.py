@@ -51,7 +51,7 @@ def _recommend(args: argparse.Namespace, config: Config, store: Store) -> int:
     try:
         result = answer(
             index,
-            Recommender(index, config.recommender),
+            Recommender(index, config.recommender, config.search),
             embedder,
             store,
             photos,

@@ -1,9 +1,11 @@
 """The style index: everything the recommender and the dashboard read, as one atomic artefact.
 
-A build writes `index/build-<time>-<pid>/` (arrays.npz + meta.json), then points the symbolic link
+A build writes `index/build-<time>-<pid>/` (vectors.npy, arrays.npz, meta.json and, for a large
+index, search.faiss), then points the symbolic link
 `index/current` at it with one `os.replace`. A reader resolves `current` once and reads that folder,
 so it sees the old index or the new one, never half of either. The two newest older builds are kept
-for readers still loading them; older ones are removed.
+for readers still loading them; older ones are removed. The vectors (the bulk) are memory-mapped
+on load, so processes that serve one index share its pages instead of each holding a copy.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ import json
 import logging
 import os
 import shutil
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from clustering.learned_space import LearnedSpace
+from clustering.search import build_faiss, wants_faiss
+from store.config import SearchConfig
 from store.errors import StyleScoutError
 
 log = logging.getLogger(__name__)
@@ -56,6 +60,8 @@ class IndexMeta:
         default_factory=lambda: dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     )
     skipped: int = 0
+    search: str = "exact (numpy)"  # the search index the build wrote, with its recall@10
+    search_recall: float | None = None
 
     def space_summary(self) -> str:
         """Which space the vectors live in and what it learned from, in one phrase."""
@@ -83,6 +89,7 @@ class StyleIndex:
     std: np.ndarray  # float32 (d_cnn,)
     meta: IndexMeta
     learned: LearnedSpace | None = None  # maps a new photo's descriptor into the vectors' space
+    folder: Path | None = None  # the folder it was loaded from (its search.faiss, if any)
 
     @property
     def sizes(self) -> np.ndarray:
@@ -118,16 +125,23 @@ class StyleIndex:
         return f"{self.meta.model_key}:{self.meta.colour_weight:g}:{digest.hexdigest()[:16]}"
 
 
-_ARRAYS = ("ids", "vectors", "labels", "centroids", "linkage", "mean", "std")
+_ARRAYS = ("ids", "labels", "centroids", "linkage", "mean", "std")  # vectors: vectors.npy
 _SPACE_ARRAYS = ("centre", "pca", "scale", "lda")  # saved as space_<name> when learned
 
 
-def save_index(index: StyleIndex, index_dir: Path) -> Path:
-    """Write the index to a new folder and make it current in one rename; returns its folder."""
+def save_index(
+    index: StyleIndex, index_dir: Path, search: SearchConfig | None = None
+) -> tuple[Path, IndexMeta]:
+    """Write the index to a new folder and make it current in one rename; returns its folder and
+    its meta as written (with the search index built for it, when it is large)."""
     index_dir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     folder = index_dir / f"build-{stamp}-{os.getpid()}"
     folder.mkdir()
+    with (folder / "vectors.npy").open("wb") as handle:
+        np.save(handle, np.ascontiguousarray(index.vectors, dtype=np.float32))
+        handle.flush()
+        os.fsync(handle.fileno())
     with (folder / "arrays.npz").open("wb") as handle:
         arrays = {name: getattr(index, name) for name in _ARRAYS}
         if index.learned is not None:
@@ -135,14 +149,18 @@ def save_index(index: StyleIndex, index_dir: Path) -> Path:
         np.savez(handle, **arrays)
         handle.flush()
         os.fsync(handle.fileno())
-    (folder / "meta.json").write_text(json.dumps(asdict(index.meta), indent=1), encoding="utf-8")
+    meta = index.meta
+    if search is not None and wants_faiss(len(index.ids), search):
+        built = build_faiss(index.vectors, search, folder)
+        meta = replace(meta, search=built.summary(), search_recall=built.recall_at_10)
+    (folder / "meta.json").write_text(json.dumps(asdict(meta), indent=1), encoding="utf-8")
     link = index_dir / f".current-{os.getpid()}"
     with contextlib.suppress(FileNotFoundError):
         link.unlink()
     link.symlink_to(folder.name)
     link.replace(index_dir / CURRENT)  # the swap: one rename, atomic on POSIX
     _prune(index_dir, keep=folder.name)
-    return folder
+    return folder, meta
 
 
 def _prune(index_dir: Path, keep: str) -> None:
@@ -178,6 +196,10 @@ def load_index(index_dir: Path) -> StyleIndex:
     meta = IndexMeta(**json.loads((folder / "meta.json").read_text(encoding="utf-8")))
     with np.load(folder / "arrays.npz") as arrays:
         values = {name: arrays[name] for name in _ARRAYS}
+        if (folder / "vectors.npy").is_file():
+            values["vectors"] = np.load(folder / "vectors.npy", mmap_mode="r")
+        else:  # built before the vectors had their own file
+            values["vectors"] = arrays["vectors"]
         learned = None
         if meta.space == "learned":
             space = {n: arrays[f"space_{n}"] for n in _SPACE_ARRAYS}
@@ -189,4 +211,4 @@ def load_index(index_dir: Path) -> StyleIndex:
                 images=meta.learned_images,
                 tags=meta.learned_tags,
             )
-    return StyleIndex(meta=meta, learned=learned, **values)
+    return StyleIndex(meta=meta, learned=learned, folder=folder, **values)

@@ -1,4 +1,5 @@
-"""Your style and the nearest items: one matrix product over the index held in memory."""
+"""Your style and the nearest items: an exact matrix product, or the index's FAISS search when it
+is large (`clustering/search.py`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from clustering.index import StyleIndex
-from store.config import RecommenderConfig
+from clustering.search import ExactSearch, Searcher, excluded_positions, load_searcher
+from store.config import RecommenderConfig, SearchConfig
 
 
 @dataclass(frozen=True)
@@ -33,29 +35,40 @@ class Neighbour:
 
 
 class Recommender:
-    """Exact nearest items and style matching over a loaded index (no refit per query)."""
+    """Nearest items and style matching over a loaded index (no refit per query)."""
 
-    def __init__(self, index: StyleIndex, cfg: RecommenderConfig | None = None) -> None:
+    def __init__(
+        self,
+        index: StyleIndex,
+        cfg: RecommenderConfig | None = None,
+        search: SearchConfig | None = None,
+    ) -> None:
         self.index = index
         self.cfg = cfg or RecommenderConfig()
-        vectors = np.ascontiguousarray(index.vectors, dtype=np.float32)
         centroids = index.centroids.astype(np.float32)
         self._centroids = centroids / np.maximum(
             np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12
         )
         self._projection: np.ndarray | None = None
-        if self.cfg.pca_components and self.cfg.pca_components < vectors.shape[1]:
+        self._searcher: Searcher
+        if self.cfg.pca_components and self.cfg.pca_components < index.vectors.shape[1]:
+            vectors = np.asarray(index.vectors, dtype=np.float32)
             self._mean = vectors.mean(axis=0)
             centred = vectors - self._mean
             _, eigvecs = np.linalg.eigh(centred.T.astype(np.float64) @ centred)
             self._projection = eigvecs[:, ::-1][:, : self.cfg.pca_components].astype(np.float32)
-            vectors = np.ascontiguousarray(centred @ self._projection)
-        self._matrix = vectors
-        self._norms = np.einsum("ij,ij->i", vectors, vectors)
+            self._searcher = ExactSearch(centred @ self._projection)
+        else:
+            self._searcher = load_searcher(index.folder, index.vectors, search or SearchConfig())
 
     @property
     def approximate(self) -> bool:
-        return self._projection is not None
+        return self._projection is not None or not isinstance(self._searcher, ExactSearch)
+
+    @property
+    def search_description(self) -> str:
+        """How nearest items are found (exact numpy, or the FAISS index and its kind)."""
+        return self._searcher.description
 
     def match(self, photo_vectors: np.ndarray) -> StyleMatch:
         """The person's style from one or more photo vectors (index space, unit rows)."""
@@ -75,24 +88,16 @@ class Recommender:
         query = np.asarray(vector, dtype=np.float32).ravel()
         if self._projection is not None:
             query = (query - self._mean) @ self._projection
-        d2 = self._norms - 2.0 * (self._matrix @ query) + float(query @ query)
-        excluded = np.fromiter(exclude, np.int64)
-        if len(excluded):
-            d2[np.isin(self.index.ids, excluded)] = np.inf
-        k = min(k, int(np.isfinite(d2).sum()))
-        if k <= 0:
-            return []
-        top = np.argpartition(d2, k - 1)[:k]
-        top = top[np.argsort(d2[top], kind="stable")]
+        top, d2 = self._searcher.search(query, k, excluded_positions(self.index.ids, exclude))
         names = self.index.meta.names
         return [
             Neighbour(
                 int(self.index.ids[i]),
-                float(np.sqrt(max(d2[i], 0.0))),
+                float(np.sqrt(max(float(d), 0.0))),
                 int(self.index.labels[i]),
                 names[int(self.index.labels[i])],
             )
-            for i in top
+            for i, d in zip(top, d2, strict=True)
         ]
 
 

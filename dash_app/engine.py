@@ -61,9 +61,14 @@ class _IndexSlot:
                     log.warning("could not load the style index in %s: %s", self.index_dir, exc)
                     return self._loaded
                 self._loaded = LoadedIndex(
-                    folder, index, Recommender(index, self.config.recommender)
+                    folder, index, Recommender(index, self.config.recommender, self.config.search)
                 )
-                log.info("loaded style index %s (%d items)", folder, len(index.ids))
+                log.info(
+                    "loaded style index %s (%d items, %s)",
+                    folder,
+                    len(index.ids),
+                    index.meta.search,
+                )
             return self._loaded
 
 

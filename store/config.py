@@ -470,6 +470,26 @@ class InterleaveConfig(_Section):
     liked: int = Field(4, ge=2, le=5, description="a rating this high counts for the model")
 
 
+class SearchConfig(_Section):
+    """Nearest-item search: exact numpy for small indexes, a FAISS index for large ones."""
+
+    engine: Literal["auto", "numpy", "faiss"] = Field(
+        "auto", description="auto: a FAISS index above faiss_from items, when faiss is installed"
+    )
+    faiss_from: int = Field(100_000, ge=0, description="auto: larger indexes get a FAISS index")
+    exact_up_to: int = Field(
+        200_000, ge=0, description="FAISS: exact (IndexFlatIP) up to this many items, then kind"
+    )
+    kind: Literal["ivf", "hnsw"] = Field("ivf", description="the approximate index above that")
+    storage: Literal["sq8", "fp16", "flat"] = Field("sq8", description="how vectors are coded")
+    nlist: int | None = Field(None, ge=1, le=1_000_000, description="IVF lists (default √n)")
+    nprobe: int = Field(32, ge=1, le=65_536, description="IVF lists searched per query")
+    hnsw_m: int = Field(32, ge=4, le=128)
+    ef_search: int = Field(128, ge=1, le=4096)
+    train_size: int = Field(64_000, ge=1_000, le=2_000_000, description="IVF training sample")
+    recall_queries: int = Field(200, ge=10, le=10_000, description="the build's recall check")
+
+
 class RecommenderConfig(_Section):
     """Matching a person's photos and the nearest items."""
 
@@ -523,6 +543,7 @@ class Config(_Section):
     features: FeaturesConfig = FeaturesConfig()
     clustering: ClusteringConfig = ClusteringConfig()
     recommender: RecommenderConfig = RecommenderConfig()
+    search: SearchConfig = SearchConfig()
     dashboard: DashboardConfig = DashboardConfig()
 
     @field_validator("sources", mode="before")

@@ -196,3 +196,42 @@ def test_evaluate_on_fashion_small_dev(data_dir: Path, extractor: FeatureExtract
     assert ours["method"] == "style index" and baseline["method"].startswith("colour histogram")
     assert all(0 <= row[m] <= 1 for row in (ours, baseline) for m in ("precision_at_k", "purity"))
     assert ours["precision_at_k"] > baseline["precision_at_k"] + 0.1
+
+
+@pytest.mark.slow
+def test_a_large_index_gets_a_faiss_search_that_the_query_path_uses(
+    data_dir: Path, extractor: FeatureExtractor
+) -> None:
+    pytest.importorskip("faiss", reason="faiss-cpu is not installed (make setup-scale)")
+    from clustering.recommender import Recommender
+
+    search = {"engine": "faiss", "exact_up_to": 10, "nlist": 4, "nprobe": 4, "recall_queries": 48}
+    config = make_config(
+        data_dir,
+        features=ENGINE,
+        clustering={"n_styles": 4, "min_size": 3},
+        search=search,
+    )
+    with Store(data_dir) as store:
+        truth = fill_store(store)
+        report, built = build_index(config, store, extractor)
+    assert "search FAISS IVF4,SQ8 (recall@10" in report.summary()
+    assert built.meta.search_recall is not None and built.meta.search_recall >= 0.9
+    index = load_index(data_dir / "index")
+    assert (index.folder / "search.faiss").is_file() and index.meta.search.startswith("FAISS")
+    assert isinstance(index.vectors, np.memmap)  # shared pages, not a copy per process
+    faiss_side = Recommender(index, config.recommender, config.search)
+    exact_side = Recommender(
+        index, config.recommender, config.search.model_copy(update={"engine": "numpy"})
+    )
+    assert faiss_side.search_description.startswith("FAISS") and faiss_side.approximate
+    assert exact_side.search_description == "exact (numpy)"
+    overlap = []
+    for row in range(0, 48, 6):
+        me = int(index.ids[row])
+        got = faiss_side.nearest(index.vectors[row], 5, exclude=[me])
+        want = exact_side.nearest(index.vectors[row], 5, exclude=[me])
+        assert len(got) == 5 and me not in {n.image_id for n in got}
+        overlap.append(len({n.image_id for n in got} & {n.image_id for n in want}) / 5)
+        assert Counter(truth[n.image_id] for n in got).most_common(1)[0][0] == truth[me]
+    assert np.mean(overlap) >= 0.9
