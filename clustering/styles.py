@@ -1,8 +1,10 @@
 """Style clusters: SciPy hierarchical clustering, averaged centroids, merge and fold rules, names.
 
 Up to `exact_limit` items the linkage runs on all of them; above it, on k-means micro-cluster
-centroids (scipy.cluster.vq), so memory stays O(n·d). The linkage works in a PCA space of
-`pca_dims` dimensions; centroids are means of the members' full vectors.
+centroids (FAISS's k-means when faiss is installed, else scikit-learn's mini-batch k-means), so
+memory stays O(n·d). The linkage works in a PCA space of `pca_dims` dimensions; centroids are means of the
+members' full vectors. Every pass over the n vectors goes in chunks, so a million rows (10 GB of
+float32, perhaps memory-mapped) are never copied whole.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.cluster import hierarchy, vq
+from scipy.cluster import hierarchy
 
 from store.config import ClusteringConfig
 
@@ -35,21 +37,35 @@ class Styles:
         return np.bincount(self.labels, minlength=len(self.centroids))
 
 
+CHUNK = 16_384  # rows per pass: 160 MB of 2,560-d float32
+
+
 def reduce_dims(x: np.ndarray, dims: int, sample: int = 20_000, seed: int = 0) -> np.ndarray:
     """Project onto the top principal components, estimated from at most `sample` rows
-    (the d x d covariance of a sample: memory O(n·d), time independent of n beyond projecting)."""
+    (the d x d covariance of a sample: memory O(n·dims) beyond x, time independent of n beyond
+    projecting, which goes in chunks)."""
     if x.shape[1] <= dims:
-        return x.astype(np.float32)
-    mean = x.mean(axis=0)
-    rows = (
-        x
-        if len(x) <= sample
-        else x[np.random.default_rng(seed).choice(len(x), sample, replace=False)]
-    )
-    centred = (rows - mean).astype(np.float32)
+        return np.asarray(x, dtype=np.float32)
+    rng = np.random.default_rng(seed)
+    picks = None if len(x) <= sample else np.sort(rng.choice(len(x), sample, replace=False))
+    rows = np.asarray(x if picks is None else x[picks], dtype=np.float32)
+    mean = _column_mean(x)
+    centred = rows - mean
     _, vecs = np.linalg.eigh((centred.T @ centred).astype(np.float64))
     basis = vecs[:, ::-1][:, :dims].astype(np.float32)
-    return (x - mean).astype(np.float32) @ basis
+    out = np.empty((len(x), dims), np.float32)
+    for start in range(0, len(x), CHUNK):
+        out[start : start + CHUNK] = (
+            np.asarray(x[start : start + CHUNK], np.float32) - mean
+        ) @ basis
+    return out
+
+
+def _column_mean(x: np.ndarray) -> np.ndarray:
+    total = np.zeros(x.shape[1], np.float64)
+    for start in range(0, len(x), CHUNK):
+        total += np.asarray(x[start : start + CHUNK], np.float32).sum(axis=0, dtype=np.float64)
+    return (total / max(len(x), 1)).astype(np.float32)
 
 
 def _cut(z: np.ndarray, cfg: ClusteringConfig) -> np.ndarray:
@@ -60,67 +76,127 @@ def _cut(z: np.ndarray, cfg: ClusteringConfig) -> np.ndarray:
 
 def _linkage_labels(x: np.ndarray, cfg: ClusteringConfig) -> tuple[np.ndarray, str]:
     """Flat labels from the linkage, on all items or on micro-cluster centroids."""
-    reduced = reduce_dims(x, cfg.pca_dims, seed=cfg.seed).astype(np.float64)
+    reduced = reduce_dims(x, cfg.pca_dims, seed=cfg.seed)
     if len(x) <= cfg.exact_limit:
-        return _cut(hierarchy.linkage(reduced, method=cfg.method), cfg), "exact"
-    rng = np.random.default_rng(cfg.seed)
-    # random points as seeds: k-means++ seeding is a Python-level loop, minutes at this size
-    micro, assign = vq.kmeans2(
-        reduced, min(cfg.micro_clusters, len(x)), iter=10, minit="points", seed=rng
-    )
+        linkage = hierarchy.linkage(reduced.astype(np.float64), method=cfg.method)
+        return _cut(linkage, cfg), "exact"
+    micro, assign = _micro_clusters(reduced, min(cfg.micro_clusters, len(x)), cfg.seed)
     used = np.unique(assign)  # k-means can leave a centroid empty
     remap = np.full(len(micro), -1)
     remap[used] = np.arange(len(used))
-    micro_labels = _cut(hierarchy.linkage(micro[used], method=cfg.method), cfg)
+    micro_labels = _cut(hierarchy.linkage(micro[used].astype(np.float64), method=cfg.method), cfg)
     return micro_labels[remap[assign]], "micro-clusters"
 
 
-def _centroids(x: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+def _micro_clusters(x: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """k-means centroids and each row's centroid: FAISS's k-means (multi-threaded BLAS) when
+    faiss is installed, else scikit-learn's mini-batch k-means, whose memory stays that of the
+    input (SciPy's kmeans2 took 19 GB for a million rows). Random points as seeds: k-means++
+    seeding is minutes at this size."""
+    try:
+        import faiss
+    except ImportError:
+        from sklearn.cluster import MiniBatchKMeans
+
+        kmeans = MiniBatchKMeans(
+            k, init="random", n_init=1, batch_size=4096, max_iter=10, random_state=seed
+        ).fit(x)
+        return kmeans.cluster_centers_.astype(np.float64), kmeans.predict(x)
+    kmeans = faiss.Kmeans(x.shape[1], k, niter=10, seed=seed, max_points_per_centroid=256)
+    kmeans.train(np.ascontiguousarray(x, dtype=np.float32))
+    assign = np.empty(len(x), np.int64)
+    for start in range(0, len(x), CHUNK):
+        _, nearest = kmeans.index.search(np.ascontiguousarray(x[start : start + CHUNK]), 1)
+        assign[start : start + CHUNK] = nearest[:, 0]
+    return kmeans.centroids.astype(np.float64), assign
+
+
+def _label_sums(x: np.ndarray, labels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-label sums (float64 (k, d)) and counts of the rows, in one chunked pass."""
     sums = np.zeros((k, x.shape[1]), np.float64)
-    np.add.at(sums, labels, x)
-    counts = np.bincount(labels, minlength=k)[:, None]
-    return (sums / np.maximum(counts, 1)).astype(np.float32)
+    for start in range(0, len(x), CHUNK):
+        chunk = np.asarray(x[start : start + CHUNK], dtype=np.float32)
+        part = labels[start : start + CHUNK]
+        if k <= 1024:  # one product per chunk instead of an unbuffered add per row
+            onehot = np.zeros((k, len(chunk)), np.float32)
+            onehot[part, np.arange(len(chunk))] = 1.0
+            sums += onehot @ chunk
+        else:
+            np.add.at(sums, part, chunk)
+    return sums, np.bincount(labels, minlength=k)
+
+
+def _centroids(x: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    sums, counts = _label_sums(x, labels, k)
+    return (sums / np.maximum(counts, 1)[:, None]).astype(np.float32)
 
 
 def _relabel(labels: np.ndarray) -> np.ndarray:
-    """Dense labels 0..k-1, largest style first."""
-    values, counts = np.unique(labels, return_counts=True)
-    order = values[np.argsort(-counts, kind="stable")]
-    mapping = {int(v): i for i, v in enumerate(order)}
-    return np.array([mapping[int(v)] for v in labels], np.int32)
+    """Dense labels 0..k-1, largest style first (ties: the smaller label first)."""
+    _, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    rank = np.empty(len(counts), np.int32)
+    rank[np.argsort(-counts, kind="stable")] = np.arange(len(counts), dtype=np.int32)
+    return rank[inverse.ravel()]
+
+
+class _Groups:
+    """Styles being merged: their sums and counts, so a merge does not revisit the n rows."""
+
+    def __init__(self, x: np.ndarray, labels: np.ndarray) -> None:
+        self.labels = _relabel(labels)
+        self.sums, self.counts = _label_sums(x, self.labels, int(self.labels.max()) + 1)
+        self.owner = np.arange(len(self.counts))  # the group each starting label is now in
+
+    def alive(self) -> np.ndarray:
+        """The groups left, in the order `_relabel` would number them (largest first)."""
+        groups = np.flatnonzero(self.counts > 0)
+        return groups[np.argsort(-self.counts[groups], kind="stable")]
+
+    def centroids(self, groups: np.ndarray) -> np.ndarray:
+        return (self.sums[groups] / self.counts[groups, None]).astype(np.float32)
+
+    def merge(self, into: int, gone: int) -> None:
+        self.sums[into] += self.sums[gone]
+        self.counts[into] += self.counts[gone]
+        self.sums[gone], self.counts[gone] = 0.0, 0
+        self.owner[self.owner == gone] = into
+
+    def result(self) -> np.ndarray:
+        return _relabel(self.owner[self.labels])
 
 
 def merge_close(x: np.ndarray, labels: np.ndarray, threshold: float) -> np.ndarray:
     """Merge styles whose centroids lie within `threshold` (closest pair first)."""
-    labels = _relabel(labels)
+    groups = _Groups(x, labels)
     while threshold > 0:
-        k = labels.max() + 1
-        if k < 2:
+        alive = groups.alive()
+        if len(alive) < 2:
             break
-        c = _centroids(x, labels, k)
+        c = groups.centroids(alive)
         d = np.linalg.norm(c[:, None, :] - c[None, :, :], axis=-1)
         np.fill_diagonal(d, np.inf)
         i, j = np.unravel_index(np.argmin(d), d.shape)
         if d[i, j] >= threshold:
             break
-        labels = _relabel(np.where(labels == j, i, labels))
-    return labels
+        groups.merge(int(alive[i]), int(alive[j]))
+    return groups.result()
 
 
 def fold_small(x: np.ndarray, labels: np.ndarray, min_size: int) -> np.ndarray:
     """Styles smaller than `min_size` join the style with the nearest centroid."""
-    labels = _relabel(labels)
-    while labels.max() >= 1:
-        k = labels.max() + 1
-        sizes = np.bincount(labels, minlength=k)
-        smallest = int(np.argmin(sizes))
-        if sizes[smallest] >= min_size:
+    groups = _Groups(x, labels)
+    while True:
+        alive = groups.alive()
+        if len(alive) < 2:
             break
-        c = _centroids(x, labels, k)
+        smallest = int(np.argmin(groups.counts[alive]))
+        if groups.counts[alive[smallest]] >= min_size:
+            break
+        c = groups.centroids(alive)
         d = np.linalg.norm(c - c[smallest], axis=1)
         d[smallest] = np.inf
-        labels = _relabel(np.where(labels == smallest, int(np.argmin(d)), labels))
-    return labels
+        groups.merge(int(alive[int(np.argmin(d))]), int(alive[smallest]))
+    return groups.result()
 
 
 def cluster_styles(x: np.ndarray, cfg: ClusteringConfig) -> Styles:

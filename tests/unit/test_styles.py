@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from clustering.recommender import Recommender
@@ -45,7 +46,14 @@ def test_close_styles_merge_and_small_ones_fold() -> None:
     assert len(np.unique(folded)) == 2 and np.bincount(folded).min() >= 5
 
 
-def test_micro_cluster_path_finds_the_same_styles_as_the_exact_path() -> None:
+@pytest.mark.parametrize("first_level", ["faiss", "sklearn"])
+def test_micro_cluster_path_finds_the_same_styles_as_the_exact_path(
+    first_level: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if first_level == "faiss":
+        pytest.importorskip("faiss", reason="faiss-cpu is not installed (make setup-scale)")
+    else:
+        monkeypatch.setitem(sys.modules, "faiss", None)  # as without the scale-out extra
     x, truth = blobs([120, 100, 80, 60], seed=2)
     exact = cluster_styles(x, ClusteringConfig(n_styles=4, merge_threshold=0, min_size=1))
     micro = cluster_styles(
@@ -110,3 +118,22 @@ def test_packages_do_not_import_tensorflow() -> None:
         "dash_app, scraper; sys.exit('tensorflow' in sys.modules or 'keras' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO, check=False).returncode == 0
+
+
+def test_passes_over_the_rows_go_in_chunks_and_keep_member_means() -> None:
+    from clustering import styles as module
+
+    x, truth = blobs([900, 700, 400], d=24, seed=4)
+    chunked = module.CHUNK
+    try:
+        module.CHUNK = 256  # many chunks, so the chunk edges are exercised
+        result = cluster_styles(x, ClusteringConfig(n_styles=3, merge_threshold=0, min_size=1))
+        reduced = module.reduce_dims(x, 8)
+    finally:
+        module.CHUNK = chunked
+    assert adjusted_rand_score(truth, result.labels) == 1.0
+    for s in range(3):
+        np.testing.assert_allclose(
+            result.centroids[s], x[result.labels == s].mean(axis=0), atol=1e-5
+        )
+    np.testing.assert_allclose(reduced, module.reduce_dims(x, 8), atol=1e-4)
