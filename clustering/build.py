@@ -141,7 +141,14 @@ def build_index(
     `index_dir`, the store's main index folder by default)."""
     started = time.perf_counter()
     extractor = extractor or FeatureExtractor(config.features)
-    extracted, _, extract_seconds = extract_missing(store, extractor, progress)
+    if config.features.engine == "ray":
+        from clustering.ray_extract import extract_missing_ray
+
+        extracted, _, extract_seconds = extract_missing_ray(
+            store, config.features, extractor.key, progress
+        )
+    else:
+        extracted, _, extract_seconds = extract_missing(store, extractor, progress)
     ids, vectors, mean, std, ckey = descriptors_of(config, store, extractor.key, progress)
     if progress:
         progress("clustering", 0, 1)

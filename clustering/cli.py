@@ -232,6 +232,11 @@ def _main(argv: Sequence[str] | None) -> int:
     build = add_command(sub, "build", "extract missing features, cluster, write the index")
     weights_help = "auto, imagenet, none (random) or a .h5 file; overrides features.weights"
     build.add_argument("--weights", default=None, help=weights_help)
+    build.add_argument(
+        "--engine", choices=["local", "ray"], default=None, help="overrides features.engine"
+    )
+    build.add_argument("--address", default=None, help="a Ray cluster to join, e.g. auto")
+    build.add_argument("--actors", type=int, default=None, help="Ray actors (features.ray_actors)")
     rec = add_command(sub, "recommend", "your style and the nearest items for your photos")
     rec.add_argument("photos", nargs="+", metavar="PHOTO")
     rec.add_argument("--k", type=int, default=10, help="how many items (default 10)")
@@ -273,6 +278,20 @@ def _main(argv: Sequence[str] | None) -> int:
     config = config_from_args(args)
     if getattr(args, "weights", None):
         features = config.features.model_copy(update={"weights": args.weights})
+        config = config.model_copy(update={"features": features})
+    ray = {
+        key: value
+        for key, value in (
+            ("engine", getattr(args, "engine", None)),
+            ("ray_address", getattr(args, "address", None)),
+            ("ray_actors", getattr(args, "actors", None)),
+        )
+        if value is not None
+    }
+    if ray:
+        if ray.get("ray_actors", 1) < 1:
+            raise StyleScoutError(f"--actors must be at least 1, not {ray['ray_actors']}")
+        features = config.features.model_copy(update=ray)
         config = config.model_copy(update={"features": features})
     if getattr(args, "k", 10) < 1:
         raise StyleScoutError(f"--k must be at least 1, not {args.k}")

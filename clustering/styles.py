@@ -2,9 +2,9 @@
 
 Up to `exact_limit` items the linkage runs on all of them; above it, on k-means micro-cluster
 centroids (FAISS's k-means when faiss is installed, else scikit-learn's mini-batch k-means), so
-memory stays O(n·d). The linkage works in a PCA space of `pca_dims` dimensions; centroids are means of the
-members' full vectors. Every pass over the n vectors goes in chunks, so a million rows (10 GB of
-float32, perhaps memory-mapped) are never copied whole.
+memory stays O(n·d). The linkage works in a PCA space of `pca_dims` dimensions; centroids are
+means of the members' full vectors. Every pass over the n vectors goes in chunks, so a million
+rows (10 GB of float32, perhaps memory-mapped) are never copied whole.
 """
 
 from __future__ import annotations

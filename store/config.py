@@ -439,6 +439,14 @@ class FeaturesConfig(_Section):
         "learned", description="learn the space from the store's tags (raw: the descriptor)"
     )
     learning: LearningConfig = LearningConfig()
+    engine: Literal["local", "ray"] = Field(
+        "local", description="where features are extracted: this process, or Ray Data actors"
+    )
+    ray_address: str | None = Field(
+        None, max_length=500, description="a Ray cluster to join ('auto'); none: start one here"
+    )
+    ray_actors: int = Field(2, ge=1, le=1024, description="Ray actors, each with one model")
+    ray_cpus: int | None = Field(None, ge=1, le=1024, description="CPUs of a Ray started here")
 
 
 class ClusteringConfig(_Section):

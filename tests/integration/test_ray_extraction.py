@@ -1,0 +1,81 @@
+"""Feature extraction on Ray Data (`clustering build --engine ray`), on a Ray started here with
+two CPUs: the same vectors as the local path, failures recorded, a stopped run resumed."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clustering.build import build_index, extract_missing
+from clustering.features import FeatureExtractor
+from clustering.ray_extract import extract_missing_ray
+from store import ImageMeta, Store, StyleScoutError
+from tests.conftest import assert_same_vector, make_config
+from tests.integration.test_engine import ENGINE, fill_store
+
+pytest.importorskip("ray", reason="Ray is not installed (make setup-scale)")
+RAY = {"engine": "ray", "ray_actors": 2, "ray_cpus": 2}
+
+
+def _stores(tmp_path: Path) -> tuple[Store, Store]:
+    local, remote = Store(tmp_path / "local"), Store(tmp_path / "ray")
+    for store in (local, remote):
+        fill_store(store, per_family=6)
+        store.images.add_image_bytes(
+            b"\xff\xd8\xff\xe0 not really a jpeg" * 10, ImageMeta(10, 10, "JPEG", "test"), ["x"]
+        )
+    return local, remote
+
+
+@pytest.mark.slow
+def test_ray_extraction_gives_the_local_vectors_and_records_failures(tmp_path: Path) -> None:
+    config = make_config(tmp_path / "local", features={**ENGINE, **RAY})
+    extractor = FeatureExtractor(config.features)
+    local, remote = _stores(tmp_path)
+    with local, remote:
+        assert extract_missing(local, extractor)[:2] == (24, 1)
+        extracted, failed, _ = extract_missing_ray(remote, config.features, extractor.key)
+        assert (extracted, failed) == (24, 1)
+        ids_a, a = local.features.load_features(extractor.key)
+        ids_b, b = remote.features.load_features(extractor.key)
+        assert list(ids_a) == list(ids_b)
+        for row_a, row_b in zip(a, b, strict=True):
+            assert_same_vector(row_b, row_a)
+        assert list(remote.features.feature_failures(extractor.key)) == list(
+            local.features.feature_failures(extractor.key)
+        )
+        assert extract_missing_ray(remote, config.features, extractor.key)[:2] == (0, 0)
+
+
+@pytest.mark.slow
+def test_a_stopped_ray_run_resumes_without_redoing_finished_shards(tmp_path: Path) -> None:
+    features = {**ENGINE, **RAY, "batch_size": 2}  # shards of 16 images
+    config = make_config(tmp_path / "data", features=features)
+    extractor = FeatureExtractor(config.features)
+    with Store(tmp_path / "data") as store:
+        fill_store(store, per_family=12)  # 48 images: three shards
+
+        def stop_after_the_first_shard(stage: str, done: int, total: int) -> None:
+            raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            extract_missing_ray(store, config.features, extractor.key, stop_after_the_first_shard)
+        left = len(store.features.images_without_features(extractor.key))
+        assert left == 48 - 16
+        report, index = build_index(config, store, extractor)  # the build resumes on Ray
+        assert report.extracted == left and len(index.ids) == 48
+
+
+def test_ray_without_the_extra_says_which_command_installs_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = make_config(tmp_path / "data", features={**ENGINE, **RAY})
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with Store(tmp_path / "data") as store:
+        fill_store(store, per_family=1)
+        with pytest.raises(StyleScoutError, match="make setup-scale"):
+            extract_missing_ray(store, config.features, "some-model-key")
+    assert np.__name__ == "numpy"
