@@ -57,6 +57,10 @@ class Transaction:
         """An INSERT ending in `RETURNING id`: the new row's id."""
         return int(self._db._run(self._conn, sql, params).fetchone()[0])
 
+    def batches(self, sql: str, params: Params = (), size: int = 4096) -> Iterator[list[tuple]]:
+        """The rows in batches of `size`, never all at once (a million feature rows are 10 GB)."""
+        yield from self._db._batches(self._conn, sql, params, size)
+
 
 class Database(ABC):
     """A store's database: reads outside transactions, writes inside `transaction()`."""
@@ -137,6 +141,11 @@ class Database(ABC):
 
     @abstractmethod
     def _run_many(self, conn: Any, sql: str, rows: list[Params]) -> None: ...
+
+    def _batches(self, conn: Any, sql: str, params: Params, size: int) -> Iterator[list[tuple]]:
+        cur = self._run(conn, sql, params)
+        while rows := cur.fetchmany(size):
+            yield rows
 
     def _refuse_newer(self, current: int, known: int) -> None:
         if current > known:
@@ -294,6 +303,13 @@ class PostgresDatabase(Database):
     def _run_many(self, conn: Any, sql: str, rows: list[Params]) -> None:
         with self._errors(), conn.cursor() as cur:
             cur.executemany(_pg_sql(sql), rows)
+
+    def _batches(self, conn: Any, sql: str, params: Params, size: int) -> Iterator[list[tuple]]:
+        # a server-side cursor: psycopg's default one would fetch the whole answer first
+        with self._errors(), conn.cursor(name=f"stylescout_batches_{id(conn)}") as cur:
+            cur.execute(_pg_sql(sql), tuple(params))
+            while rows := cur.fetchmany(size):
+                yield rows
 
     @contextlib.contextmanager
     def transaction(self, lock: bool = False) -> Iterator[Transaction]:

@@ -48,16 +48,27 @@ class FeatureRepository:
             )
 
     def load_features(self, model_key: str) -> tuple[np.ndarray, np.ndarray]:
-        """(ids int64 (n,), vectors float32 (n, d)) cached for a model key, in id order."""
-        rows = self._db.rows(
-            "SELECT image_id, vector FROM features WHERE model_key = ? AND vector IS NOT NULL"
-            " ORDER BY image_id",
-            (model_key,),
-        )
-        if not rows:
-            return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
-        ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
-        return ids, np.stack([np.frombuffer(r[1], np.float32) for r in rows])
+        """(ids int64 (n,), vectors float32 (n, d)) cached for a model key, in id order. Read in
+        batches into one preallocated array, from one consistent snapshot: the peak is the
+        answer's own size, not twice it."""
+        where = "WHERE model_key = ? AND vector IS NOT NULL"
+        with self._db.snapshot() as tx:
+            n = int(tx.row(f"SELECT count(*) FROM features {where}", (model_key,))[0])
+            if n == 0:
+                return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+            ids = np.empty(n, np.int64)
+            vectors: np.ndarray | None = None
+            done = 0
+            sql = f"SELECT image_id, vector FROM features {where} ORDER BY image_id"
+            for rows in tx.batches(sql, (model_key,)):
+                if vectors is None:
+                    vectors = np.empty((n, len(rows[0][1]) // 4), np.float32)
+                for image_id, blob in rows:
+                    ids[done] = image_id
+                    vectors[done] = np.frombuffer(blob, np.float32)
+                    done += 1
+        assert vectors is not None and done == n
+        return ids, vectors
 
     def feature_failures(self, model_key: str) -> dict[int, str]:
         """Images this model key could not read."""

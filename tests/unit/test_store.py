@@ -6,6 +6,7 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from store import ImageMeta, Store, StoreError
@@ -294,3 +295,34 @@ def test_perceptual_hash_table_is_read_once_and_kept_current(store: Store) -> No
     table.add(99, "ffffffffffffffff")
     assert table.near("fffffffffffffffe", 1) == [(99, 1)]
     assert store.images.perceptual_hashes().near("fffffffffffffffe", 1) == []  # this scrape's view
+
+
+def test_features_are_cached_replaced_and_read_back_in_order(store: Store) -> None:
+    ids = [store.images.add_image_bytes(jpeg_bytes(s), meta_for(s)).image_id for s in range(6)]
+    key = "model-x"
+    assert [i for i, _ in store.features.images_without_features(key)] == ids
+    vectors = np.arange(24, dtype=np.float32).reshape(6, 4)
+    store.features.save_features(key, ids[::-1], vectors[::-1])  # any order in
+    store.features.save_feature_failures(key, {ids[5]: "unreadable"})  # a failure replaces
+    store.features.save_features(key, [ids[0]], vectors[:1] + 100)  # a vector replaces
+    got_ids, got = store.features.load_features(key)
+    assert list(got_ids) == ids[:5]  # id order out
+    np.testing.assert_array_equal(got, np.vstack([vectors[:1] + 100, vectors[1:5]]))
+    assert store.features.feature_failures(key) == {ids[5]: "unreadable"}
+    assert store.features.images_without_features(key) == []
+    assert store.features.load_features("other")[1].shape == (0, 0)
+
+
+def test_many_feature_rows_are_read_in_batches(store: Store) -> None:
+    rows = [(f"{i:064x}", i) for i in range(1, 5001)]
+    with store.db.transaction() as tx:
+        tx.executemany(
+            "INSERT INTO images (id, sha256, bytes, width, height, format, source, added_at)"
+            " VALUES (?, ?, 1, 1, 1, 'JPEG', 'test', '2026-12-01T00:00:00Z')",
+            [(i, sha) for sha, i in rows],
+        )
+    vectors = np.random.default_rng(0).normal(size=(5000, 3)).astype(np.float32)
+    store.features.save_features("m", [i for _, i in rows], vectors)
+    ids, got = store.features.load_features("m")  # more rows than one batch (4,096)
+    assert list(ids) == list(range(1, 5001))
+    np.testing.assert_array_equal(got, vectors)
