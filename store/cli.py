@@ -1,4 +1,4 @@
-"""`python -m store check|stats`: verify and summarise the store."""
+"""`python -m store check|stats|copy`: verify, summarise and move the store."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from tqdm import tqdm
 
 from store.check import check_store
 from store.cli_support import add_command, base_parser, config_from_args, human_bytes, run_cli
+from store.config import Config
+from store.copy import copy_database
+from store.errors import StyleScoutError
 from store.local_store import Store
 
 
@@ -25,10 +28,16 @@ def _main(argv: Sequence[str] | None) -> int:
     check.add_argument("--no-hash", action="store_true", help="skip re-hashing every file")
     stats = add_command(sub, "stats", "print counts")
     stats.add_argument("--json", action="store_true", help="print one JSON object")
+    copy = add_command(sub, "copy", "copy the database into another (e.g. PostgreSQL)")
+    copy.add_argument(
+        "--to", required=True, help="postgresql://user@host/db or a SQLite file; must be empty"
+    )
     args = parser.parse_args(argv)
     config = config_from_args(args)
 
     with Store.from_config(config) as store:
+        if args.command == "copy":
+            return _copy(config, store, args.to)
         if args.command == "check":
             total = store.stats().images
             with tqdm(total=total, desc="checking", unit="img", disable=total < 500) as bar:
@@ -62,6 +71,20 @@ def _main(argv: Sequence[str] | None) -> int:
         if summary.top_tags:
             print(f"  top tags: {', '.join(f'#{t} {n}' for t, n in summary.top_tags)}")
         return 0
+
+
+def _copy(config: Config, store: Store, url: str) -> int:
+    """Copy the rows; the image files are shared, so switching is a change of store.url."""
+    with Store(config.data_dir, config.store.busy_timeout_ms, url) as target:
+        if target.location == store.location:
+            raise StyleScoutError("--to names the store being copied: give another database")
+        total = sum(store.stats().__dict__[k] for k in ("images", "posts", "ratings"))
+        with tqdm(desc="copying rows", unit="row", disable=total < 5000) as bar:
+            counts = copy_database(store.db, target.db, lambda _, n: bar.update(n))
+        print(f"copied {store.location} into {target.location}")
+        print("  " + ", ".join(f"{table} {n}" for table, n in counts.items()))
+        print("  to use it: set store.url (or STYLESCOUT_STORE_URL) to the address given to --to")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

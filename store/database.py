@@ -113,6 +113,17 @@ class Database(ABC):
     def location(self) -> str:
         """Where the database is, for messages (never with a password)."""
 
+    def columns(self, table: str) -> list[str]:
+        """The column names of one of the store's tables, in order."""
+        cur = self._run(self._conn(), f"SELECT * FROM {table} LIMIT 0", ())
+        names = [getattr(d, "name", None) or d[0] for d in cur.description]
+        cur.fetchall()
+        return names
+
+    @abstractmethod
+    def after_copy(self, tx: Transaction, tables: Sequence[str]) -> None:
+        """After rows were copied in with their ids: let new rows continue after them."""
+
     def close(self) -> None:
         """Close every connection this object opened (in any thread)."""
         with self._all_lock:
@@ -214,6 +225,9 @@ class SqliteDatabase(Database):
             yield Transaction(self, conn)
         finally:
             conn.execute("COMMIT")
+
+    def after_copy(self, tx: Transaction, tables: Sequence[str]) -> None:
+        """Nothing to do: a SQLite rowid continues after the largest id by itself."""
 
     def integrity_problems(self) -> list[str]:
         problems = [r[0] for r in self.rows("PRAGMA integrity_check")]
@@ -325,6 +339,13 @@ class PostgresDatabase(Database):
         with self._errors(), conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             yield Transaction(self, conn)
+
+    def after_copy(self, tx: Transaction, tables: Sequence[str]) -> None:
+        for table in tables:  # identity columns do not see ids given explicitly
+            tx.row(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                f" coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
+            )
 
     def integrity_problems(self) -> list[str]:
         # PostgreSQL enforces every key, reference and check on write; what is left to look

@@ -51,6 +51,23 @@ def test_store_stats_and_check(tmp_path: Path) -> None:
     assert run_cli("store", "--data-dir", str(data), "check").returncode == 0
 
 
+def test_store_copy_moves_the_rows_to_postgresql(tmp_path: Path, postgres_cluster: object) -> None:
+    data = tmp_path / "data"
+    with Store(data) as store:
+        for seed in range(3):
+            store.images.add_image_bytes(jpeg_bytes(seed), meta_for(seed), ["boho"])
+    url = postgres_cluster.database()  # type: ignore[attr-defined]
+    copied = run_cli("store", "--data-dir", str(data), "copy", "--to", url)
+    assert copied.returncode == 0, copied.stderr
+    assert "images 3" in copied.stdout and "set store.url" in copied.stdout
+    env = {"STYLESCOUT_STORE_URL": url}
+    stats = run_cli("store", "--data-dir", str(data), "stats", "--json", env=env)
+    assert json.loads(stats.stdout)["images"] == 3
+    again = run_cli("store", "--data-dir", str(data), "copy", "--to", url)
+    assert again.returncode == 2 and "not empty" in again.stderr
+    assert again.stderr.strip().count("\n") == 0
+
+
 def test_clustering_status_reports_an_empty_store(tmp_path: Path) -> None:
     result = run_cli("clustering", "--data-dir", str(tmp_path / "data"), "stats")
     assert result.returncode == 0, result.stderr

@@ -4,9 +4,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from store import Store
+from store import Store, StoreError
 from store.check import check_store
 from tests.conftest import jpeg_bytes, meta_for, run_sql
 
@@ -81,3 +82,37 @@ def test_opening_the_store_recovers_what_stopped_writers_left(
         assert not stale.exists()
         assert reopened.runs.recent()[0]["status"] == "interrupted"
         assert check_store(reopened).clean
+
+
+def test_a_sqlite_store_copies_into_postgresql_with_every_id(
+    data_dir: Path, postgres_cluster: object
+) -> None:
+    from store.copy import copy_database
+
+    url = postgres_cluster.database()  # type: ignore[attr-defined]
+    with Store(data_dir) as source:
+        first = source.images.add_image_bytes(
+            jpeg_bytes(1), meta_for(1), ["boho"], {"articleType": "Shirts"}
+        )
+        add(source, 2)
+        source.images.add_post(first.image_id, meta_for(1, post_url="http://127.0.0.1/p/again"))
+        source.features.save_features("m", [first.image_id], np.ones((1, 3), np.float32))
+        source.ratings.add_rating("u" * 16, first.image_id, 5, model_key="m")
+        impression = source.ratings.record_impression("u" * 16, ("a", "b"), [(first.image_id, "a")])
+        source.ratings.add_rating("u" * 16, first.image_id, 4, impression_id=impression)
+        run = source.runs.start_run("boho", "demo", 2)
+        source.runs.finish_run(run, "completed", 2, 0)
+        with Store(data_dir, url=url) as target:
+            counts = copy_database(source.db, target.db)
+            assert counts["images"] == 2 and counts["ratings"] == 2 and counts["posts"] == 3
+            assert target.stats() == source.stats()
+            assert target.ratings.ratings_history() == source.ratings.ratings_history()
+            assert target.images.labels_by_image() == source.images.labels_by_image()
+            np.testing.assert_array_equal(target.features.load_features("m")[1], np.ones((1, 3)))
+            assert target.ratings.interleaved_ratings() == source.ratings.interleaved_ratings()
+            assert check_store(target).clean
+            third = target.images.add_image_bytes(jpeg_bytes(3), meta_for(3))
+            assert third.image_id == 3  # new ids continue after the copied ones
+            assert target.runs.start_run("x", "demo", 1) == run + 1
+            with pytest.raises(StoreError, match="not empty"):
+                copy_database(source.db, target.db)
