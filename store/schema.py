@@ -133,6 +133,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX impression_items_image ON impression_items(image_id);
     ALTER TABLE ratings ADD COLUMN impression_id INTEGER REFERENCES impressions(id);
     """,
+    # 6: the machine each scrape ran on: with several machines on one PostgreSQL store, a run is
+    # judged abandoned only by its own machine, which alone can tell whether its process lives.
+    """
+    ALTER TABLE scrape_runs ADD COLUMN host TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 
 from store.database import Database
 from store.errors import StoreError
@@ -23,9 +24,9 @@ class RunRepository:
         """Record that a scrape started; returns its id."""
         with self._db.transaction() as tx:
             return tx.insert(
-                "INSERT INTO scrape_runs (tag, source, requested, pid, started_at)"
-                " VALUES (?, ?, ?, ?, ?) RETURNING id",
-                (tag, source, requested, os.getpid(), utc_now()),
+                "INSERT INTO scrape_runs (tag, source, requested, pid, host, started_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                (tag, source, requested, os.getpid(), socket.gethostname(), utc_now()),
             )
 
     def finish_run(
@@ -56,8 +57,13 @@ class RunRepository:
             )
 
     def abandoned_runs(self) -> list[int]:
-        """Runs still 'running' whose process is gone (on this machine's process table)."""
-        running = self._db.rows("SELECT id, pid FROM scrape_runs WHERE status = 'running'")
+        """Runs of this machine still 'running' whose process is gone. Another machine's runs
+        are left to it: only it can see whether their process lives."""
+        running = self._db.rows(
+            "SELECT id, pid FROM scrape_runs WHERE status = 'running'"
+            " AND (host IS NULL OR host = ?)",
+            (socket.gethostname(),),
+        )
         return [run_id for run_id, pid in running if pid is None or not pid_alive(pid)]
 
     def mark_abandoned_runs(self) -> int:

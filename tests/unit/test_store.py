@@ -171,9 +171,15 @@ def test_runs_of_dead_processes_become_interrupted(store: Store) -> None:
     run = store.runs.start_run("boho", "demo", 10)
     run_sql(store, "UPDATE scrape_runs SET pid = ? WHERE id = ?", (dead_pid(), run))
     live = store.runs.start_run("hat", "demo", 10)
+    elsewhere = store.runs.start_run("hat", "demo", 10)  # another machine on a shared store
+    run_sql(
+        store,
+        "UPDATE scrape_runs SET pid = ?, host = 'another-machine' WHERE id = ?",
+        (dead_pid(), elsewhere),
+    )
     assert store.runs.mark_abandoned_runs() == 1
     statuses = {r["id"]: r["status"] for r in store.runs.recent()}
-    assert statuses == {run: "interrupted", live: "running"}
+    assert statuses == {run: "interrupted", live: "running", elsewhere: "running"}
 
 
 def test_ratings(store: Store) -> None:
