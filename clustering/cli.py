@@ -218,7 +218,7 @@ def _stats(store: Store) -> int:
         f"  model {index.meta.model_key}; {len(index.ids)} of {images} images; "
         f"{len(index.meta.names)} styles ({index.meta.cluster_path} path)"
     )
-    print(f"  {index.meta.space_summary()}")
+    print(f"  {index.meta.space_summary()}; search {index.meta.search}")
     if index.random_weights:
         print(f"  WARNING: {index.meta.weights_note}")
     for n, (name, size) in enumerate(zip(index.meta.names, index.sizes, strict=True), start=1):

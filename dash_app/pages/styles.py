@@ -60,15 +60,16 @@ def sources_view(sources: SourceStyles, names: list[str]) -> html.Div:
 
 
 def space_line(meta: IndexMeta) -> str:
-    """Which space the styles live in, and what it learned from."""
+    """Which space the styles live in, what it learned from, and how neighbours are found."""
+    search = f" Nearest items: {meta.search}."
     if meta.space == "learned":
         return (
             f"Style space: {meta.space_summary()} (hashtags, imported labels, what people "
-            "liked), applied to every item; features.space: raw turns it off."
+            "liked), applied to every item; features.space: raw turns it off." + search
         )
     return (
         f"Style space: {meta.space_summary()}: the backbone's features and colour, nothing "
-        "learned (features.space: learned learns one from the store's tags)."
+        "learned (features.space: learned learns one from the store's tags)." + search
     )
 
 

@@ -204,6 +204,7 @@ def test_every_page_renders_without_console_errors(
     # which space the styles live in: 32 demo images are too few tagged images to learn from
     space = browser.find_element(By.ID, "style-space").text
     assert space.startswith("Style space: raw space (too few tagged images"), space
+    assert space.endswith("Nearest items: exact (numpy)."), space  # a small index: no FAISS
     assert console_errors(browser) == []
 
 
