@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stylescout-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-scale demo test lint audit bench clean
+.PHONY: help setup setup-scale demo test lint audit bench bench-scale clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-11s %s\n", $$1, $$2}'
@@ -48,6 +48,11 @@ bench: setup ## run the benchmarks and print their figures
 	$(PY) -m bench.engine
 	$(PY) -m bench.dashboard
 	$(PY) -m bench.dashboard_limits
+
+bench-scale: setup-scale ## the scale-out benchmarks (FAISS search, styles and Ray at up to a million)
+	$(PY) -m bench.search
+	$(PY) -m bench.styles_scale
+	$(PY) -m bench.ray_extract --images 1200
 
 clean: ## remove .venv and caches (keeps data/)
 	rm -rf $(VENV) .pytest_cache .ruff_cache
