@@ -118,9 +118,9 @@ def _label_sums(x: np.ndarray, labels: np.ndarray, k: int) -> tuple[np.ndarray, 
         chunk = np.asarray(x[start : start + CHUNK], dtype=np.float32)
         part = labels[start : start + CHUNK]
         if k <= 1024:  # one product per chunk instead of an unbuffered add per row
-            onehot = np.zeros((k, len(chunk)), np.float32)
+            onehot = np.zeros((k, len(chunk)), np.float64)
             onehot[part, np.arange(len(chunk))] = 1.0
-            sums += onehot @ chunk
+            sums += onehot @ chunk.astype(np.float64)  # float64 sums, as np.add.at gave
         else:
             np.add.at(sums, part, chunk)
     return sums, np.bincount(labels, minlength=k)
@@ -140,17 +140,20 @@ def _relabel(labels: np.ndarray) -> np.ndarray:
 
 
 class _Groups:
-    """Styles being merged: their sums and counts, so a merge does not revisit the n rows."""
+    """Styles being merged: their sums and counts, so a merge does not revisit the n rows.
+
+    `order` is the numbering `_relabel` gave after the last merge (largest first, ties in the
+    previous order), which decides ties exactly as relabelling after every merge did."""
 
     def __init__(self, x: np.ndarray, labels: np.ndarray) -> None:
         self.labels = _relabel(labels)
         self.sums, self.counts = _label_sums(x, self.labels, int(self.labels.max()) + 1)
         self.owner = np.arange(len(self.counts))  # the group each starting label is now in
+        self.order = np.arange(len(self.counts))
 
     def alive(self) -> np.ndarray:
-        """The groups left, in the order `_relabel` would number them (largest first)."""
-        groups = np.flatnonzero(self.counts > 0)
-        return groups[np.argsort(-self.counts[groups], kind="stable")]
+        """The groups left, numbered as `_relabel` would number them now."""
+        return self.order
 
     def centroids(self, groups: np.ndarray) -> np.ndarray:
         return (self.sums[groups] / self.counts[groups, None]).astype(np.float32)
@@ -160,9 +163,13 @@ class _Groups:
         self.counts[into] += self.counts[gone]
         self.sums[gone], self.counts[gone] = 0.0, 0
         self.owner[self.owner == gone] = into
+        left = self.order[self.order != gone]
+        self.order = left[np.argsort(-self.counts[left], kind="stable")]
 
     def result(self) -> np.ndarray:
-        return _relabel(self.owner[self.labels])
+        rank = np.empty(len(self.counts), np.int32)
+        rank[self.order] = np.arange(len(self.order), dtype=np.int32)
+        return rank[self.owner[self.labels]]
 
 
 def merge_close(x: np.ndarray, labels: np.ndarray, threshold: float) -> np.ndarray:
