@@ -75,7 +75,7 @@ class ExactSearch:
 
 
 class FaissSearch:
-    """A FAISS index over the unit vectors, by inner product (d² = 2 - 2·ip for unit rows)."""
+    """A FAISS index over the unit vectors, by inner product (d² = |q|² + 1 - 2·ip)."""
 
     def __init__(self, index: Any, cfg: SearchConfig, description: str) -> None:
         self._index = index
@@ -114,7 +114,8 @@ class FaissSearch:
             fetch *= 2
         keep = keep[:want]
         positions = np.array([r for r, _ in keep], np.int64)
-        d2 = np.maximum(2.0 - 2.0 * np.array([s for _, s in keep], np.float32), 0.0)
+        sims = np.array([s for _, s in keep], np.float32)
+        d2 = np.maximum(float(query[0] @ query[0]) + 1.0 - 2.0 * sims, 0.0)  # unit rows
         return positions, d2
 
 
@@ -129,7 +130,14 @@ def wants_faiss(n: int, cfg: SearchConfig) -> bool:
         return False
     if cfg.engine == "faiss":
         return True
-    return n > cfg.faiss_from  # auto
+    if n <= cfg.faiss_from:
+        return False
+    try:  # auto: only when the extra is installed
+        faiss_module()
+    except StyleScoutError:
+        log.warning("%d items: %s (searching exactly with numpy meanwhile)", n, INSTALL_HINT)
+        return False
+    return True
 
 
 def factory_string(n: int, d: int, cfg: SearchConfig) -> str:
@@ -223,10 +231,14 @@ def load_searcher(folder: Path | None, vectors: np.ndarray, cfg: SearchConfig) -
         except StyleScoutError:
             log.warning("%s; searching exactly with numpy meanwhile", INSTALL_HINT)
         else:
-            index = faiss.read_index(str(path), _mmap_flags(faiss, path))
-            if index.ntotal == len(vectors):
-                return FaissSearch(index, cfg, f"FAISS {_describe(index)}")
-            log.warning("the FAISS index does not match the index's vectors; searching exactly")
+            try:
+                index = faiss.read_index(str(path), _mmap_flags(faiss, path))
+            except (RuntimeError, OSError) as exc:  # truncated, or from another faiss version
+                log.warning("cannot read %s (%s); searching exactly", path, exc)
+            else:
+                if index.ntotal == len(vectors):
+                    return FaissSearch(index, cfg, f"FAISS {_describe(index)}")
+                log.warning("the FAISS index does not match the index's vectors; searching exactly")
     return ExactSearch(vectors)
 
 

@@ -83,3 +83,22 @@ def test_excluded_ids_become_rows() -> None:
     ids = np.array([3, 5, 9, 12], np.int64)
     assert list(excluded_positions(ids, [9, 4, 3, 100])) == [2, 0]
     assert list(excluded_positions(ids, [])) == []
+
+
+def test_a_broken_faiss_file_or_a_missing_faiss_falls_back_to_exact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    x = clustered(300)
+    (tmp_path / FAISS_FILE).write_bytes(b"IwSq not really an index")
+    assert isinstance(load_searcher(tmp_path, x, SearchConfig()), ExactSearch)
+    monkeypatch.setitem(__import__("sys").modules, "faiss", None)
+    assert not wants_faiss(SearchConfig().faiss_from + 1, SearchConfig())  # auto, no extra
+
+
+def test_distances_hold_for_a_query_that_is_not_unit_length(tmp_path: Path) -> None:
+    x = clustered(2000)
+    build_faiss(x, SearchConfig(engine="faiss"), tmp_path)
+    query = 0.5 * x[3] + 0.2 * x[4]
+    _, want = ExactSearch(x).search(query, 5)
+    _, got = load_searcher(tmp_path, x, SearchConfig()).search(query, 5)
+    np.testing.assert_allclose(got, want, atol=1e-4)
