@@ -44,7 +44,7 @@ class CheckReport:
     def lines(self) -> list[str]:
         """Human-readable summary, one finding per line."""
         out = [f"rows: {self.rows}, files: {self.files}"]
-        out += [f"sqlite: {msg}" for msg in self.integrity]
+        out += [f"database: {msg}" for msg in self.integrity]
         if self.missing:
             out.append(
                 f"rows without their file: {len(self.missing)} (e.g. {self.missing[0][:16]})"

@@ -78,7 +78,8 @@ def _copy(config: Config, store: Store, url: str) -> int:
     with Store(config.data_dir, config.store.busy_timeout_ms, url) as target:
         if target.location == store.location:
             raise StyleScoutError("--to names the store being copied: give another database")
-        total = sum(store.stats().__dict__[k] for k in ("images", "posts", "ratings"))
+        summary = store.stats()
+        total = summary.images + summary.posts + summary.ratings  # the bulk of the rows
         with tqdm(desc="copying rows", unit="row", disable=total < 5000) as bar:
             counts = copy_database(store.db, target.db, lambda _, n: bar.update(n))
         print(f"copied {store.location} into {target.location}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import logging
 import re
 import sqlite3
@@ -137,6 +138,12 @@ class Database(ABC):
 
     def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)
+        if conn is not None and self._unusable(conn):
+            with self._all_lock:
+                self._all = [c for c in self._all if c is not conn]
+            with contextlib.suppress(Exception):
+                conn.close()
+            conn = None
         if conn is None:
             conn = self._open()
             self._local.conn = conn
@@ -146,6 +153,10 @@ class Database(ABC):
 
     @abstractmethod
     def _open(self) -> Any: ...
+
+    def _unusable(self, conn: Any) -> bool:
+        """Whether a cached connection must be replaced (a server restart broke it)."""
+        return False
 
     @abstractmethod
     def _run(self, conn: Any, sql: str, params: Params) -> Any: ...
@@ -206,16 +217,20 @@ class SqliteDatabase(Database):
     @contextlib.contextmanager
     def transaction(self, lock: bool = False) -> Iterator[Transaction]:
         conn = self._conn()
+        if conn.in_transaction:
+            raise StoreError("internal error: a store transaction inside another")
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:  # the wait for the lock (busy_timeout) ran out
             raise StoreBusyError(f"the store stayed busy: {exc}") from None
         try:
             yield Transaction(self, conn)
+            with _sqlite_errors():
+                conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite may have rolled back by itself (disk full)
+                conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[Transaction]:
@@ -294,21 +309,29 @@ class PostgresDatabase(Database):
         psycopg = self._psycopg
         try:
             conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
-            conn.execute(f"SET lock_timeout = {int(self.busy_timeout_ms)}")
+            # 0 would mean "wait forever" here, "fail at once" on SQLite: 1 ms is the nearest
+            conn.execute(f"SET lock_timeout = {max(1, int(self.busy_timeout_ms))}")
         except psycopg.Error as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise StoreError(f"cannot open the store at {self.location}: {reason}") from None
+            raise StoreError(
+                f"cannot open the store at {self.location}: {_first_line(exc)}"
+            ) from None
         return conn
+
+    def _unusable(self, conn: Any) -> bool:
+        return bool(conn.closed or conn.broken)
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
-        errors = self._psycopg.errors
+        psycopg = self._psycopg
+        errors = psycopg.errors
         try:
             yield
-        except self._psycopg.IntegrityError as exc:
-            raise StoreConstraintError(str(exc).strip()) from None
+        except (psycopg.IntegrityError, psycopg.DataError) as exc:  # DataError: e.g. a NUL
+            raise StoreConstraintError(_first_line(exc)) from None
         except (errors.LockNotAvailable, errors.DeadlockDetected) as exc:
-            raise StoreBusyError(f"the store stayed busy: {str(exc).strip()}") from None
+            raise StoreBusyError(f"the store stayed busy: {_first_line(exc)}") from None
+        except psycopg.OperationalError as exc:
+            raise StoreError(f"the store at {self.location}: {_first_line(exc)}") from None
 
     def _run(self, conn: Any, sql: str, params: Params) -> Any:
         with self._errors():
@@ -320,7 +343,7 @@ class PostgresDatabase(Database):
 
     def _batches(self, conn: Any, sql: str, params: Params, size: int) -> Iterator[list[tuple]]:
         # a server-side cursor: psycopg's default one would fetch the whole answer first
-        with self._errors(), conn.cursor(name=f"stylescout_batches_{id(conn)}") as cur:
+        with self._errors(), conn.cursor(name=f"stylescout_batches_{next(_CURSORS)}") as cur:
             cur.execute(_pg_sql(sql), tuple(params))
             while rows := cur.fetchmany(size):
                 yield rows
@@ -366,6 +389,7 @@ class PostgresDatabase(Database):
     def migrate(self, migrations: Sequence[str] = MIGRATIONS) -> int:
         conn = self._conn()
         with self._errors(), conn.transaction():
+            conn.execute("SET LOCAL lock_timeout = 0")  # another process may be migrating
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (self.MIGRATE_LOCK,))
             conn.execute("CREATE TABLE IF NOT EXISTS stylescout_schema (version INTEGER NOT NULL)")
             if conn.execute("SELECT count(*) FROM stylescout_schema").fetchone()[0] == 0:
@@ -373,6 +397,7 @@ class PostgresDatabase(Database):
         self._refuse_newer(self.schema_version(), len(migrations))
         for version in range(self.schema_version(), len(migrations)):
             with self._errors(), conn.transaction():
+                conn.execute("SET LOCAL lock_timeout = 0")
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (self.MIGRATE_LOCK,))
                 if self.schema_version() != version:
                     continue
@@ -388,12 +413,19 @@ def _pg_sql(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
-_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
+_CURSORS = itertools.count()
+_PASSWORD = re.compile(r"(://[^:/@]*:).*@")
+_PASSWORD_PARAM = re.compile(r"(password=)[^&]*", re.IGNORECASE)
 
 
 def redact_url(url: str) -> str:
     """The URL with its password (if any) replaced by ***."""
-    return _PASSWORD.sub(r"\1***@", url)
+    return _PASSWORD_PARAM.sub(r"\1***", _PASSWORD.sub(r"\1***@", url))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def open_database(url: str | None, data_dir: Path, busy_timeout_ms: int) -> Database:

@@ -133,8 +133,8 @@ class ImageRepository:
     def add_post(self, image_id: int, meta: ImageMeta, tags: Iterable[str] = ()) -> bool:
         """A repost of a stored image: its tags are merged and the post (URL, time, likes) is
         recorded against the image. Returns whether the post was new."""
-        try:
-            with self._db.transaction() as tx:
+        try:  # the lock: "is this post recorded?" and the insert happen as one, on any back end
+            with self._db.transaction(lock=True) as tx:
                 self._merge_tags(tx, image_id, normalise_tags(tags))
                 return self._record_post(tx, image_id, meta)
         except StoreConstraintError as exc:

@@ -117,8 +117,8 @@ class RatingRepository:
         if any(t not in ("a", "b") for _, t in items):
             raise StoreError("an interleaved item is credited to model 'a' or 'b'")
         self.ensure_user(user_id)
-        try:
-            with self._db.transaction() as tx:
+        try:  # the lock: two renders of one page must not record two lists, on any back end
+            with self._db.transaction(lock=True) as tx:
                 last = tx.row(
                     "SELECT id, model_a, model_b FROM impressions WHERE user_id = ?"
                     " ORDER BY id DESC LIMIT 1",

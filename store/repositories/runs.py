@@ -72,7 +72,8 @@ class RunRepository:
         if dead:
             with self._db.transaction() as tx:
                 tx.executemany(
-                    "UPDATE scrape_runs SET status = 'interrupted', ended_at = ? WHERE id = ?",
+                    "UPDATE scrape_runs SET status = 'interrupted', ended_at = ?"
+                    " WHERE id = ? AND status = 'running'",  # unless it finished meanwhile
                     [(utc_now(), run_id) for run_id in dead],
                 )
         return len(dead)

@@ -89,3 +89,22 @@ def test_migrations_read_the_same_on_postgresql() -> None:
     joined = "\n".join(script)
     assert "WITHOUT ROWID" not in joined and "BLOB" not in joined and "INTEGER" not in joined
     assert "vector    BYTEA" in joined and "REFERENCES images(id)" in joined
+
+
+def test_a_url_password_is_hidden_wherever_it_is_written() -> None:
+    assert redact_url("postgresql://me:p@ss@db/x") == "postgresql://me:***@db/x"
+    assert redact_url("postgresql://db/x?user=me&password=s3cret") == (
+        "postgresql://db/x?user=me&password=***"
+    )
+    assert redact_url("postgresql://me@db/x") == "postgresql://me@db/x"
+
+
+def test_a_nested_sqlite_transaction_is_refused_not_reported_as_busy(tmp_path: Path) -> None:
+    with Store(tmp_path / "data") as store:
+        with (
+            store.db.transaction(),
+            pytest.raises(StoreError, match="inside another"),
+            store.db.transaction(),
+        ):
+            pass
+        assert store.stats().images == 0  # the outer one ended and the store works on
