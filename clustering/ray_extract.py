@@ -44,8 +44,15 @@ class _Embed:
         result = self.extractor.extract([str(p) for p in batch["path"]])
         vectors = np.zeros((len(ids), self.extractor.dim), np.float32)
         vectors[result.ok] = result.vectors
+        ok = np.zeros(len(ids), bool)
+        ok[result.ok] = True
         failures = np.array([result.failures.get(i, "") for i in range(len(ids))], dtype=object)
-        return {"image_id": np.array(ids, np.int64), "vector": vectors, "failure": failures}
+        return {
+            "image_id": np.array(ids, np.int64),
+            "ok": ok,
+            "vector": vectors,
+            "failure": failures,
+        }
 
 
 def _ray() -> Any:
@@ -121,7 +128,7 @@ def _run(
     for batch in vectors.iter_batches(batch_size=shard, batch_format="numpy"):
         ids = batch["image_id"].astype(np.int64)
         why = batch["failure"]
-        ok = np.array([not w for w in why], bool)
+        ok = batch["ok"].astype(bool)
         if ok.any():
             store.features.save_features(model_key, ids[ok], batch["vector"][ok])
         if (~ok).any():
