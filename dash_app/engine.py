@@ -16,6 +16,7 @@ from clustering.recommender import Recommender
 from store import Config, Store
 
 log = logging.getLogger(__name__)
+MAP_SAMPLE = 20_000  # items the style map's principal components are found on
 
 
 @dataclass
@@ -29,14 +30,27 @@ class LoadedIndex:
     derived: dict = field(default_factory=dict, repr=False)  # per-index views pages compute once
 
     def map2d(self) -> np.ndarray:
-        """Every item's position on the style map: the first two principal components."""
+        """Every item's position on the style map: the first two principal components, found
+        on at most 20,000 items and applied in chunks, so a million memory-mapped vectors are
+        never copied whole."""
         if self._map is None:
-            x = self.index.vectors - self.index.vectors.mean(axis=0)
-            if len(x) < 2:
-                self._map = np.zeros((len(x), 2), np.float32)
+            vectors = self.index.vectors
+            if len(vectors) < 2:
+                self._map = np.zeros((len(vectors), 2), np.float32)
             else:
-                _, _, vt = np.linalg.svd(x, full_matrices=False)
-                self._map = (x @ vt[:2].T).astype(np.float32)
+                sample = vectors
+                if len(vectors) > MAP_SAMPLE:
+                    rng = np.random.default_rng(0)
+                    sample = vectors[np.sort(rng.choice(len(vectors), MAP_SAMPLE, replace=False))]
+                sample = np.asarray(sample, np.float32)
+                mean = sample.mean(axis=0)
+                _, _, vt = np.linalg.svd(sample - mean, full_matrices=False)
+                basis = vt[:2].T
+                out = np.empty((len(vectors), 2), np.float32)
+                for start in range(0, len(vectors), 16_384):
+                    rows = np.asarray(vectors[start : start + 16_384], np.float32)
+                    out[start : start + 16_384] = (rows - mean) @ basis
+                self._map = out
         return self._map
 
 

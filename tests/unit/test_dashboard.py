@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from dash_app import create_app
 from dash_app.components import human_bytes
 from store import Store, load_config
@@ -27,3 +30,26 @@ def test_home_page_shows_the_store_counts(data_dir: Path) -> None:
     with app.server.test_request_context("/"):
         text = str(home.layout())
     assert "'3'" in text and "#boho · 3" in text and "completed" in text
+
+
+def test_the_style_map_is_the_principal_plane_and_reads_large_indexes_in_chunks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from types import SimpleNamespace
+
+    from dash_app import engine
+
+    rng = np.random.default_rng(0)
+    scale = np.array([5.0, 3.0] + [0.5] * 14, np.float32)  # a clear principal plane
+    x = rng.normal(size=(600, 16)).astype(np.float32) * scale
+    loaded = engine.LoadedIndex(Path(), SimpleNamespace(vectors=x), None)  # type: ignore[arg-type]
+    small = loaded.map2d()
+    centred = x - x.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    np.testing.assert_allclose(small, centred @ vt[:2].T, atol=1e-4)  # all items: exact PCA
+    monkeypatch.setattr(engine, "MAP_SAMPLE", 200)  # a "large" index: PCA on a sample
+    again = engine.LoadedIndex(Path(), SimpleNamespace(vectors=x), None)  # type: ignore[arg-type]
+    sampled = again.map2d()
+    assert sampled.shape == (600, 2)
+    for axis in range(2):  # the same plane, up to sign
+        assert abs(np.corrcoef(sampled[:, axis], small[:, axis])[0, 1]) > 0.99
