@@ -1,8 +1,11 @@
-"""`python -m store check|stats|copy`: verify, summarise and move the store."""
+"""`python -m store check|stats|copy|users`: verify, summarise and move the store; accounts."""
 
 from __future__ import annotations
 
+import argparse
+import getpass
 import json
+import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 
@@ -32,12 +35,20 @@ def _main(argv: Sequence[str] | None) -> int:
     copy.add_argument(
         "--to", required=True, help="postgresql://user@host/db or a SQLite file; must be empty"
     )
+    users = add_command(sub, "users", "accounts for a shared dashboard: add, passwd, remove, list")
+    users.add_argument("action", choices=["add", "passwd", "remove", "list"])
+    users.add_argument("name", nargs="?", help="the account (add, passwd, remove)")
+    users.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
     args = parser.parse_args(argv)
     config = config_from_args(args)
 
     with Store.from_config(config) as store:
         if args.command == "copy":
             return _copy(config, store, args.to)
+        if args.command == "users":
+            return _users(store, args)
         if args.command == "check":
             total = store.stats().images
             with tqdm(total=total, desc="checking", unit="img", disable=total < 500) as bar:
@@ -71,6 +82,35 @@ def _main(argv: Sequence[str] | None) -> int:
         if summary.top_tags:
             print(f"  top tags: {', '.join(f'#{t} {n}' for t, n in summary.top_tags)}")
         return 0
+
+
+def _password(from_stdin: bool) -> str:
+    """The new password: one line of standard input, or typed twice at a prompt."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise StyleScoutError("the two passwords differ")
+    return first
+
+
+def _users(store: Store, args: argparse.Namespace) -> int:
+    if args.action == "list":
+        for name in store.accounts.names():
+            print(name)
+        return 0
+    if not args.name:
+        raise StyleScoutError(f"users {args.action} needs an account name")
+    if args.action == "remove":
+        store.accounts.remove(args.name)
+        print(f"removed account {args.name}")
+    elif args.action == "add":
+        store.accounts.add(args.name, _password(args.password_stdin))
+        print(f"added account {args.name}")
+    else:
+        store.accounts.set_password(args.name, _password(args.password_stdin))
+        print(f"new password for {args.name}")
+    return 0
 
 
 def _copy(config: Config, store: Store, url: str) -> int:

@@ -23,6 +23,7 @@ TABLES = (
     "impressions",
     "impression_items",
     "ratings",
+    "accounts",
 )
 WITH_IDS = ("images", "posts", "scrape_runs", "impressions", "ratings")
 
@@ -42,7 +43,7 @@ def copy_database(
             columns = source.columns(table)
             marks = ", ".join("?" * len(columns))
             insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-            order = "id" if table in WITH_IDS else ", ".join(columns[:2])
+            order = "id" if table in WITH_IDS else ", ".join(columns[:2])  # a stable order
             counts[table] = 0
             for rows in read.batches(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}"):
                 write.executemany(insert, rows)

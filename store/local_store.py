@@ -1,8 +1,8 @@
 """The store: a database (SQLite by default, or PostgreSQL) plus content-addressed image files.
 
 `Store` opens both and hands out the repositories the rest of StyleScout reads and writes through
-(`store.images`, `store.features`, `store.runs`, `store.ratings`); SQL lives in those, connections
-and transactions in `store/database.py`.
+(`store.images`, `store.features`, `store.runs`, `store.ratings`, `store.accounts`); SQL lives in
+those, connections and transactions in `store/database.py`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from store.locks import exclusive
 from store.records import StoreStats
 from store.repositories import (
     RUN_STATUSES,
+    AccountRepository,
     FeatureRepository,
     ImageRepository,
     RatingRepository,
@@ -58,6 +59,7 @@ class Store:
         self.features = FeatureRepository(self.db, self.images)
         self.runs = RunRepository(self.db)
         self.ratings = RatingRepository(self.db)
+        self.accounts = AccountRepository(self.db)
         self.recovered: list[str] = self._recover()
 
     def _recover(self) -> list[str]:

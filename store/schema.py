@@ -138,6 +138,17 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE scrape_runs ADD COLUMN host TEXT;
     """,
+    # 7: accounts for a shared dashboard: an argon2 hash per name, and the failed sign-ins that
+    # make the next attempt wait (store/repositories/accounts.py).
+    """
+    CREATE TABLE accounts (
+        name            TEXT    PRIMARY KEY CHECK (length(name) BETWEEN 3 AND 64),
+        password_hash   TEXT    NOT NULL,
+        created_at      TEXT    NOT NULL,
+        failed          INTEGER NOT NULL DEFAULT 0 CHECK (failed >= 0),
+        locked_until    TEXT
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,6 +1,7 @@
 """The store's repositories: what the rest of StyleScout reads and writes, one kind of record
 each, over either back end (`store/database.py`)."""
 
+from store.repositories.accounts import AccountRepository
 from store.repositories.features import FeatureRepository
 from store.repositories.images import ImageRepository
 from store.repositories.ratings import RatingRepository
@@ -8,6 +9,7 @@ from store.repositories.runs import RUN_STATUSES, RunRepository
 
 __all__ = [
     "RUN_STATUSES",
+    "AccountRepository",
     "FeatureRepository",
     "ImageRepository",
     "RatingRepository",

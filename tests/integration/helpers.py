@@ -11,14 +11,16 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def run_cli(
-    *args: str, timeout: float = 60, env: dict[str, str] | None = None
+    *args: str, timeout: float = 60, env: dict[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m ...` from the repository root, capturing output (`env` adds variables)."""
+    """`python -m ...` from the repository root, capturing output (`env` adds variables,
+    `stdin` is typed in)."""
     env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", *args],
         cwd=REPO,
         env=env,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,

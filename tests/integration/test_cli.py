@@ -68,6 +68,26 @@ def test_store_copy_moves_the_rows_to_postgresql(tmp_path: Path, postgres_cluste
     assert again.stderr.strip().count("\n") == 0
 
 
+def test_store_users_adds_lists_and_removes_accounts(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    added = run_cli(
+        "store", "--data-dir", str(data), "users", "add", "ana", "--password-stdin",
+        stdin="correct horse battery\n",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert "added account ana" in added.stdout
+    listed = run_cli("store", "--data-dir", str(data), "users", "list")
+    assert listed.stdout.split() == ["ana"]
+    short = run_cli(
+        "store", "--data-dir", str(data), "users", "add", "bob", "--password-stdin", stdin="x\n"
+    )
+    assert short.returncode == 2 and "at least 10 characters" in short.stderr
+    with Store(data) as store:
+        assert store.accounts.sign_in("ana", "correct horse battery").ok
+    removed = run_cli("store", "--data-dir", str(data), "users", "remove", "ana")
+    assert removed.returncode == 0 and "removed account ana" in removed.stdout
+
+
 def test_clustering_status_reports_an_empty_store(tmp_path: Path) -> None:
     result = run_cli("clustering", "--data-dir", str(tmp_path / "data"), "stats")
     assert result.returncode == 0, result.stderr

@@ -100,6 +100,7 @@ def test_a_sqlite_store_copies_into_postgresql_with_every_id(
         source.ratings.add_rating("u" * 16, first.image_id, 5, model_key="m")
         impression = source.ratings.record_impression("u" * 16, ("a", "b"), [(first.image_id, "a")])
         source.ratings.add_rating("u" * 16, first.image_id, 4, impression_id=impression)
+        source.accounts.add("ana", "correct horse battery")
         run = source.runs.start_run("boho", "demo", 2)
         source.runs.finish_run(run, "completed", 2, 0)
         with Store(data_dir, url=url) as target:
@@ -111,6 +112,7 @@ def test_a_sqlite_store_copies_into_postgresql_with_every_id(
             np.testing.assert_array_equal(target.features.load_features("m")[1], np.ones((1, 3)))
             assert target.ratings.interleaved_ratings() == source.ratings.interleaved_ratings()
             assert check_store(target).clean
+            assert target.accounts.sign_in("ana", "correct horse battery").ok
             third = target.images.add_image_bytes(jpeg_bytes(3), meta_for(3))
             assert third.image_id == 3  # new ids continue after the copied ones
             assert target.runs.start_run("x", "demo", 1) == run + 1

@@ -1,0 +1,69 @@
+"""Accounts for a shared dashboard, on SQLite and on PostgreSQL: argon2 hashes, backoff."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from store import Store, StoreError
+from store.repositories.accounts import MAX_WAIT_S
+
+
+@pytest.fixture
+def store(any_store: Store) -> Store:
+    return any_store
+
+
+def test_an_account_signs_in_with_its_password_only(store: Store) -> None:
+    store.accounts.add("ana", "correct horse battery")
+    assert store.accounts.names() == ["ana"]
+    assert store.accounts.sign_in("ana", "correct horse battery").ok
+    assert not store.accounts.sign_in("ana", "Correct horse battery").ok
+    assert not store.accounts.sign_in("nobody", "correct horse battery").ok
+    assert not store.accounts.sign_in("Not A Name!", "x").ok
+    stored = store.db.row("SELECT password_hash FROM accounts WHERE name = 'ana'")[0]
+    assert stored.startswith("$argon2id$") and "correct" not in stored
+
+
+def test_names_and_passwords_are_checked(store: Store) -> None:
+    with pytest.raises(StoreError, match="at least 10 characters"):
+        store.accounts.add("ana", "short")
+    with pytest.raises(StoreError, match="account name"):
+        store.accounts.add("A", "long enough password")
+    store.accounts.add("ana", "long enough password")
+    with pytest.raises(StoreError, match="already an account"):
+        store.accounts.add("ana", "another long password")
+    with pytest.raises(StoreError, match="no account"):
+        store.accounts.remove("bob")
+
+
+def test_failed_sign_ins_make_the_next_wait_longer_until_it_works(store: Store) -> None:
+    store.accounts.add("ana", "correct horse battery")
+    now = dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.UTC)
+    waits = [store.accounts.sign_in("ana", "wrong password", now).wait_s for _ in range(2)]
+    assert waits == [0, 0]  # two mistakes are free
+    third = store.accounts.sign_in("ana", "wrong password", now)
+    assert not third.ok and third.wait_s == 2
+    locked = store.accounts.sign_in("ana", "correct horse battery", now)  # not even checked
+    assert not locked.ok and locked.wait_s >= 1
+    later = now + dt.timedelta(seconds=3)
+    assert store.accounts.sign_in("ana", "wrong password", later).wait_s == 4  # it doubles
+    much_later = later + dt.timedelta(seconds=5)
+    assert store.accounts.sign_in("ana", "correct horse battery", much_later).ok
+    again = store.accounts.sign_in("ana", "wrong password", much_later)
+    assert again.wait_s == 0  # a success cleared the count
+    for _ in range(30):
+        capped = store.accounts.sign_in("ana", "wrong", much_later + dt.timedelta(days=1))
+    assert capped.wait_s <= MAX_WAIT_S
+
+
+def test_a_new_password_replaces_the_old_and_clears_the_lock(store: Store) -> None:
+    store.accounts.add("ana", "correct horse battery")
+    for _ in range(5):
+        store.accounts.sign_in("ana", "wrong password")
+    store.accounts.set_password("ana", "a brand new passphrase")
+    assert store.accounts.sign_in("ana", "a brand new passphrase").ok
+    assert not store.accounts.sign_in("ana", "correct horse battery").ok
+    store.accounts.remove("ana")
+    assert store.accounts.names() == []
