@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.timing import median_rate
+from bench.timing import median_rate, peak_rss_mb
 
 REPO = Path(__file__).resolve().parents[1]
 FASHION = REPO.parent / "shared" / "data" / "fashion-small-dev" / "images"
@@ -182,15 +181,6 @@ def real_index_recall(data_dir: Path, queries: int = 200) -> list[tuple[int, flo
     return out
 
 
-def _peak_rss_mb() -> float:
-    """This process's own peak resident memory (VmHWM; unlike ru_maxrss it is not inherited
-    from the parent across fork and exec)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _cluster_one(n: int) -> dict:
     """Runs in its own process: time and peak memory of clustering n items."""
     from clustering.styles import cluster_styles
@@ -204,11 +194,11 @@ def _cluster_one(n: int) -> dict:
             (min(10_000, n - start), 2560), dtype=np.float32
         )
     x /= np.linalg.norm(x, axis=1, keepdims=True)
-    before = _peak_rss_mb()
+    before = peak_rss_mb()
     start = time.perf_counter()
     styles = cluster_styles(x, ClusteringConfig())
     seconds = time.perf_counter() - start
-    peak = _peak_rss_mb()
+    peak = peak_rss_mb()
     return {
         "n": n,
         "seconds": seconds,

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.timing import peak_rss_mb
+
 REPO = Path(__file__).resolve().parents[1]
 DIMS = 2560
 
@@ -69,13 +71,6 @@ def write_index(vectors_path: Path, index_dir: Path, search: dict) -> dict:
     }
 
 
-def _peak_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def _serve_one(index_dir: str, engine: str, queries: int) -> dict:
     """Runs in its own process: load the index as the dashboard does and answer queries."""
     from clustering.index import load_index
@@ -100,7 +95,7 @@ def _serve_one(index_dir: str, engine: str, queries: int) -> dict:
         "load_s": load_s,
         "p50_ms": 1e3 * statistics.median(times),
         "p95_ms": 1e3 * float(np.percentile(times, 95)),
-        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb": peak_rss_mb(),
         "answers": answers,
     }
 

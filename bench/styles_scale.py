@@ -19,14 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.timing import peak_rss_mb
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _peak_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def families(folder: Path, n: int, seed: int = 3) -> tuple[Path, np.ndarray]:
@@ -76,14 +71,14 @@ def _one(path: str, first_level: str) -> dict:
     from store.config import ClusteringConfig
 
     x = np.load(path, mmap_mode="r")
-    before = _peak_rss_mb()
+    before = peak_rss_mb()
     started = time.perf_counter()
     styles = cluster_styles(x, ClusteringConfig())
     return {
         "n": len(x),
         "first_level": first_level,
         "seconds": time.perf_counter() - started,
-        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb": peak_rss_mb(),
         "before_mb": before,
         "styles": len(styles.centroids),
         "path": styles.path,

@@ -79,11 +79,9 @@ class FaissSearch:
 
     def __init__(self, index: Any, cfg: SearchConfig, description: str) -> None:
         self._index = index
-        self._cfg = cfg
         self.description = description
         faiss = faiss_module()
-        self._params: Any = None
-        inner = _inner(index)
+        inner = faiss.downcast_index(index)
         if isinstance(inner, faiss.IndexIVF):
             inner.nprobe = cfg.nprobe
         elif isinstance(inner, faiss.IndexHNSW):
@@ -117,11 +115,6 @@ class FaissSearch:
         sims = np.array([s for _, s in keep], np.float32)
         d2 = np.maximum(float(query[0] @ query[0]) + 1.0 - 2.0 * sims, 0.0)  # unit rows
         return positions, d2
-
-
-def _inner(index: Any) -> Any:
-    faiss = faiss_module()
-    return faiss.downcast_index(index)
 
 
 def wants_faiss(n: int, cfg: SearchConfig) -> bool:
@@ -253,7 +246,7 @@ def _mmap_flags(faiss: Any, path: Path) -> int:
 
 def _describe(index: Any) -> str:
     """The loaded index's kind and how it searches (e.g. "IVFScalarQuantizer, nprobe 32")."""
-    inner = _inner(index)
+    inner = faiss_module().downcast_index(index)
     kind = type(inner).__name__.removeprefix("Index")
     if hasattr(inner, "nprobe"):
         return f"{kind}, {inner.nlist} lists"
