@@ -1,8 +1,8 @@
 """The store: a database (SQLite by default, or PostgreSQL) plus content-addressed image files.
 
 `Store` opens both and hands out the repositories the rest of StyleScout reads and writes through
-(`store.images`, `store.features`, `store.runs`, `store.ratings`, `store.accounts`); SQL lives in
-those, connections and transactions in `store/database.py`.
+(`store.images`, `store.features`, `store.runs`, `store.ratings`, `store.accounts`,
+`store.sessions`); SQL lives in those, connections and transactions in `store/database.py`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from store.repositories import (
     ImageRepository,
     RatingRepository,
     RunRepository,
+    SessionRepository,
 )
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ class Store:
         self.runs = RunRepository(self.db)
         self.ratings = RatingRepository(self.db)
         self.accounts = AccountRepository(self.db)
+        self.sessions = SessionRepository(self.db)
         self.recovered: list[str] = self._recover()
 
     def _recover(self) -> list[str]:

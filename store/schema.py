@@ -149,6 +149,19 @@ MIGRATIONS: tuple[str, ...] = (
         locked_until    TEXT
     );
     """,
+    # 8: sign-in sessions of the shared dashboard, kept in the store so every worker (and every
+    # machine) knows them; only a hash of the cookie's secret is kept (dash_app/auth.py).
+    """
+    CREATE TABLE sessions (
+        token_hash      TEXT    PRIMARY KEY CHECK (length(token_hash) = 64),
+        account         TEXT    NOT NULL CHECK (length(account) BETWEEN 1 AND 256),
+        kind            TEXT    NOT NULL CHECK (kind IN ('password', 'header')),
+        csrf            TEXT    NOT NULL CHECK (length(csrf) = 64),
+        created_at      TEXT    NOT NULL,
+        expires_at      TEXT    NOT NULL
+    );
+    CREATE INDEX sessions_account ON sessions (account);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

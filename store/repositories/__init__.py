@@ -6,6 +6,7 @@ from store.repositories.features import FeatureRepository
 from store.repositories.images import ImageRepository
 from store.repositories.ratings import RatingRepository
 from store.repositories.runs import RUN_STATUSES, RunRepository
+from store.repositories.sessions import Session, SessionRepository
 
 __all__ = [
     "RUN_STATUSES",
@@ -14,4 +15,6 @@ __all__ = [
     "ImageRepository",
     "RatingRepository",
     "RunRepository",
+    "Session",
+    "SessionRepository",
 ]

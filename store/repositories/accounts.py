@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from store.database import Database
+from store.database import Database, Transaction
 from store.errors import StoreConstraintError, StoreError
 from store.records import to_utc_text, utc_now
 
@@ -70,6 +70,7 @@ class AccountRepository:
                 " WHERE name = ?",
                 (digest, check_name(name)),
             )
+            _end_sessions(tx, name)  # a new password signs every browser out
         if not changed:
             raise StoreError(f"no account named {name!r}")
 
@@ -77,6 +78,7 @@ class AccountRepository:
         with self._db.transaction() as tx:
             if not tx.execute("DELETE FROM accounts WHERE name = ?", (check_name(name),)):
                 raise StoreError(f"no account named {name!r}")
+            _end_sessions(tx, name)
 
     def names(self) -> list[str]:
         return sorted(r[0] for r in self._db.rows("SELECT name FROM accounts"))
@@ -119,6 +121,10 @@ class AccountRepository:
                 (failed, until, name),
             )
         return SignIn(False, wait)
+
+
+def _end_sessions(tx: Transaction, name: str) -> None:
+    tx.execute("DELETE FROM sessions WHERE account = ? AND kind = 'password'", (name,))
 
 
 def _check_password(password: str) -> str:

@@ -67,3 +67,27 @@ def test_a_new_password_replaces_the_old_and_clears_the_lock(store: Store) -> No
     assert not store.accounts.sign_in("ana", "correct horse battery").ok
     store.accounts.remove("ana")
     assert store.accounts.names() == []
+
+
+def test_sessions_are_kept_as_hashes_expire_and_end_with_the_account(any_store: Store) -> None:
+    store = any_store
+    store.accounts.add("ana", "correct horse battery")
+    now = dt.datetime(2026, 12, 2, 9, tzinfo=dt.UTC)
+    token, session = store.sessions.create("ana", "password", hours=1, now=now)
+    assert store.sessions.get(token, now=now) == session and session.account == "ana"
+    kept = store.db.row("SELECT token_hash FROM sessions")[0]
+    assert token not in kept and len(kept) == 64
+    assert store.sessions.get(token, now=now + dt.timedelta(hours=2)) is None  # expired
+    for junk in (None, "", "x" * 5000, 12, token + "x"):
+        assert store.sessions.get(junk, now=now) is None
+    other, _ = store.sessions.create("ana", "password", hours=1, now=now)
+    store.sessions.end(token)
+    assert store.sessions.get(token, now=now) is None and store.sessions.get(other, now=now)
+    store.accounts.set_password("ana", "another long password")  # signs every browser out
+    assert store.sessions.get(other, now=now) is None
+    token, _ = store.sessions.create("ana", "password", hours=1)
+    sso, _ = store.sessions.create("ana", "header", hours=1)
+    store.accounts.remove("ana")
+    assert store.sessions.get(token) is None and store.sessions.get(sso) is not None
+    with pytest.raises(StoreError):
+        store.sessions.create("ana", "cookie", hours=1)
