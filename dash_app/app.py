@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from pathlib import Path
 
 import dash
 import dash_bootstrap_components as dbc
 import diskcache
 import flask
-from dash import Dash, DiskcacheManager, Input, Output, State, dcc, html
+from dash import Dash, Input, Output, State, dcc, html
 from werkzeug.exceptions import HTTPException
 
 from clustering.index import read_meta
 from dash_app.api import register_api_routes
+from dash_app.auth import SignIn, current_person, mode_for
+from dash_app.background import open_background
 from dash_app.components import header_counts, weights_banner
 from dash_app.context import (
     EXTENSION_KEY,
@@ -53,6 +54,7 @@ def _shell() -> html.Div:
                     className="me-auto",
                 ),
                 header_counts(ctx.store.stats(), meta.model_key if meta else None),
+                *_signed_in(),
             ],
             fluid=True,
         ),
@@ -75,7 +77,23 @@ def _shell() -> html.Div:
     )
 
 
-# The person is an anonymous id kept in this browser's local storage; ratings are keyed by it.
+def _signed_in() -> list:
+    """The signed-in name and a way out, when the dashboard asks people to sign in."""
+    person = current_person()
+    if person is None:
+        return []
+    return [
+        dbc.NavLink(
+            [html.Span(person.name, id="signed-in-as"), " · sign out"],
+            href="/logout",
+            external_link=True,
+            className="ms-3 small",
+        )
+    ]
+
+
+# Without sign-in, the person is an anonymous id kept in this browser's local storage; ratings
+# are keyed by it.
 # getRandomValues works on plain http too (randomUUID needs a secure context).
 _USER_ID_JS = """
 function (_ts, current) {
@@ -109,7 +127,7 @@ def create_app(config: Config | None = None, warm: bool = False) -> Dash:
     """
     config = config or load_config()
     store = Store.from_config(config)
-    jobs = diskcache.Cache(str(store.cache_dir / "jobs"))
+    background = open_background(config, store)
     app = Dash(
         "dash_app",
         use_pages=True,
@@ -118,7 +136,7 @@ def create_app(config: Config | None = None, warm: bool = False) -> Dash:
         title=config.dashboard.title,
         update_title=None,
         serve_locally=True,
-        background_callback_manager=DiskcacheManager(jobs, expire=3600),
+        background_callback_manager=background.manager,
         suppress_callback_exceptions=True,
     )
     engine = Engine(config, store)
@@ -127,8 +145,10 @@ def create_app(config: Config | None = None, warm: bool = False) -> Dash:
         config=config,
         store=store,
         engine=engine,
-        jobs=jobs,
-        token=uuid.uuid4().hex,
+        jobs=background.flags,
+        token=background.token,
+        auth=mode_for(cfg),
+        celery=background.celery,
         decode_slots=threading.BoundedSemaphore(cfg.max_concurrent_decodes),
     )
     register_context(ctx)
@@ -148,6 +168,8 @@ def create_app(config: Config | None = None, warm: bool = False) -> Dash:
     register_image_routes(app.server, thumbs)
     register_api_routes(app.server)
     register_bad_request_handler(app.server)
+    if ctx.auth != "none":
+        SignIn(app.server, store, cfg, ctx.auth)
     app.clientside_callback(
         _USER_ID_JS,
         Output("user-id", "data"),

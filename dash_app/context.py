@@ -10,10 +10,11 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import dataclass, field
+from typing import Any
 
-import diskcache
 import flask
 
+from dash_app.background import Flags
 from dash_app.engine import Engine
 from store import Config, Store
 
@@ -29,8 +30,10 @@ class AppContext:
     config: Config
     store: Store
     engine: Engine
-    jobs: diskcache.Cache  # background-callback results, progress and cancel flags
+    jobs: Flags  # cancel flags and job owners, shared by every worker (dash_app/background.py)
     token: str
+    auth: str = "none"  # none | password | header (dash_app/auth.py)
+    celery: Any = None  # the Celery app when background jobs go through Redis
     # bounds how many uploaded photos are decoded at once (each may be tens of megapixels)
     decode_slots: threading.BoundedSemaphore = field(
         default_factory=lambda: threading.BoundedSemaphore(2)

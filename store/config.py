@@ -538,6 +538,33 @@ class DashboardConfig(_Section):
     threads: int = Field(8, ge=1, le=256, description="requests served at the same time")
     connection_limit: int = Field(100, ge=1, le=10_000, description="open connections at most")
     idle_timeout_s: int = Field(30, ge=1, le=3600, description="an idle connection is closed")
+    auth: Literal["auto", "password", "header"] = Field(
+        "auto",
+        description="sign-in: auto = none on 127.0.0.1 in one process, else password; header ="
+        " a reverse proxy's single sign-on names the person in `trusted_header`",
+    )
+    trusted_header: str = Field(
+        "X-Forwarded-User",
+        pattern=r"^[A-Za-z0-9-]{1,64}$",
+        description="the header a proxy such as oauth2-proxy sets to the signed-in name",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="addresses whose `trusted_header` is believed (the proxy's own)",
+    )
+    session_hours: float = Field(12, gt=0, le=24 * 30, description="a sign-in lasts this long")
+    secure_cookies: Literal["auto", "always"] = Field(
+        "auto",
+        description="auto: cookies are Secure when the request came over https; always: even on"
+        " plain http (the browser then sends them only over https)",
+    )
+    redis_url: str | None = Field(
+        None,
+        max_length=2000,
+        description="redis://host:port/db for background jobs through Celery (needed by"
+        " --workers); STYLESCOUT_REDIS_URL overrides it",
+    )
+    workers: int = Field(1, ge=1, le=64, description="worker processes (gunicorn) when > 1")
 
 
 class Config(_Section):

@@ -15,6 +15,7 @@ from dash.exceptions import PreventUpdate
 
 from clustering.query import IndexMismatchError
 from dash_app import inputs
+from dash_app.auth import person_id
 from dash_app.components import item_card, rating_mark, style_card, thumb
 from dash_app.context import get_context
 from dash_app.inputs import BadInput
@@ -300,7 +301,7 @@ def show_recommendations(
     app = get_context()
     try:
         entries = inputs.photos(photos, app.config.dashboard.max_photos)
-        user = inputs.user_id(user_id)
+        user = person_id(user_id)
         rated = inputs.check(inputs.Flag, show_rated, "the 'show items I rated' box")
     except BadInput as exc:
         return [dbc.Alert(str(exc), color="danger", id="discover-message")]
@@ -320,7 +321,7 @@ def save_rating(image_id: object, value: object, user_id: object) -> str:
     try:
         image_id = inputs.check(inputs.ImageId, image_id, "the item")
         value = inputs.check(inputs.Rating, value, "the rating")
-        user_id = inputs.user_id(user_id)
+        user_id = person_id(user_id)
     except BadInput as exc:
         return f"Could not save: {exc}"
     if not user_id:

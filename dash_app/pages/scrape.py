@@ -14,6 +14,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
 from dash_app import inputs
+from dash_app.auth import current_person
 from dash_app.context import context_for, get_context
 from dash_app.inputs import BadInput, ScrapeJob
 from dash_app.jobs import JobStatus, scrape_and_build
@@ -27,6 +28,16 @@ _REPORT_EVERY_S = 0.25
 
 def cancel_key(job_id: str) -> str:
     return f"cancel:{job_id}"
+
+
+def owner_key(job_id: str) -> str:
+    return f"owner:{job_id}"
+
+
+def _owner() -> str:
+    """Who starts or cancels a job: the signed-in person, or anyone on a local dashboard."""
+    person = current_person()
+    return person.user_id if person is not None else ""
 
 
 def layout(**_query: str) -> html.Div:
@@ -244,6 +255,7 @@ def run_job(set_progress: Callable[[tuple], None], token: str, job: ScrapeJob) -
     finally:
         finished.set()
         app.jobs.delete(key)
+        app.jobs.delete(owner_key(job.id))
     set_progress(progress_values(status))
     return status
 
@@ -256,6 +268,7 @@ def new_job(tag: object, count: object, source: object) -> tuple[dict | None, ob
     except ValueError as exc:
         return None, dbc.Alert(str(exc), color="danger", id="scrape-done")
     job = ScrapeJob(id=uuid.uuid4().hex, tag=clean, count=n, sources=src)
+    app.jobs.set(owner_key(job.id), _owner(), expire=24 * 3600)
     return job.model_dump(), dash.no_update
 
 
@@ -323,5 +336,8 @@ def request_cancel(n_clicks: int | None, job: object) -> str:
     job_id = job.get("id") if isinstance(job, dict) else None
     if not inputs.is_token(job_id):
         return "No scrape of this page is running."
-    get_context().jobs.set(cancel_key(job_id), True, expire=3600)
+    app = get_context()
+    if app.jobs.get(owner_key(job_id)) != _owner():  # someone else's, or no such job
+        return "No scrape of this page is running."
+    app.jobs.set(cancel_key(job_id), True, expire=3600)
     return "Cancelling… what was added so far is kept."

@@ -1,0 +1,133 @@
+"""Where the dashboard's background jobs run, and the flags (cancel, owner) they share.
+
+- One process on one machine (the default): Dash's `DiskcacheManager`, jobs in a child process,
+  results and flags in a disk cache under the store's cache folder.
+- A team's dashboard (`dashboard.redis_url` or STYLESCOUT_REDIS_URL): Dash's `CeleryManager`,
+  jobs in a Celery worker (`python -m dash_app --celery-worker`), results, progress and flags in
+  Redis, so any dashboard worker, on any machine, can follow or cancel a job another started.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import uuid
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from store import Config, ConfigError, Store
+
+log = logging.getLogger(__name__)
+EXPIRE_S = 3600
+SCALE_HINT = "install the scale-out extra: make setup-scale"
+
+
+class Flags(Protocol):
+    """A small shared key-value store with expiry (diskcache.Cache has this shape)."""
+
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+    def set(self, key: str, value: Any, expire: float | None = None) -> bool: ...
+
+    def delete(self, key: str) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+class RedisFlags:
+    """`Flags` in Redis, values as JSON, under a prefix of their own."""
+
+    def __init__(self, url: str, prefix: str = "stylescout:flag:") -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+        self._prefix = prefix
+
+    def get(self, key: str, default: Any = None) -> Any:
+        raw = self._redis.get(self._prefix + key)
+        return default if raw is None else json.loads(raw)
+
+    def set(self, key: str, value: Any, expire: float | None = None) -> bool:
+        ttl = None if expire is None else max(1, int(expire))
+        return bool(self._redis.set(self._prefix + key, json.dumps(value), ex=ttl))
+
+    def delete(self, key: str) -> bool:
+        return bool(self._redis.delete(self._prefix + key))
+
+    def close(self) -> None:
+        self._redis.close()
+
+
+@dataclass(frozen=True)
+class Background:
+    """The Dash manager for background callbacks, the shared flags, and the app token."""
+
+    manager: Any
+    flags: Flags
+    token: str
+    celery: Any = None  # the Celery app, when jobs go through Redis
+
+
+def redis_url(config: Config) -> str | None:
+    """The Redis of a team's dashboard (STYLESCOUT_REDIS_URL over `dashboard.redis_url`)."""
+    url = os.environ.get("STYLESCOUT_REDIS_URL") or config.dashboard.redis_url
+    if url and not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("dashboard.redis_url must start with redis://, rediss:// or unix://")
+    return url or None
+
+
+def shared_token(store: Store) -> str:
+    """The app token every worker of one store agrees on (a Celery worker finds its app by it);
+    a lookup key, not a secret: every page carries it."""
+    seed = f"stylescout-app\0{store.location}\0{store.data_dir.resolve()}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:32]
+
+
+def celery_app(url: str) -> Any:
+    """A Celery app with Redis as broker and result backend."""
+    try:
+        from celery import Celery
+    except ImportError:
+        raise ConfigError(f"background jobs through Redis need Celery: {SCALE_HINT}") from None
+    app = Celery("stylescout", broker=url, backend=url)
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        result_expires=EXPIRE_S,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+    )
+    return app
+
+
+def open_background(config: Config, store: Store) -> Background:
+    """The background set-up the config asks for (see the module docstring)."""
+    url = redis_url(config)
+    if url is None:
+        import diskcache
+        from dash import DiskcacheManager
+
+        cache = diskcache.Cache(str(store.cache_dir / "jobs"))
+        return Background(DiskcacheManager(cache, expire=EXPIRE_S), cache, uuid.uuid4().hex)
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        raise ConfigError(
+            f"background jobs through Redis need the redis client: {SCALE_HINT}"
+        ) from None
+    from dash import CeleryManager
+
+    app = celery_app(url)
+    log.info("background jobs through Celery at %s", _redact(url))
+    manager = CeleryManager(app, expire=EXPIRE_S)
+    return Background(manager, RedisFlags(url), shared_token(store), app)
+
+
+def _redact(url: str) -> str:
+    """A Redis URL without its password, for logs."""
+    head, sep, tail = url.partition("@")
+    return f"{head.split('//')[0]}//…@{tail}" if sep else url

@@ -1,0 +1,247 @@
+"""Sign-in on a shared dashboard (dash_app/auth.py) through Flask's test client: what refuses
+without a session, the sign-in and sign-out forms with their CSRF tokens, the backoff, the
+trusted-header mode, and that one account cannot rate as, cancel or read another."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import flask
+import pytest
+from dash import Dash
+
+from clustering.index import save_index
+from dash_app import create_app
+from dash_app.app import close_app
+from dash_app.auth import (
+    CSRF_COOKIE,
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    Person,
+    current_person,
+    mode_for,
+)
+from dash_app.context import get_context
+from store import Store
+from store.config import DashboardConfig
+from tests.conftest import jpeg_bytes, make_config, meta_for
+from tests.unit.test_dashboard_callbacks import _index
+
+PASSWORD = "correct horse battery"
+BROWSER_ID = "u" + "cd" * 16
+
+
+def _app(data_dir: Path, **dashboard: object) -> Dash:
+    return create_app(make_config(data_dir, dashboard={"auth": "password", **dashboard}))
+
+
+@pytest.fixture
+def shared(data_dir: Path) -> Iterator[tuple[Dash, list[str]]]:
+    """A dashboard asking for passwords, with two accounts, 30 images and a style index."""
+    with Store(data_dir) as store:
+        ids = [
+            store.images.add_image_bytes(jpeg_bytes(seed), meta_for(seed), ["boho"]).image_id
+            for seed in range(30)
+        ]
+        shas = [store.images.image(i)["sha256"] for i in ids]
+        save_index(_index(ids), store.index_dir)
+        store.accounts.add("ana", PASSWORD)
+        store.accounts.add("bob", PASSWORD + "!")
+    app = _app(data_dir)
+    yield app, shas
+    close_app(app)
+
+
+def _form_token(page: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]{64})"', page)
+    assert found, page
+    return found.group(1)
+
+
+def sign_in(client: flask.testing.FlaskClient, name: str, password: str, **form: str) -> object:
+    token = _form_token(client.get("/login").get_data(as_text=True))
+    return client.post("/login", data={"name": name, "password": password, "csrf": token, **form})
+
+
+def test_sign_in_is_asked_for_beyond_this_machine_or_with_workers() -> None:
+    assert mode_for(DashboardConfig()) == "none"
+    assert mode_for(DashboardConfig(host="localhost")) == "none"
+    assert mode_for(DashboardConfig(host="0.0.0.0")) == "password"
+    assert mode_for(DashboardConfig(host="192.168.1.20")) == "password"
+    assert mode_for(DashboardConfig(workers=2)) == "password"
+    assert mode_for(DashboardConfig(auth="header")) == "header"
+
+
+def test_pages_callbacks_images_and_the_api_refuse_without_a_session(shared) -> None:
+    app, shas = shared
+    client = app.server.test_client()
+    for page in ("/", "/styles", "/scrape", "/feedback"):
+        answer = client.get(page)
+        assert answer.status_code == 303
+        assert answer.headers["Location"].startswith("/login?next=")
+    for path in (
+        "/_dash-layout",
+        "/_dash-dependencies",
+        f"/image/{shas[0]}",
+        f"/thumb/160/{shas[0]}",
+        "/api/health",
+        "/api/index",
+    ):
+        answer = client.get(path)
+        assert answer.status_code == 401, path
+        assert shas[0].encode() not in answer.data
+    answer = client.post("/_dash-update-component", json={"output": "x.children", "inputs": []})
+    assert answer.status_code == 401
+    # a forged or unknown session cookie is no session
+    client.set_cookie(SESSION_COOKIE, "x" * 43)
+    assert client.get(f"/image/{shas[0]}").status_code == 401
+    # what the sign-in page needs is open
+    assert client.get("/assets/bootstrap.min.css").status_code == 200
+    assert client.get("/login").status_code == 200
+
+
+def test_sign_in_then_everything_answers_and_state_changes_need_the_csrf_token(shared) -> None:
+    app, shas = shared
+    client = app.server.test_client()
+    answer = sign_in(client, "ana", PASSWORD, next="/styles")
+    assert answer.status_code == 303 and answer.headers["Location"] == "/styles"
+    cookies = answer.headers.getlist("Set-Cookie")
+    session_cookie = next(c for c in cookies if c.startswith(SESSION_COOKIE + "="))
+    assert "HttpOnly" in session_cookie and "SameSite=Lax" in session_cookie
+    csrf = client.get_cookie(CSRF_COOKIE).value
+    assert re.fullmatch(r"[0-9a-f]{64}", csrf)
+    assert client.get("/styles").status_code == 200
+    assert b"signed-in-as" in client.get("/_dash-layout").data
+    image = client.get(f"/image/{shas[0]}")
+    assert image.status_code == 200 and image.headers["Cache-Control"].startswith("private")
+    assert client.get("/api/health").json["ok"] is True
+    body = {"output": "nothing.children", "outputs": {}, "inputs": [], "changedPropIds": []}
+    assert client.post("/_dash-update-component", json=body).status_code == 403
+    wrong = {CSRF_HEADER: "0" * 64}
+    assert client.post("/_dash-update-component", json=body, headers=wrong).status_code == 403
+    right = client.post("/_dash-update-component", json=body, headers={CSRF_HEADER: csrf})
+    assert right.status_code not in (401, 403)  # past the gate (Dash itself refuses the junk)
+
+
+def test_the_sign_in_form_refuses_wrong_tokens_passwords_and_then_waits(shared) -> None:
+    app, _ = shared
+    client = app.server.test_client()
+    client.get("/login")
+    forged = client.post("/login", data={"name": "ana", "password": PASSWORD, "csrf": "1" * 64})
+    assert forged.status_code == 403 and client.get_cookie(SESSION_COOKIE) is None
+    assert sign_in(client, "ana", "wrong password!").status_code == 401
+    assert sign_in(client, "nobody", PASSWORD).status_code == 401
+    assert sign_in(client, "ana", "wrong password!").status_code == 401
+    third = sign_in(client, "ana", "wrong password!")
+    assert third.status_code == 429 and b"try again in" in third.data
+    # locked: even the right password waits
+    assert sign_in(client, "ana", PASSWORD).status_code == 429
+    assert client.get_cookie(SESSION_COOKIE) is None
+    # an address elsewhere is not followed after signing in
+    other = app.server.test_client()
+    answer = sign_in(other, "bob", PASSWORD + "!", next="//evil.example/x")
+    assert answer.headers["Location"] == "/"
+
+
+def test_signing_out_and_removing_an_account_end_its_sessions(shared, data_dir: Path) -> None:
+    app, shas = shared
+    client = app.server.test_client()
+    sign_in(client, "ana", PASSWORD)
+    page = client.get("/logout").get_data(as_text=True)
+    assert "ana" in page
+    assert client.post("/logout", data={"csrf": "2" * 64}).status_code == 403
+    out = client.post("/logout", data={"csrf": _form_token(page)})
+    assert out.status_code == 303
+    assert client.get(f"/image/{shas[0]}").status_code == 401
+    sign_in(client, "ana", PASSWORD)
+    assert client.get(f"/image/{shas[0]}").status_code == 200
+    with Store(data_dir) as store:
+        store.accounts.remove("ana")
+    assert client.get(f"/image/{shas[0]}").status_code == 401
+
+
+def _as(app: Dash, client: flask.testing.FlaskClient, path: str = "/") -> object:
+    """A request context carrying the client's cookies, past the gate."""
+    cookies = "; ".join(f"{c.key}={c.value}" for c in client._cookies.values())
+    context = app.server.test_request_context(path, headers={"Cookie": cookies})
+    context.push()
+    assert app.server.preprocess_request() is None
+    return context
+
+
+def test_ratings_are_keyed_to_the_account_not_to_the_browsers_id(shared) -> None:
+    from dash_app.pages import discover
+
+    app, _ = shared
+    ana, bob = app.server.test_client(), app.server.test_client()
+    sign_in(ana, "ana", PASSWORD)
+    sign_in(bob, "bob", PASSWORD + "!")
+    context = _as(app, ana)
+    try:
+        store = get_context().store
+        image_id = get_context().engine.loaded().index.ids.tolist()[0]
+        assert "saved" in discover.save_rating(image_id, 4, BROWSER_ID).lower()
+        ana_id = Person("ana", "password").user_id
+        assert store.ratings.latest_ratings(ana_id) == {image_id: 4}
+        assert store.ratings.latest_ratings(BROWSER_ID) == {}
+    finally:
+        context.pop()
+    context = _as(app, bob)
+    try:  # bob, even sending ana's id, rates as bob and sees none of ana's ratings
+        discover.save_rating(image_id, 1, Person("ana", "password").user_id)
+        assert store.ratings.latest_ratings(ana_id) == {image_id: 4}
+        assert store.ratings.latest_ratings(Person("bob", "password").user_id) == {image_id: 1}
+    finally:
+        context.pop()
+
+
+def test_one_account_cannot_cancel_anothers_scrape(shared) -> None:
+    from dash_app.pages import scrape
+
+    app, _ = shared
+    ana, bob = app.server.test_client(), app.server.test_client()
+    sign_in(ana, "ana", PASSWORD)
+    sign_in(bob, "bob", PASSWORD + "!")
+    context = _as(app, ana)
+    try:
+        job, _ = scrape.new_job("boho", 5, "demo")
+    finally:
+        context.pop()
+    context = _as(app, bob)
+    try:
+        assert "No scrape" in scrape.request_cancel(1, job)
+        assert get_context().jobs.get(scrape.cancel_key(job["id"])) is None
+    finally:
+        context.pop()
+    context = _as(app, ana)
+    try:
+        assert "Cancelling" in scrape.request_cancel(1, job)
+    finally:
+        context.pop()
+
+
+def test_the_trusted_header_is_believed_only_from_the_proxy(data_dir: Path) -> None:
+    with Store(data_dir) as store:
+        sha = store.images.add_image_bytes(jpeg_bytes(1), meta_for(1), ["boho"]).sha256
+    app = create_app(make_config(data_dir, dashboard={"auth": "header"}))
+    try:
+        client = app.server.test_client()
+        header = {"X-Forwarded-User": "Ana@Example.com"}
+        assert client.get(f"/image/{sha}").status_code == 401  # no header
+        assert client.get(f"/image/{sha}", headers=header).status_code == 200
+        assert client.get_cookie(CSRF_COOKIE) is not None
+        elsewhere = app.server.test_client()
+        answer = elsewhere.get(
+            f"/image/{sha}", headers=header, environ_base={"REMOTE_ADDR": "10.1.2.3"}
+        )
+        assert answer.status_code == 401  # not from a trusted proxy
+        bad = {"X-Forwarded-User": "ana bob/../x"}
+        assert elsewhere.get(f"/image/{sha}", headers=bad).status_code == 401
+        local = {"REMOTE_ADDR": "127.0.0.1"}
+        with app.server.test_request_context("/", headers=header, environ_base=local):
+            assert app.server.preprocess_request() is None
+            assert current_person() == Person("ana@example.com", "header")
+    finally:
+        close_app(app)
