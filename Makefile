@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stylescout-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-scale demo test lint audit bench bench-scale clean
+.PHONY: help setup setup-scale demo serve test lint audit bench bench-scale clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-11s %s\n", $$1, $$2}'
@@ -27,6 +27,13 @@ setup-scale: $(SCALE_STAMP) ## also install the scale-out extra (PostgreSQL driv
 
 demo: setup ## serve the demo feed and the dashboard, and print their URLs
 	$(PY) -m dash_app --demo
+
+WORKERS ?= 2
+HOST ?= 127.0.0.1
+serve: setup-scale ## a team's dashboard: a Celery worker + WORKERS gunicorn workers on HOST (needs Redis; README, "Scaling out")
+	$(PY) -m dash_app --celery-worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(PY) -m dash_app --workers $(WORKERS) --host $(HOST)
 
 test: setup ## run all tests (browser tests skip without chromium and chromium-driver)
 	$(PY) -m pytest

@@ -1,12 +1,16 @@
-"""`python -m dash_app [--host] [--port] [--demo]`: serve the dashboard."""
+"""`python -m dash_app [--host] [--port] [--demo] [--workers N]`: serve the dashboard;
+`python -m dash_app --celery-worker`: run the background jobs of a team's dashboard."""
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
 
 from dash_app.app import create_app
+from dash_app.auth import mode_for
 from dash_app.context import EXTENSION_KEY
 from dash_app.serving import DashboardServer
+from store import Config, ConfigError, Store
 from store.cli_support import base_parser, config_from_args, run_cli, serve_until_interrupted
 
 
@@ -23,14 +27,42 @@ def _main(argv: Sequence[str] | None) -> int:
         action="store_true",
         help="also serve the demo feed and, on first run, scrape its style tags and build styles",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="serve with N gunicorn worker processes (a team's dashboard: needs Redis and"
+        " sign-in; default from config: 1, one process)",
+    )
+    parser.add_argument(
+        "--celery-worker",
+        action="store_true",
+        help="run the Celery worker that takes a team's dashboard's background jobs",
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=2, help="jobs the Celery worker runs at once"
+    )
     args = parser.parse_args(argv)
     config = config_from_args(args)
 
     host = args.host or config.dashboard.host
-    if host != config.dashboard.host:  # the Host check answers the name it is served as
+    workers = config.dashboard.workers if args.workers is None else args.workers
+    if not 1 <= workers <= 64:
+        raise ConfigError("--workers is a number from 1 to 64")
+    if host != config.dashboard.host or workers != config.dashboard.workers:
+        # the Host check answers the name it is served as; sign-in follows host and workers
         config = config.model_copy(
-            update={"dashboard": config.dashboard.model_copy(update={"host": host})}
+            update={
+                "dashboard": config.dashboard.model_copy(update={"host": host, "workers": workers})
+            }
         )
+    if args.celery_worker:
+        from dash_app.workers import run_celery_worker
+
+        run_celery_worker(config, max(1, args.concurrency))
+        return 0
+    if workers > 1:
+        return _serve_workers(config, host, args)
     if args.demo:  # the demo feed's sources, for the Scrape page too
         from scraper.demo_feed.sources import with_demo_sources
 
@@ -69,6 +101,38 @@ def _main(argv: Sequence[str] | None) -> int:
     finally:
         if feed is not None:
             feed.stop()
+    return 0
+
+
+def _serve_workers(config: Config, host: str, args: argparse.Namespace) -> int:
+    """Serve with gunicorn workers (dash_app/workers.py); background jobs need Redis."""
+    from dash_app.background import redis_url
+    from dash_app.workers import serve_with_workers
+
+    if args.demo:
+        raise ConfigError("--demo serves one process: leave out --workers")
+    if redis_url(config) is None:
+        raise ConfigError(
+            "--workers needs Redis for background jobs: set dashboard.redis_url or"
+            " STYLESCOUT_REDIS_URL and start python -m dash_app --celery-worker (make serve)"
+        )
+    mode = mode_for(config.dashboard)
+    if mode == "password":
+        with Store.from_config(config) as store:
+            if not store.accounts.names():
+                print(
+                    "no accounts yet: nobody can sign in until one is added with"
+                    " python -m store users add NAME",
+                    flush=True,
+                )
+    port = config.dashboard.port if args.port is None else args.port
+    where = f"[{host}]" if ":" in host else host
+    print(
+        f"dashboard:  http://{where}:{port}/   ({config.dashboard.workers} workers, sign-in:"
+        f" {mode}; Ctrl-C to stop)",
+        flush=True,
+    )
+    serve_with_workers(config, host, port)
     return 0
 
 

@@ -158,6 +158,20 @@ def postgres_cluster() -> Iterator[object]:
         yield cluster
 
 
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A throwaway Redis on a free loopback port (skips, or fails where required, without it)."""
+    from tests import services
+
+    why = services.missing_redis()
+    if why:
+        if os.environ.get(services.REQUIRE_ENV) == "1":
+            pytest.fail(f"{services.REQUIRE_ENV}=1 but {why}")
+        pytest.skip(why)
+    with services.redis_server() as url:
+        yield url
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
     """The store's database on each back end: None (SQLite in the data folder), then a fresh

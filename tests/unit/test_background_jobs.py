@@ -1,0 +1,79 @@
+"""Where background jobs run (dash_app/background.py) and the command line of a team's dashboard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from dash import CeleryManager, DiskcacheManager
+
+from dash_app import create_app
+from dash_app.app import close_app
+from dash_app.background import RedisFlags, open_background, redis_url, shared_token
+from dash_app.workers import gunicorn_options
+from store import ConfigError, Store
+from tests.conftest import make_config
+
+
+def test_one_machine_keeps_the_disk_cache_and_a_token_of_its_own(data_dir: Path) -> None:
+    config = make_config(data_dir)
+    with Store(data_dir) as store:
+        first, second = open_background(config, store), open_background(config, store)
+        try:
+            assert isinstance(first.manager, DiskcacheManager) and first.celery is None
+            assert first.token != second.token
+        finally:
+            first.flags.close()
+            second.flags.close()
+
+
+def test_with_redis_jobs_go_through_celery_and_every_worker_agrees_on_the_token(
+    data_dir: Path, redis_url: str
+) -> None:
+    config = make_config(data_dir, dashboard={"redis_url": redis_url})
+    apps = [create_app(config), create_app(config)]
+    try:
+        contexts = [app.server.extensions["stylescout"] for app in apps]
+        assert all(isinstance(app._background_manager, CeleryManager) for app in apps)
+        with Store(data_dir) as store:
+            assert contexts[0].token == contexts[1].token == shared_token(store)
+        # a flag set through one app is seen through the other (they share only Redis)
+        contexts[0].jobs.set("cancel:" + "a" * 32, True, expire=60)
+        assert contexts[1].jobs.get("cancel:" + "a" * 32) is True
+        contexts[1].jobs.delete("cancel:" + "a" * 32)
+        assert contexts[0].jobs.get("cancel:" + "a" * 32) is None
+    finally:
+        for app in apps:
+            close_app(app)
+
+
+def test_flags_expire_and_keep_to_their_prefix(redis_url: str) -> None:
+    import redis
+
+    flags = RedisFlags(redis_url)
+    try:
+        flags.set("owner:x", "acct_1", expire=30)
+        raw = redis.Redis.from_url(redis_url)
+        assert raw.ttl("stylescout:flag:owner:x") <= 30 and raw.get("owner:x") is None
+        assert flags.get("owner:x") == "acct_1" and flags.get("nothing", 5) == 5
+        raw.close()
+    finally:
+        flags.close()
+
+
+def test_redis_urls_are_checked_and_the_environment_wins(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = make_config(data_dir, dashboard={"redis_url": "http://127.0.0.1:6379"})
+    with pytest.raises(ConfigError, match="redis://"):
+        redis_url(config)
+    monkeypatch.setenv("STYLESCOUT_REDIS_URL", "redis://127.0.0.1:1/0")
+    assert redis_url(config) == "redis://127.0.0.1:1/0"
+
+
+def test_gunicorn_gets_the_dashboards_bounds(data_dir: Path) -> None:
+    config = make_config(data_dir, dashboard={"workers": 3, "threads": 4})
+    options = gunicorn_options(config, "::1", 8050)
+    assert options["bind"] == "[::1]:8050" and options["workers"] == 3
+    assert options["threads"] == 4 and options["preload_app"] is False
+    assert options["forwarded_allow_ips"] == "127.0.0.1,::1"
