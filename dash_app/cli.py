@@ -67,6 +67,7 @@ def _main(argv: Sequence[str] | None) -> int:
         from scraper.demo_feed.sources import with_demo_sources
 
         config = with_demo_sources(config)
+    mode = _say_sign_in(config)
     app = create_app(config)
     server = DashboardServer(
         app.server,
@@ -95,13 +96,28 @@ def _main(argv: Sequence[str] | None) -> int:
             raise
     app.server.extensions[EXTENSION_KEY].engine.warm()  # the first photo need not load the model
     server.start()
-    print(f"dashboard:  {server.url}/   (Ctrl-C to stop)", flush=True)
+    signing = "" if mode == "none" else f", sign-in: {mode}"
+    print(f"dashboard:  {server.url}/   (Ctrl-C to stop{signing})", flush=True)
     try:
         serve_until_interrupted(server)
     finally:
         if feed is not None:
             feed.stop()
     return 0
+
+
+def _say_sign_in(config: Config) -> str:
+    """The sign-in mode; says so when nobody could sign in yet."""
+    mode = mode_for(config.dashboard)
+    if mode == "password":
+        with Store.from_config(config) as store:
+            if not store.accounts.names():
+                print(
+                    "no accounts yet: nobody can sign in until one is added with"
+                    " python -m store users add NAME",
+                    flush=True,
+                )
+    return mode
 
 
 def _serve_workers(config: Config, host: str, args: argparse.Namespace) -> int:
@@ -116,15 +132,7 @@ def _serve_workers(config: Config, host: str, args: argparse.Namespace) -> int:
             "--workers needs Redis for background jobs: set dashboard.redis_url or"
             " STYLESCOUT_REDIS_URL and start python -m dash_app --celery-worker (make serve)"
         )
-    mode = mode_for(config.dashboard)
-    if mode == "password":
-        with Store.from_config(config) as store:
-            if not store.accounts.names():
-                print(
-                    "no accounts yet: nobody can sign in until one is added with"
-                    " python -m store users add NAME",
-                    flush=True,
-                )
+    mode = _say_sign_in(config)
     port = config.dashboard.port if args.port is None else args.port
     where = f"[{host}]" if ":" in host else host
     print(
