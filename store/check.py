@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from store.files import extension_for, sha256_file
+from store.files import StoredFile, extension_for, sha256_file
 from store.local_store import Store
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ class CheckReport:
     missing: list[str] = field(default_factory=list)
     corrupt: list[str] = field(default_factory=list)
     stale_temps: list[Path] = field(default_factory=list)
-    unreferenced: list[Path] = field(default_factory=list)
+    unreferenced: list[StoredFile] = field(default_factory=list)
     abandoned_runs: int = 0
     repaired: list[str] = field(default_factory=list)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from store.errors import StoreError
+from store.files import StoredFile
 
 
 def utc_now() -> str:
@@ -52,7 +52,7 @@ class AddResult:
 
     image_id: int
     sha256: str
-    path: Path
+    path: StoredFile  # a Path in the local folder
     created: bool
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 
 import numpy as np
 
 from store.database import Database
+from store.files import StoredFile
 from store.repositories.images import ImageRepository
 
 
@@ -17,7 +17,7 @@ class FeatureRepository:
     def __init__(self, db: Database, images: ImageRepository) -> None:
         self._db, self._images = db, images
 
-    def images_without_features(self, model_key: str) -> list[tuple[int, Path]]:
+    def images_without_features(self, model_key: str) -> list[tuple[int, StoredFile]]:
         """Images that have neither features nor a recorded failure for this model key."""
         rows = self._db.rows(
             "SELECT id, sha256, format FROM images WHERE id NOT IN"

@@ -1,20 +1,18 @@
 """Images, their posts, tags and labels.
 
-A row is committed only after its file sits under its final name, and the file is moved there while
+A row is committed only after its file sits under its final name, and the file is placed there while
 the store's write lock is held. So a killed writer leaves at worst a file without a row (an orphan
 that `check --repair` removes), never a row without its file.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Iterable
-from pathlib import Path
 
 from store.database import Database, Transaction
 from store.errors import StoreConstraintError, StoreError
-from store.files import ImageFiles, extension_for, sha256_file
+from store.files import ImageFolder, StoredFile, extension_for
 from store.records import AddResult, ImageMeta, PerceptualHashes, to_utc_text, utc_now
 from store.tags import normalise_tags
 
@@ -24,7 +22,7 @@ log = logging.getLogger(__name__)
 class ImageRepository:
     """Images and what was seen of them: posts, tags, imported labels."""
 
-    def __init__(self, db: Database, files: ImageFiles) -> None:
+    def __init__(self, db: Database, files: ImageFolder) -> None:
         self._db, self.files = db, files
 
     # -- writing ----------------------------------------------------------------------------
@@ -42,26 +40,19 @@ class ImageRepository:
         """
         if not data:
             raise StoreError("refusing to store an empty image")
-        return self._add_temp(self.files.write_temp(data), meta, tags, labels or {})
-
-    def _add_temp(
-        self, temp: Path, meta: ImageMeta, tags: Iterable[str], labels: dict[str, str]
-    ) -> AddResult:
-        """Store a finished temp file (taking ownership of it)."""
         tag_list = normalise_tags(tags)
+        labels = labels or {}
+        staged = self.files.stage(data)
         try:
             ext = extension_for(meta.format)
-            sha = sha256_file(temp)
-            size = temp.stat().st_size
-            if size == 0:
-                raise StoreError("refusing to store an empty image")
+            sha, size = staged.sha256, staged.size
             with self._db.transaction(lock=True) as tx:
                 row = tx.row("SELECT id FROM images WHERE sha256 = ?", (sha,))
                 if row is not None:
                     self._merge_tags(tx, row[0], tag_list)
                     if meta.post_url:
                         self._record_post(tx, row[0], meta)
-                    return AddResult(row[0], sha, self.files.path_for(sha, ext), created=False)
+                    return AddResult(row[0], sha, self.files.file(sha, ext), created=False)
                 image_id = tx.insert(
                     "INSERT INTO images (sha256, phash, bytes, width, height, format, source,"
                     " source_url, post_url, caption, posted_at, likes, added_at)"
@@ -88,14 +79,13 @@ class ImageRepository:
                     "INSERT INTO image_labels (image_id, name, value) VALUES (?, ?, ?)",
                     [(image_id, k, v) for k, v in labels.items()],
                 )
-                final = self.files.place(temp, sha, ext)  # still under the write lock
+                final = self.files.place(staged, sha, ext)  # still under the write lock
             log.debug("stored %s as image %d", sha[:12], image_id)
             return AddResult(image_id, sha, final, created=True)
         except StoreConstraintError as exc:
             raise StoreError(f"image metadata rejected by the store: {exc}") from None
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                temp.unlink()
+            self.files.discard(staged)
 
     @staticmethod
     def _merge_tags(tx: Transaction, image_id: int, tags: list[str]) -> None:
@@ -142,11 +132,11 @@ class ImageRepository:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def image_path(self, sha256: str, image_format: str) -> Path:
-        """Where the file of an image lives."""
-        return self.files.path_for(sha256, extension_for(image_format))
+    def image_path(self, sha256: str, image_format: str) -> StoredFile:
+        """Where the file of an image lives (a `Path` in the local folder)."""
+        return self.files.file(sha256, extension_for(image_format))
 
-    def file_for_sha(self, sha256: str) -> tuple[Path, str] | None:
+    def file_for_sha(self, sha256: str) -> tuple[StoredFile, str] | None:
         """(file path, format) of the image with this hash, or None."""
         row = self._db.row("SELECT format FROM images WHERE sha256 = ?", (sha256,))
         return None if row is None else (self.image_path(sha256, row[0]), row[0])
@@ -221,12 +211,12 @@ class ImageRepository:
             table.add(int(image_id), text)
         return table
 
-    def file_of(self, image_id: int) -> Path | None:
+    def file_of(self, image_id: int) -> StoredFile | None:
         """Where the file of one image lives, or None when there is no such image."""
         row = self._db.row("SELECT sha256, format FROM images WHERE id = ?", (image_id,))
         return None if row is None else self.image_path(row[0], row[1])
 
-    def image_files(self, ids: Iterable[int] | None = None) -> list[tuple[int, Path]]:
+    def image_files(self, ids: Iterable[int] | None = None) -> list[tuple[int, StoredFile]]:
         """(image id, file path) of every image, or of the given ids, in id order."""
         rows = self._db.rows("SELECT id, sha256, format FROM images ORDER BY id")
         wanted = None if ids is None else set(ids)
@@ -242,17 +232,15 @@ class ImageRepository:
         with self._db.transaction(lock=True) as tx:
             return [(sha, fmt) for sha, fmt in tx.rows("SELECT sha256, format FROM images")]
 
-    def remove_orphans(self, paths: Iterable[Path]) -> int:
+    def remove_orphans(self, paths: Iterable[StoredFile]) -> int:
         """Delete the image files among `paths` that no row refers to; how many went."""
         removed = 0
         with self._db.transaction(lock=True) as tx:  # a writer cannot adopt one meanwhile
             for path in paths:
-                sha = path.name.split(".")[0]
+                sha, _, ext = path.name.partition(".")
                 if tx.row("SELECT 1 FROM images WHERE sha256 = ?", (sha,)):
                     continue
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
-                    removed += 1
+                removed += self.files.remove(sha, ext)
         return removed
 
     def tags_by_image(self) -> dict[int, list[str]]:
