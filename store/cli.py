@@ -56,6 +56,7 @@ def _main(argv: Sequence[str] | None) -> int:
                     store, repair=args.repair, verify_hashes=not args.no_hash, progress=bar.update
                 )
             print(f"store {config.data_dir} (database {store.location})")
+            print(f"  image files: {store.images_location}")
             for line in store.recovered:
                 print(f"  recovered: {line}")
             for line in report.lines():
@@ -115,7 +116,13 @@ def _users(store: Store, args: argparse.Namespace) -> int:
 
 def _copy(config: Config, store: Store, url: str) -> int:
     """Copy the rows; the image files are shared, so switching is a change of store.url."""
-    with Store(config.data_dir, config.store.busy_timeout_ms, url) as target:
+    with Store(
+        config.data_dir,
+        config.store.busy_timeout_ms,
+        url,
+        store.images_location,
+        config.store.images_options,
+    ) as target:
         if target.location == store.location:
             raise StyleScoutError("--to names the store being copied: give another database")
         summary = store.stats()

@@ -32,7 +32,7 @@ class _Section(BaseModel):
 
 
 class StoreConfig(_Section):
-    """Where the store's database is, and how long a writer waits for its lock."""
+    """Where the store's database and image files are, and how long a writer waits for its lock."""
 
     url: str | None = Field(
         None,
@@ -41,6 +41,18 @@ class StoreConfig(_Section):
         " STYLESCOUT_STORE_URL overrides it.",
     )
     busy_timeout_ms: int = Field(10_000, ge=0, description="How long a writer waits for a lock.")
+    images_url: str | None = Field(
+        None,
+        max_length=2000,
+        description="The image folder (default: data_dir/images), or an fsspec URL such as"
+        " s3://bucket/prefix (needs `make setup-scale`); STYLESCOUT_IMAGES_URL overrides it.",
+    )
+    images_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Options for the fsspec filesystem of images_url (e.g. endpoint_url, key,"
+        " secret); credentials otherwise come from the usual AWS variables and files.",
+        repr=False,  # may hold a secret
+    )
 
 
 class DemoFeedConfig(_Section):

@@ -11,11 +11,11 @@ import contextlib
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from store.database import Database, open_database
 from store.errors import StoreError
-from store.files import ImageFiles
+from store.files import ImageFolder, open_image_folder
 from store.locks import exclusive
 from store.records import StoreStats
 from store.repositories import (
@@ -34,18 +34,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STORE_URL_ENV = "STYLESCOUT_STORE_URL"
+IMAGES_URL_ENV = "STYLESCOUT_IMAGES_URL"
 
 
 class Store:
     """Access to a store: thread-safe (one connection per thread), multi-process safe."""
 
     def __init__(
-        self, data_dir: Path | str, busy_timeout_ms: int = 10_000, url: str | None = None
+        self,
+        data_dir: Path | str,
+        busy_timeout_ms: int = 10_000,
+        url: str | None = None,
+        images_url: str | None = None,
+        images_options: dict[str, Any] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            self.files = ImageFiles(self.data_dir / "images")
+            self.files: ImageFolder = open_image_folder(self.data_dir, images_url, images_options)
         except OSError as exc:
             raise StoreError(
                 f"cannot create the data folder {self.data_dir}: {exc.strerror}"
@@ -86,14 +92,27 @@ class Store:
 
     @classmethod
     def from_config(cls, config: Config) -> Store:
-        """Open the store a `Config` points at (STYLESCOUT_STORE_URL overrides `store.url`)."""
+        """Open the store a `Config` points at (STYLESCOUT_STORE_URL overrides `store.url`,
+        STYLESCOUT_IMAGES_URL `store.images_url`)."""
         url = os.environ.get(STORE_URL_ENV) or config.store.url
-        return cls(config.data_dir, config.store.busy_timeout_ms, url)
+        images_url = os.environ.get(IMAGES_URL_ENV) or config.store.images_url
+        return cls(
+            config.data_dir,
+            config.store.busy_timeout_ms,
+            url,
+            images_url,
+            config.store.images_options,
+        )
 
     @property
     def location(self) -> str:
         """Where the database is, for messages (a URL's password is hidden)."""
         return self.db.location
+
+    @property
+    def images_location(self) -> str:
+        """Where the image files are, for messages (a folder or an URL, never its options)."""
+        return self.files.location
 
     def close(self) -> None:
         """Close every connection this object opened (in any thread)."""
