@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
+from typing import IO
 
 import numpy as np
 from PIL import Image, ImageOps
 
+from store.files import StoredFile, image_source
+
 MAX_PIXELS = 40_000_000
 
 
-def load_rgb(path: Path | str, max_pixels: int = MAX_PIXELS) -> Image.Image:
+def load_rgb(path: StoredFile | str | IO[bytes], max_pixels: int = MAX_PIXELS) -> Image.Image:
     """An RGB image the way a person sees it: EXIF rotation applied, first frame of an
-    animation, alpha composited on white, palette / CMYK / 16-bit / grey converted."""
+    animation, alpha composited on white, palette / CMYK / 16-bit / grey converted. `path` is a
+    local file or a stored one in a remote image folder."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        with Image.open(path) as img:
+        with image_source(path) as source, Image.open(source) as img:
             if img.width * img.height > max_pixels:
                 raise ValueError(f"{img.width}x{img.height} is over the pixel limit")
             img.seek(0)

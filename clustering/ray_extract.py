@@ -22,6 +22,7 @@ import numpy as np
 
 from store import Store, StyleScoutError
 from store.config import FeaturesConfig
+from store.files import ImageFolder, StoredFile
 
 log = logging.getLogger(__name__)
 
@@ -31,17 +32,19 @@ Progress = Callable[[str, int, int], None]
 
 
 class _Embed:
-    """One Ray actor: a model built once, then batches of images to vectors (or failures)."""
+    """One Ray actor: a model built once, then batches of images to vectors (or failures).
+    Files travel as text and are opened through the store's image folder (local or remote)."""
 
-    def __init__(self, cfg: FeaturesConfig) -> None:
+    def __init__(self, cfg: FeaturesConfig, folder: ImageFolder) -> None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         from clustering.features import FeatureExtractor
 
         self.extractor = FeatureExtractor(cfg)
+        self.folder = folder
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         ids = [int(i) for i in batch["image_id"]]
-        result = self.extractor.extract([str(p) for p in batch["path"]])
+        result = self.extractor.extract([self.folder.open_file(str(p)) for p in batch["path"]])
         vectors = np.zeros((len(ids), self.extractor.dim), np.float32)
         vectors[result.ok] = result.vectors
         ok = np.zeros(len(ids), bool)
@@ -110,7 +113,7 @@ def _run(
     store: Store,
     cfg: FeaturesConfig,
     model_key: str,
-    todo: list[tuple[int, Path]],
+    todo: list[tuple[int, StoredFile]],
     progress: Progress | None,
 ) -> tuple[int, int]:
     """Stream the shards through the actor pool, writing each as it comes back."""
@@ -119,7 +122,7 @@ def _run(
     blocks = max(1, min(len(items) // cfg.batch_size, max(cfg.ray_actors, len(items) // shard)))
     vectors = ray.data.from_items(items, override_num_blocks=blocks).map_batches(
         _Embed,
-        fn_constructor_args=(cfg,),
+        fn_constructor_args=(cfg, store.files),
         batch_size=cfg.batch_size,
         compute=ray.data.ActorPoolStrategy(size=cfg.ray_actors),
         num_cpus=1,

@@ -1,4 +1,6 @@
-"""Image routes: files addressed by their sha256 only (no paths in URLs), cached thumbnails."""
+"""Image routes: files addressed by their sha256 only (no paths in URLs), cached thumbnails.
+
+Files come from the store's image folder, a local one or an fsspec URL (`store.images_url`)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from PIL import Image
 from clustering.images import load_rgb
 from dash_app.context import get_context
 from dash_app.inputs import is_sha256
+from store.files import RemoteFile
 
 THUMB_WIDTHS = (160, 320)
 MIMETYPES = {
@@ -43,7 +46,11 @@ def register_image_routes(server: flask.Flask, cache: diskcache.Cache) -> None:
     @server.get("/image/<sha>")
     def image(sha: str) -> flask.Response:
         path, fmt = _file_or_404(sha)
-        response = flask.send_file(path, mimetype=MIMETYPES.get(fmt, "application/octet-stream"))
+        mimetype = MIMETYPES.get(fmt, "application/octet-stream")
+        if isinstance(path, RemoteFile):  # no local file to stat: the hash is the ETag
+            response = flask.send_file(path.open("rb"), mimetype=mimetype, etag=sha)
+        else:
+            response = flask.send_file(path, mimetype=mimetype)
         response.headers["Cache-Control"] = _LONG_CACHE
         return response
 

@@ -21,6 +21,7 @@ from PIL import Image
 from scipy.ndimage import uniform_filter
 
 from store import Store
+from store.files import StoredFile, image_source
 from store.records import PerceptualHashes
 
 log = logging.getLogger(__name__)
@@ -93,10 +94,10 @@ def same_photo(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(same_photos(a, b[None])[0])
 
 
-def fingerprint_file(path: object) -> np.ndarray | None:
+def fingerprint_file(path: StoredFile | str) -> np.ndarray | None:
     """The fingerprint of a stored image file, or None when it cannot be read."""
     try:
-        with Image.open(path) as img:
+        with image_source(path) as source, Image.open(source) as img:
             return fingerprint(img)
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         log.info("cannot fingerprint %s: %s", path, exc)
