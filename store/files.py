@@ -260,7 +260,8 @@ class RemoteImageFiles(ImageFolder):
         try:
             from fsspec.core import url_to_fs
 
-            fs, root = url_to_fs(url, **(options or {}))
+            # no listings cache: other processes write to the same folder
+            fs, root = url_to_fs(url, **{"use_listings_cache": False, **(options or {})})
         except ImportError:
             scheme = url.split("://", 1)[0]
             raise StoreError(
