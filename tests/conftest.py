@@ -8,6 +8,7 @@ import os
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -15,6 +16,10 @@ from PIL import Image
 
 from store import Config, ImageMeta, Store
 from store.config import parse_config
+
+if TYPE_CHECKING:
+    from tests.s3 import Bucket as S3Bucket
+    from tests.s3 import Server as S3Server
 
 _LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
@@ -170,6 +175,31 @@ def redis_url() -> Iterator[str]:
         pytest.skip(why)
     with services.redis_server() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """One moto S3 server on loopback for the whole run (started on first use)."""
+    from tests import s3
+
+    why = s3.missing()
+    if why:
+        if os.environ.get(s3.REQUIRE_ENV) == "1":
+            pytest.fail(f"{s3.REQUIRE_ENV}=1 but {why}")
+        pytest.skip(why)
+    with s3.running_server() as server:
+        yield server
+
+
+@pytest.fixture
+def s3_bucket(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Bucket:
+    """A fresh bucket on the test S3 server, with this process's (and its children's) AWS
+    variables pointing at the server: `bucket.url` is an image folder for `store.images_url`."""
+    from tests import s3
+
+    for name, value in s3.environment(s3_server.endpoint).items():
+        monkeypatch.setenv(name, value)
+    return s3_server.bucket()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
