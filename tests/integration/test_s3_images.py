@@ -55,3 +55,19 @@ def test_store_check_cli_notices_a_missing_object(data_dir: Path, s3_bucket: Buc
     gone = run_cli("store", "--data-dir", str(data_dir), "check", env=env)
     assert gone.returncode == 1 and "rows without their file: 1" in gone.stdout
     assert shas[1][:16] in gone.stdout
+
+
+@pytest.mark.slow
+def test_ray_actors_read_the_s3_image_folder(data_dir: Path, s3_bucket: Bucket) -> None:
+    pytest.importorskip("ray", reason="Ray is not installed (make setup-scale)")
+    from clustering.ray_extract import extract_missing_ray
+    from tests.integration.test_engine import ENGINE, fill_store
+    from tests.integration.test_ray_extraction import RAY
+
+    config = make_config(data_dir, features={**ENGINE, **RAY})
+    with Store(data_dir, images_url=s3_bucket.url) as store:
+        fill_store(store, per_family=3)
+        extracted, failed, _ = extract_missing_ray(store, config.features, "ray-on-s3")
+        assert (extracted, failed) == (12, 0)
+        ids, vectors = store.features.load_features("ray-on-s3")
+        assert len(ids) == 12 and vectors.shape[0] == 12
