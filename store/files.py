@@ -160,9 +160,9 @@ class ImageFolder(ABC):
     def size(self, sha256: str, ext: str) -> int | None:
         """Bytes in the file of this image, or None when it is not there."""
 
+    @abstractmethod
     def open_file(self, text: str) -> StoredFile:
         """A file back from its `str()` (how Ray hands files to its actors)."""
-        return Path(text)
 
 
 class ImageFiles(ImageFolder):
@@ -179,6 +179,9 @@ class ImageFiles(ImageFolder):
         return self.root / sha256[:2] / f"{sha256}.{ext}"
 
     file = path_for
+
+    def open_file(self, text: str) -> Path:
+        return Path(text)
 
     def new_temp_path(self) -> Path:
         """A fresh temp file name owned by this process."""
