@@ -108,6 +108,12 @@ class Process:
         self._out.flush()
         return self.log.read_text(errors="replace")
 
+    def kill(self) -> None:
+        """SIGKILL to the process and its children (a crash, not a shutdown)."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, 9)
+            self.proc.wait(timeout=20)
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             try:
