@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 from clustering.interleave import team_draft
 from clustering.query import Photo, answer
 from clustering.recommender import Neighbour
+from dash_app.auth import current_person
 from dash_app.engine import Engine, LoadedIndex
 from dash_app.uploads import upload_path
 from store import Store, StoreError, StyleScoutError
@@ -72,8 +73,11 @@ def safe_link(url: str | None) -> str | None:
 
 
 def uploads_folder(store: Store) -> Path:
-    """Where accepted uploads are kept (by hash)."""
-    return store.cache_dir / "uploads"
+    """Where accepted uploads are kept (by hash): one folder per signed-in person, so nobody's
+    photos are found through another account; the shared one on a local dashboard."""
+    person = current_person()
+    base = store.cache_dir / "uploads"
+    return base if person is None else base / person.user_id
 
 
 def style_tags(loaded: LoadedIndex, store: Store, top: int = 6) -> list[list[tuple[str, int]]]:

@@ -245,3 +245,28 @@ def test_the_trusted_header_is_believed_only_from_the_proxy(data_dir: Path) -> N
             assert current_person() == Person("ana@example.com", "header")
     finally:
         close_app(app)
+
+
+def test_one_accounts_uploaded_photos_are_not_found_through_another(shared) -> None:
+    import base64
+
+    from dash_app.pages import discover
+    from dash_app.recommend import query_photos
+
+    app, _ = shared
+    ana, bob = app.server.test_client(), app.server.test_client()
+    sign_in(ana, "ana", PASSWORD)
+    sign_in(bob, "bob", PASSWORD + "!")
+    photo = "data:image/jpeg;base64," + base64.b64encode(jpeg_bytes(99, (96, 120))).decode()
+    context = _as(app, ana)
+    try:
+        photos, messages = discover.change_photos("upload", [photo], ["me.jpg"], [])
+        assert len(photos) == 1 and photos[0]["kind"] == "upload", messages
+        assert query_photos(get_context().engine, photos)[0].path is not None
+    finally:
+        context.pop()
+    context = _as(app, bob)
+    try:  # bob, sending ana's photo entry (its hash), finds no such upload
+        assert query_photos(get_context().engine, photos)[0].path is None
+    finally:
+        context.pop()
