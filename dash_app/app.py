@@ -105,6 +105,21 @@ function (_ts, current) {
 """
 
 
+def _service_down(exc: BaseException) -> bool:
+    """Whether an error (or what caused it) is a connection to Redis or Celery's broker failing."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionError) or type(seen).__module__.split(".")[0] in (
+            "redis",
+            "kombu",
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def register_bad_request_handler(server: flask.Flask) -> None:
     """A callback request Dash cannot take apart (missing keys, ids that are not JSON, values of
     the wrong shape) is the client's fault: a 400 with one line, logged, never a 500."""
@@ -115,6 +130,11 @@ def register_bad_request_handler(server: flask.Flask) -> None:
             return exc
         if flask.request.path != UPDATE_PATH:
             raise exc
+        if _service_down(exc):  # Redis (a team's background jobs) is away: not the client's fault
+            log.warning("a callback failed, a service is not answering: %s", exc)
+            return flask.Response(
+                "background jobs are unavailable: try again shortly", 503, mimetype="text/plain"
+            )
         log.warning("refused a malformed callback request: %s", exc, exc_info=True)
         return flask.Response("malformed callback request", 400, mimetype="text/plain")
 

@@ -9,15 +9,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from store import Config, ConfigError, Store
+from store import Config, ConfigError, Store, StyleScoutError
 
 log = logging.getLogger(__name__)
 EXPIRE_S = 3600
@@ -36,25 +38,45 @@ class Flags(Protocol):
     def close(self) -> None: ...
 
 
+class JobsUnavailable(StyleScoutError):
+    """The shared job store (Redis) does not answer: jobs cannot start or be cancelled now."""
+
+
 class RedisFlags:
-    """`Flags` in Redis, values as JSON, under a prefix of their own."""
+    """`Flags` in Redis, values as JSON, under a prefix of their own. Redis not answering is a
+    `JobsUnavailable` with one line, not a driver's traceback."""
 
     def __init__(self, url: str, prefix: str = "stylescout:flag:") -> None:
         import redis
 
         self._redis = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+        self._errors = redis.RedisError
+        self._where = _redact(url)
         self._prefix = prefix
 
+    @contextlib.contextmanager
+    def _answering(self) -> Iterator[None]:
+        try:
+            yield
+        except self._errors as exc:
+            log.warning("Redis at %s: %s", self._where, exc)
+            raise JobsUnavailable(
+                f"background jobs are unavailable: Redis at {self._where} is not answering"
+            ) from None
+
     def get(self, key: str, default: Any = None) -> Any:
-        raw = self._redis.get(self._prefix + key)
+        with self._answering():
+            raw = self._redis.get(self._prefix + key)
         return default if raw is None else json.loads(raw)
 
     def set(self, key: str, value: Any, expire: float | None = None) -> bool:
         ttl = None if expire is None else max(1, int(expire))
-        return bool(self._redis.set(self._prefix + key, json.dumps(value), ex=ttl))
+        with self._answering():
+            return bool(self._redis.set(self._prefix + key, json.dumps(value), ex=ttl))
 
     def delete(self, key: str) -> bool:
-        return bool(self._redis.delete(self._prefix + key))
+        with self._answering():
+            return bool(self._redis.delete(self._prefix + key))
 
     def close(self) -> None:
         self._redis.close()

@@ -3,6 +3,7 @@ then the style index is rebuilt and the new styles are used without restarting t
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
@@ -15,6 +16,7 @@ from dash import Input, Output, State, callback, dcc, html
 
 from dash_app import inputs
 from dash_app.auth import current_person
+from dash_app.background import JobsUnavailable
 from dash_app.context import context_for, get_context
 from dash_app.inputs import BadInput, ScrapeJob
 from dash_app.jobs import JobStatus, scrape_and_build
@@ -228,9 +230,10 @@ def run_job(set_progress: Callable[[tuple], None], token: str, job: ScrapeJob) -
 
     def watch() -> None:
         while not finished.wait(0.2):
-            if app.jobs.get(key):
-                cancel.set()
-                return
+            with contextlib.suppress(JobsUnavailable):  # Redis away for a moment: ask again
+                if app.jobs.get(key):
+                    cancel.set()
+                    return
 
     last = [0.0, ""]
 
@@ -254,8 +257,9 @@ def run_job(set_progress: Callable[[tuple], None], token: str, job: ScrapeJob) -
         )
     finally:
         finished.set()
-        app.jobs.delete(key)
-        app.jobs.delete(owner_key(job.id))
+        with contextlib.suppress(JobsUnavailable):  # the flags expire anyway
+            app.jobs.delete(key)
+            app.jobs.delete(owner_key(job.id))
     set_progress(progress_values(status))
     return status
 
@@ -268,7 +272,10 @@ def new_job(tag: object, count: object, source: object) -> tuple[dict | None, ob
     except ValueError as exc:
         return None, dbc.Alert(str(exc), color="danger", id="scrape-done")
     job = ScrapeJob(id=uuid.uuid4().hex, tag=clean, count=n, sources=src)
-    app.jobs.set(owner_key(job.id), _owner(), expire=24 * 3600)
+    try:
+        app.jobs.set(owner_key(job.id), _owner(), expire=24 * 3600)
+    except JobsUnavailable as exc:
+        return None, dbc.Alert(f"Not started: {exc}.", color="danger", id="scrape-done")
     return job.model_dump(), dash.no_update
 
 
@@ -337,7 +344,10 @@ def request_cancel(n_clicks: int | None, job: object) -> str:
     if not inputs.is_token(job_id):
         return "No scrape of this page is running."
     app = get_context()
-    if app.jobs.get(owner_key(job_id)) != _owner():  # someone else's, or no such job
-        return "No scrape of this page is running."
-    app.jobs.set(cancel_key(job_id), True, expire=3600)
+    try:
+        if app.jobs.get(owner_key(job_id)) != _owner():  # someone else's, or no such job
+            return "No scrape of this page is running."
+        app.jobs.set(cancel_key(job_id), True, expire=3600)
+    except JobsUnavailable as exc:
+        return f"Could not cancel: {exc}."
     return "Cancelling… what was added so far is kept."

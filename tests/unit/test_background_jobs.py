@@ -77,3 +77,23 @@ def test_gunicorn_gets_the_dashboards_bounds(data_dir: Path) -> None:
     assert options["bind"] == "[::1]:8050" and options["workers"] == 3
     assert options["threads"] == 4 and options["preload_app"] is False
     assert options["forwarded_allow_ips"] == "127.0.0.1,::1"
+
+
+def test_with_redis_away_pages_answer_and_start_and_cancel_say_why(data_dir: Path) -> None:
+    from dash_app.pages import scrape
+    from tests.services import free_port
+
+    pytest.importorskip("redis")
+    pytest.importorskip("celery")
+    closed = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    app = create_app(make_config(data_dir, dashboard={"redis_url": closed}))
+    try:
+        client = app.server.test_client()
+        assert client.get("/scrape").status_code == 200
+        with app.server.test_request_context("/scrape"):
+            job, message = scrape.new_job("boho", 5, "demo")
+            assert job is None and "Redis at redis://127.0.0.1" in str(message)
+            note = scrape.request_cancel(1, {"id": "a" * 32})
+            assert note.startswith("Could not cancel: background jobs are unavailable")
+    finally:
+        close_app(app)
