@@ -32,7 +32,7 @@ WORKERS ?= 2
 HOST ?= 127.0.0.1
 serve: setup-scale ## a team's dashboard: a Celery worker + WORKERS gunicorn workers on HOST (needs Redis; README, "Scaling out")
 	$(PY) -m dash_app --celery-worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(PY) -m dash_app --workers $(WORKERS) --host $(HOST)
 
 test: setup ## run all tests (browser tests skip without chromium and chromium-driver)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import flask
 
+from dash_app.auth import current_person
 from dash_app.context import get_context
 
 
@@ -12,7 +13,10 @@ def register_api_routes(server: flask.Flask) -> None:
 
     @server.get("/api/health")
     def health() -> flask.Response:
-        stats = get_context().store.stats(top=0)
+        ctx = get_context()
+        if ctx.auth != "none" and current_person() is None:  # a load balancer's check
+            return flask.jsonify(ok=True)
+        stats = ctx.store.stats(top=0)
         return flask.jsonify(ok=True, images=stats.images, ratings=stats.ratings)
 
     @server.get("/api/index")

@@ -159,6 +159,8 @@ def create_app(config: Config | None = None, warm: bool = False) -> Dash:
         background_callback_manager=background.manager,
         suppress_callback_exceptions=True,
     )
+    if background.signing_key:
+        app.server.secret_key = background.signing_key  # Dash signs job handles with it
     engine = Engine(config, store)
     cfg = config.dashboard
     ctx = AppContext(

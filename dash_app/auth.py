@@ -45,6 +45,8 @@ CSRF_HEADER = "X-CSRFToken"
 LOGIN_COOKIE = "stylescout_login"  # the sign-in form's own CSRF token, before any session
 LOGIN_PATH = "/login"
 LOGOUT_PATH = "/logout"
+HEALTH_PATH = "/api/health"  # for load balancers: without a session it says only that it is up
+_OPEN_ENDPOINTS = ("_dash_assets.static",)  # the stylesheets the sign-in page uses
 _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 _PAGE_PREFIXES_NOT = ("/_dash-", "/_reload-hash", "/image/", "/thumb/", "/api/")
 _HEADER_NAME = re.compile(r"[a-z0-9][a-z0-9_.@+-]{0,253}")
@@ -96,17 +98,15 @@ def trusted_name(request: flask.Request, cfg: DashboardConfig) -> str | None:
 
 
 def _from_trusted_proxy(address: str | None, trusted: list[str]) -> bool:
+    """Whether a peer address is one of `trusted` (addresses or networks, checked by the
+    config); an IPv4 address seen through a dual-stack socket counts as itself."""
     try:
         ip = ipaddress.ip_address(address or "")
     except ValueError:
         return False
-    for entry in trusted:
-        try:
-            if ip in ipaddress.ip_network(entry, strict=False):
-                return True
-        except ValueError:
-            log.warning("dashboard.trusted_proxies: %r is not an address or network", entry)
-    return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in ipaddress.ip_network(entry, strict=False) for entry in trusted)
 
 
 def _is_page(path: str) -> bool:
@@ -147,20 +147,32 @@ class SignIn:
     def _gate(self) -> flask.Response | None:
         request = flask.request
         path = request.path
-        if path in (LOGIN_PATH, LOGOUT_PATH) or path.startswith("/assets/"):
+        rule = request.url_rule
+        open_door = rule is not None and rule.endpoint in _OPEN_ENDPOINTS
+        if path in (LOGIN_PATH, LOGOUT_PATH) or open_door:
             return None  # the forms check their own tokens; the stylesheets are public
-        session = self.store.sessions.get(request.cookies.get(SESSION_COOKIE))
+        cookie = request.cookies.get(SESSION_COOKIE)
+        session = self.store.sessions.get(cookie)
+        health = path == HEALTH_PATH and request.method == "GET"
         if self.mode == "header":
             name = trusted_name(request, self.cfg)
+            if name is None and health:
+                return None  # a load balancer asks; it hears only that the dashboard is up
             if name is None:
                 log.info("refused %s %s: no trusted sign-in header", request.method, path[:100])
                 return _refuse(401, "sign in through the single sign-on proxy")
             if session is None or session.kind != "header" or session.account != name:
+                if request.method not in _SAFE_METHODS:  # a new session has no token to match
+                    return _refuse(403, "this page is out of date: reload it")
+                self.store.sessions.end(cookie)  # someone else now: the old session goes
                 token, session = self.store.sessions.create(name, "header", self.cfg.session_hours)
                 flask.g.stylescout_new_session = token
         elif session is None or session.kind != "password":
+            if health:
+                return None
             if request.method == "GET" and _is_page(path):
-                return flask.redirect(f"{LOGIN_PATH}?next={quote(path)}", 303)
+                target = request.full_path.rstrip("?")
+                return flask.redirect(f"{LOGIN_PATH}?next={quote(target)}", 303)
             return _refuse(401, "sign in first")
         if request.method not in _SAFE_METHODS and not _same(
             request.headers.get(CSRF_HEADER), session.csrf
@@ -172,7 +184,13 @@ class SignIn:
         return None
 
     def _secure(self) -> bool:
-        return self.cfg.secure_cookies == "always" or flask.request.is_secure
+        """Secure cookies over https: seen by this server, or said by a trusted proxy."""
+        request = flask.request
+        if self.cfg.secure_cookies == "always" or request.is_secure:
+            return True
+        proto = request.headers.get("X-Forwarded-Proto", "").strip().lower()
+        trusted = _from_trusted_proxy(request.remote_addr, self.cfg.trusted_proxies)
+        return proto == "https" and trusted
 
     def _set_session_cookies(self, response: flask.Response, token: str, session: Session) -> None:
         age = int(self.cfg.session_hours * 3600)

@@ -14,10 +14,13 @@ import hashlib
 import json
 import logging
 import os
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from dash import CeleryManager
 
 from store import Config, ConfigError, Store, StyleScoutError
 
@@ -61,7 +64,7 @@ class RedisFlags:
         except self._errors as exc:
             log.warning("Redis at %s: %s", self._where, exc)
             raise JobsUnavailable(
-                f"background jobs are unavailable: Redis at {self._where} is not answering"
+                "background jobs are unavailable: their Redis is not answering"
             ) from None
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -90,20 +93,29 @@ class Background:
     flags: Flags
     token: str
     celery: Any = None  # the Celery app, when jobs go through Redis
+    signing_key: str | None = None  # the key Dash signs job handles with, shared by workers
+
+
+class ScrubbedCeleryManager(CeleryManager):
+    """Dash's CeleryManager, queueing a callback's context without the request's cookies and
+    headers: they hold the session's secret and CSRF token, and the queue is Redis."""
+
+    def call_job_fn(self, key: str, job_fn: Any, args: Any, context: Any) -> str:
+        return super().call_job_fn(key, job_fn, args, {**context, "cookies": {}, "headers": {}})
 
 
 def redis_url(config: Config) -> str | None:
     """The Redis of a team's dashboard (STYLESCOUT_REDIS_URL over `dashboard.redis_url`)."""
     url = os.environ.get("STYLESCOUT_REDIS_URL") or config.dashboard.redis_url
-    if url and not url.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError("dashboard.redis_url must start with redis://, rediss:// or unix://")
+    if url and not url.startswith(("redis://", "rediss://")):
+        raise ConfigError("dashboard.redis_url must start with redis:// or rediss://")
     return url or None
 
 
 def shared_token(store: Store) -> str:
     """The app token every worker of one store agrees on (a Celery worker finds its app by it);
     a lookup key, not a secret: every page carries it."""
-    seed = f"stylescout-app\0{store.location}\0{store.data_dir.resolve()}"
+    seed = f"stylescout-app\0{store.location}"  # the same database on every machine
     return hashlib.sha256(seed.encode()).hexdigest()[:32]
 
 
@@ -141,15 +153,18 @@ def open_background(config: Config, store: Store) -> Background:
         raise ConfigError(
             f"background jobs through Redis need the redis client: {SCALE_HINT}"
         ) from None
-    from dash import CeleryManager
-
     app = celery_app(url)
     log.info("background jobs through Celery at %s", _redact(url))
-    manager = CeleryManager(app, expire=EXPIRE_S)
-    return Background(manager, RedisFlags(url), shared_token(store), app)
+    manager = ScrubbedCeleryManager(app, expire=EXPIRE_S)
+    # Dash signs the job handles it gives browsers; every worker must use one key, and one that
+    # does not expire with the job results in Redis: it is kept in the store
+    key = store.sessions.shared_secret("dash-background-handles")
+    return Background(manager, RedisFlags(url), shared_token(store), app, key)
 
 
 def _redact(url: str) -> str:
-    """A Redis URL without its password, for logs."""
-    head, sep, tail = url.partition("@")
-    return f"{head.split('//')[0]}//…@{tail}" if sep else url
+    """A Redis URL for logs: no user, password or query (which may carry a password)."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return urllib.parse.urlunsplit((parts.scheme, host + port, parts.path, "", ""))

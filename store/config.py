@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import ipaddress
 from pathlib import Path
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
@@ -565,6 +566,19 @@ class DashboardConfig(_Section):
         description="addresses whose `trusted_header` is believed (the proxy's own)",
     )
     session_hours: float = Field(12, gt=0, le=24 * 30, description="a sign-in lasts this long")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        """Addresses or networks, written the one way both the sign-in check and gunicorn read."""
+        out = []
+        for entry in value:
+            try:
+                out.append(str(ipaddress.ip_network(entry.strip(), strict=False)))
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network") from None
+        return [n.removesuffix("/32").removesuffix("/128") for n in out]
+
     secure_cookies: Literal["auto", "always"] = Field(
         "auto",
         description="auto: cookies are Secure when the request came over https; always: even on"

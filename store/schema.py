@@ -162,6 +162,25 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX sessions_account ON sessions (account);
     """,
+    # 9: failed sign-ins per name, whether or not an account has it (so the answers do not tell
+    # which names exist), forgotten an hour after the last one; they replace accounts.failed and
+    # accounts.locked_until, which stay unused. And secrets every dashboard worker shares (the key
+    # Dash signs background-job handles with), made once.
+    """
+    CREATE TABLE sign_in_failures (
+        name            TEXT    PRIMARY KEY CHECK (length(name) BETWEEN 3 AND 64),
+        failed          INTEGER NOT NULL CHECK (failed >= 0),
+        locked_until    TEXT,
+        last_failed_at  TEXT    NOT NULL
+    );
+    INSERT INTO sign_in_failures (name, failed, locked_until, last_failed_at)
+        SELECT name, failed, locked_until, created_at FROM accounts WHERE failed > 0;
+    CREATE TABLE app_secrets (
+        name            TEXT    PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 64),
+        value           TEXT    NOT NULL,
+        created_at      TEXT    NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

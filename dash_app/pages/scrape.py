@@ -287,7 +287,9 @@ def start_job(set_progress: Callable[[tuple], None], job: object, token: object)
             raise BadInput("this page is out of date: reload it")
         app = context_for(token)  # type: ignore[arg-type]
         check_request(app.config, spec.tag, spec.count, spec.sources)
-    except (BadInput, ValueError, LookupError) as exc:
+        if app.jobs.get(owner_key(spec.id)) is None:  # not started by Start: nobody could cancel it
+            raise BadInput("this scrape was not started from the Scrape page: press Start")
+    except (BadInput, ValueError, LookupError, JobsUnavailable) as exc:
         return dbc.Alert(str(exc), color="danger", id="scrape-done")
     status = run_job(set_progress, token, spec)  # type: ignore[arg-type]
     return result_view(status, spec.tag)

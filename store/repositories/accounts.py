@@ -1,9 +1,10 @@
 """Accounts for a dashboard shared beyond one machine: names, argon2 password hashes, and a
 backoff after failed sign-ins.
 
-A failed attempt counts against the account; from the third one on, the account waits 2, 4, 8 ...
-seconds (at most 15 minutes) before another attempt is even checked. Unknown names cost a hash
-check too, so a timing does not tell which names exist.
+A failed attempt counts against the name tried, whether an account has it or not; from the third
+one on, the name waits 2, 4, 8 ... seconds (at most 15 minutes) before another attempt is even
+checked, and an hour without failures forgets them. Unknown names cost a hash check and wait the
+same way, so neither the answers nor their timing tell which names exist.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{2,63}")
 MIN_PASSWORD = 10
 FREE_FAILURES = 2
 MAX_WAIT_S = 900
+FORGET_AFTER_S = 3600  # failures an hour old are forgotten
 _HASHER = PasswordHasher()
 _DUMMY = _HASHER.hash("a password no account has")
 
@@ -66,8 +68,7 @@ class AccountRepository:
         digest = _HASHER.hash(_check_password(password))
         with self._db.transaction() as tx:
             changed = tx.execute(
-                "UPDATE accounts SET password_hash = ?, failed = 0, locked_until = NULL"
-                " WHERE name = ?",
+                "UPDATE accounts SET password_hash = ? WHERE name = ?",
                 (digest, check_name(name)),
             )
             _end_sessions(tx, name)  # a new password signs every browser out
@@ -84,47 +85,61 @@ class AccountRepository:
         return sorted(r[0] for r in self._db.rows("SELECT name FROM accounts"))
 
     def sign_in(self, name: str, password: str, now: dt.datetime | None = None) -> SignIn:
-        """Check a password, counting failures; a locked account is not even checked."""
+        """Check a password, counting failures per name (known or not); a name waiting out its
+        backoff is not even checked."""
         moment = now or dt.datetime.now(dt.UTC)
         try:
             check_name(name)
-        except StoreError:
+        except StoreError:  # cannot be an account's name: nothing to count
             _verify(_DUMMY, password)
             return SignIn(False)
-        row = self._db.row(
-            "SELECT password_hash, failed, locked_until FROM accounts WHERE name = ?", (name,)
+        failure = self._db.row(
+            "SELECT failed, locked_until, last_failed_at FROM sign_in_failures WHERE name = ?",
+            (name,),
         )
-        if row is None:
-            _verify(_DUMMY, password)
-            return SignIn(False)
-        digest, failed, locked_until = row
-        if locked_until and locked_until > to_utc_text(moment):
-            wait = dt.datetime.fromisoformat(locked_until.replace("Z", "+00:00")) - moment
-            return SignIn(False, max(1, int(wait.total_seconds())))
-        if _verify(digest, password):
+        failed = 0
+        if failure is not None:
+            failed, locked_until, last = int(failure[0]), failure[1], failure[2]
+            if locked_until and locked_until > to_utc_text(moment):
+                wait = _parse(locked_until) - moment
+                return SignIn(False, max(1, int(wait.total_seconds())))
+            if _parse(last) + dt.timedelta(seconds=FORGET_AFTER_S) < moment:
+                failed = 0  # an hour without failures: start afresh
+        row = self._db.row("SELECT password_hash FROM accounts WHERE name = ?", (name,))
+        if row is not None and _verify(row[0], password):
             with self._db.transaction() as tx:
-                tx.execute(
-                    "UPDATE accounts SET failed = 0, locked_until = NULL WHERE name = ?", (name,)
-                )
-                if _HASHER.check_needs_rehash(digest):
+                tx.execute("DELETE FROM sign_in_failures WHERE name = ?", (name,))
+                if _HASHER.check_needs_rehash(row[0]):
                     tx.execute(
                         "UPDATE accounts SET password_hash = ? WHERE name = ?",
                         (_HASHER.hash(password), name),
                     )
             return SignIn(True)
-        failed = int(failed) + 1
+        if row is None:
+            _verify(_DUMMY, password)  # an unknown name costs the same hash check
+        failed += 1
         wait = 0 if failed <= FREE_FAILURES else min(MAX_WAIT_S, 2 ** (failed - FREE_FAILURES))
         until = to_utc_text(moment + dt.timedelta(seconds=wait)) if wait else None
+        forgotten = to_utc_text(moment - dt.timedelta(seconds=FORGET_AFTER_S + MAX_WAIT_S))
         with self._db.transaction() as tx:
             tx.execute(
-                "UPDATE accounts SET failed = ?, locked_until = ? WHERE name = ?",
-                (failed, until, name),
+                "INSERT INTO sign_in_failures (name, failed, locked_until, last_failed_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET failed = excluded.failed,"
+                " locked_until = excluded.locked_until, last_failed_at = excluded.last_failed_at",
+                (name, failed, until, to_utc_text(moment)),
             )
+            tx.execute("DELETE FROM sign_in_failures WHERE last_failed_at < ?", (forgotten,))
         return SignIn(False, wait)
 
 
+def _parse(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 def _end_sessions(tx: Transaction, name: str) -> None:
+    """Sign the account out everywhere, with a clean slate of failed attempts."""
     tx.execute("DELETE FROM sessions WHERE account = ? AND kind = 'password'", (name,))
+    tx.execute("DELETE FROM sign_in_failures WHERE name = ?", (name,))
 
 
 def _check_password(password: str) -> str:

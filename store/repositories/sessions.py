@@ -82,6 +82,19 @@ class SessionRepository:
         with self._db.transaction() as tx:
             return tx.execute("DELETE FROM sessions WHERE account = ?", (account,))
 
+    def shared_secret(self, name: str) -> str:
+        """A random secret every process of this store reads back the same (made on first use,
+        never expiring): e.g. the key a team's dashboard workers sign job handles with."""
+        with self._db.transaction() as tx:
+            tx.execute(
+                "INSERT INTO app_secrets (name, value, created_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO NOTHING",
+                (name, secrets.token_hex(32), to_utc_text(dt.datetime.now(dt.UTC))),
+            )
+            row = tx.row("SELECT value FROM app_secrets WHERE name = ?", (name,))
+        assert row is not None
+        return str(row[0])
+
     def count(self, account: str | None = None) -> int:
         """Live and expired sessions kept (of one account)."""
         if account is None:

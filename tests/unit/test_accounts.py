@@ -69,6 +69,27 @@ def test_a_new_password_replaces_the_old_and_clears_the_lock(store: Store) -> No
     assert store.accounts.names() == []
 
 
+def test_unknown_names_wait_like_accounts_and_an_hour_forgets_failures(store: Store) -> None:
+    store.accounts.add("ana", "correct horse battery")
+    now = dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.UTC)
+    for name in ("ana", "nobody"):  # the same answers: they do not tell which name exists
+        waits = [store.accounts.sign_in(name, "wrong password", now).wait_s for _ in range(4)]
+        assert waits == [0, 0, 2, 2], name  # the fourth is not even checked
+    hour = now + dt.timedelta(hours=1, minutes=1)
+    assert store.accounts.sign_in("ana", "wrong password", hour).wait_s == 0  # forgotten
+    assert store.accounts.sign_in("ana", "correct horse battery", hour).ok
+    assert store.db.row("SELECT count(*) FROM sign_in_failures WHERE name = 'ana'")[0] == 0
+    # rows of names nobody tried for long go when another name fails
+    store.accounts.sign_in("other", "wrong password", now + dt.timedelta(days=2))
+    assert store.db.row("SELECT count(*) FROM sign_in_failures WHERE name = 'nobody'")[0] == 0
+
+
+def test_shared_secrets_are_made_once(store: Store) -> None:
+    first = store.sessions.shared_secret("dash-background")
+    assert len(first) == 64 and store.sessions.shared_secret("dash-background") == first
+    assert store.sessions.shared_secret("other") != first
+
+
 def test_sessions_are_kept_as_hashes_expire_and_end_with_the_account(any_store: Store) -> None:
     store = any_store
     store.accounts.add("ana", "correct horse battery")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 
 import pytest
@@ -80,20 +82,68 @@ def test_gunicorn_gets_the_dashboards_bounds(data_dir: Path) -> None:
 
 
 def test_with_redis_away_pages_answer_and_start_and_cancel_say_why(data_dir: Path) -> None:
-    from dash_app.pages import scrape
     from tests.services import free_port
 
     pytest.importorskip("redis")
     pytest.importorskip("celery")
     closed = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
     app = create_app(make_config(data_dir, dashboard={"redis_url": closed}))
+    from dash_app.pages import scrape  # after an app exists: the page registers with it
+
     try:
         client = app.server.test_client()
         assert client.get("/scrape").status_code == 200
         with app.server.test_request_context("/scrape"):
             job, message = scrape.new_job("boho", 5, "demo")
-            assert job is None and "Redis at redis://127.0.0.1" in str(message)
+            assert job is None and "their Redis is not answering" in str(message)
             note = scrape.request_cancel(1, {"id": "a" * 32})
             assert note.startswith("Could not cancel: background jobs are unavailable")
+    finally:
+        close_app(app)
+
+
+def test_queued_jobs_carry_no_session_secret_and_workers_share_the_signing_key(
+    data_dir: Path, redis_url: str
+) -> None:
+    """Dash queues a background callback's context in Redis: the request's cookies and headers
+    (the session's secret, the CSRF token) are left out; the key job handles are signed with is
+    the store's, the same for every worker, and does not expire with the results."""
+    import redis
+
+    from tests.unit.test_sign_in import PASSWORD, sign_in
+
+    with Store(data_dir) as store:
+        store.accounts.add("ana", PASSWORD)
+        key = store.sessions.shared_secret("dash-background-handles")
+    config = make_config(data_dir, dashboard={"redis_url": redis_url, "auth": "password"})
+    app = create_app(config)
+    from dash_app.pages import scrape  # after an app exists: the page registers with it
+
+    try:
+        assert app.server.secret_key == key
+        client = app.server.test_client()
+        sign_in(client, "ana", PASSWORD)
+        session, csrf = (client.get_cookie(n).value for n in ("stylescout_session", "_csrf_token"))
+        cookies = f"stylescout_session={session}"
+        with app.server.test_request_context("/scrape", headers={"Cookie": cookies}):
+            assert app.server.preprocess_request() is None
+            job, _ = scrape.new_job("boho", 5, "demo")
+        token = app.server.extensions["stylescout"].token
+        body = {
+            "output": "scrape-result.children",
+            "outputs": {"id": "scrape-result", "property": "children"},
+            "inputs": [{"id": "scrape-job", "property": "data", "value": job}],
+            "changedPropIds": ["scrape-job.data"],
+            "state": [{"id": "app-token", "property": "data", "value": token}],
+        }
+        answer = client.post("/_dash-update-component", json=body, headers={"X-CSRFToken": csrf})
+        assert answer.status_code == 200 and "job" in answer.json, answer.data[:300]
+        raw = redis.Redis.from_url(redis_url)
+        messages = [json.loads(m) for m in raw.lrange("celery", 0, -1)]
+        raw.close()
+        # the message as queued, and its body decoded (kombu sends it base64-encoded)
+        queued = b"".join(json.dumps(m).encode() + base64.b64decode(m["body"]) for m in messages)
+        assert queued and b"scrape-job" in queued  # the job is there, its request's secrets not
+        assert session.encode() not in queued and csrf.encode() not in queued
     finally:
         close_app(app)

@@ -86,12 +86,18 @@ def test_pages_callbacks_images_and_the_api_refuse_without_a_session(shared) -> 
         "/_dash-dependencies",
         f"/image/{shas[0]}",
         f"/thumb/160/{shas[0]}",
-        "/api/health",
         "/api/index",
+        "/_reload-hash",
+        "/_dash-component-suites/dash/dcc/dash_core_components.js",
+        "/assets/",  # Dash's catch-all page behind the stylesheets' folder
+        "/assets//",
     ):
-        answer = client.get(path)
-        assert answer.status_code == 401, path
-        assert shas[0].encode() not in answer.data
+        for method in (client.get, client.head, client.options):
+            answer = method(path)
+            assert answer.status_code in (401, 303), (method, path)
+            assert shas[0].encode() not in answer.data and b"_dash-config" not in answer.data
+    # a load balancer's health check hears only that the dashboard is up
+    assert client.get("/api/health").json == {"ok": True}
     answer = client.post("/_dash-update-component", json={"output": "x.children", "inputs": []})
     assert answer.status_code == 401
     # a forged or unknown session cookie is no session
@@ -122,7 +128,8 @@ def test_sign_in_then_everything_answers_and_state_changes_need_the_csrf_token(s
     wrong = {CSRF_HEADER: "0" * 64}
     assert client.post("/_dash-update-component", json=body, headers=wrong).status_code == 403
     right = client.post("/_dash-update-component", json=body, headers={CSRF_HEADER: csrf})
-    assert right.status_code not in (401, 403)  # past the gate (Dash itself refuses the junk)
+    assert right.status_code == 400  # past the gate: Dash itself refuses the junk
+    assert set(client.get("/api/health").json) == {"ok", "images", "ratings"}
 
 
 def test_the_sign_in_form_refuses_wrong_tokens_passwords_and_then_waits(shared) -> None:
@@ -140,9 +147,25 @@ def test_the_sign_in_form_refuses_wrong_tokens_passwords_and_then_waits(shared) 
     assert sign_in(client, "ana", PASSWORD).status_code == 429
     assert client.get_cookie(SESSION_COOKIE) is None
     # an address elsewhere is not followed after signing in
+    for target in (
+        "//evil.example/x",
+        "/\\evil.example",
+        "https://evil.example",
+        "/a\r\nSet-Cookie: x=1",
+    ):
+        other = app.server.test_client()
+        answer = sign_in(other, "bob", PASSWORD + "!", next=target)
+        assert answer.headers["Location"] == "/", target
+    # the page asked for, with its query, is where signing in leads
     other = app.server.test_client()
-    answer = sign_in(other, "bob", PASSWORD + "!", next="//evil.example/x")
-    assert answer.headers["Location"] == "/"
+    asked = other.get("/trends?tag=boho")
+    assert asked.headers["Location"] == "/login?next=/trends%3Ftag%3Dboho"
+    token = _form_token(other.get(asked.headers["Location"]).get_data(as_text=True))
+    answer = other.post(
+        "/login",
+        data={"name": "bob", "password": PASSWORD + "!", "csrf": token, "next": "/trends?tag=boho"},
+    )
+    assert answer.headers["Location"] == "/trends?tag=boho"
 
 
 def test_signing_out_and_removing_an_account_end_its_sessions(shared, data_dir: Path) -> None:
@@ -152,9 +175,13 @@ def test_signing_out_and_removing_an_account_end_its_sessions(shared, data_dir: 
     page = client.get("/logout").get_data(as_text=True)
     assert "ana" in page
     assert client.post("/logout", data={"csrf": "2" * 64}).status_code == 403
+    old = client.get_cookie(SESSION_COOKIE).value
     out = client.post("/logout", data={"csrf": _form_token(page)})
     assert out.status_code == 303
     assert client.get(f"/image/{shas[0]}").status_code == 401
+    replay = app.server.test_client()  # the old cookie, kept by someone: the session is gone
+    replay.set_cookie(SESSION_COOKIE, old)
+    assert replay.get(f"/image/{shas[0]}").status_code == 401
     sign_in(client, "ana", PASSWORD)
     assert client.get(f"/image/{shas[0]}").status_code == 200
     with Store(data_dir) as store:
@@ -239,6 +266,21 @@ def test_the_trusted_header_is_believed_only_from_the_proxy(data_dir: Path) -> N
         assert answer.status_code == 401  # not from a trusted proxy
         bad = {"X-Forwarded-User": "ana bob/../x"}
         assert elsewhere.get(f"/image/{sha}", headers=bad).status_code == 401
+        # a state change needs the session's token; a first request that changes state is refused
+        csrf = client.get_cookie(CSRF_COOKIE).value
+        body = {"output": "nothing.children", "outputs": {}, "inputs": [], "changedPropIds": []}
+        update = "/_dash-update-component"
+        assert client.post(update, json=body, headers=header).status_code == 403
+        with_token = {**header, CSRF_HEADER: csrf}
+        assert client.post(update, json=body, headers=with_token).status_code == 400  # past it
+        fresh = app.server.test_client()
+        assert fresh.post(update, json=body, headers=with_token).status_code == 403
+        # the proxy names someone else: a new session, the old one ended
+        old = client.get_cookie(SESSION_COOKIE).value
+        assert client.get(f"/image/{sha}", headers={"X-Forwarded-User": "bob"}).status_code == 200
+        assert client.get_cookie(SESSION_COOKIE).value != old
+        with Store(data_dir) as store:
+            assert store.sessions.get(old) is None
         local = {"REMOTE_ADDR": "127.0.0.1"}
         with app.server.test_request_context("/", headers=header, environ_base=local):
             assert app.server.preprocess_request() is None
@@ -270,3 +312,19 @@ def test_one_accounts_uploaded_photos_are_not_found_through_another(shared) -> N
         assert query_photos(get_context().engine, photos)[0].path is None
     finally:
         context.pop()
+
+
+def test_cookies_are_secure_when_a_trusted_proxy_says_https(shared) -> None:
+    app, _ = shared
+    for remote, secure in (("127.0.0.1", True), ("10.9.8.7", False)):
+        client = app.server.test_client()
+        client.environ_base["REMOTE_ADDR"] = remote
+        token = _form_token(client.get("/login").get_data(as_text=True))
+        answer = client.post(
+            "/login",
+            data={"name": "ana", "password": PASSWORD, "csrf": token},
+            headers={"X-Forwarded-Proto": "https"},
+        )
+        cookies = answer.headers.getlist("Set-Cookie")
+        session = next(c for c in cookies if c.startswith(SESSION_COOKIE + "="))
+        assert ("Secure" in session) is secure, remote
