@@ -98,6 +98,6 @@ def test_sign_in_rate_as_the_account_and_sign_out(
     browser.get(f"{url}/styles")
     assert "/login?next=/styles" in browser.current_url
     status = browser.execute_script(
-        "return fetch('/api/health').then(r => r.status)"  # the old session is gone
+        "return fetch('/api/index').then(r => r.status)"  # the old session is gone
     )
     assert status == 401

@@ -122,9 +122,10 @@ def test_a_scrape_started_on_one_dashboard_is_followed_and_cancelled_on_another(
     balancer, dashboards, data = team
     for dashboard in dashboards:  # gunicorn: a master and its two workers
         assert len(psutil.Process(dashboard.proc.pid).children()) == 2
-    for path, status in (("/", 303), ("/_dash-layout", 401), ("/api/health", 401)):
+    for path, status in (("/", 303), ("/_dash-layout", 401), ("/api/index", 401)):
         answer = requests.get(balancer.url + path, allow_redirects=False, timeout=30)
         assert answer.status_code == status, path  # no session, on gunicorn too
+    assert requests.get(f"{balancer.url}/api/health", timeout=30).json() == {"ok": True}
     wait = WebDriverWait(browser, 240, poll_frequency=0.2)
     browser.get(f"{balancer.url}/scrape")
     wait.until(lambda d: d.find_elements(By.ID, "login-form"))  # no session: the sign-in form
