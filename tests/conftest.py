@@ -149,16 +149,21 @@ def make_config(data_dir: Path, **sections: object) -> Config:
     return with_demo_sources(config)
 
 
+def require_service(why: str | None, require_env: str) -> None:
+    """Skip a test whose service cannot run here (`why`), or fail it where the environment
+    variable says the service must run (CI)."""
+    if why:
+        if os.environ.get(require_env) == "1":
+            pytest.fail(f"{require_env}=1 but {why}")
+        pytest.skip(why)
+
+
 @pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[object]:
     """One throwaway PostgreSQL cluster for the whole run (started on first use)."""
     from tests import postgres
 
-    why = postgres.missing()
-    if why:
-        if os.environ.get(postgres.REQUIRE_ENV) == "1":
-            pytest.fail(f"{postgres.REQUIRE_ENV}=1 but {why}")
-        pytest.skip(why)
+    require_service(postgres.missing(), postgres.REQUIRE_ENV)
     with postgres.running_cluster() as cluster:
         yield cluster
 
@@ -168,11 +173,7 @@ def redis_url() -> Iterator[str]:
     """A throwaway Redis on a free loopback port (skips, or fails where required, without it)."""
     from tests import services
 
-    why = services.missing_redis()
-    if why:
-        if os.environ.get(services.REQUIRE_ENV) == "1":
-            pytest.fail(f"{services.REQUIRE_ENV}=1 but {why}")
-        pytest.skip(why)
+    require_service(services.missing_redis(), services.REQUIRE_ENV)
     with services.redis_server() as url:
         yield url
 
@@ -182,11 +183,7 @@ def s3_server() -> Iterator[S3Server]:
     """One moto S3 server on loopback for the whole run (started on first use)."""
     from tests import s3
 
-    why = s3.missing()
-    if why:
-        if os.environ.get(s3.REQUIRE_ENV) == "1":
-            pytest.fail(f"{s3.REQUIRE_ENV}=1 but {why}")
-        pytest.skip(why)
+    require_service(s3.missing(), s3.REQUIRE_ENV)
     with s3.running_server() as server:
         yield server
 

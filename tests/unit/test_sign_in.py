@@ -4,8 +4,10 @@ trusted-header mode, and that one account cannot rate as, cancel or read another
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import flask
@@ -189,64 +191,53 @@ def test_signing_out_and_removing_an_account_end_its_sessions(shared, data_dir: 
     assert client.get(f"/image/{shas[0]}").status_code == 401
 
 
-def _as(app: Dash, client: flask.testing.FlaskClient, path: str = "/") -> object:
+@contextmanager
+def as_person(app: Dash, client: flask.testing.FlaskClient, path: str = "/") -> Iterator[None]:
     """A request context carrying the client's cookies, past the gate."""
     cookies = "; ".join(f"{c.key}={c.value}" for c in client._cookies.values())
-    context = app.server.test_request_context(path, headers={"Cookie": cookies})
-    context.push()
-    assert app.server.preprocess_request() is None
-    return context
+    with app.server.test_request_context(path, headers={"Cookie": cookies}):
+        assert app.server.preprocess_request() is None
+        yield
 
 
-def test_ratings_are_keyed_to_the_account_not_to_the_browsers_id(shared) -> None:
-    from dash_app.pages import discover
-
+@pytest.fixture
+def people(shared) -> tuple[Dash, flask.testing.FlaskClient, flask.testing.FlaskClient]:
+    """The shared dashboard with ana and bob signed in, each in a browser of their own."""
     app, _ = shared
     ana, bob = app.server.test_client(), app.server.test_client()
     sign_in(ana, "ana", PASSWORD)
     sign_in(bob, "bob", PASSWORD + "!")
-    context = _as(app, ana)
-    try:
+    return app, ana, bob
+
+
+def test_ratings_are_keyed_to_the_account_not_to_the_browsers_id(people) -> None:
+    from dash_app.pages import discover
+
+    app, ana, bob = people
+    ana_id, bob_id = Person("ana", "password").user_id, Person("bob", "password").user_id
+    with as_person(app, ana):
         store = get_context().store
         image_id = get_context().engine.loaded().index.ids.tolist()[0]
         assert "saved" in discover.save_rating(image_id, 4, BROWSER_ID).lower()
-        ana_id = Person("ana", "password").user_id
         assert store.ratings.latest_ratings(ana_id) == {image_id: 4}
         assert store.ratings.latest_ratings(BROWSER_ID) == {}
-    finally:
-        context.pop()
-    context = _as(app, bob)
-    try:  # bob, even sending ana's id, rates as bob and sees none of ana's ratings
-        discover.save_rating(image_id, 1, Person("ana", "password").user_id)
+    with as_person(app, bob):  # bob, even sending ana's id, rates as bob and sees none of hers
+        discover.save_rating(image_id, 1, ana_id)
         assert store.ratings.latest_ratings(ana_id) == {image_id: 4}
-        assert store.ratings.latest_ratings(Person("bob", "password").user_id) == {image_id: 1}
-    finally:
-        context.pop()
+        assert store.ratings.latest_ratings(bob_id) == {image_id: 1}
 
 
-def test_one_account_cannot_cancel_anothers_scrape(shared) -> None:
+def test_one_account_cannot_cancel_anothers_scrape(people) -> None:
     from dash_app.pages import scrape
 
-    app, _ = shared
-    ana, bob = app.server.test_client(), app.server.test_client()
-    sign_in(ana, "ana", PASSWORD)
-    sign_in(bob, "bob", PASSWORD + "!")
-    context = _as(app, ana)
-    try:
+    app, ana, bob = people
+    with as_person(app, ana):
         job, _ = scrape.new_job("boho", 5, "demo")
-    finally:
-        context.pop()
-    context = _as(app, bob)
-    try:
+    with as_person(app, bob):
         assert "No scrape" in scrape.request_cancel(1, job)
         assert get_context().jobs.get(scrape.cancel_key(job["id"])) is None
-    finally:
-        context.pop()
-    context = _as(app, ana)
-    try:
+    with as_person(app, ana):
         assert "Cancelling" in scrape.request_cancel(1, job)
-    finally:
-        context.pop()
 
 
 def test_the_trusted_header_is_believed_only_from_the_proxy(data_dir: Path) -> None:
@@ -289,29 +280,18 @@ def test_the_trusted_header_is_believed_only_from_the_proxy(data_dir: Path) -> N
         close_app(app)
 
 
-def test_one_accounts_uploaded_photos_are_not_found_through_another(shared) -> None:
-    import base64
-
+def test_one_accounts_uploaded_photos_are_not_found_through_another(people) -> None:
     from dash_app.pages import discover
     from dash_app.recommend import query_photos
 
-    app, _ = shared
-    ana, bob = app.server.test_client(), app.server.test_client()
-    sign_in(ana, "ana", PASSWORD)
-    sign_in(bob, "bob", PASSWORD + "!")
+    app, ana, bob = people
     photo = "data:image/jpeg;base64," + base64.b64encode(jpeg_bytes(99, (96, 120))).decode()
-    context = _as(app, ana)
-    try:
+    with as_person(app, ana):
         photos, messages = discover.change_photos("upload", [photo], ["me.jpg"], [])
         assert len(photos) == 1 and photos[0]["kind"] == "upload", messages
         assert query_photos(get_context().engine, photos)[0].path is not None
-    finally:
-        context.pop()
-    context = _as(app, bob)
-    try:  # bob, sending ana's photo entry (its hash), finds no such upload
+    with as_person(app, bob):  # bob, sending ana's photo entry (its hash), finds no such upload
         assert query_photos(get_context().engine, photos)[0].path is None
-    finally:
-        context.pop()
 
 
 def test_cookies_are_secure_when_a_trusted_proxy_says_https(shared) -> None:
