@@ -147,3 +147,34 @@ def test_queued_jobs_carry_no_session_secret_and_workers_share_the_signing_key(
         assert session.encode() not in queued and csrf.encode() not in queued
     finally:
         close_app(app)
+
+
+@pytest.mark.parametrize("missing", ["celery", "redis"])
+def test_redis_jobs_without_the_extra_name_the_command_that_installs_it(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, missing: str
+) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def without(name: str, *args: object, **kwargs: object) -> object:
+        if name == missing or name.startswith(missing + "."):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", without)
+    config = make_config(data_dir, dashboard={"redis_url": "redis://127.0.0.1:6379/0"})
+    with Store(data_dir) as store, pytest.raises(ConfigError, match="make setup-scale"):
+        open_background(config, store)
+
+
+def test_workers_without_gunicorn_name_the_command_that_installs_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    from dash_app import workers
+
+    monkeypatch.setitem(sys.modules, "gunicorn.app.base", None)  # an import of it fails
+    with pytest.raises(ConfigError, match="make setup-scale"):
+        workers._gunicorn_base()
