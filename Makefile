@@ -60,6 +60,7 @@ bench-scale: setup-scale ## the scale-out benchmarks (FAISS search, styles and R
 	$(PY) -m bench.search
 	$(PY) -m bench.styles_scale
 	$(PY) -m bench.ray_extract --images 1200
+	$(PY) -m bench.team_dashboard --items 200000
 
 clean: ## remove .venv and caches (keeps data/)
 	rm -rf $(VENV) .pytest_cache .ruff_cache
