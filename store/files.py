@@ -289,8 +289,14 @@ class RemoteImageFiles(ImageFolder):
         orphan of an earlier writer: the same hash, so the same bytes)."""
         assert staged.data is not None
         key = self._key(sha256, ext)
-        if self.size(sha256, ext) != staged.size:
-            self.fs.pipe_file(key, staged.data)
+        try:
+            if self.size(sha256, ext) != staged.size:
+                self.fs.pipe_file(key, staged.data)
+        except OSError as exc:  # s3fs's words for a missing bucket, refused keys, no network
+            reason = exc.strerror or str(exc) or type(exc).__name__
+            raise StoreError(
+                f"cannot write to the image folder {self.location}: {reason}"
+            ) from None
         staged.data = None
         return RemoteFile(self.fs, key)
 

@@ -49,6 +49,14 @@ def test_images_are_objects_at_content_addressed_keys_stored_once(
     assert not (data_dir / "images").exists()  # nothing of the images on the local disk
 
 
+def test_a_missing_bucket_is_one_line_and_no_row(data_dir: Path, s3_bucket: Bucket) -> None:
+    gone = s3_bucket.url.replace(s3_bucket.name, s3_bucket.name + "-never-made", 1)
+    with Store(data_dir, images_url=gone) as store:
+        with pytest.raises(StoreError, match="cannot write to the image folder s3://"):
+            store.images.add_image_bytes(jpeg_bytes(3), meta_for(3), ["boho"])
+        assert store.stats().images == 0  # the row waits for its file
+
+
 def test_credentials_and_endpoint_can_come_from_images_options(
     data_dir: Path, s3_bucket: Bucket, monkeypatch: pytest.MonkeyPatch
 ) -> None:
