@@ -22,11 +22,12 @@ import numpy as np
 
 from store import Store, StyleScoutError
 from store.config import FeaturesConfig
+from store.errors import SCALE_HINT
 from store.files import ImageFolder, StoredFile
 
 log = logging.getLogger(__name__)
 
-INSTALL_HINT = "--engine ray needs Ray Data: run `make setup-scale`"
+INSTALL_HINT = f"--engine ray needs Ray Data: {SCALE_HINT}"
 REPO = Path(__file__).resolve().parents[1]
 Progress = Callable[[str, int, int], None]
 

@@ -21,12 +21,12 @@ from typing import Any, Protocol
 import numpy as np
 
 from store.config import SearchConfig
-from store.errors import StyleScoutError
+from store.errors import SCALE_HINT, StyleScoutError
 
 log = logging.getLogger(__name__)
 
 FAISS_FILE = "search.faiss"
-INSTALL_HINT = "the FAISS search needs faiss-cpu: run `make setup-scale`"
+INSTALL_HINT = f"the FAISS search needs faiss-cpu: {SCALE_HINT}"
 
 
 class Searcher(Protocol):

@@ -23,10 +23,10 @@ from typing import Any, Protocol
 from dash import CeleryManager
 
 from store import Config, ConfigError, Store, StyleScoutError
+from store.errors import SCALE_HINT
 
 log = logging.getLogger(__name__)
 EXPIRE_S = 3600
-SCALE_HINT = "install the scale-out extra: make setup-scale"
 
 
 class Flags(Protocol):

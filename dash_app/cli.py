@@ -6,12 +6,15 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from dash_app.app import create_app
 from dash_app.auth import mode_for
 from dash_app.context import EXTENSION_KEY
 from dash_app.serving import DashboardServer
 from store import Config, ConfigError, Store
 from store.cli_support import base_parser, config_from_args, run_cli, serve_until_interrupted
+from store.config import DashboardConfig
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -47,15 +50,16 @@ def _main(argv: Sequence[str] | None) -> int:
 
     host = args.host or config.dashboard.host
     workers = config.dashboard.workers if args.workers is None else args.workers
-    if not 1 <= workers <= 64:
-        raise ConfigError("--workers is a number from 1 to 64")
     if host != config.dashboard.host or workers != config.dashboard.workers:
-        # the Host check answers the name it is served as; sign-in follows host and workers
-        config = config.model_copy(
-            update={
-                "dashboard": config.dashboard.model_copy(update={"host": host, "workers": workers})
-            }
-        )
+        # the Host check answers the name it is served as; sign-in follows host and workers.
+        # Validated as the config file's values are (workers 1-64).
+        try:
+            dashboard = DashboardConfig.model_validate(
+                {**config.dashboard.model_dump(), "host": host, "workers": workers}
+            )
+        except ValidationError as exc:
+            raise ConfigError(f"--workers: {exc.errors()[0]['msg']}") from None
+        config = config.model_copy(update={"dashboard": dashboard})
     if args.celery_worker:
         from dash_app.workers import run_celery_worker
 

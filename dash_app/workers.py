@@ -16,9 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 from store import Config, ConfigError
+from store.errors import SCALE_HINT
 
 log = logging.getLogger(__name__)
-SCALE_HINT = "install the scale-out extra: make setup-scale"
 
 
 def _gunicorn_base() -> type:
@@ -78,9 +78,10 @@ def run_celery_worker(config: Config, concurrency: int = 2) -> None:
     dashboard's app so that every background callback is a registered task, then takes jobs.
     Threads, not forked processes: a job starts its own spawned build process."""
     from dash_app.app import create_app
+    from dash_app.context import EXTENSION_KEY
 
     app = create_app(config)
-    ctx = app.server.extensions["stylescout"]
+    ctx = app.server.extensions[EXTENSION_KEY]
     if ctx.celery is None:
         raise ConfigError(
             "the Celery worker needs Redis: set dashboard.redis_url or STYLESCOUT_REDIS_URL"

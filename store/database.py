@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from store.errors import StoreBusyError, StoreConstraintError, StoreError
+from store.errors import SCALE_HINT, StoreBusyError, StoreConstraintError, StoreError
 from store.schema import MIGRATIONS, for_postgres, statements
 
 log = logging.getLogger(__name__)
@@ -295,7 +295,7 @@ class PostgresDatabase(Database):
             import psycopg
         except ImportError:
             raise StoreError(
-                "a postgresql:// store needs the PostgreSQL driver: run `make setup-scale` "
+                f"a postgresql:// store needs the PostgreSQL driver: {SCALE_HINT} "
                 "(pip install -r requirements-scale.txt)"
             ) from None
         self._psycopg = psycopg

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 
+SCALE_HINT = "run `make setup-scale`"  # what every scale-out feature says without the extra
+
 
 class StyleScoutError(Exception):
     """Base of every error whose message tells the person what to do."""

@@ -25,14 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from store.errors import StoreError
+from store.errors import SCALE_HINT, StoreError
 
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp"}
 _FINAL_NAME = re.compile(r"([0-9a-f]{64})\.([a-z]+)")
 _TEMP_NAME = re.compile(r"(\d+)-[0-9a-f]{32}\.part")
 STALE_TEMP_SECONDS = 24 * 3600
 _CHUNK = 1 << 20
-SCALE_HINT = "run `make setup-scale`"
 
 
 def extension_for(image_format: str) -> str:

@@ -7,13 +7,14 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.services import free_port
 
 REQUIRE_ENV = "STYLESCOUT_REQUIRE_POSTGRES"
 
@@ -41,12 +42,6 @@ def missing() -> str | None:
         except KeyError:
             return "running as root and there is no postgres user to run the cluster as"
     return None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Cluster:
@@ -84,7 +79,7 @@ def running_cluster() -> Iterator[Cluster]:
         os.chown(root, user.pw_uid, user.pw_gid)
         prefix = ["runuser", "-u", "postgres", "--"]
     data, log = root / "data", root / "log"
-    port = _free_port()
+    port = free_port()
     try:
         subprocess.run(
             [*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "stylescout", "-A", "trust",
