@@ -13,6 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 import requests
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -62,6 +63,11 @@ def _wait_for(what: str, ready, processes: list[Process], seconds: float = 240) 
             logs = "\n".join(p.output()[-2000:] for p in processes)
             raise AssertionError(f"{what} did not happen in {seconds:.0f} s:\n{logs}")
         time.sleep(0.25)
+
+
+def _added(driver: WebDriver) -> int:
+    """The 'added' count on the Scrape page (a stale read raises, and the wait reads again)."""
+    return int(driver.find_element(By.ID, "count-added").text or 0)
 
 
 def _answers(url: str) -> bool:
@@ -126,7 +132,10 @@ def test_a_scrape_started_on_one_dashboard_is_followed_and_cancelled_on_another(
         answer = requests.get(balancer.url + path, allow_redirects=False, timeout=30)
         assert answer.status_code == status, path  # no session, on gunicorn too
     assert requests.get(f"{balancer.url}/api/health", timeout=30).json() == {"ok": True}
-    wait = WebDriverWait(browser, 240, poll_frequency=0.2)
+    # the counts are re-rendered on every progress update: a badge read mid-update is read again
+    wait = WebDriverWait(
+        browser, 240, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,)
+    )
     browser.get(f"{balancer.url}/scrape")
     wait.until(lambda d: d.find_elements(By.ID, "login-form"))  # no session: the sign-in form
     browser.find_element(By.ID, "login-name").send_keys("ana")
@@ -139,12 +148,12 @@ def test_a_scrape_started_on_one_dashboard_is_followed_and_cancelled_on_another(
     count.clear()
     count.send_keys("1000")
     browser.find_element(By.ID, "scrape-start").click()
-    wait.until(lambda d: int(d.find_element(By.ID, "count-added").text or 0) >= 3)
+    wait.until(lambda d: _added(d) >= 3)
     # the dashboard that started the job dies: the job runs on, followed through the other
     balancer.route.down.add(0)  # type: ignore[attr-defined]
     dashboards[0].kill()
-    seen = int(browser.find_element(By.ID, "count-added").text)
-    wait.until(lambda d: int(d.find_element(By.ID, "count-added").text or 0) > seen)
+    seen = wait.until(lambda d: _added(d))
+    wait.until(lambda d: _added(d) > seen)
     browser.find_element(By.ID, "scrape-cancel").click()
     wait.until(lambda d: d.find_elements(By.ID, "scrape-done"))
     done = browser.find_element(By.ID, "scrape-done").text
