@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import linalg
 from scipy.cluster import hierarchy
 
 from store.config import ClusteringConfig
@@ -50,15 +51,38 @@ def reduce_dims(x: np.ndarray, dims: int, sample: int = 20_000, seed: int = 0) -
     picks = None if len(x) <= sample else np.sort(rng.choice(len(x), sample, replace=False))
     rows = np.asarray(x if picks is None else x[picks], dtype=np.float32)
     mean = _column_mean(x)
-    centred = rows - mean
-    _, vecs = np.linalg.eigh((centred.T @ centred).astype(np.float64))
-    basis = vecs[:, ::-1][:, :dims].astype(np.float32)
+    basis = _top_components((rows - mean).astype(np.float64), dims)
     out = np.empty((len(x), dims), np.float32)
     for start in range(0, len(x), CHUNK):
         out[start : start + CHUNK] = (
             np.asarray(x[start : start + CHUNK], np.float32) - mean
         ) @ basis
     return out
+
+
+def _top_components(centred: np.ndarray, dims: int) -> np.ndarray:
+    """The `dims` leading principal axes (d, dims) of centred rows, largest first.
+
+    A full eigendecomposition of the d x d covariance costs seconds for a 2,048-d descriptor
+    whatever the row count, and it was most of a small store's build: with fewer rows than
+    dimensions the axes come from the n x n Gram matrix instead, and otherwise only the top
+    `dims` eigenpairs are computed. Axes may differ from a full decomposition in sign only,
+    which changes no distance."""
+    n, d = centred.shape
+    dims = min(dims, d)
+    if n < d:
+        values, vecs = linalg.eigh(centred @ centred.T)  # (n, n): the same non-zero spectrum
+        order = np.argsort(values)[::-1][:dims]
+        values, vecs = np.clip(values[order], 0, None), vecs[:, order]
+        axes = centred.T @ vecs  # X^T u = sqrt(lambda) v
+        keep = values > values[:1].max(initial=0) * 1e-12
+        axes[:, keep] /= np.sqrt(values[keep])
+        axes[:, ~keep] = 0  # a rank-deficient sample: no direction, nothing projected on it
+        out = np.zeros((d, dims), np.float32)  # rows span at most n axes: the rest project to 0
+        out[:, : axes.shape[1]] = axes
+        return out
+    _, vecs = linalg.eigh(centred.T @ centred, subset_by_index=[d - dims, d - 1])
+    return vecs[:, ::-1].astype(np.float32)
 
 
 def _column_mean(x: np.ndarray) -> np.ndarray:
