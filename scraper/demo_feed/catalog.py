@@ -210,3 +210,16 @@ class ImageRenderer:
         out = io.BytesIO()
         img.save(out, "JPEG", quality=quality, optimize=False)
         return out.getvalue()
+
+
+@lru_cache(maxsize=3)
+def _shared(config: DemoFeedConfig) -> tuple[Catalog, ImageRenderer]:
+    catalog = Catalog(config)
+    return catalog, ImageRenderer(catalog)
+
+
+def shared_renderer(config: DemoFeedConfig) -> tuple[Catalog, ImageRenderer]:
+    """The catalogue and renderer for `config`, one per process: every feed served with the same
+    design (whatever its address) draws each picture once, not once per server. Rendering was
+    most of a demo scrape's time, and a test run starts dozens of feeds."""
+    return _shared(config.model_copy(update={"host": "127.0.0.1", "port": 0}))

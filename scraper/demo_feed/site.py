@@ -10,7 +10,7 @@ import time
 
 from flask import Flask, Response, abort, jsonify, render_template, request, url_for
 
-from scraper.demo_feed.catalog import THUMB_WIDTH, Catalog, ImageRenderer, Post
+from scraper.demo_feed.catalog import THUMB_WIDTH, Post, shared_renderer
 from store.config import DemoFeedConfig
 from store.errors import InvalidTagError
 from store.tags import normalise_tag
@@ -40,8 +40,7 @@ def _post_json(post: Post, width: int) -> dict:
 def create_feed_app(config: DemoFeedConfig | None = None, image_latency_ms: float = 0.0) -> Flask:
     """Build the feed site; `image_latency_ms` delays each image response (for benchmarks)."""
     config = config or DemoFeedConfig()
-    catalog = Catalog(config)
-    renderer = ImageRenderer(catalog)
+    catalog, renderer = shared_renderer(config)
     app = Flask(__name__)
     app.extensions["stylescout_feed"] = (catalog, renderer)
 
