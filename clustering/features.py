@@ -12,10 +12,12 @@ import os
 import queue
 import random
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -82,74 +84,128 @@ def _reinitialise(model: object, seed: int) -> None:
                 weight.assign(fresh(tuple(weight.shape), dtype=weight.dtype))
 
 
+@dataclass
+class _Built:
+    """A built backbone and what its weights are."""
+
+    model: Any
+    preprocess: Callable[[np.ndarray], np.ndarray]
+    identity: str
+    note: str
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _build_model(cfg: FeaturesConfig) -> _Built:
+    """Build the backbone `cfg` names (imports TensorFlow)."""
+    module_name, constructor, _ = BACKBONES[cfg.backbone]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import importlib
+
+    import keras
+
+    apps = importlib.import_module(f"keras.applications.{module_name}")
+    build = getattr(apps, constructor)
+    shape = (cfg.input_size, cfg.input_size, 3)
+
+    def make(weights: str | None) -> keras.Model:
+        return build(include_top=False, weights=weights, input_shape=shape, pooling=cfg.pooling)
+
+    def random_model() -> keras.Model:
+        # Keras draws default seeds for unseeded initialisers from Python's generator while
+        # it builds; the caller's sequence is put back, and the weights are then drawn from
+        # seeds of their own
+        state = random.getstate()
+        try:
+            model = make(None)
+        finally:
+            random.setstate(state)
+        _reinitialise(model, cfg.seed)
+        return model
+
+    choice, note = cfg.weights.strip(), ""
+    if choice.lower() == "none":
+        model, identity = random_model(), f"random{cfg.seed}v2"
+        note = RANDOM_WEIGHTS_NOTE.replace("could not be loaded", "are off")
+    elif choice.lower() in ("imagenet", "auto"):
+        try:
+            model, identity = make(str(imagenet_file(cfg.backbone))), "imagenet"
+        except Exception as exc:  # offline, blocked, corrupt download: all mean the same
+            if choice.lower() == "imagenet":
+                raise FeatureError(
+                    f"cannot load ImageNet weights for {cfg.backbone} ({type(exc).__name__}):"
+                    " download the *_notop.h5 file and set features.weights to its path"
+                ) from None
+            log.info(RANDOM_WEIGHTS_NOTE)  # callers show it: CLI line, index, banner
+            model, identity = random_model(), f"random{cfg.seed}v2"
+            note = RANDOM_WEIGHTS_NOTE
+    else:
+        path = Path(choice).expanduser()
+        if not path.is_file():
+            raise FeatureError(f"features.weights: no such file {path}")
+        try:
+            model = make(str(path))
+        except (ValueError, OSError) as exc:
+            raise FeatureError(
+                f"features.weights: {path} does not fit {cfg.backbone}: "
+                f"{str(exc).splitlines()[0][:200]}"
+            ) from None
+        identity = _file_identity(path)
+    return _Built(model, apps.preprocess_input, identity, note)
+
+
+MODELS_KEPT = 4  # built backbones a process keeps (a dashboard's main and challenger, and spares)
+_models: OrderedDict[tuple, _Built] = OrderedDict()
+_models_lock = threading.Lock()
+
+
+def _model_key(cfg: FeaturesConfig) -> tuple:
+    """What the built model depends on: a weights file by its path, size and change time."""
+    weights: object = cfg.weights.strip().lower()
+    if weights not in ("none", "auto", "imagenet"):
+        path = Path(cfg.weights.strip()).expanduser()
+        try:
+            stat = path.stat()
+            weights = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        except OSError:
+            weights = (str(path), None, None)  # building it raises the one-line error
+    return (cfg.backbone, weights, cfg.input_size, cfg.pooling, cfg.seed)
+
+
+def _model_for(cfg: FeaturesConfig) -> _Built:
+    """The process's model for these settings, built on first use and kept (up to MODELS_KEPT,
+    least recently used dropped). Building ResNet50 costs about a second and its weights
+    ~100 MB; a dashboard rebuilding its index after every scrape, the query path, the build and
+    the tests would otherwise each build their own, the same weights each time."""
+    key = _model_key(cfg)
+    with _models_lock:
+        built = _models.get(key)
+        if built is None:
+            built = _models[key] = _build_model(cfg)
+            while len(_models) > MODELS_KEPT:
+                _models.popitem(last=False)
+        _models.move_to_end(key)
+        return built
+
+
 class FeatureExtractor:
     """A backbone with its preprocessing. `key` names backbone, weights, input size and pooling."""
 
-    def __init__(self, cfg: FeaturesConfig) -> None:
+    def __init__(self, cfg: FeaturesConfig, shared: bool = True) -> None:
+        """`shared`: take the process's built model for these settings when there is one (see
+        `_model_for`); False always builds a new one."""
         if cfg.backbone not in BACKBONES:
             raise FeatureError(f"unknown backbone {cfg.backbone!r}; known: {', '.join(BACKBONES)}")
-        module_name, constructor, smallest = BACKBONES[cfg.backbone]
+        _, _, smallest = BACKBONES[cfg.backbone]
         if cfg.input_size < smallest:
             raise FeatureError(f"{cfg.backbone} needs an input size of at least {smallest}")
         self.cfg = cfg
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        import importlib
-
-        import keras
-
-        apps = importlib.import_module(f"keras.applications.{module_name}")
-        self._preprocess = apps.preprocess_input
-        build = getattr(apps, constructor)
-        shape = (cfg.input_size, cfg.input_size, 3)
-        self.weights_note = ""
-
-        def make(weights: str | None) -> keras.Model:
-            return build(include_top=False, weights=weights, input_shape=shape, pooling=cfg.pooling)
-
-        def random_model() -> keras.Model:
-            # Keras draws default seeds for unseeded initialisers from Python's generator while
-            # it builds; the caller's sequence is put back, and the weights are then drawn from
-            # seeds of their own
-            state = random.getstate()
-            try:
-                model = make(None)
-            finally:
-                random.setstate(state)
-            _reinitialise(model, cfg.seed)
-            return model
-
-        choice = cfg.weights.strip()
-        if choice.lower() == "none":
-            self.model, identity = random_model(), f"random{cfg.seed}v2"
-            self.weights_note = RANDOM_WEIGHTS_NOTE.replace("could not be loaded", "are off")
-        elif choice.lower() in ("imagenet", "auto"):
-            try:
-                self.model, identity = make(str(imagenet_file(cfg.backbone))), "imagenet"
-            except Exception as exc:  # offline, blocked, corrupt download: all mean the same
-                if choice.lower() == "imagenet":
-                    raise FeatureError(
-                        f"cannot load ImageNet weights for {cfg.backbone} ({type(exc).__name__}):"
-                        " download the *_notop.h5 file and set features.weights to its path"
-                    ) from None
-                log.info(RANDOM_WEIGHTS_NOTE)  # callers show it: CLI line, index, banner
-                self.model, identity = random_model(), f"random{cfg.seed}v2"
-                self.weights_note = RANDOM_WEIGHTS_NOTE
-        else:
-            path = Path(choice).expanduser()
-            if not path.is_file():
-                raise FeatureError(f"features.weights: no such file {path}")
-            try:
-                self.model = make(str(path))
-            except (ValueError, OSError) as exc:
-                raise FeatureError(
-                    f"features.weights: {path} does not fit {cfg.backbone}: "
-                    f"{str(exc).splitlines()[0][:200]}"
-                ) from None
-            identity = _file_identity(path)
-        self.weights_identity = identity
+        built = _model_for(cfg) if shared else _build_model(cfg)
+        self.model, self._preprocess = built.model, built.preprocess
+        self.weights_identity, self.weights_note = built.identity, built.note
+        self._model_lock = built.lock
         self.dim = int(self.model.output_shape[-1])
         layout = "pad" if cfg.pad else "squash"
-        self.key = f"{cfg.backbone}-{identity}-{cfg.input_size}{layout}-{cfg.pooling}"
+        self.key = f"{cfg.backbone}-{built.identity}-{cfg.input_size}{layout}-{cfg.pooling}"
 
     @property
     def uses_random_weights(self) -> bool:
@@ -162,7 +218,8 @@ class FeatureExtractor:
     def run_batch(self, batch: np.ndarray) -> np.ndarray:
         """The model on a ready (b, s, s, 3) uint8/float batch."""
         x = self._preprocess(batch.astype(np.float32))
-        return np.asarray(self.model.predict_on_batch(x), dtype=np.float32)
+        with self._model_lock:  # one model may serve several extractors (and threads)
+            return np.asarray(self.model.predict_on_batch(x), dtype=np.float32)
 
     def _batches(
         self, paths: Sequence[Path | str]

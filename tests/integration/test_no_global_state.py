@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import http.server
+import os
 import random
 import socket
 import threading
@@ -37,14 +38,35 @@ def test_random_weights_come_from_local_seeds_and_touch_no_global_generator() ->
     random.seed(123)
     np.random.seed(456)
     before = _global_state()
-    first = FeatureExtractor(cfg)
+    first = FeatureExtractor(cfg, shared=False)
     assert _global_state() == before
-    second = FeatureExtractor(cfg)
-    other = FeatureExtractor(cfg.model_copy(update={"seed": 12}))
+    second = FeatureExtractor(cfg, shared=False)
+    other = FeatureExtractor(cfg.model_copy(update={"seed": 12}), shared=False)
     a, b, c = (m.model.get_layer("conv1_conv").get_weights()[0] for m in (first, second, other))
     assert np.array_equal(a, b) and not np.allclose(a, c)  # same seed, same weights
     assert first.key == "resnet50-random11v2-32pad-max"
     assert random.random() == random.Random(123).random()  # the caller's sequence is intact
+
+
+def test_one_built_model_per_setting_in_a_process(tmp_path: Path) -> None:
+    cfg = FeaturesConfig(weights="none", input_size=32, seed=13, batch_size=4)
+    first = FeatureExtractor(cfg)
+    again = FeatureExtractor(cfg.model_copy(update={"batch_size": 8, "pad": False}))
+    assert again.model is first.model  # batch and layout are the extractor's, not the model's
+    assert again.key == "resnet50-random13v2-32squash-max" and again.cfg.batch_size == 8
+    assert FeatureExtractor(cfg.model_copy(update={"seed": 14})).model is not first.model
+    assert FeatureExtractor(cfg.model_copy(update={"input_size": 40})).model is not first.model
+    # a weights file is the same model only while it is the same file
+    weights = tmp_path / "w.weights.h5"
+    first.model.save_weights(weights)
+    from_file = FeatureExtractor(cfg.model_copy(update={"weights": str(weights)}))
+    assert FeatureExtractor(cfg.model_copy(update={"weights": str(weights)})).model is (
+        from_file.model
+    )
+    FeatureExtractor(cfg.model_copy(update={"seed": 15})).model.save_weights(weights)
+    os.utime(weights, ns=(1, 1))  # another file at the same path
+    changed = FeatureExtractor(cfg.model_copy(update={"weights": str(weights)}))
+    assert changed.model is not from_file.model and changed.key != from_file.key
 
 
 def test_the_weights_download_has_its_own_timeout_not_the_process_default(
