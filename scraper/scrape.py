@@ -390,6 +390,7 @@ def scrape_sources(
                     pass
         except BaseException:
             cancel.set()  # Ctrl-C: every source stops and records itself as interrupted
+            log.warning("stopping: each source finishes the images in flight and records its run")
             _wait_through_interrupts(finished.values())  # the store must outlive every source
             raise
     return [outcomes[name] for name in sources]

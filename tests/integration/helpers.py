@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import IO
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -26,3 +29,38 @@ def run_cli(
         timeout=timeout,
         check=False,
     )
+
+
+class PipeReader:
+    """Reads a child's pipe in a thread, so a test can wait for a line it writes (without the
+    pipe filling up and stalling the child) and still get all of it at the end."""
+
+    def __init__(self, pipe: IO[str]) -> None:
+        self._pipe = pipe
+        self._parts: list[str] = []
+        self._grew = threading.Condition()
+        self._thread = threading.Thread(target=self._read, name="pipe-reader", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        while chunk := os.read(self._pipe.fileno(), 65536):  # as it comes, not line by line
+            with self._grew:
+                self._parts.append(decoder.decode(chunk))
+                self._grew.notify_all()
+
+    @property
+    def text(self) -> str:
+        with self._grew:
+            return "".join(self._parts)
+
+    def wait_for(self, needle: str, timeout: float = 60) -> None:
+        """Block until `needle` has been written (AssertionError after `timeout` s)."""
+        with self._grew:
+            if not self._grew.wait_for(lambda: needle in "".join(self._parts), timeout=timeout):
+                raise AssertionError(f"never wrote {needle!r}:\n{''.join(self._parts)[-2000:]}")
+
+    def close(self, timeout: float = 30) -> str:
+        """All the child wrote, once the pipe is closed."""
+        self._thread.join(timeout=timeout)
+        return self.text

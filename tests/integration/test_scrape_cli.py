@@ -17,7 +17,8 @@ from scraper.demo_feed.server import BackgroundServer
 from scraper.demo_feed.site import create_feed_app
 from store import Store
 from store.check import check_store
-from tests.integration.helpers import REPO, run_cli
+from tests.held_feed import HeldFeed
+from tests.integration.helpers import REPO, PipeReader, run_cli
 
 SUMMARY = re.compile(r"^added (\d+), duplicates (\d+), failed (\d+)( \([^)]*\))?, in [\d.]+ s")
 
@@ -114,10 +115,23 @@ def test_import_cli(tmp_path: Path) -> None:
     assert result.stdout.strip().splitlines()[-1].startswith("added 3, duplicates 0, failed 0")
 
 
+@pytest.fixture
+def held_feed() -> Iterator[tuple[BackgroundServer, HeldFeed]]:
+    """A feed that serves page 1 of a tag and holds the next ones until the test lets them go."""
+    held = HeldFeed(create_feed_app(), pages=1)
+    try:
+        with BackgroundServer(held, "127.0.0.1", 0) as server:
+            yield server, held
+    finally:
+        held.open()  # whatever still waits is served, so no server thread outlives the test
+
+
 @pytest.mark.slow
 def test_killed_scrape_leaves_a_clean_store_and_resumes(
-    feed: BackgroundServer, tmp_path: Path
+    held_feed: tuple[BackgroundServer, HeldFeed], tmp_path: Path
 ) -> None:
+    feed, held = held_feed
+    held.let_through()  # pages 1 and 2: more than 20 images, then the scrape waits for page 3
     config = config_file(tmp_path, feed)
     data = tmp_path / "data"
     proc = start_scrape(config, "preppy", 150)
@@ -129,10 +143,11 @@ def test_killed_scrape_leaves_a_clean_store_and_resumes(
     assert check.returncode == 0, check.stdout
     with Store(data) as store:
         stored = store.stats().images
-        assert 20 <= stored < 150
+        assert 20 <= stored <= 48  # at most two pages of posts
         assert store.runs.recent()[0]["status"] == "interrupted"
         assert check_store(store).clean
 
+    held.open()
     resumed = start_scrape(config, "preppy", 150)
     out, err = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, err
@@ -146,17 +161,23 @@ def test_killed_scrape_leaves_a_clean_store_and_resumes(
 
 @pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_records_an_interrupted_run(
-    feed: BackgroundServer, tmp_path: Path
+    held_feed: tuple[BackgroundServer, HeldFeed], tmp_path: Path
 ) -> None:
+    feed, held = held_feed
     config = config_file(tmp_path, feed)
     data = tmp_path / "data"
     proc = start_scrape(config, "hat", 200)
-    wait_for_images(data, 10)
+    out, err = PipeReader(proc.stdout), PipeReader(proc.stderr)  # type: ignore[arg-type]
+    assert held.asked.wait(60), "the scrape never asked for page 2"
+    wait_for_images(data, 10)  # page 1's images: the scrape is running, waiting for page 2
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130 and "interrupted" in err
+    err.wait_for("stopping:")  # Ctrl-C was seen: the sources are told to stop
+    held.open()  # page 2 comes; the source stops after the images in flight
+    assert proc.wait(timeout=60) == 130
+    assert "interrupted" in err.close() and not out.close().startswith("added")
     with Store(data) as store:
         assert store.runs.recent()[0]["status"] == "interrupted"
+        assert store.stats().images < 200
         assert check_store(store).clean
         assert not list((data / "images" / "tmp").iterdir())
 
