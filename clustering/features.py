@@ -187,8 +187,30 @@ def _model_for(cfg: FeaturesConfig) -> _Built:
         return built
 
 
+# output width of each backbone with global pooling (avg or max), known before any model is built
+DIMS = {"resnet50": 2048, "resnet101": 2048, "densenet121": 1024, "inception_v3": 2048}
+
+
+def _known_identity(cfg: FeaturesConfig) -> tuple[str, str] | None:
+    """The weights' identity and note when the settings alone tell them (random weights, a
+    weights file); None when only loading tells (ImageNet may fall back to random)."""
+    choice = cfg.weights.strip()
+    if choice.lower() == "none":
+        return f"random{cfg.seed}v2", RANDOM_WEIGHTS_NOTE.replace("could not be loaded", "are off")
+    if choice.lower() in ("imagenet", "auto"):
+        return None
+    path = Path(choice).expanduser()
+    if not path.is_file():
+        raise FeatureError(f"features.weights: no such file {path}")
+    return _file_identity(path), ""
+
+
 class FeatureExtractor:
-    """A backbone with its preprocessing. `key` names backbone, weights, input size and pooling."""
+    """A backbone with its preprocessing. `key` names backbone, weights, input size and pooling.
+
+    Where the settings tell the key (random weights, a weights file), the model is built on first
+    use: a rebuild whose images all have features, or a check of an index's key, loads no
+    TensorFlow."""
 
     def __init__(self, cfg: FeaturesConfig, shared: bool = True) -> None:
         """`shared`: take the process's built model for these settings when there is one (see
@@ -199,13 +221,35 @@ class FeatureExtractor:
         if cfg.input_size < smallest:
             raise FeatureError(f"{cfg.backbone} needs an input size of at least {smallest}")
         self.cfg = cfg
-        built = _model_for(cfg) if shared else _build_model(cfg)
-        self.model, self._preprocess = built.model, built.preprocess
-        self.weights_identity, self.weights_note = built.identity, built.note
-        self._model_lock = built.lock
-        self.dim = int(self.model.output_shape[-1])
+        self._shared = shared
+        self._built: _Built | None = None
+        self._built_lock = threading.Lock()
+        known = _known_identity(cfg)
+        if known is None:
+            built = self._load()
+            known = built.identity, built.note
+        self.weights_identity, self.weights_note = known
+        self.dim = DIMS[cfg.backbone]
         layout = "pad" if cfg.pad else "squash"
-        self.key = f"{cfg.backbone}-{built.identity}-{cfg.input_size}{layout}-{cfg.pooling}"
+        self.key = f"{cfg.backbone}-{self.weights_identity}-{cfg.input_size}{layout}-{cfg.pooling}"
+
+    def _load(self) -> _Built:
+        with self._built_lock:
+            if self._built is None:
+                built = _model_for(self.cfg) if self._shared else _build_model(self.cfg)
+                width = int(built.model.output_shape[-1])
+                if width != DIMS[self.cfg.backbone]:  # DIMS must say what the model gives
+                    raise FeatureError(
+                        f"{self.cfg.backbone} gives {width}-d features, not "
+                        f"{DIMS[self.cfg.backbone]}"
+                    )
+                self._built = built
+            return self._built
+
+    @property
+    def model(self) -> Any:
+        """The Keras model (built now if it was not yet)."""
+        return self._load().model
 
     @property
     def uses_random_weights(self) -> bool:
@@ -217,9 +261,10 @@ class FeatureExtractor:
 
     def run_batch(self, batch: np.ndarray) -> np.ndarray:
         """The model on a ready (b, s, s, 3) uint8/float batch."""
-        x = self._preprocess(batch.astype(np.float32))
-        with self._model_lock:  # one model may serve several extractors (and threads)
-            return np.asarray(self.model.predict_on_batch(x), dtype=np.float32)
+        built = self._load()
+        x = built.preprocess(batch.astype(np.float32))
+        with built.lock:  # one model may serve several extractors (and threads)
+            return np.asarray(built.model.predict_on_batch(x), dtype=np.float32)
 
     def _batches(
         self, paths: Sequence[Path | str]

@@ -50,6 +50,8 @@ def test_random_weights_come_from_local_seeds_and_touch_no_global_generator() ->
 
 def test_one_built_model_per_setting_in_a_process(tmp_path: Path) -> None:
     cfg = FeaturesConfig(weights="none", input_size=32, seed=13, batch_size=4)
+    lazy = FeatureExtractor(cfg.model_copy(update={"seed": 99}))
+    assert lazy.key == "resnet50-random99v2-32pad-max" and lazy._built is None  # no model yet
     first = FeatureExtractor(cfg)
     again = FeatureExtractor(cfg.model_copy(update={"batch_size": 8, "pad": False}))
     assert again.model is first.model  # batch and layout are the extractor's, not the model's
