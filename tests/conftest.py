@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.abc
 import io
 import ipaddress
 import os
 import socket
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +24,19 @@ if TYPE_CHECKING:
     from tests.s3 import Server as S3Server
 
 _LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+
+
+class _NoModels(importlib.abc.MetaPathFinder):
+    """The fast tier (`make test-fast`) runs no model: importing TensorFlow or Keras there fails
+    the test at once, naming the marker it lacks, instead of quietly making the tier slow."""
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name.partition(".")[0] in ("tensorflow", "keras"):
+            raise ImportError(f"{name} imported in the fast tier: mark the test @pytest.mark.model")
+
+
+if os.environ.get("STYLESCOUT_TEST_FAST") == "1":
+    sys.meta_path.insert(0, _NoModels())
 
 
 def _is_loopback(host: object) -> bool:

@@ -45,9 +45,8 @@ def test_the_tag_view_calls_what_the_feed_was_designed_to_do(data_dir: Path) -> 
 
     # emerging looks: micro-styles rising significantly, from the families designed to rise
     family_of = {post.id: post.style for post in catalog.posts}
-    config = config.model_copy(
-        update={"features": config.features.model_copy(update={"weights": "none"})}
-    )
+    features = {"weights": "none", "input_size": 64}  # small inputs: the test judges the trends
+    config = config.model_copy(update={"features": config.features.model_copy(update=features)})
     with Store(data_dir) as store:
         _, index = build_index(config, store)
         looks = emerging_looks(store, index.ids, index.vectors, config.clustering)
