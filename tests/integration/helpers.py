@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
+import importlib
+import io
 import os
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -54,13 +58,46 @@ class PipeReader:
         with self._grew:
             return "".join(self._parts)
 
-    def wait_for(self, needle: str, timeout: float = 60) -> None:
-        """Block until `needle` has been written (AssertionError after `timeout` s)."""
+    def wait_for(
+        self, needle: str, timeout: float = 60, also: Callable[[], str] | None = None
+    ) -> None:
+        """Block until `needle` has been written (AssertionError after `timeout` s, with what
+        `also` says then)."""
         with self._grew:
-            if not self._grew.wait_for(lambda: needle in "".join(self._parts), timeout=timeout):
-                raise AssertionError(f"never wrote {needle!r}:\n{''.join(self._parts)[-2000:]}")
+            if self._grew.wait_for(lambda: needle in "".join(self._parts), timeout=timeout):
+                return
+            written = "".join(self._parts)[-2000:]
+        extra = f"\n{also()}" if also else ""
+        raise AssertionError(f"never wrote {needle!r} in {timeout:.0f} s:\n{written}{extra}")
 
     def close(self, timeout: float = 30) -> str:
         """All the child wrote, once the pipe is closed."""
         self._thread.join(timeout=timeout)
         return self.text
+
+
+def run_cli_here(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m PACKAGE ARGS` run in this process: the same parser, main and output as
+    `run_cli`, without a new interpreter importing TensorFlow and building its model again. For
+    tests of what a command answers; how a process starts, stops or dies stays with `run_cli`.
+    (Log lines go to pytest's log capture here, not to the returned stderr.)"""
+    package, *argv = args
+    main = importlib.import_module(f"{package}.cli").main
+    out, err = io.StringIO(), io.StringIO()
+    saved = {name: os.environ.get(name) for name in env or {}}
+    os.environ.update(env or {})
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(argv))
+            except SystemExit as exc:  # argparse: --help, usage errors
+                code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return subprocess.CompletedProcess(
+        [sys.executable, "-m", *args], code, out.getvalue(), err.getvalue()
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -17,7 +18,7 @@ from scraper.demo_feed.server import BackgroundServer
 from scraper.demo_feed.site import create_feed_app
 from store import Store
 from store.check import check_store
-from tests.held_feed import HeldFeed
+from tests.held_feed import HOLD_LIMIT_S, HeldFeed
 from tests.integration.helpers import REPO, PipeReader, run_cli
 
 SUMMARY = re.compile(r"^added (\d+), duplicates (\d+), failed (\d+)( \([^)]*\))?, in [\d.]+ s")
@@ -29,10 +30,23 @@ def feed() -> Iterator[BackgroundServer]:
         yield server
 
 
-def config_file(tmp_path: Path, feed: BackgroundServer) -> Path:
+def config_file(tmp_path: Path, feed: BackgroundServer, held: bool = False) -> Path:
+    """The config of a scrape of `feed`; `held`: the feed holds pages, so the scrape waits for a
+    page as long as the feed holds it (past the default read timeout, on a busy machine too)."""
     path = tmp_path / "config.yaml"
-    path.write_text(f"data_dir: data\ndemo_feed:\n  port: {feed.port}\n")
+    text = f"data_dir: data\ndemo_feed:\n  port: {feed.port}\n"
+    if held:
+        text += f"scraper:\n  read_timeout_s: {HOLD_LIMIT_S + 60}\n"
+    path.write_text(text)
     return path
+
+
+def _ctrl_c_as_in_a_terminal() -> None:
+    """Run in the child before exec: Ctrl-C does what it does in a terminal. A shell starts a
+    background job (`make test &`, a CI runner's step) with SIGINT ignored, every child inherits
+    that, and Python then installs no KeyboardInterrupt handler: the Ctrl-C test's SIGINT was
+    ignored and the scrape ran to its end (exit 0), the flake of the issue."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def start_scrape(config: Path, tag: str, count: int) -> subprocess.Popen[str]:
@@ -57,6 +71,7 @@ def start_scrape(config: Path, tag: str, count: int) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_ctrl_c_as_in_a_terminal,
     )
 
 
@@ -115,6 +130,18 @@ def test_import_cli(tmp_path: Path) -> None:
     assert result.stdout.strip().splitlines()[-1].startswith("added 3, duplicates 0, failed 0")
 
 
+def _signal_state(pid: int) -> str:
+    """The kernel's view of a process's signals (pending, blocked, ignored, caught), per thread."""
+    lines = []
+    for status in sorted(Path(f"/proc/{pid}/task").glob("*/status")):
+        with contextlib.suppress(OSError):
+            text = status.read_text().splitlines()
+            name = next((t.split(":", 1)[1].strip() for t in text if t.startswith("Name:")), "")
+            sig = " ".join(t.replace("\t", "") for t in text if t.startswith(("Sig", "ShdPnd")))
+            lines.append(f"{status.parent.name} {name}: {sig}")
+    return "\n".join(lines) or f"process {pid} is gone"
+
+
 @pytest.fixture
 def held_feed() -> Iterator[tuple[BackgroundServer, HeldFeed]]:
     """A feed that serves page 1 of a tag and holds the next ones until the test lets them go."""
@@ -132,7 +159,7 @@ def test_killed_scrape_leaves_a_clean_store_and_resumes(
 ) -> None:
     feed, held = held_feed
     held.let_through()  # pages 1 and 2: more than 20 images, then the scrape waits for page 3
-    config = config_file(tmp_path, feed)
+    config = config_file(tmp_path, feed, held=True)
     data = tmp_path / "data"
     proc = start_scrape(config, "preppy", 150)
     wait_for_images(data, 20)
@@ -164,14 +191,14 @@ def test_ctrl_c_stops_cleanly_and_records_an_interrupted_run(
     held_feed: tuple[BackgroundServer, HeldFeed], tmp_path: Path
 ) -> None:
     feed, held = held_feed
-    config = config_file(tmp_path, feed)
+    config = config_file(tmp_path, feed, held=True)
     data = tmp_path / "data"
     proc = start_scrape(config, "hat", 200)
     out, err = PipeReader(proc.stdout), PipeReader(proc.stderr)  # type: ignore[arg-type]
     assert held.asked.wait(60), "the scrape never asked for page 2"
     wait_for_images(data, 10)  # page 1's images: the scrape is running, waiting for page 2
     proc.send_signal(signal.SIGINT)
-    err.wait_for("stopping:")  # Ctrl-C was seen: the sources are told to stop
+    err.wait_for("stopping:", also=lambda: _signal_state(proc.pid))  # Ctrl-C seen: sources stop
     held.open()  # page 2 comes; the source stops after the images in flight
     assert proc.wait(timeout=60) == 130
     assert "interrupted" in err.close() and not out.close().startswith("added")
