@@ -19,6 +19,7 @@ from dash_app.serving import serve_app
 from scraper.demo_feed.server import BackgroundServer
 from scraper.demo_feed.site import create_feed_app
 from store import Store, load_config
+from store.check import check_store
 from tests.integration.helpers import run_cli
 from tests.integration.reliability import IndexWatcher, scrape_args, write_config
 
@@ -45,7 +46,15 @@ def _kill_after(proc: object, seconds: float) -> bool:
     return True
 
 
-def _check_clean(config: Path) -> None:
+def _check_clean(data: Path, url: str | None) -> None:
+    """What `store check` checks, in this process: the check after each kill opens the store as
+    the next writer would (recovering what the killed one left) and finds nothing wrong."""
+    with Store(data, url=url) as store:
+        report = check_store(store)
+    assert report.clean, report
+
+
+def _check_clean_cli(config: Path) -> None:
     result = run_cli("store", "--config", str(config), "check", timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -91,7 +100,7 @@ def test_killed_scrapes_and_builds_lose_nothing(
             counts[tag] = 30 * (trial // len(TAGS) + 1)  # each round asks for more
             proc = launch(config, *scrape_args(tag, counts[tag]))
             killed += _kill_after(proc, rng.uniform(0.3, 2.5))
-            _check_clean(config)
+            _check_clean(data, store_url)
             now = _stored(data, store_url)
             assert seen <= now, f"trial {trial}: lost {sorted(seen - now)[:3]}"
             seen = now
@@ -107,7 +116,7 @@ def test_killed_scrapes_and_builds_lose_nothing(
         with Store(data, url=store_url) as store:
             assert all(run["status"] != "running" for run in store.runs.recent(200))
         seen = _stored(data, store_url)
-        _check_clean(config)
+        _check_clean_cli(config)
 
         # 2. builds killed at random moments
         previous = load_index(data / "index")
@@ -115,7 +124,7 @@ def test_killed_scrapes_and_builds_lose_nothing(
         for trial in range(TRIALS):
             proc = launch(config, "clustering", "build")
             killed += _kill_after(proc, rng.uniform(0.5, 9.0))
-            _check_clean(config)
+            _check_clean(data, store_url)
             index = load_index(data / "index")  # the current index is always complete
             assert len(index.ids) == len(index.vectors) == len(index.labels) > 0, trial
             assert len(index.ids) >= len(previous.ids)
