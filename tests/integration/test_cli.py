@@ -7,7 +7,7 @@ import pytest
 
 from store import Store
 from tests.conftest import jpeg_bytes, meta_for
-from tests.integration.helpers import run_cli
+from tests.integration.helpers import run_cli, run_cli_here
 
 
 @pytest.mark.parametrize("package", ["store", "scraper", "clustering", "dash_app"])
@@ -147,7 +147,7 @@ def test_build_takes_weights_on_the_command_line(tmp_path: Path) -> None:
     with Store(data) as store:
         for seed in range(6):
             store.images.add_image_bytes(jpeg_bytes(seed), meta_for(seed), ["boho"])
-    built = run_cli(
+    built = run_cli_here(
         "clustering", "build", "--weights", "none", "--config", str(config), "--data-dir", str(data)
     )
     assert built.returncode == 0, built.stderr

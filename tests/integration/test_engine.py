@@ -17,7 +17,7 @@ from clustering.features import FeatureExtractor
 from clustering.index import load_index
 from store import Config, ImageMeta, Store
 from tests.conftest import make_config
-from tests.integration.helpers import run_cli
+from tests.integration.helpers import run_cli_here
 
 FAMILIES = {  # colour family x pattern: what the clustering must recover
     "redstripes": ((200, 30, 40), "stripes"),
@@ -144,8 +144,8 @@ def test_readers_never_see_half_an_index(data_dir: Path, extractor: FeatureExtra
 
 def recommend_json(config_file: Path, photo: Path) -> dict:
     """`python -m clustering recommend PHOTO --json`, checked and parsed."""
-    result = run_cli(
-        "clustering", "--config", str(config_file), "recommend", str(photo), "--json", timeout=300
+    result = run_cli_here(
+        "clustering", "--config", str(config_file), "recommend", str(photo), "--json"
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
@@ -160,7 +160,7 @@ def test_recommend_cli_excludes_the_query_and_falls_back(data_dir: Path, tmp_pat
     )
     with Store(data_dir) as store:
         fill_store(store)
-    build = run_cli("clustering", "--config", str(config_file), "build", timeout=300)
+    build = run_cli_here("clustering", "--config", str(config_file), "build")
     assert build.returncode == 0, build.stderr
     assert "RANDOM weights" in build.stdout and "in 4 styles" in build.stdout
     with Store(data_dir) as store:

@@ -14,22 +14,15 @@ from dash_app.context import get_context
 from dash_app.recommend import recommend, uploads_folder
 from dash_app.uploads import accept_upload
 from store import Store
-from tests.integration.helpers import run_cli
+from tests.integration.helpers import run_cli_here
 from tests.integration.test_engine import FAMILIES, family_image, fill_store
 
 USER = "u" + "cd" * 16
 
 
 def _cli(config_file: Path, photo: Path, *extra: str) -> dict:
-    result = run_cli(
-        "clustering",
-        "recommend",
-        str(photo),
-        "--json",
-        "--config",
-        str(config_file),
-        *extra,
-        timeout=300,
+    result = run_cli_here(  # the command's own main; a new process would only add start-up
+        "clustering", "recommend", str(photo), "--json", "--config", str(config_file), *extra
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
@@ -60,7 +53,7 @@ def test_the_cli_and_the_dashboard_give_the_same_style_and_items(
     )
     with Store(data_dir) as store:
         fill_store(store)
-    assert run_cli("clustering", "build", "--config", str(config_file), timeout=300).returncode == 0
+    assert run_cli_here("clustering", "build", "--config", str(config_file)).returncode == 0
     # after the build the config's colour weight changes: the index's own weight is used
     config_file.write_text(config_file.read_text().replace("weight: 0.5", "weight: 0.9"))
 
