@@ -40,6 +40,7 @@ def instagram_config(data_dir: Path, replica: BackgroundServer, kind: str = "htm
                 "allow_private_network": True,
                 "cookie_name": "sessionid",
                 "cookie_env": "TEST_STYLESCOUT_SESSIONID",
+                "host_spacing_s": 0,  # the built-in's 3 s is for the real site, not a replica
                 "selectors": {
                     "post": 'a[href*="/p/"]',
                     "image": "img",
