@@ -50,6 +50,24 @@ def _is_loopback(host: object) -> bool:
         return False
 
 
+# The longest tests (minutes each) start first, one per worker, and the short ones fill in
+# around them; started last, one of them alone would set the run's length.
+FIRST = (
+    "tests/integration/test_crash_safety.py",
+    "tests/integration/test_tag_trends.py",
+    "tests/integration/test_ray_extraction.py",
+    "tests/integration/test_concurrent_ratings.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return FIRST.index(path) if path in FIRST else len(FIRST)
+
+    items.sort(key=rank)  # stable: the rest keep their order
+
+
 class NetworkGuardError(AssertionError):
     """A test tried to reach beyond this machine."""
 
