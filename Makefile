@@ -5,10 +5,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stylescout-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-scale demo serve test lint audit bench bench-scale clean
+.PHONY: help setup setup-scale demo serve test test-fast lint audit bench bench-scale clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-11s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) 2>/dev/null || \
@@ -35,8 +35,12 @@ serve: setup-scale ## a team's dashboard: a Celery worker + WORKERS gunicorn wor
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(PY) -m dash_app --workers $(WORKERS) --host $(HOST)
 
-test: setup ## run all tests (browser tests skip without chromium and chromium-driver)
-	$(PY) -m pytest
+TEST_WORKERS ?= 2
+test: setup ## run every test on TEST_WORKERS workers (browser tests skip without chromium and chromium-driver)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+
+test-fast: setup ## the inner loop: unit tests and the integration tests that run no model (under 2 minutes)
+	STYLESCOUT_TEST_FAST=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not model" tests/unit tests/integration
 
 lint: setup ## ruff checks and formatting
 	$(PY) -m ruff check .

@@ -137,6 +137,7 @@ def test_common_options_work_after_the_subcommand_too(tmp_path: Path) -> None:
     assert scrape.returncode == 2 and "unknown key 'demo_feed.prot'" in scrape.stderr
 
 
+@pytest.mark.model
 def test_build_takes_weights_on_the_command_line(tmp_path: Path) -> None:
     data = tmp_path / "data"
     config = tmp_path / "config.yaml"

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from clustering.compare import compare, load_comparison
 from store import Store
 from tests.conftest import jpeg_bytes, make_config, meta_for
 from tests.integration.helpers import run_cli
+
+pytestmark = pytest.mark.model  # builds a Keras backbone: not in make test-fast
 
 BACKBONES = ["resnet50", "densenet121"]
 

@@ -22,6 +22,8 @@ from tests.dash_client import rate
 from tests.integration.helpers import run_cli
 from tests.integration.reliability import scrape_args, write_config
 
+pytestmark = pytest.mark.model  # builds a Keras backbone: not in make test-fast
+
 CLIENTS, RATINGS = 20, 50
 
 

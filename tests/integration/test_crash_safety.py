@@ -23,6 +23,8 @@ from store.check import check_store
 from tests.integration.helpers import run_cli
 from tests.integration.reliability import IndexWatcher, scrape_args, write_config
 
+pytestmark = pytest.mark.model  # builds a Keras backbone: not in make test-fast
+
 TRIALS = 20
 TAGS = ("preppy", "sporty", "streetwear", "minimal", "romantic", "boho")
 

@@ -19,6 +19,8 @@ from scraper.demo_feed.site import create_feed_app
 from store import Store
 from tests.conftest import assert_same_vector, jpeg_bytes, make_config, meta_for
 
+pytestmark = pytest.mark.model  # builds a Keras backbone: not in make test-fast
+
 FEATURES = {"input_size": 32, "weights": "none", "batch_size": 8}
 
 

@@ -11,6 +11,8 @@ from scraper.demo_feed.site import create_feed_app
 from store import Store
 from tests.conftest import make_config
 
+pytestmark = pytest.mark.model  # builds a Keras backbone: not in make test-fast
+
 
 @pytest.mark.slow
 def test_demo_fills_an_empty_store_once(data_dir: Path) -> None:

@@ -19,6 +19,8 @@ from store import Config, ImageMeta, Store
 from tests.conftest import make_config
 from tests.integration.helpers import run_cli_here
 
+pytestmark = pytest.mark.model  # builds a Keras backbone: not in make test-fast
+
 FAMILIES = {  # colour family x pattern: what the clustering must recover
     "redstripes": ((200, 30, 40), "stripes"),
     "bluedots": ((30, 60, 190), "dots"),

@@ -17,6 +17,8 @@ from dash_app.recommend import recommend
 from store import Config, ConfigError, Store
 from tests.conftest import jpeg_bytes, make_config, meta_for
 
+pytestmark = pytest.mark.model  # builds a Keras backbone: not in make test-fast
+
 FEATURES = {"input_size": 32, "weights": "none", "batch_size": 8}
 USER = "u" + "1" * 32
 

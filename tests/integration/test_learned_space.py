@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from clustering.build import build_index
@@ -14,6 +15,8 @@ from clustering.evaluate import learned_split
 from clustering.query import PhotoEmbedder
 from store import Config, Store
 from tests.conftest import assert_same_vector, make_config, meta_for
+
+pytestmark = pytest.mark.model  # builds a Keras backbone: not in make test-fast
 
 PATTERNS = ("stripes", "bars", "checks")
 

@@ -26,6 +26,8 @@ from dash_app.context import context_for, registered_tokens
 from store.config import FeaturesConfig
 from tests.conftest import make_config
 
+pytestmark = pytest.mark.model  # builds a Keras backbone: not in make test-fast
+
 
 def _global_state() -> tuple:
     return random.getstate(), np.random.get_state()[1].tobytes(), socket.getdefaulttimeout()

@@ -17,6 +17,8 @@ from store import Store
 from tests.integration.helpers import run_cli_here
 from tests.integration.test_engine import FAMILIES, family_image, fill_store
 
+pytestmark = pytest.mark.model  # builds a Keras backbone: not in make test-fast
+
 USER = "u" + "cd" * 16
 
 

@@ -16,6 +16,8 @@ from store import ImageMeta, Store, StyleScoutError
 from tests.conftest import assert_same_vector, make_config
 from tests.integration.test_engine import ENGINE, fill_store
 
+pytestmark = pytest.mark.model  # builds a Keras backbone: not in make test-fast
+
 pytest.importorskip("ray", reason="Ray is not installed (make setup-scale)")
 RAY = {"engine": "ray", "ray_actors": 2, "ray_cpus": 2}
 

@@ -20,6 +20,7 @@ from tests.s3 import Bucket
 
 
 @pytest.mark.slow
+@pytest.mark.model
 def test_a_scrape_and_a_build_on_an_s3_image_folder(data_dir: Path, s3_bucket: Bucket) -> None:
     with BackgroundServer(create_feed_app(), "127.0.0.1", 0) as feed:
         config = make_config(
@@ -58,6 +59,7 @@ def test_store_check_cli_notices_a_missing_object(data_dir: Path, s3_bucket: Buc
 
 
 @pytest.mark.slow
+@pytest.mark.model
 def test_ray_actors_read_the_s3_image_folder(data_dir: Path, s3_bucket: Bucket) -> None:
     pytest.importorskip("ray", reason="Ray is not installed (make setup-scale)")
     from clustering.ray_extract import extract_missing_ray

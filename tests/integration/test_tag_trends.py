@@ -17,6 +17,8 @@ from store import Store
 from store.config import DemoFeedConfig
 from tests.conftest import make_config
 
+pytestmark = pytest.mark.model  # builds a Keras backbone: not in make test-fast
+
 
 @pytest.mark.slow
 def test_the_tag_view_calls_what_the_feed_was_designed_to_do(data_dir: Path) -> None:
