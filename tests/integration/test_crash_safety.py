@@ -85,8 +85,10 @@ def test_killed_scrapes_and_builds_lose_nothing(
     data = tmp_path / "data"
     first = run_cli("scraper", "--config", str(config), *scrape_args("boho", 12)[1:])
     assert first.returncode == 0, first.stderr
+    began = time.monotonic()
     built = run_cli("clustering", "--config", str(config), "build", timeout=300)
     assert built.returncode == 0, built.stderr
+    build_s = time.monotonic() - began  # how long a build lives here, on this machine
 
     app = create_app(load_config(config))
     with serve_app(app) as server:
@@ -124,8 +126,13 @@ def test_killed_scrapes_and_builds_lose_nothing(
         previous = load_index(data / "index")
         killed = 0
         for trial in range(TRIALS):
+            # a moment within a build's life as measured here (the last one that finished): a
+            # fixed window missed most builds once builds became faster
+            began = time.monotonic()
             proc = launch(config, "clustering", "build")
-            killed += _kill_after(proc, rng.uniform(0.5, 9.0))
+            cut = _kill_after(proc, rng.uniform(0.3, 0.95 * max(build_s, 1.0)))
+            killed += cut
+            build_s = build_s if cut else time.monotonic() - began
             _check_clean(data, store_url)
             index = load_index(data / "index")  # the current index is always complete
             assert len(index.ids) == len(index.vectors) == len(index.labels) > 0, trial
