@@ -39,7 +39,7 @@ TEST_WORKERS ?= 2
 test: setup ## run every test on TEST_WORKERS workers (browser tests skip without chromium and chromium-driver)
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
-test-fast: setup ## the inner loop: unit tests and the integration tests that run no model (under 2 minutes)
+test-fast: setup ## the inner loop: unit tests and the integration tests that run no model
 	STYLESCOUT_TEST_FAST=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not model" tests/unit tests/integration
 
 lint: setup ## ruff checks and formatting
