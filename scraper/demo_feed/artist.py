@@ -520,6 +520,33 @@ def _to_canvas(poly: UnitPoly, box: tuple[float, float, float, float], angle: fl
     return out
 
 
+def _blurred_near(
+    mask: Image.Image, box: tuple[int, int, int, int], radius: float
+) -> tuple[int, int, int, int, Array]:
+    """The Gaussian blur of `mask` around `box` (y0, y1, x0, x1 of the part returned, and that
+    part): the same pixels as blurring the whole image, at a fraction of the cost, because the
+    mask is empty outside the box and the blur reaches no further than the margin (PIL blurs by
+    three box passes; a crop keeps the image's own edges where the box touches them)."""
+    x0, y0, x1, y1 = box
+    margin = int(4 * radius) + 8
+    w, h = mask.size
+    cx0, cy0, cx1, cy1 = (
+        max(0, x0 - margin),
+        max(0, y0 - margin),
+        min(w, x1 + margin),
+        min(h, y1 + margin),
+    )
+    part = mask.crop((cx0, cy0, cx1, cy1)).filter(ImageFilter.GaussianBlur(radius))
+    return cy0, cy1, cx0, cx1, np.asarray(part, np.float32)
+
+
+def _blurred_within(mask: Image.Image, box: tuple[int, int, int, int], radius: float) -> Array:
+    """The blurred mask (as `_blurred_near`) cut to `box`."""
+    cy0, _, cx0, _, part = _blurred_near(mask, box, radius)
+    x0, y0, x1, y1 = box
+    return part[y0 - cy0 : y1 - cy0, x0 - cx0 : x1 - cx0]
+
+
 def _render_garment(
     canvas: Array,
     name: str,
@@ -544,7 +571,9 @@ def _render_garment(
     if x1 - x0 < 4 or y1 - y0 < 4:
         return
     # soft shadow, offset towards the bottom right
-    shadow = np.asarray(mask_img.filter(ImageFilter.GaussianBlur(6)), np.float32) / 255.0
+    shadow = np.zeros((h, w), np.float32)
+    sy0, sy1, sx0, sx1, blurred = _blurred_near(mask_img, (x0, y0, x1, y1), 6)
+    shadow[sy0:sy1, sx0:sx1] = blurred / 255.0
     shadow = np.roll(np.roll(shadow, 6, axis=0), 4, axis=1)
     canvas *= (1 - 0.32 * shadow)[..., None]
 
@@ -572,9 +601,9 @@ def _render_garment(
         phase = float(rng.uniform(0, 2 * np.pi))
         shade *= 1 + 0.07 * garment.folds * np.sin(2 * np.pi * (u * 5 + phase)) * v
     mask = np.asarray(mask_img, np.float32)[y0:y1, x0:x1] / 255.0
-    inner = np.asarray(mask_img.filter(ImageFilter.GaussianBlur(4)), np.float32)[y0:y1, x0:x1] / 255
+    inner = _blurred_within(mask_img, (x0, y0, x1, y1), 4) / 255
     shade *= 0.72 + 0.28 * inner
-    soft = np.asarray(mask_img.filter(ImageFilter.GaussianBlur(0.7)), np.float32)[y0:y1, x0:x1]
+    soft = _blurred_within(mask_img, (x0, y0, x1, y1), 0.7)
     alpha = (np.minimum(mask, soft / 255.0))[..., None]
     region = canvas[y0:y1, x0:x1]
     canvas[y0:y1, x0:x1] = region * (1 - alpha) + tex * shade[..., None] * alpha
