@@ -31,7 +31,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import eigh
-from sklearn.decomposition import PCA
 
 from store.config import LearningConfig
 
@@ -184,6 +183,8 @@ def _fit(
     x: np.ndarray, members: list[np.ndarray], weights: np.ndarray, cfg: LearningConfig
 ) -> dict[str, np.ndarray]:
     """PCA of the rows, then the multi-label discriminant directions in its whitened space."""
+    from sklearn.decomposition import PCA  # 1.2 s to import: only a build that learns pays it
+
     centre = x.mean(axis=0)
     p = int(min(cfg.pca_dims, x.shape[1], len(x) - 1))
     pca = PCA(n_components=p, svd_solver="randomized", random_state=cfg.seed).fit(x - centre)
