@@ -10,6 +10,7 @@ same way, so neither the answers nor their timing tell which names exist.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -26,7 +27,14 @@ FREE_FAILURES = 2
 MAX_WAIT_S = 900
 FORGET_AFTER_S = 3600  # failures an hour old are forgotten
 _HASHER = PasswordHasher()
-_DUMMY = _HASHER.hash("a password no account has")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash no password matches, checked for unknown names so they cost what known ones do;
+    made on first use, not at import (an argon2 hash takes a tenth of a second and 64 MiB, and
+    every command line imports the store)."""
+    return _HASHER.hash("a password no account has")
 
 
 @dataclass(frozen=True)
@@ -91,7 +99,7 @@ class AccountRepository:
         try:
             check_name(name)
         except StoreError:  # cannot be an account's name: nothing to count
-            _verify(_DUMMY, password)
+            _verify(_dummy_hash(), password)
             return SignIn(False)
         failure = self._db.row(
             "SELECT failed, locked_until, last_failed_at FROM sign_in_failures WHERE name = ?",
@@ -116,7 +124,7 @@ class AccountRepository:
                     )
             return SignIn(True)
         if row is None:
-            _verify(_DUMMY, password)  # an unknown name costs the same hash check
+            _verify(_dummy_hash(), password)  # an unknown name costs the same hash check
         failed += 1
         wait = 0 if failed <= FREE_FAILURES else min(MAX_WAIT_S, 2 ** (failed - FREE_FAILURES))
         until = to_utc_text(moment + dt.timedelta(seconds=wait)) if wait else None
