@@ -168,3 +168,26 @@ def test_api_and_media(client: FlaskClient) -> None:
 def test_robots_txt(client: FlaskClient) -> None:
     body = client.get("/robots.txt").get_data(as_text=True)
     assert "User-agent: *" in body and "Disallow: /private/" in body
+
+
+@pytest.mark.parametrize("radius", [0.7, 4, 6])
+def test_a_blur_near_the_garment_equals_the_whole_canvas_blur(radius: float) -> None:
+    from PIL import ImageDraw, ImageFilter
+
+    from scraper.demo_feed.artist import _blurred_near, _blurred_within
+
+    rng = np.random.default_rng(3)
+    for corner in [(5, 5), (250, 330), (-20, 150), (150, -30), (290, 380)]:  # edges included
+        mask = Image.new("L", (320, 400), 0)
+        x, y = corner
+        poly = [(x + rng.uniform(0, 60), y + rng.uniform(0, 70)) for _ in range(6)]
+        ImageDraw.Draw(mask).polygon(poly, fill=255)
+        box = mask.getbbox()
+        assert box is not None
+        whole = np.asarray(mask.filter(ImageFilter.GaussianBlur(radius)), np.float32)
+        y0, y1, x0, x1, part = _blurred_near(mask, box, radius)
+        assert np.array_equal(part, whole[y0:y1, x0:x1])
+        assert not whole[:y0].any() and not whole[y1:].any()  # nothing reaches past the part
+        assert not whole[:, :x0].any() and not whole[:, x1:].any()
+        bx0, by0, bx1, by1 = box
+        assert np.array_equal(_blurred_within(mask, box, radius), whole[by0:by1, bx0:bx1])
