@@ -51,6 +51,9 @@ class BuildReport:
         )
 
 
+COLOUR_CHUNK = 256  # colour histograms saved per this many images
+
+
 def _colour_features(store: Store, config: Config, progress: Progress | None) -> None:
     key = colour_key(config.features.colour)
     todo = store.features.images_without_features(key)
@@ -66,18 +69,25 @@ def _colour_features(store: Store, config: Config, progress: Progress | None) ->
 
     done: list[tuple[int, np.ndarray]] = []
     failures: dict[int, str] = {}
+
+    def save() -> None:  # as it goes, like the model's features: a stopped build keeps its work
+        if done:
+            store.features.save_features(key, [i for i, _ in done], np.stack([v for _, v in done]))
+        if failures:
+            store.features.save_feature_failures(key, failures)
+        done.clear()
+        failures.clear()
+
     with ThreadPoolExecutor(max_workers=2) as pool:
         for n, (image_id, vector, error) in enumerate(pool.map(one, todo), start=1):
             if vector is None:
                 failures[image_id] = error
             else:
                 done.append((image_id, vector))
-            if progress and (n % 64 == 0 or n == len(todo)):
-                progress("colour", n, len(todo))
-    if done:
-        store.features.save_features(key, [i for i, _ in done], np.stack([v for _, v in done]))
-    if failures:
-        store.features.save_feature_failures(key, failures)
+            if n % COLOUR_CHUNK == 0 or n == len(todo):
+                save()
+                if progress:
+                    progress("colour", n, len(todo))
 
 
 def extract_missing(

@@ -48,3 +48,25 @@ def test_colour_histogram_ignores_the_white_background() -> None:
     hist = colour_histogram(img, ColourConfig())
     assert hist.shape == (512,) and np.isclose((hist**2).sum(), 1.0)
     assert np.count_nonzero(hist) == 1  # only the red garment counts
+
+
+def test_a_stopped_build_keeps_the_colour_histograms_it_made(tmp_path: Path) -> None:
+    from clustering.build import COLOUR_CHUNK, _colour_features
+    from clustering.colour import colour_key
+    from store import Store
+    from tests.conftest import jpeg_bytes, make_config, meta_for
+
+    config = make_config(tmp_path / "data")
+    with Store(tmp_path / "data") as store:
+        for seed in range(COLOUR_CHUNK + 10):
+            store.images.add_image_bytes(jpeg_bytes(seed), meta_for(seed), ["x"])
+
+        def stop_after_the_first_chunk(stage: str, done: int, total: int) -> None:
+            raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            _colour_features(store, config, stop_after_the_first_chunk)
+        key = colour_key(config.features.colour)
+        assert len(store.features.images_without_features(key)) == 10  # the first chunk kept
+        _colour_features(store, config, None)  # the next build does only the rest
+        assert not store.features.images_without_features(key)
