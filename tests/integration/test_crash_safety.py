@@ -20,12 +20,13 @@ from scraper.demo_feed.server import BackgroundServer
 from scraper.demo_feed.site import create_feed_app
 from store import Store, load_config
 from store.check import check_store
-from tests.integration.helpers import run_cli
+from tests.integration.helpers import run_cli, run_cli_here
 from tests.integration.reliability import IndexWatcher, scrape_args, write_config
 
 pytestmark = pytest.mark.model  # builds a Keras backbone: not in make test-fast
 
 TRIALS = 20
+EXTRACTING = 3  # of the killed builds, those killed while they extract features
 TAGS = ("preppy", "sporty", "streetwear", "minimal", "romantic", "boho")
 
 
@@ -46,6 +47,21 @@ def _kill_after(proc: object, seconds: float) -> bool:
     proc.send_signal(signal.SIGKILL)  # type: ignore[attr-defined]
     proc.communicate(timeout=10)  # type: ignore[attr-defined]
     return True
+
+
+def _await_saved_features(
+    proc: subprocess.Popen[str], data: Path, url: str | None, feature_key: str
+) -> None:
+    """Return once the build `proc` has saved features (or ended). Its interpreter and
+    TensorFlow take seconds to start, and a kill before its first write tests nothing the store
+    sees: the kill moments of the extracting builds are drawn from here."""
+    with Store(data, url=url) as store:
+        missing = len(store.features.images_without_features(feature_key))
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and proc.poll() is None:
+            if len(store.features.images_without_features(feature_key)) < missing:
+                return
+            time.sleep(0.05)
 
 
 def _check_clean(data: Path, url: str | None) -> None:
@@ -73,7 +89,7 @@ def _stored(data: Path, url: str | None) -> set[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)  # about 3-4 minutes here: 40 kills, 40 store checks, 21 builds
+@pytest.mark.timeout(900)  # 2-3 minutes here: 40 kills, 40 store checks, 22 builds
 def test_killed_scrapes_and_builds_lose_nothing(
     feed: BackgroundServer,
     tmp_path: Path,
@@ -92,7 +108,7 @@ def test_killed_scrapes_and_builds_lose_nothing(
 
     app = create_app(load_config(config))
     with serve_app(app) as server:
-        watcher = IndexWatcher(server.url)
+        watcher = IndexWatcher(server.url, every_s=0.1)
         watcher.start()
 
         # 1. scrapes killed at random moments
@@ -111,34 +127,53 @@ def test_killed_scrapes_and_builds_lose_nothing(
         assert killed >= TRIALS // 2  # most runs were really cut short
         scrapes_killed = killed
         for tag, count in counts.items():  # resumed runs complete, and a re-run adds nothing
-            for attempt in range(2):
-                done = launch(config, *scrape_args(tag, count))
-                out, err = done.communicate(timeout=300)
-                assert done.returncode == 0, err
+            package, *rest = scrape_args(tag, count)
+            for attempt in range(2):  # in this process: nothing is killed here
+                done = run_cli_here(package, "--config", str(config), *rest)
+                assert done.returncode == 0, done.stderr
                 if attempt:
-                    assert out.strip().splitlines()[-1].startswith("added 0,"), out
+                    assert done.stdout.strip().splitlines()[-1].startswith("added 0,"), done.stdout
         with Store(data, url=store_url) as store:
             assert all(run["status"] != "running" for run in store.runs.recent(200))
         seen = _stored(data, store_url)
         _check_clean_cli(config)
 
-        # 2. builds killed at random moments
+        # 2. builds killed at random moments: first while they extract and save features, then
+        # while they cluster and swap the new index in
         previous = load_index(data / "index")
+        feature_key = previous.meta.feature_key
         killed = 0
-        for trial in range(TRIALS):
-            # a moment within a build's life as measured here (the last one that finished): a
-            # fixed window missed most builds once builds became faster
-            began = time.monotonic()
-            proc = launch(config, "clustering", "build")
-            cut = _kill_after(proc, rng.uniform(0.3, 0.95 * max(build_s, 1.0)))
-            killed += cut
-            build_s = build_s if cut else time.monotonic() - began
+
+        def unharmed(trial: int) -> None:
+            nonlocal previous
             _check_clean(data, store_url)
             index = load_index(data / "index")  # the current index is always complete
             assert len(index.ids) == len(index.vectors) == len(index.labels) > 0, trial
             assert len(index.ids) >= len(previous.ids)
             previous = index
             assert _stored(data, store_url) == seen
+
+        for trial in range(EXTRACTING):
+            proc = launch(config, "clustering", "build")
+            _await_saved_features(proc, data, store_url, feature_key)
+            killed += _kill_after(proc, rng.uniform(0.0, 1.0))
+            unharmed(trial)
+        began = time.monotonic()
+        resumed = launch(config, "clustering", "build")  # finishes what the killed ones began
+        _, err = resumed.communicate(timeout=600)
+        assert resumed.returncode == 0, err
+        build_s = time.monotonic() - began
+        with Store(data, url=store_url) as store:
+            assert not store.features.images_without_features(feature_key)
+        for trial in range(EXTRACTING, TRIALS):
+            # a moment within a build's life as measured here (the last one that finished); the
+            # first of these has nothing to extract, so it outlives its window and sets it
+            began = time.monotonic()
+            proc = launch(config, "clustering", "build")
+            cut = _kill_after(proc, rng.uniform(0.3, 0.95 * max(build_s, 1.0)))
+            killed += cut
+            build_s = build_s if cut else time.monotonic() - began
+            unharmed(trial)
         assert killed >= TRIALS // 2
         final = launch(config, "clustering", "build")
         _, err = final.communicate(timeout=600)
