@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from tests.api_replicas import ReplicaOptions, create_mastodon_app, serving
 from tests.browser.conftest import console_errors, skip_without_chromium
 from tests.conftest import make_config, meta_for
 
+pytestmark = pytest.mark.xdist_group("dashboard-pages")  # one demo store and dashboard, built once
+
 SHOTS = os.environ.get("STYLESCOUT_SCREENSHOTS")  # a folder: save each page's screenshot there
 SECOND_SITE, REPOSTS = "mastodon", 12
 
@@ -39,8 +42,9 @@ def _repost_on_a_second_site(store: Store) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Config, str]]:
-    """A demo feed, a store with two demo styles and an index, and the dashboard serving it."""
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Config]:
+    """A demo feed, a local replica of Mastodon and a store with two demo styles and an index,
+    built once for the module; tests use copies (`demo`), so none sees what another wrote."""
     skip_without_chromium()
     data_dir = tmp_path_factory.mktemp("dash") / "data"
     mastodon = create_mastodon_app(ReplicaOptions(posts=40, tags=frozenset({"streetwear"})))
@@ -62,9 +66,17 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Config, str
         with Store(data_dir) as store:
             prepare_demo(config, store, tags=("boho", "minimal"), per_tag=16, say=lambda _: None)
             _repost_on_a_second_site(store)
-        app = create_app(config, warm=True)
-        with serve_app(app) as server:
-            yield config, server.url
+        yield config
+
+
+@pytest.fixture
+def demo(demo_store: Config, tmp_path: Path) -> Iterator[tuple[Config, str]]:
+    """A copy of the module's demo store and the dashboard serving it."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(demo_store.data_dir, data_dir, symlinks=True)  # the index pointer stays one
+    config = demo_store.model_copy(update={"data_dir": data_dir})
+    with serve_app(create_app(config, warm=True)) as server:
+        yield config, server.url
 
 
 def _shot(driver: WebDriver, name: str) -> None:
@@ -158,8 +170,11 @@ def test_refused_uploads_say_why(
 def test_every_page_renders_without_console_errors(
     browser: WebDriver, demo: tuple[Config, str]
 ) -> None:
-    _, url = demo
-    wait = WebDriverWait(browser, 30)
+    config, url = demo
+    with Store(config.data_dir) as store:  # the Feedback page shows its charts once rated:
+        first = store.images.image_files()[0][0]  # a rating of its own, whatever ran before
+        store.ratings.add_rating("pages-test-rater", first, 4)
+    wait = WebDriverWait(browser, 60)  # a loaded machine: every page's first callbacks at once
     pages = {
         "/styles": "style-dendrogram",
         "/trends": "trend-chart",
@@ -169,8 +184,10 @@ def test_every_page_renders_without_console_errors(
     }
     for path, element in pages.items():
         browser.get(f"{url}{path}")
-        wait.until(lambda d, e=element: d.find_elements(By.ID, e))
-        wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "._dash-loading"))
+        wait.until(lambda d, e=element: d.find_elements(By.ID, e), f"{path}: no #{element}")
+        wait.until(
+            lambda d: not d.find_elements(By.CSS_SELECTOR, "._dash-loading"), f"{path}: loading"
+        )
         _shot(browser, path.strip("/"))
         assert console_errors(browser) == [], path
 
