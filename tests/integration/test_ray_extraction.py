@@ -3,6 +3,7 @@ two CPUs: the same vectors as the local path, failures recorded, a stopped run r
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -69,6 +70,24 @@ def test_a_stopped_ray_run_resumes_without_redoing_finished_shards(tmp_path: Pat
         assert left == 48 - 16
         report, index = build_index(config, store, extractor)  # the build resumes on Ray
         assert report.extracted == left and len(index.ids) == 48
+
+
+def _niceness() -> int:
+    return os.nice(0)
+
+
+def test_a_ray_started_here_runs_its_workers_at_normal_priority(tmp_path: Path) -> None:
+    """Ray's default niceness 15 starved the actors whenever anything else ran here."""
+    from clustering.ray_extract import start_ray
+
+    config = make_config(tmp_path / "data", features={**ENGINE, **RAY})
+    ray, started = start_ray(config.features)
+    try:
+        assert started
+        niceness = ray.get(ray.remote(num_cpus=1)(_niceness).remote(), timeout=120)
+        assert niceness <= os.nice(0)  # no lower a priority than this process's (Ray's: +15)
+    finally:
+        ray.shutdown()
 
 
 def test_ray_without_the_extra_says_which_command_installs_it(
