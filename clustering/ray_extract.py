@@ -130,7 +130,7 @@ def _run(
         _Embed,
         fn_constructor_args=(cfg, store.files),
         batch_size=cfg.batch_size,
-        compute=ray.data.ActorPoolStrategy(size=cfg.ray_actors),
+        compute=ray.data.ActorPoolStrategy(size=min(cfg.ray_actors, blocks)),  # each gets work
         num_cpus=1,
     )
     done = failed = 0
