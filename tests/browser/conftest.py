@@ -6,7 +6,9 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
 
 from scraper.browser import Chromium, chromium_available
 
@@ -32,6 +34,17 @@ def browser() -> Iterator[WebDriver]:
     with Chromium(capture_console=True) as chromium:
         chromium.driver.set_window_size(1280, 1000)
         yield chromium.driver
+
+
+def page_wait(driver: WebDriver, timeout: float, poll: float = 0.2) -> WebDriverWait:
+    """A wait that re-reads an element Dash replaced between finding it and reading it.
+
+    A callback re-rendering a component swaps its DOM node; a condition that found the old
+    node then reads a stale one. That is the page working, not the condition failing.
+    """
+    return WebDriverWait(
+        driver, timeout, poll_frequency=poll, ignored_exceptions=(StaleElementReferenceException,)
+    )
 
 
 def console_errors(driver: WebDriver) -> list[str]:

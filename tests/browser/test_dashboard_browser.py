@@ -4,12 +4,11 @@ from pathlib import Path
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
 
 from dash_app import create_app
 from dash_app.serving import serve_app
 from store import Store, load_config
-from tests.browser.conftest import console_errors
+from tests.browser.conftest import console_errors, page_wait
 from tests.conftest import jpeg_bytes, meta_for
 
 
@@ -21,7 +20,7 @@ def test_overview_shows_store_counts(browser: WebDriver, data_dir: Path) -> None
     app = create_app(load_config(data_dir=data_dir))
     with serve_app(app) as server:
         browser.get(f"{server.url}/store")
-        wait = WebDriverWait(browser, 30)
+        wait = page_wait(browser, 30)
         wait.until(lambda d: d.find_elements(By.ID, "stat-images"))
         assert "5" in browser.find_element(By.ID, "stat-images").text
         assert "5 images" in browser.find_element(By.ID, "header-counts").text

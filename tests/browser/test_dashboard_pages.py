@@ -15,7 +15,6 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
 
 from dash_app import create_app
 from dash_app.demo import prepare_demo
@@ -24,7 +23,7 @@ from scraper.demo_feed.server import BackgroundServer
 from scraper.demo_feed.site import create_feed_app
 from store import Config, Store
 from tests.api_replicas import ReplicaOptions, create_mastodon_app, serving
-from tests.browser.conftest import console_errors, skip_without_chromium
+from tests.browser.conftest import console_errors, page_wait, skip_without_chromium
 from tests.conftest import make_config, meta_for
 
 pytestmark = pytest.mark.xdist_group("dashboard-pages")  # one demo store and dashboard, built once
@@ -119,7 +118,7 @@ def test_upload_rate_and_the_next_recommendation_reflects_it(
     browser: WebDriver, demo: tuple[Config, str], tmp_path: Path
 ) -> None:
     config, url = demo
-    wait = WebDriverWait(browser, 60)
+    wait = page_wait(browser, 60)
     browser.get(f"{url}/")
     wait.until(lambda d: d.find_elements(By.ID, "discover-message"))  # no photos: popular items
     upload = browser.find_element(By.CSS_SELECTOR, "#upload input[type=file]")
@@ -152,7 +151,7 @@ def test_refused_uploads_say_why(
 ) -> None:
     _, url = demo
     browser.get(f"{url}/")
-    wait = WebDriverWait(browser, 30)
+    wait = page_wait(browser, 30)
     wait.until(lambda d: d.find_elements(By.ID, "discover-message"))
     svg = tmp_path / "logo.svg"
     svg.write_text('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
@@ -174,7 +173,7 @@ def test_every_page_renders_without_console_errors(
     with Store(config.data_dir) as store:  # the Feedback page shows its charts once rated:
         first = store.images.image_files()[0][0]  # a rating of its own, whatever ran before
         store.ratings.add_rating("pages-test-rater", first, 4)
-    wait = WebDriverWait(browser, 60)  # a loaded machine: every page's first callbacks at once
+    wait = page_wait(browser, 60)  # a loaded machine: every page's first callbacks at once
     pages = {
         "/styles": "style-dendrogram",
         "/trends": "trend-chart",
@@ -229,7 +228,7 @@ def test_scrape_page_runs_a_scrape_then_the_new_style_appears(
     browser: WebDriver, demo: tuple[Config, str]
 ) -> None:
     config, url = demo
-    wait = WebDriverWait(browser, 180, poll_frequency=0.2)
+    wait = page_wait(browser, 180)
     browser.get(f"{url}/scrape")
     wait.until(lambda d: d.find_elements(By.ID, "scrape-start"))
     tag = browser.find_element(By.ID, "scrape-tag")

@@ -5,11 +5,10 @@ from collections.abc import Iterator
 
 import pytest
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
 
 from scraper.demo_feed.server import BackgroundServer
 from scraper.demo_feed.site import create_feed_app
-from tests.browser.conftest import console_errors
+from tests.browser.conftest import console_errors, page_wait
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +25,7 @@ def test_tag_page_renders_posts_and_scrolls_for_more(
     browser: WebDriver, feed: BackgroundServer
 ) -> None:
     browser.get(f"{feed.url}/tag/boho")
-    wait = WebDriverWait(browser, 20)
+    wait = page_wait(browser, 20)
     wait.until(lambda d: count_posts(d) >= 24)
     deadline = time.monotonic() + 60
     while count_posts(browser) < 96 and time.monotonic() < deadline:  # bounded scrolling
@@ -51,7 +50,7 @@ def test_feed_ends_with_all_posts_of_a_small_tag(
     browser: WebDriver, feed: BackgroundServer
 ) -> None:
     browser.get(f"{feed.url}/tag/feminine")
-    wait = WebDriverWait(browser, 20)
+    wait = page_wait(browser, 20)
     deadline = time.monotonic() + 30
     while "caught up" not in browser.page_source and time.monotonic() < deadline:
         before = count_posts(browser)

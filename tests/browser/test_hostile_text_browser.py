@@ -6,13 +6,12 @@ from pathlib import Path
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
 
 from dash_app import create_app
 from dash_app.serving import serve_app
 from scraper.demo_feed.server import BackgroundServer
 from scraper.scrape import scrape
-from tests.browser.conftest import console_errors
+from tests.browser.conftest import console_errors, page_wait
 from tests.conftest import make_config
 from tests.fault_server import HOSTILE_POSTS, create_fault_app
 
@@ -41,7 +40,7 @@ def test_hostile_captions_are_text_and_script_links_are_not_links(
     app = create_app(config)
     with serve_app(app) as server:
         browser.get(f"{server.url}/")  # no index yet: Discover shows the popular items
-        WebDriverWait(browser, 30).until(
+        page_wait(browser, 30).until(
             lambda d: len(d.find_elements(By.CSS_SELECTOR, "#items .ss-item")) == 5
         )
         text = browser.find_element(By.ID, "items").text

@@ -9,13 +9,12 @@ from collections.abc import Iterator
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
 
 from clustering.build import build_indexes
 from dash_app import create_app
 from dash_app.serving import serve_app
 from store import Config, Store
-from tests.browser.conftest import console_errors, skip_without_chromium
+from tests.browser.conftest import console_errors, page_wait, skip_without_chromium
 from tests.conftest import jpeg_bytes, make_config, meta_for
 
 
@@ -51,7 +50,7 @@ def test_a_rating_in_a_mixed_list_counts_for_the_model_that_placed_the_item(
     browser: WebDriver, mixed: tuple[Config, str]
 ) -> None:
     config, url = mixed
-    wait = WebDriverWait(browser, 60)
+    wait = page_wait(browser, 60)
     browser.get(f"{url}/feedback")
     wait.until(lambda d: d.find_elements(By.ID, "online-empty"))  # on, nothing rated yet
     assert console_errors(browser) == []

@@ -19,7 +19,7 @@ from dash_app.serving import serve_app
 from scraper.demo_feed.server import BackgroundServer
 from scraper.demo_feed.site import create_feed_app
 from store import Config, Store
-from tests.browser.conftest import console_errors, skip_without_chromium
+from tests.browser.conftest import console_errors, page_wait, skip_without_chromium
 from tests.conftest import make_config
 
 PASSWORD = "a long enough password"
@@ -61,7 +61,7 @@ def test_sign_in_rate_as_the_account_and_sign_out(
     browser: WebDriver, signed: tuple[Config, str]
 ) -> None:
     config, url = signed
-    wait = WebDriverWait(browser, 90, poll_frequency=0.2)
+    wait = page_wait(browser, 90)
     browser.get(f"{url}/")
     assert "/login" in browser.current_url
     _sign_in(browser, wait, "ana", "not the password")

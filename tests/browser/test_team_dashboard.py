@@ -13,16 +13,14 @@ from pathlib import Path
 import psutil
 import pytest
 import requests
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
 
 from scraper.demo_feed.server import BackgroundServer
 from scraper.demo_feed.site import create_feed_app
 from store import Store
 from tests.balancer import Balancer
-from tests.browser.conftest import console_errors, skip_without_chromium
+from tests.browser.conftest import console_errors, page_wait, skip_without_chromium
 from tests.services import Process, free_port
 
 PASSWORD = "a long team password"
@@ -133,9 +131,7 @@ def test_a_scrape_started_on_one_dashboard_is_followed_and_cancelled_on_another(
         assert answer.status_code == status, path  # no session, on gunicorn too
     assert requests.get(f"{balancer.url}/api/health", timeout=30).json() == {"ok": True}
     # the counts are re-rendered on every progress update: a badge read mid-update is read again
-    wait = WebDriverWait(
-        browser, 240, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,)
-    )
+    wait = page_wait(browser, 240)
     browser.get(f"{balancer.url}/scrape")
     wait.until(lambda d: d.find_elements(By.ID, "login-form"))  # no session: the sign-in form
     browser.find_element(By.ID, "login-name").send_keys("ana")
