@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from clustering.evaluate import precision_at_k
-from clustering.learned_space import image_tags, learn_space, project, tag_set
+from clustering.learned_space import image_tags, learn_space, principal_axes, project, tag_set
 from store.config import LearningConfig
 
 CFG = LearningConfig(min_images=20, min_tag_images=3, pca_dims=32, dims=16)
@@ -74,3 +74,18 @@ def test_projection_is_the_same_one_row_at_a_time(raw_weight: float) -> None:
     alone = np.vstack([project(space, x[i : i + 1]) for i in range(5)])
     assert np.allclose(together, alone, atol=1e-5)
     assert together.shape[1] == space.dims
+
+
+@pytest.mark.parametrize("rows", [40, 300])  # fewer rows than dimensions, and more
+def test_principal_axes_are_the_top_singular_directions(rows: int) -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(rows, 60)) * np.linspace(5, 0.1, 60)  # a falling spectrum
+    xc = (x - x.mean(axis=0)).astype(np.float32)
+    axes, variance = principal_axes(xc, 10)
+    _, s, vt = np.linalg.svd(xc.astype(np.float64), full_matrices=False)
+    assert axes.shape == (60, 10)
+    np.testing.assert_allclose(variance, s[:10] ** 2 / (rows - 1), rtol=1e-4)
+    # the same directions up to sign, unit length and orthogonal
+    np.testing.assert_allclose(np.abs(np.sum(axes * vt[:10].T, axis=0)), 1.0, atol=1e-4)
+    np.testing.assert_allclose(axes.T @ axes, np.eye(10), atol=1e-4)
+    assert (axes[np.abs(axes).argmax(axis=0), np.arange(10)] > 0).all()  # one sign everywhere
