@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from scraper.demo_feed.render_cache import ENV as RENDER_CACHE_ENV
 from store import Config, ImageMeta, Store
 from store.config import parse_config
 
@@ -66,6 +67,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return FIRST.index(path) if path in FIRST else len(FIRST)
 
     items.sort(key=rank)  # stable: the rest keep their order
+
+
+@pytest.fixture(scope="session", autouse=True)
+def demo_renders(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder of drawn demo pictures for the whole run, shared by every worker and every
+    command line a test starts (they inherit the variable): each picture is drawn once per run,
+    never read from the user's own cache, and removed with the run's temp folders."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "demo-renders"
+    os.environ[RENDER_CACHE_ENV] = str(folder)
+    return folder
 
 
 class NetworkGuardError(AssertionError):

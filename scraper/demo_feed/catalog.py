@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from scraper.demo_feed.artist import render_outfit
+from scraper.demo_feed.render_cache import render_cache
 from scraper.demo_feed.styles import CROSS_TAGS, STYLES
 from store.config import DemoFeedConfig
 
@@ -178,7 +179,8 @@ class Catalog:
 
 
 class ImageRenderer:
-    """JPEG bytes for a post's image (full size or thumbnail), rendered once and kept in memory."""
+    """JPEG bytes for a post's image (full size or thumbnail), rendered once: kept in memory here,
+    and on disk for the other processes (render_cache.py)."""
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
@@ -204,11 +206,18 @@ class ImageRenderer:
         return img, 90
 
     def _jpeg(self, post_id: str, width: int | None = None) -> bytes:
+        post = self.catalog.by_id[post_id]
+        disk = render_cache()
+        key = disk.key(post.image_seed, post.style, post.outfit, self.size, post.variant, width)
+        cached = disk.get(key)
+        if cached is not None:
+            return cached
         img, quality = self.image(post_id)
         if width is not None and width < img.width:
             img = img.resize((width, round(img.height * width / img.width)), Image.LANCZOS)
         out = io.BytesIO()
         img.save(out, "JPEG", quality=quality, optimize=False)
+        disk.put(key, out.getvalue())
         return out.getvalue()
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import re
 from collections import Counter
+from pathlib import Path
 
 import imagehash
 import numpy as np
@@ -10,6 +11,8 @@ import pytest
 from flask.testing import FlaskClient
 from PIL import Image
 
+from scraper.demo_feed import catalog as catalog_module
+from scraper.demo_feed import render_cache
 from scraper.demo_feed.catalog import Catalog, ImageRenderer
 from scraper.demo_feed.site import create_feed_app
 from scraper.demo_feed.styles import CROSS_TAGS, GARMENTS, STYLES
@@ -86,12 +89,51 @@ def test_reposts_are_near_duplicates_with_other_bytes(
         assert distance <= 8, (post.id, post.variant, distance)
 
 
-def test_images_are_deterministic_and_large_enough(catalog: Catalog) -> None:
+def test_images_are_deterministic_and_large_enough(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(render_cache.ENV, "off")  # drawn twice, not read back
     post = next(p for p in catalog.posts if not p.repost_of)
     first = ImageRenderer(catalog).jpeg(post.id)
     assert first == ImageRenderer(catalog).jpeg(post.id)
     img = Image.open(io.BytesIO(first))
     assert img.format == "JPEG" and min(img.size) >= 256
+
+
+def test_a_picture_drawn_in_one_process_is_read_back_in_another(
+    catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(render_cache.ENV, str(tmp_path / "renders"))
+    posts = [next(p for p in catalog.posts if p.variant == v) for v in (None, "cropped")]
+    drawn = {(p.id, w): ImageRenderer(catalog).jpeg(p.id, w) for p in posts for w in (None, 160)}
+    assert len(set(drawn.values())) == 4  # full size and thumbnail, original and repost
+
+    def no_drawing(*args: object) -> None:
+        raise AssertionError("drawn again")
+
+    monkeypatch.setattr(catalog_module, "render_outfit", no_drawing)  # a new process: memory empty
+    again = {
+        (p.id, w): ImageRenderer(Catalog(CONFIG)).jpeg(p.id, w) for p in posts for w in (None, 160)
+    }
+    assert again == drawn
+    other_size = Catalog(CONFIG.model_copy(update={"image_width": 400}))
+    with pytest.raises(AssertionError, match="drawn again"):  # what decides the bytes is the key
+        ImageRenderer(other_size).jpeg(posts[0].id)
+
+
+def test_the_cache_off_or_unwritable_only_means_drawing(
+    catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    post = catalog.posts[0]
+    monkeypatch.setenv(render_cache.ENV, "off")
+    assert render_cache.cache_folder() is None
+    plain = ImageRenderer(catalog).jpeg(post.id)
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv(render_cache.ENV, str(blocked))
+    assert ImageRenderer(catalog).jpeg(post.id) == plain
+    monkeypatch.delenv(render_cache.ENV)
+    assert render_cache.cache_folder().parts[-2:] == ("stylescout", "demo-feed")
 
 
 def _colour_features(data: bytes) -> np.ndarray:
