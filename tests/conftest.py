@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+from argon2 import PasswordHasher
 from PIL import Image
 
 from scraper.demo_feed.render_cache import ENV as RENDER_CACHE_ENV
 from store import Config, ImageMeta, Store
 from store.config import parse_config
+from store.repositories import accounts as accounts_module
 
 if TYPE_CHECKING:
     from tests.s3 import Bucket as S3Bucket
@@ -78,6 +80,20 @@ def demo_renders(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "demo-renders"
     os.environ[RENDER_CACHE_ENV] = str(folder)
     return folder
+
+
+PRODUCTION_HASHER = accounts_module._HASHER
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2id at its lowest cost in this process: at the production cost a hash takes 0.15 s
+    and 64 MiB, and the suite makes hundreds (30 s of CPU in the fast tier alone). What a hash
+    costs is argon2's business; the tests check the flow, and test_accounts checks that the
+    product hashes at the production cost. Command lines the tests start keep that cost."""
+    monkeypatch.setattr(
+        accounts_module, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
 
 
 class NetworkGuardError(AssertionError):

@@ -7,7 +7,9 @@ import datetime as dt
 import pytest
 
 from store import Store, StoreError
+from store.repositories import accounts
 from store.repositories.accounts import MAX_WAIT_S
+from tests.conftest import PRODUCTION_HASHER
 
 
 @pytest.fixture
@@ -24,6 +26,18 @@ def test_an_account_signs_in_with_its_password_only(store: Store) -> None:
     assert not store.accounts.sign_in("Not A Name!", "x").ok
     stored = store.db.row("SELECT password_hash FROM accounts WHERE name = 'ana'")[0]
     assert stored.startswith("$argon2id$") and "correct" not in stored
+
+
+def test_passwords_are_hashed_at_the_production_cost(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the suite hashes cheaply (conftest); the product keeps argon2-cffi's RFC 9106 profile
+    assert (PRODUCTION_HASHER.time_cost, PRODUCTION_HASHER.memory_cost) == (3, 65536)
+    monkeypatch.setattr(accounts, "_HASHER", PRODUCTION_HASHER)
+    store.accounts.add("ana", "correct horse battery")
+    stored = store.db.row("SELECT password_hash FROM accounts WHERE name = 'ana'")[0]
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert store.accounts.sign_in("ana", "correct horse battery").ok
 
 
 def test_names_and_passwords_are_checked(store: Store) -> None:
