@@ -76,7 +76,9 @@ class PipeReader:
         return self.text
 
 
-def run_cli_here(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli_here(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """`python -m PACKAGE ARGS` run in this process: the same parser, main and output as
     `run_cli`, without a new interpreter importing TensorFlow and building its model again. For
     tests of what a command answers; how a process starts, stops or dies stays with `run_cli`.
@@ -86,6 +88,8 @@ def run_cli_here(*args: str, env: dict[str, str] | None = None) -> subprocess.Co
     out, err = io.StringIO(), io.StringIO()
     saved = {name: os.environ.get(name) for name in env or {}}
     os.environ.update(env or {})
+    saved_stdin = sys.stdin
+    sys.stdin = io.StringIO(stdin or "")
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
@@ -93,6 +97,7 @@ def run_cli_here(*args: str, env: dict[str, str] | None = None) -> subprocess.Co
             except SystemExit as exc:  # argparse: --help, usage errors
                 code = exc.code if isinstance(exc.code, int) else 1
     finally:
+        sys.stdin = saved_stdin
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)

@@ -34,21 +34,21 @@ def test_store_stats_and_check(tmp_path: Path) -> None:
     with Store(data) as store:
         for seed in range(4):
             store.images.add_image_bytes(jpeg_bytes(seed), meta_for(seed), ["boho", "hat"])
-    stats = run_cli("store", "--data-dir", str(data), "stats", "--json")
+    stats = run_cli_here("store", "--data-dir", str(data), "stats", "--json")
     assert stats.returncode == 0
     assert json.loads(stats.stdout)["images"] == 4
-    human = run_cli("store", "--data-dir", str(data), "stats")
+    human = run_cli_here("store", "--data-dir", str(data), "stats")
     assert "images: 4" in human.stdout and "#boho 4" in human.stdout
-    check = run_cli("store", "--data-dir", str(data), "check")
+    check = run_cli_here("store", "--data-dir", str(data), "check")
     assert check.returncode == 0 and "OK: the store is consistent" in check.stdout
 
     (data / "images" / "ab").mkdir(exist_ok=True)
     (data / "images" / "ab" / f"{'ab' * 32}.jpg").write_bytes(b"orphan")
-    noted = run_cli("store", "--data-dir", str(data), "check")
+    noted = run_cli_here("store", "--data-dir", str(data), "check")
     assert noted.returncode == 0 and "note: image files with no row (harmless): 1" in noted.stdout
-    repaired = run_cli("store", "--data-dir", str(data), "check", "--repair")
+    repaired = run_cli_here("store", "--data-dir", str(data), "check", "--repair")
     assert "removed 1 image files with no row" in repaired.stdout
-    assert run_cli("store", "--data-dir", str(data), "check").returncode == 0
+    assert run_cli_here("store", "--data-dir", str(data), "check").returncode == 0
 
 
 def test_store_copy_moves_the_rows_to_postgresql(tmp_path: Path, postgres_cluster: object) -> None:
@@ -57,39 +57,39 @@ def test_store_copy_moves_the_rows_to_postgresql(tmp_path: Path, postgres_cluste
         for seed in range(3):
             store.images.add_image_bytes(jpeg_bytes(seed), meta_for(seed), ["boho"])
     url = postgres_cluster.database()  # type: ignore[attr-defined]
-    copied = run_cli("store", "--data-dir", str(data), "copy", "--to", url)
+    copied = run_cli_here("store", "--data-dir", str(data), "copy", "--to", url)
     assert copied.returncode == 0, copied.stderr
     assert "images 3" in copied.stdout and "set store.url" in copied.stdout
     env = {"STYLESCOUT_STORE_URL": url}
-    stats = run_cli("store", "--data-dir", str(data), "stats", "--json", env=env)
+    stats = run_cli_here("store", "--data-dir", str(data), "stats", "--json", env=env)
     assert json.loads(stats.stdout)["images"] == 3
-    again = run_cli("store", "--data-dir", str(data), "copy", "--to", url)
+    again = run_cli_here("store", "--data-dir", str(data), "copy", "--to", url)
     assert again.returncode == 2 and "not empty" in again.stderr
     assert again.stderr.strip().count("\n") == 0
 
 
 def test_store_users_adds_lists_and_removes_accounts(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    added = run_cli(
+    added = run_cli_here(
         "store", "--data-dir", str(data), "users", "add", "ana", "--password-stdin",
         stdin="correct horse battery\n",
     )  # fmt: skip
     assert added.returncode == 0, added.stderr
     assert "added account ana" in added.stdout
-    listed = run_cli("store", "--data-dir", str(data), "users", "list")
+    listed = run_cli_here("store", "--data-dir", str(data), "users", "list")
     assert listed.stdout.split() == ["ana"]
-    short = run_cli(
+    short = run_cli_here(
         "store", "--data-dir", str(data), "users", "add", "bob", "--password-stdin", stdin="x\n"
     )
     assert short.returncode == 2 and "at least 10 characters" in short.stderr
     with Store(data) as store:
         assert store.accounts.sign_in("ana", "correct horse battery").ok
-    removed = run_cli("store", "--data-dir", str(data), "users", "remove", "ana")
+    removed = run_cli_here("store", "--data-dir", str(data), "users", "remove", "ana")
     assert removed.returncode == 0 and "removed account ana" in removed.stdout
 
 
 def test_clustering_status_reports_an_empty_store(tmp_path: Path) -> None:
-    result = run_cli("clustering", "--data-dir", str(tmp_path / "data"), "stats")
+    result = run_cli_here("clustering", "--data-dir", str(tmp_path / "data"), "stats")
     assert result.returncode == 0, result.stderr
     assert "no style index yet" in result.stdout
 
@@ -125,16 +125,20 @@ def test_common_options_work_after_the_subcommand_too(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with Store(data) as store:
         store.images.add_image_bytes(jpeg_bytes(1), meta_for(1), ["boho"])
-    after = run_cli("store", "stats", "--json", "--data-dir", str(data))
+    after = run_cli_here("store", "stats", "--json", "--data-dir", str(data))
     assert after.returncode == 0, after.stderr
     assert json.loads(after.stdout)["images"] == 1
-    both = run_cli("store", "--data-dir", str(tmp_path / "other"), "stats", "--data-dir", str(data))
+    both = run_cli_here(
+        "store", "--data-dir", str(tmp_path / "other"), "stats", "--data-dir", str(data)
+    )
     assert "images: 1" in both.stdout  # the one after the subcommand wins
-    before = run_cli("store", "--data-dir", str(data), "stats", "-v")
+    before = run_cli_here("store", "--data-dir", str(data), "stats", "-v")
     assert "images: 1" in before.stdout  # one before is not reset by the subcommand
     bad = tmp_path / "config.yaml"
     bad.write_text("demo_feed:\n  prot: 1\n")
-    scrape = run_cli("scraper", "scrape", "--tag", "boho", "--count", "5", "--config", str(bad))
+    scrape = run_cli_here(
+        "scraper", "scrape", "--tag", "boho", "--count", "5", "--config", str(bad)
+    )
     assert scrape.returncode == 2 and "unknown key 'demo_feed.prot'" in scrape.stderr
 
 

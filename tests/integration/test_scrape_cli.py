@@ -19,7 +19,7 @@ from scraper.demo_feed.site import create_feed_app
 from store import Store
 from store.check import check_store
 from tests.held_feed import HOLD_LIMIT_S, HeldFeed
-from tests.integration.helpers import REPO, PipeReader, run_cli
+from tests.integration.helpers import REPO, PipeReader, run_cli, run_cli_here
 
 SUMMARY = re.compile(r"^added (\d+), duplicates (\d+), failed (\d+)( \([^)]*\))?, in [\d.]+ s")
 
@@ -110,7 +110,7 @@ def test_scrape_prints_one_summary_line_and_exits_0(feed: BackgroundServer, tmp_
 
 @pytest.mark.parametrize("tag", ["../x", "a/b", "", "#", "x" * 500])
 def test_bad_tags_are_refused_in_one_line(tag: str, tmp_path: Path) -> None:
-    result = run_cli(
+    result = run_cli_here(
         "scraper", "--data-dir", str(tmp_path / "d"), "scrape", "--tag", tag, "--count", "3"
     )
     assert result.returncode == 2
