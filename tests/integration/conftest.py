@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.reliability import start
+from tests.integration.reliability import ForkedRun, fork_start, start
 
 
 @pytest.fixture
@@ -27,3 +27,20 @@ def launch() -> Iterator[Callable[..., subprocess.Popen[str]]]:
         if proc.poll() is None:
             proc.kill()
         proc.communicate(timeout=30)
+
+
+@pytest.fixture
+def fork_launch() -> Iterator[Callable[..., ForkedRun]]:
+    """`fork_start()` for a test, cleaned up as `launch` is."""
+    started: list[ForkedRun] = []
+
+    def launch_one(config: Path, *args: str) -> ForkedRun:
+        run = fork_start(config, *args)
+        started.append(run)
+        return run
+
+    yield launch_one
+    for run in started:
+        if run.poll() is None:
+            run.kill()
+        run.communicate(timeout=30)

@@ -3,14 +3,19 @@ started as a person would start them, and a poller that watches the dashboard's 
 
 from __future__ import annotations
 
+import importlib
+import multiprocessing
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 import requests
+import tqdm
 
 from tests.integration.helpers import REPO
 
@@ -52,6 +57,72 @@ def start(config: Path, *args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+CLI_MODULES = ["scraper.cli", "clustering.cli"]
+
+
+def _forked_main(package: str, argv: list[str], log: str) -> None:
+    """The child's whole life: a command line's main with its output in `log`."""
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    # tqdm's bars share a cross-process lock, a named semaphore that a killed child leaves for
+    # the worker's resource tracker to clean up (and warn about); one process needs no more
+    tqdm.tqdm.set_lock(threading.RLock())
+    raise SystemExit(importlib.import_module(f"{package}.cli").main(argv))
+
+
+class ForkedRun:
+    """A command line forked from a process that imported the command lines once, with the
+    `subprocess.Popen` methods the kill tests use. What is killed is still a process of its own
+    running the real main; it only skips the second of interpreter start and imports, which is
+    what most kills landed in when each run was a new interpreter."""
+
+    def __init__(self, process: multiprocessing.process.BaseProcess, log: Path) -> None:
+        self.process, self.log = process, log
+        self.returncode: int | None = None
+
+    @property
+    def pid(self) -> int:
+        return int(self.process.pid or 0)
+
+    def poll(self) -> int | None:
+        if self.returncode is None and not self.process.is_alive():
+            self.process.join()
+            self.returncode = self.process.exitcode
+        return self.returncode
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def communicate(self, timeout: float | None = None) -> tuple[str, str]:
+        self.process.join(timeout)
+        if self.poll() is None:
+            raise subprocess.TimeoutExpired(str(self.pid), timeout or 0)
+        return self.log.read_text(errors="replace"), ""
+
+
+def fork_start(config: Path, *args: str) -> ForkedRun:
+    """`python -m <args>` with this config, forked from this worker's fork server (a clean
+    interpreter started once, which imported the command lines and no TensorFlow, started no
+    thread and opened no store)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(CLI_MODULES)
+    package, *rest = args
+    fd, log = tempfile.mkstemp(prefix="forked-", suffix=".log", dir=config.parent)
+    os.close(fd)
+    process = context.Process(
+        target=_forked_main, args=(package, ["--config", str(config), *rest], log), daemon=False
+    )
+    process.start()
+    return ForkedRun(process, Path(log))
 
 
 def scrape_args(tag: str, count: int) -> tuple[str, ...]:

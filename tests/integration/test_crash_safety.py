@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import random
 import signal
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from scraper.demo_feed.site import create_feed_app
 from store import Store, load_config
 from store.check import check_store
 from tests.integration.helpers import run_cli_here
-from tests.integration.reliability import IndexWatcher, scrape_args, write_config
+from tests.integration.reliability import ForkedRun, IndexWatcher, scrape_args, write_config
 
 pytestmark = pytest.mark.model  # builds a Keras backbone: not in make test-fast
 
@@ -36,25 +35,23 @@ def feed() -> Iterator[BackgroundServer]:
         yield server
 
 
-def _kill_after(proc: object, seconds: float) -> bool:
+def _kill_after(proc: ForkedRun, seconds: float) -> bool:
     """SIGKILL the process after `seconds` (unless it ended first); True when it was killed."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if proc.poll() is not None:  # type: ignore[attr-defined]
-            proc.communicate(timeout=10)  # type: ignore[attr-defined]
+        if proc.poll() is not None:
+            proc.communicate(timeout=10)
             return False
         time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)  # type: ignore[attr-defined]
-    proc.communicate(timeout=10)  # type: ignore[attr-defined]
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=10)
     return True
 
 
-def _await_saved_features(
-    proc: subprocess.Popen[str], data: Path, url: str | None, feature_key: str
-) -> None:
-    """Return once the build `proc` has saved features (or ended). Its interpreter and
-    TensorFlow take seconds to start, and a kill before its first write tests nothing the store
-    sees: the kill moments of the extracting builds are drawn from here."""
+def _await_saved_features(proc: ForkedRun, data: Path, url: str | None, feature_key: str) -> None:
+    """Return once the build `proc` has saved features (or ended). TensorFlow takes seconds to
+    start, and a kill before the first write tests nothing the store sees: the kill moments of
+    the extracting builds are drawn from here."""
     with Store(data, url=url) as store:
         missing = len(store.features.images_without_features(feature_key))
         deadline = time.monotonic() + 300
@@ -89,18 +86,20 @@ def _stored(data: Path, url: str | None) -> set[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)  # 2-3 minutes here: 40 kills, 40 store checks, 23 builds
+@pytest.mark.timeout(900)  # 1-2 minutes here: 40 kills, 40 store checks, 23 builds
 def test_killed_scrapes_and_builds_lose_nothing(
     feed: BackgroundServer,
     tmp_path: Path,
-    launch: Callable[..., subprocess.Popen[str]],
+    fork_launch: Callable[..., ForkedRun],
     store_url: str | None,
 ) -> None:
     rng = random.Random(20261123)
     config = write_config(tmp_path, feed.port, store_url)
     data = tmp_path / "data"
     # what is never killed runs in this process: a new interpreter would only import
-    # TensorFlow again (6 s here); the killed runs below are processes of their own
+    # TensorFlow again (6 s here); the killed runs below are processes of their own, forked
+    # from a process that imported the command lines once (reliability.fork_start), so each
+    # kill moment falls in the run's work, not in an interpreter's start
     first = run_cli_here("scraper", "--config", str(config), *scrape_args("boho", 12)[1:])
     assert first.returncode == 0, first.stderr
     built = run_cli_here("clustering", "--config", str(config), "build")
@@ -118,8 +117,8 @@ def test_killed_scrapes_and_builds_lose_nothing(
         for trial in range(TRIALS):
             tag = TAGS[trial % len(TAGS)]
             counts[tag] = 30 * (trial // len(TAGS) + 1)  # each round asks for more
-            proc = launch(config, *scrape_args(tag, counts[tag]))
-            killed += _kill_after(proc, rng.uniform(0.3, 2.5))
+            proc = fork_launch(config, *scrape_args(tag, counts[tag]))
+            killed += _kill_after(proc, rng.uniform(0.05, 1.8))
             _check_clean(data, store_url)
             now = _stored(data, store_url)
             assert seen <= now, f"trial {trial}: lost {sorted(seen - now)[:3]}"
@@ -154,7 +153,7 @@ def test_killed_scrapes_and_builds_lose_nothing(
             assert _stored(data, store_url) == seen
 
         for trial in range(EXTRACTING):
-            proc = launch(config, "clustering", "build")
+            proc = fork_launch(config, "clustering", "build")
             _await_saved_features(proc, data, store_url, feature_key)
             killed += _kill_after(proc, rng.uniform(0.0, 1.0))
             unharmed(trial)
@@ -168,8 +167,8 @@ def test_killed_scrapes_and_builds_lose_nothing(
             # a moment within a build's life as measured here (the last one that finished); the
             # first of these has nothing to extract, so it outlives its window and sets it
             began = time.monotonic()
-            proc = launch(config, "clustering", "build")
-            cut = _kill_after(proc, rng.uniform(0.3, 0.95 * max(build_s, 1.0)))
+            proc = fork_launch(config, "clustering", "build")
+            cut = _kill_after(proc, rng.uniform(0.02, 0.95 * build_s))
             killed += cut
             build_s = build_s if cut else time.monotonic() - began
             unharmed(trial)

@@ -61,7 +61,7 @@ def test_store_check_cli_notices_a_missing_object(data_dir: Path, s3_bucket: Buc
 @pytest.mark.slow
 @pytest.mark.model
 def test_ray_actors_read_the_s3_image_folder(data_dir: Path, s3_bucket: Bucket) -> None:
-    pytest.importorskip("ray", reason="Ray is not installed (make setup-scale)")
+    ray = pytest.importorskip("ray", reason="Ray is not installed (make setup-scale)")
     from clustering.ray_extract import extract_missing_ray
     from tests.integration.test_engine import ENGINE, fill_store
     from tests.integration.test_ray_extraction import RAY
@@ -71,5 +71,6 @@ def test_ray_actors_read_the_s3_image_folder(data_dir: Path, s3_bucket: Bucket) 
         fill_store(store, per_family=3)
         extracted, failed, _ = extract_missing_ray(store, config.features, "ray-on-s3")
         assert (extracted, failed) == (12, 0)
+        assert not ray.is_initialized()  # the build started its Ray, so it shut it down
         ids, vectors = store.features.load_features("ray-on-s3")
         assert len(ids) == 12 and vectors.shape[0] == 12
