@@ -3,6 +3,7 @@ started as a person would start them, and a poller that watches the dashboard's 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import multiprocessing
 import os
@@ -59,7 +60,7 @@ def start(config: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
-CLI_MODULES = ["scraper.cli", "clustering.cli"]
+FORK_PRELOAD = ["tests.integration.forked_preload"]
 
 
 def _forked_main(package: str, argv: list[str], log: str) -> None:
@@ -78,8 +79,8 @@ def _forked_main(package: str, argv: list[str], log: str) -> None:
 class ForkedRun:
     """A command line forked from a process that imported the command lines once, with the
     `subprocess.Popen` methods the kill tests use. What is killed is still a process of its own
-    running the real main; it only skips the second of interpreter start and imports, which is
-    what most kills landed in when each run was a new interpreter."""
+    running the real main; it only skips the interpreter's start and imports, which is where
+    most kills landed when each run was a new interpreter."""
 
     def __init__(self, process: multiprocessing.process.BaseProcess, log: Path) -> None:
         self.process, self.log = process, log
@@ -97,7 +98,9 @@ class ForkedRun:
 
     def send_signal(self, sig: int) -> None:
         if self.poll() is None:
-            os.kill(self.pid, sig)
+            # it may end (and the fork server reap it) between the poll and the signal
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, sig)
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
@@ -110,11 +113,11 @@ class ForkedRun:
 
 
 def fork_start(config: Path, *args: str) -> ForkedRun:
-    """`python -m <args>` with this config, forked from this worker's fork server (a clean
-    interpreter started once, which imported the command lines and no TensorFlow, started no
-    thread and opened no store)."""
+    """`python -m <args>` with this config, forked from this worker's fork server: a clean
+    interpreter started once, which imported what forked_preload names, and started no thread
+    and opened no store."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(CLI_MODULES)
+    context.set_forkserver_preload(FORK_PRELOAD)
     package, *rest = args
     fd, log = tempfile.mkstemp(prefix="forked-", suffix=".log", dir=config.parent)
     os.close(fd)
