@@ -9,7 +9,7 @@ import pytest
 from clustering.compare import compare, load_comparison
 from store import Store
 from tests.conftest import jpeg_bytes, make_config, meta_for
-from tests.integration.helpers import run_cli
+from tests.integration.helpers import run_cli_here
 
 pytestmark = pytest.mark.model  # builds a Keras backbone: not in make test-fast
 
@@ -54,7 +54,7 @@ def test_the_command_prints_one_table_and_refuses_what_it_cannot_do(
         f"data_dir: {data_dir}\nfeatures: {{weights: none, input_size: 32}}\n"
         "clustering: {n_styles: 3, min_size: 2}\n"
     )
-    done = run_cli(
+    done = run_cli_here(
         "clustering",
         "--config",
         str(path),
@@ -65,7 +65,6 @@ def test_the_command_prints_one_table_and_refuses_what_it_cannot_do(
         "articleType",
         "--k",
         "3",
-        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     header, row = done.stdout.splitlines()[:2]
@@ -74,9 +73,9 @@ def test_the_command_prints_one_table_and_refuses_what_it_cannot_do(
     with Store(data_dir) as store:
         saved = load_comparison(store)
     assert saved is not None and saved["rows"][0]["backbone"] == "resnet50"
-    bad = run_cli("clustering", "--config", str(path), "compare", "--backbones", "vgg16")
+    bad = run_cli_here("clustering", "--config", str(path), "compare", "--backbones", "vgg16")
     assert bad.returncode == 2 and "unknown backbone 'vgg16'" in bad.stderr
-    no_labels = run_cli(
+    no_labels = run_cli_here(
         "clustering",
         "--config",
         str(path),

@@ -3,7 +3,6 @@ every rating is stored, none is lost, and no "database is locked" reaches anyone
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -19,8 +18,8 @@ from scraper.demo_feed.server import BackgroundServer
 from scraper.demo_feed.site import create_feed_app
 from store import Store, load_config
 from tests.dash_client import rate
-from tests.integration.helpers import run_cli
-from tests.integration.reliability import scrape_args, write_config
+from tests.integration.helpers import run_cli_here
+from tests.integration.reliability import ForkedRun, scrape_args, write_config
 
 pytestmark = pytest.mark.model  # builds a Keras backbone: not in make test-fast
 
@@ -37,12 +36,12 @@ def feed() -> Iterator[BackgroundServer]:
 def test_twenty_raters_while_a_scrape_and_a_build_run(
     feed: BackgroundServer,
     tmp_path: Path,
-    launch: Callable[..., subprocess.Popen[str]],
+    fork_launch: Callable[..., ForkedRun],
     store_url: str | None,
 ) -> None:
     config = write_config(tmp_path, feed.port, store_url)
     for tag in ("boho", "minimal"):
-        done = run_cli("scraper", "--config", str(config), *scrape_args(tag, 30)[1:])
+        done = run_cli_here("scraper", "--config", str(config), *scrape_args(tag, 30)[1:])
         assert done.returncode == 0, done.stderr
     with Store(tmp_path / "data", url=store_url) as store:
         ids = [image_id for image_id, _ in store.images.image_files()][:RATINGS]
@@ -50,8 +49,9 @@ def test_twenty_raters_while_a_scrape_and_a_build_run(
 
     app = create_app(load_config(config))
     with serve_app(app) as server:
-        scrape = launch(config, *scrape_args("streetwear", 80))
-        build = launch(config, "clustering", "build")
+        # writers in processes of their own (forked: reliability.fork_start), as in real use
+        scrape = fork_launch(config, *scrape_args("streetwear", 80))
+        build = fork_launch(config, "clustering", "build")
 
         def client(n: int) -> list[str]:
             user = f"u{n:032x}"
@@ -66,8 +66,8 @@ def test_twenty_raters_while_a_scrape_and_a_build_run(
         seconds = time.monotonic() - started
         writers_busy = scrape.poll() is None or build.poll() is None
         for proc in (scrape, build):
-            _, err = proc.communicate(timeout=600)
-            assert proc.returncode == 0, err
+            output, _ = proc.communicate(timeout=600)
+            assert proc.returncode == 0, output
 
     assert len(marks) == CLIENTS * RATINGS
     assert Counter(m.split(" · ")[-1] for m in marks) == {"saved": CLIENTS * RATINGS}, marks[:5]
