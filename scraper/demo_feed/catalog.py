@@ -209,15 +209,14 @@ class ImageRenderer:
         post = self.catalog.by_id[post_id]
         disk = render_cache()
         key = disk.key(post.image_seed, post.style, post.outfit, self.size, post.variant, width)
-        cached = disk.get(key)
-        if cached is not None:
-            return cached
+        return disk.get_or_make(key, lambda: self._encode(post_id, width))
+
+    def _encode(self, post_id: str, width: int | None) -> bytes:
         img, quality = self.image(post_id)
         if width is not None and width < img.width:
             img = img.resize((width, round(img.height * width / img.width)), Image.LANCZOS)
         out = io.BytesIO()
         img.save(out, "JPEG", quality=quality, optimize=False)
-        disk.put(key, out.getvalue())
         return out.getvalue()
 
 

@@ -13,9 +13,11 @@ it safe for several processes at once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 
 ENV = "STYLESCOUT_DEMO_CACHE"
 SIZE_LIMIT = 256 * 2**20
+LOCK_EXPIRE_S = 30  # a picture takes 30-60 ms to draw; a dead drawer's claim lapses after this
 # diskcache raises its database's own errors too (a corrupt or unopenable file); a cache that
 # fails must only mean drawing again, never a feed that stops answering
 _FAILURES = (Exception,)
@@ -76,6 +79,29 @@ class RenderCache:
         except _FAILURES:
             return None
         return value if isinstance(value, bytes) else None
+
+    def get_or_make(self, key: str, make: Callable[[], bytes]) -> bytes:
+        """The cached bytes, or `make()`'s, drawn by one process or thread at a time per key:
+        feeds started together (test workers, a team's web workers) ask for the same pictures
+        in the same order, and each would draw every one of them. A holder that dies frees its
+        key after `LOCK_EXPIRE_S`."""
+        value = self.get(key)
+        if value is not None or self._cache is None:
+            return value if value is not None else make()
+        lock = diskcache.Lock(self._cache, f"drawing:{key}", expire=LOCK_EXPIRE_S)
+        try:
+            lock.acquire()
+        except _FAILURES:
+            return make()
+        try:
+            value = self.get(key)
+            if value is None:
+                value = make()
+                self.put(key, value)
+            return value
+        finally:
+            with contextlib.suppress(*_FAILURES):
+                lock.release()
 
     def put(self, key: str, value: bytes) -> None:
         if self._cache is None:

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import imagehash
@@ -119,6 +121,35 @@ def test_a_picture_drawn_in_one_process_is_read_back_in_another(
     other_size = Catalog(CONFIG.model_copy(update={"image_width": 400}))
     with pytest.raises(AssertionError, match="drawn again"):  # what decides the bytes is the key
         ImageRenderer(other_size).jpeg(posts[0].id)
+
+
+def test_feeds_asking_for_the_same_picture_at_once_draw_it_once(
+    catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Feeds started together ask for the same pictures in the same order; each used to draw
+    every one. Eight renderers (each as another process's would be: its own memory) at once."""
+    monkeypatch.setenv(render_cache.ENV, str(tmp_path / "renders"))
+    render_cache._open.cache_clear()
+    post = next(p for p in catalog.posts if not p.repost_of)
+    drawn: list[int] = []
+    draw = catalog_module.render_outfit
+
+    def counted(*args: object, **kwargs: object) -> Image.Image:
+        drawn.append(1)
+        return draw(*args, **kwargs)
+
+    monkeypatch.setattr(catalog_module, "render_outfit", counted)
+    start = threading.Barrier(8)
+
+    def ask(_: int) -> bytes:
+        renderer = ImageRenderer(catalog)
+        start.wait()
+        return renderer.jpeg(post.id)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(ask, range(8)))
+    assert len(set(answers)) == 1 and len(drawn) == 1
+    assert ImageRenderer(catalog).jpeg(post.id) == answers[0] and len(drawn) == 1
 
 
 def test_the_cache_off_or_unwritable_only_means_drawing(
