@@ -27,7 +27,7 @@ from typing import Any
 
 from scraper.scrape import scrape, scrape_sources
 from store import Store
-from store.config import Config, parse_config
+from stylescout.settings import Config, parse_config
 
 LATENCY_S = 0.05
 KEY = "0123456789abcdef0123456789abcdef"  # Flickr checks the format

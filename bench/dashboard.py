@@ -33,8 +33,8 @@ from scraper.browser import Chromium, chromium_available
 from scraper.demo_feed.server import BackgroundServer
 from scraper.demo_feed.site import create_feed_app
 from scraper.demo_feed.sources import with_demo_sources
-from store import Config, Store
-from store.config import parse_config
+from store import Store
+from stylescout.settings import Config, parse_config
 from tests.dash_client import recommend_body, upload_body
 
 PAGES = {  # CSS selector of what shows the page is drawn (figures drawn, item cards shown)

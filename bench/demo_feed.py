@@ -22,7 +22,7 @@ from scraper.demo_feed.catalog import Catalog, ImageRenderer
 from scraper.demo_feed.server import BackgroundServer
 from scraper.demo_feed.site import create_feed_app
 from store import ImageMeta, Store
-from store.config import DemoFeedConfig
+from stylescout.settings import DemoFeedConfig
 
 
 def main() -> int:

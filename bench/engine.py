@@ -37,7 +37,7 @@ def _images(n: int) -> list[Path]:
         if len(files) == n:
             return files
     from scraper.demo_feed.catalog import Catalog, ImageRenderer
-    from store.config import DemoFeedConfig
+    from stylescout.settings import DemoFeedConfig
 
     catalog = Catalog(DemoFeedConfig())
     renderer = ImageRenderer(catalog)
@@ -52,7 +52,7 @@ def _images(n: int) -> list[Path]:
 
 def extraction(repeats: int, n: int) -> dict:
     from clustering.features import FeatureExtractor
-    from store.config import FeaturesConfig
+    from stylescout.settings import FeaturesConfig
 
     extractor = FeatureExtractor(FeaturesConfig(weights="none", input_size=224, batch_size=32))
     paths = _images(n)
@@ -90,7 +90,7 @@ def query(sizes: list[int], queries: int) -> list[dict]:
 
     from clustering.index import IndexMeta, StyleIndex
     from clustering.recommender import Recommender
-    from store.config import RecommenderConfig
+    from stylescout.settings import RecommenderConfig
 
     rows = []
     rng = np.random.default_rng(0)
@@ -159,7 +159,7 @@ def real_index_recall(data_dir: Path, queries: int = 200) -> list[tuple[int, flo
     """recall@10 and latency of PCA search against exact search on a built index."""
     from clustering.index import load_index
     from clustering.recommender import Recommender
-    from store.config import RecommenderConfig
+    from stylescout.settings import RecommenderConfig
 
     index = load_index(data_dir / "index")
     exact = Recommender(index, RecommenderConfig())
@@ -184,7 +184,7 @@ def real_index_recall(data_dir: Path, queries: int = 200) -> list[tuple[int, flo
 def _cluster_one(n: int) -> dict:
     """Runs in its own process: time and peak memory of clustering n items."""
     from clustering.styles import cluster_styles
-    from store.config import ClusteringConfig
+    from stylescout.settings import ClusteringConfig
 
     rng = np.random.default_rng(n)
     centres = rng.standard_normal((40, 2560), dtype=np.float32)

@@ -27,7 +27,7 @@ from clustering.query import Photo, PhotoEmbedder, answer
 from clustering.recommender import Recommender
 from scraper.importer import import_folder
 from store import Store
-from store.config import Config, parse_config
+from stylescout.settings import Config, parse_config
 
 FASHION = Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-small-dev"
 STRATEGIES = ("none", "rocchio", "learner")

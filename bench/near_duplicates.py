@@ -33,7 +33,7 @@ from scraper.importer import find_images
 from scraper.near_duplicates import NearDuplicates, fingerprint
 from scraper.scrape import scrape
 from store import Store
-from store.config import DemoFeedConfig, parse_config
+from stylescout.settings import DemoFeedConfig, parse_config
 from tests.replicas import create_folder_feed_app, folder_feed_source
 
 FASHION = Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-small-dev"

@@ -29,7 +29,7 @@ def main() -> int:
     from clustering.features import FeatureExtractor
     from clustering.ray_extract import extract_missing_ray
     from store import ImageMeta, Store
-    from store.config import FeaturesConfig
+    from stylescout.settings import FeaturesConfig
 
     cfg = FeaturesConfig(weights="none", input_size=224, batch_size=32, ray_cpus=2)
     extractor = FeatureExtractor(cfg)

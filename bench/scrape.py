@@ -22,7 +22,7 @@ from pathlib import Path
 from scraper.browser import chromium_available
 from scraper.demo_feed.sources import with_demo_sources
 from scraper.scrape import scrape
-from store.config import parse_config
+from stylescout.settings import parse_config
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -48,7 +48,7 @@ def synthetic(folder: Path, n: int, d: int = DIMS, groups: int = 2000, seed: int
 def write_index(vectors_path: Path, index_dir: Path, search: dict) -> dict:
     """Save the vectors as a style index through `save_index`, FAISS built as configured."""
     from clustering.index import IndexMeta, StyleIndex, save_index
-    from store.config import SearchConfig
+    from stylescout.settings import SearchConfig
 
     vectors = np.load(vectors_path, mmap_mode="r")
     n, d = vectors.shape
@@ -75,7 +75,7 @@ def _serve_one(index_dir: str, engine: str, queries: int) -> dict:
     """Runs in its own process: load the index as the dashboard does and answer queries."""
     from clustering.index import load_index
     from clustering.recommender import Recommender
-    from store.config import RecommenderConfig, SearchConfig
+    from stylescout.settings import RecommenderConfig, SearchConfig
 
     started = time.perf_counter()
     index = load_index(Path(index_dir))

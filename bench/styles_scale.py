@@ -48,7 +48,7 @@ def agreement(n: int = 20_000) -> tuple[float, float, float]:
     from sklearn.metrics import adjusted_rand_score
 
     from clustering.styles import cluster_styles
-    from store.config import ClusteringConfig
+    from stylescout.settings import ClusteringConfig
 
     with tempfile.TemporaryDirectory() as tmp:
         path, truth = families(Path(tmp), n)
@@ -68,7 +68,7 @@ def _one(path: str, first_level: str) -> dict:
     if first_level == "sklearn":
         sys.modules["faiss"] = None  # type: ignore[assignment]  # as if it were not installed
     from clustering.styles import cluster_styles
-    from store.config import ClusteringConfig
+    from stylescout.settings import ClusteringConfig
 
     x = np.load(path, mmap_mode="r")
     before = peak_rss_mb()

@@ -25,7 +25,7 @@ from scraper.demo_feed.sources import with_demo_sources
 from scraper.demo_feed.styles import STYLES
 from scraper.scrape import scrape
 from store import Store
-from store.config import Config, DemoFeedConfig, parse_config
+from stylescout.settings import Config, DemoFeedConfig, parse_config
 
 DESIGN = {name: style.trend for name, style in STYLES.items()}
 

@@ -19,7 +19,9 @@ from clustering.index import IndexMeta, StyleIndex, save_index
 from clustering.learned_space import LearnedSpace, image_tags, learn_space, project, tag_set
 from clustering.search import wants_faiss
 from clustering.styles import cluster_styles, name_styles, representatives
-from store import Config, Store, StyleScoutError
+from store import Store
+from stylescout.errors import StyleScoutError
+from stylescout.settings import Config
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]  # (stage, done, total)

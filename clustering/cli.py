@@ -10,8 +10,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from clustering.index import IndexMissingError, current_folder, load_index
-from store import Config, Store, StyleScoutError
-from store.cli_support import add_command, base_parser, config_from_args, run_cli
+from store import Store
+from stylescout.cli import add_command, base_parser, config_from_args, run_cli
+from stylescout.errors import StyleScoutError
+from stylescout.settings import Config
 
 
 def _build(config: Config, store: Store) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from store.config import ColourConfig
+from stylescout.settings import ColourConfig
 
 
 def colour_key(cfg: ColourConfig) -> str:

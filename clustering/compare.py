@@ -26,7 +26,9 @@ from clustering.build import descriptors_of, extract_missing
 from clustering.evaluate import precision_at_k
 from clustering.features import FeatureExtractor
 from clustering.styles import cluster_styles
-from store import Config, Store, StyleScoutError
+from store import Store
+from stylescout.errors import StyleScoutError
+from stylescout.settings import Config
 
 Progress = Callable[[str, int, int], None]
 BACKBONES = ("resnet50", "resnet101", "densenet121", "inception_v3")

@@ -15,8 +15,9 @@ from sklearn.metrics import normalized_mutual_info_score, silhouette_score
 from clustering.images import load_rgb
 from clustering.index import StyleIndex
 from clustering.styles import cluster_styles
-from store import Store, StyleScoutError
-from store.config import ClusteringConfig, Config
+from store import Store
+from stylescout.errors import StyleScoutError
+from stylescout.settings import ClusteringConfig, Config
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ import numpy as np
 
 from clustering.images import fit, load_rgb
 from clustering.weights import imagenet_file
-from store.config import FeaturesConfig
-from store.errors import StyleScoutError
+from stylescout.errors import StyleScoutError
+from stylescout.settings import FeaturesConfig
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import warnings
 
 import numpy as np
 
-from store.config import RecommenderConfig
+from stylescout.settings import RecommenderConfig
 
 
 def can_learn(liked: np.ndarray, disliked: np.ndarray, cfg: RecommenderConfig) -> bool:

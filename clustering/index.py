@@ -25,8 +25,8 @@ import numpy as np
 
 from clustering.learned_space import LearnedSpace
 from clustering.search import build_faiss, wants_faiss
-from store.config import SearchConfig
-from store.errors import StyleScoutError
+from stylescout.errors import StyleScoutError
+from stylescout.settings import SearchConfig
 
 log = logging.getLogger(__name__)
 CURRENT = "current"

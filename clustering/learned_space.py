@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import eigh
 
-from store.config import LearningConfig
+from stylescout.settings import LearningConfig
 
 log = logging.getLogger(__name__)
 

@@ -28,8 +28,9 @@ from clustering.images import fit, load_rgb
 from clustering.index import StyleIndex
 from clustering.learned_space import project
 from clustering.recommender import Neighbour, Recommender, StyleMatch, rocchio_profile
-from store import Store, StyleScoutError
-from store.config import FeaturesConfig, RecommenderConfig
+from store import Store
+from stylescout.errors import StyleScoutError
+from stylescout.settings import FeaturesConfig, RecommenderConfig
 
 LIKED, DISLIKED = (4, 5), (1, 2)
 _VECTOR_CACHE = 512  # photos' index-space vectors kept, by (index, sha256)

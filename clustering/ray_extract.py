@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from store import Store, StyleScoutError
-from store.config import FeaturesConfig
-from store.errors import SCALE_HINT
+from store import Store
 from store.files import ImageFolder, StoredFile
+from stylescout.errors import SCALE_HINT, StyleScoutError
+from stylescout.settings import FeaturesConfig
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from clustering.index import StyleIndex
 from clustering.search import ExactSearch, Searcher, excluded_positions, load_searcher
-from store.config import RecommenderConfig, SearchConfig
+from stylescout.settings import RecommenderConfig, SearchConfig
 
 
 @dataclass(frozen=True)

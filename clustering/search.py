@@ -20,8 +20,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from store.config import SearchConfig
-from store.errors import SCALE_HINT, StyleScoutError
+from stylescout.errors import SCALE_HINT, StyleScoutError
+from stylescout.settings import SearchConfig
 
 log = logging.getLogger(__name__)
 

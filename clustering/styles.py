@@ -19,7 +19,7 @@ import numpy as np
 from scipy import linalg
 from scipy.cluster import hierarchy
 
-from store.config import ClusteringConfig
+from stylescout.settings import ClusteringConfig
 
 log = logging.getLogger(__name__)
 

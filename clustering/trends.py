@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from store import Store
-from store.config import ClusteringConfig
+from stylescout.settings import ClusteringConfig
 
 WEEK = dt.timedelta(weeks=1)
 MIN_WEEKS = 4  # fewer covered weeks cannot say anything about a slope

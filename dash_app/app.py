@@ -28,7 +28,8 @@ from dash_app.context import (
 from dash_app.engine import Engine
 from dash_app.http_guard import UPDATE_PATH, HttpGuard, served_names
 from dash_app.images import register_image_routes
-from store import Config, Store, load_config
+from store import Store
+from stylescout.settings import Config, load_config
 
 log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parents[1] / "assets"

@@ -34,8 +34,8 @@ from markupsafe import escape
 from dash_app import inputs
 from dash_app.http_guard import LOCAL_NAMES
 from store import Store
-from store.config import DashboardConfig
 from store.repositories.sessions import Session
+from stylescout.settings import DashboardConfig
 
 log = logging.getLogger(__name__)
 

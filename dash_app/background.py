@@ -22,8 +22,9 @@ from typing import Any, Protocol
 
 from dash import CeleryManager
 
-from store import Config, ConfigError, Store, StyleScoutError
-from store.errors import SCALE_HINT
+from store import Store
+from stylescout.errors import SCALE_HINT, ConfigError, StyleScoutError
+from stylescout.settings import Config
 
 log = logging.getLogger(__name__)
 EXPIRE_S = 3600

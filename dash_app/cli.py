@@ -12,9 +12,10 @@ from dash_app.app import create_app
 from dash_app.auth import mode_for
 from dash_app.context import EXTENSION_KEY
 from dash_app.serving import DashboardServer
-from store import Config, ConfigError, Store
-from store.cli_support import base_parser, config_from_args, run_cli, serve_until_interrupted
-from store.config import DashboardConfig
+from store import Store
+from stylescout.cli import base_parser, config_from_args, run_cli, serve_until_interrupted
+from stylescout.errors import ConfigError
+from stylescout.settings import Config, DashboardConfig
 
 
 def _main(argv: Sequence[str] | None) -> int:

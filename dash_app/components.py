@@ -10,7 +10,7 @@ from dash_app.inputs import ALL_SOURCES
 from dash_app.recommend import ItemCard, StyleCard
 from dash_app.trends import SourceStyles
 from store import StoreStats
-from store.cli_support import human_bytes
+from stylescout.cli import human_bytes
 
 __all__ = [
     "graph",

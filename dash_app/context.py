@@ -16,7 +16,8 @@ import flask
 
 from dash_app.background import Flags
 from dash_app.engine import Engine
-from store import Config, Store
+from store import Store
+from stylescout.settings import Config
 
 EXTENSION_KEY = "stylescout"
 _BY_TOKEN: weakref.WeakValueDictionary[str, AppContext] = weakref.WeakValueDictionary()

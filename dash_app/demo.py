@@ -10,7 +10,8 @@ from clustering.index import read_meta
 from scraper.demo_feed.sources import with_demo_sources
 from scraper.demo_feed.styles import STYLES
 from scraper.scrape import scrape
-from store import Config, Store
+from store import Store
+from stylescout.settings import Config
 
 log = logging.getLogger(__name__)
 DEMO_TAGS: tuple[str, ...] = tuple(STYLES)

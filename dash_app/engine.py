@@ -13,7 +13,8 @@ import numpy as np
 from clustering.index import IndexMissingError, StyleIndex, current_folder, load_index
 from clustering.query import PhotoEmbedder
 from clustering.recommender import Recommender
-from store import Config, Store
+from store import Store
+from stylescout.settings import Config
 
 log = logging.getLogger(__name__)
 MAP_SAMPLE = 20_000  # items the style map's principal components are found on

@@ -15,7 +15,9 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from store import Config, Store, StyleScoutError
+from store import Store
+from stylescout.errors import StyleScoutError
+from stylescout.settings import Config
 
 log = logging.getLogger(__name__)
 BUILD_STAGES = {"features": "extracting features", "colour": "colour", "clustering": "clustering"}

@@ -18,8 +18,9 @@ from clustering.recommender import Neighbour
 from dash_app.auth import current_person
 from dash_app.engine import Engine, LoadedIndex
 from dash_app.uploads import upload_path
-from store import Store, StoreError, StyleScoutError
-from store.config import RecommenderConfig
+from store import Store
+from stylescout.errors import StoreError, StyleScoutError
+from stylescout.settings import RecommenderConfig
 
 log = logging.getLogger(__name__)
 

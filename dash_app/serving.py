@@ -17,8 +17,8 @@ from typing import Self
 from waitress import wasyncore
 from waitress.server import create_server
 
-from store.config import DashboardConfig
-from store.errors import ServeError
+from stylescout.errors import ServeError
+from stylescout.settings import DashboardConfig
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from PIL import Image
 from clustering.images import load_rgb
 from dash_app.inputs import SHA256_RE
 from scraper.image_check import ImageRejected, inspect_image, sniff_format
-from store.errors import StyleScoutError
+from stylescout.errors import StyleScoutError
 
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "BMP": "bmp"}
 ACCEPTED = "JPEG, PNG, GIF, WebP or BMP"

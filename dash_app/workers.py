@@ -15,8 +15,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from store import Config, ConfigError
-from store.errors import SCALE_HINT
+from stylescout.errors import SCALE_HINT, ConfigError
+from stylescout.settings import Config
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scraper.network_policy import FilteringProxy, NetworkPolicy
-from store.errors import BrowserMissingError
+from stylescout.errors import BrowserMissingError
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver

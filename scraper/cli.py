@@ -14,14 +14,16 @@ from tqdm import tqdm
 
 from scraper.importer import DEFAULT_TAG_COLUMNS, ImportProgress, import_folder
 from scraper.scrape import ScrapeProgress, parse_sources, scrape_sources
-from store import Config, Store, normalise_tag
-from store.cli_support import (
+from store import Store
+from stylescout.cli import (
     add_command,
     base_parser,
     config_from_args,
     run_cli,
     serve_until_interrupted,
 )
+from stylescout.settings import Config
+from stylescout.tags import normalise_tag
 
 DEMO_NAMES = ("demo", "demo-html")  # the demo feed's sources, added when asked for by name
 

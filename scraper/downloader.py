@@ -23,8 +23,8 @@ from urllib3.exceptions import ProtocolError
 from urllib3.util.retry import Retry
 
 from scraper.network_policy import NetworkPolicy, PolicyRefused
-from store.config import ScraperConfig
-from store.errors import ScrapeError
+from stylescout.errors import ScrapeError
+from stylescout.settings import ScraperConfig
 
 log = logging.getLogger(__name__)
 RETRY_STATUSES = (429, 500, 502, 503, 504)

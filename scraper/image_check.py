@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from scraper.near_duplicates import fingerprint
-from store.errors import ScrapeError
+from stylescout.errors import ScrapeError
 
 _MAGIC = (
     (b"\xff\xd8\xff", "JPEG"),

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scraper.image_check import ImageRejected, inspect_image
-from store import ImageMeta, InvalidTagError, ScrapeError, Store, StoreError, normalise_tag
+from store import ImageMeta, Store
+from stylescout.errors import InvalidTagError, ScrapeError, StoreError
+from stylescout.tags import normalise_tag
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp"}

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from store.errors import ConfigError
+from stylescout.errors import ConfigError
 
 _STEP = re.compile(r"([^.\[\]]+)((?:\[[^\]]*\])*)")
 _SELECTOR = re.compile(r"\[([^\]]*)\]")

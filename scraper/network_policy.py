@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Self
 from urllib.parse import urlsplit
 
-from store.errors import ConfigError, ScrapeError
+from stylescout.errors import ConfigError, ScrapeError
 
 log = logging.getLogger(__name__)
 DEFAULT_PORTS = {"http": 80, "https": 443}

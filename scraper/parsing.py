@@ -9,8 +9,8 @@ from urllib.parse import urljoin, urlsplit
 from bs4 import BeautifulSoup, Tag
 
 from scraper.posts import Post
-from store.config import Selectors
-from store.tags import normalise_tags
+from stylescout.settings import Selectors
+from stylescout.tags import normalise_tags
 
 _HASHTAG = re.compile(r"#([\w-]+)")
 _COUNT = re.compile(r"(\d[\d,.]*)\s*([kKmM]?)")

@@ -15,7 +15,8 @@ from scraper.downloader import DownloadFailed
 from scraper.image_check import ImageRejected, inspect_image
 from scraper.scrape import downloader_for
 from scraper.sources import build_source
-from store import Config, normalise_tag
+from stylescout.settings import Config
+from stylescout.tags import normalise_tag
 
 
 def probe(config: Config, name: str, tag: str, posts: int, say: Callable[[str], None]) -> int:

@@ -14,7 +14,7 @@ import email.utils
 import math
 from collections.abc import Mapping
 
-from store.errors import ScrapeError
+from stylescout.errors import ScrapeError
 
 MAX_READABLE_WAIT_S = 366 * 86_400  # a longer wait is a broken header, not a plan
 _EPOCH_FLOOR = 1_000_000_000  # a number this large is a Unix time, not a number of seconds

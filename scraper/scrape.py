@@ -27,7 +27,10 @@ from scraper.near_duplicates import NearDuplicates
 from scraper.posts import Post
 from scraper.sources import build_source
 from scraper.sources.factory import Source
-from store import Config, ImageMeta, ScrapeError, Store, StoreError, normalise_tag
+from store import ImageMeta, Store
+from stylescout.errors import ScrapeError, StoreError
+from stylescout.settings import Config
+from stylescout.tags import normalise_tag
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,11 @@ from dataclasses import asdict
 from tqdm import tqdm
 
 from store.check import check_store
-from store.cli_support import add_command, base_parser, config_from_args, human_bytes, run_cli
-from store.config import Config
 from store.copy import copy_database
-from store.errors import StyleScoutError
 from store.local_store import Store
+from stylescout.cli import add_command, base_parser, config_from_args, human_bytes, run_cli
+from stylescout.errors import StyleScoutError
+from stylescout.settings import Config
 
 
 def _main(argv: Sequence[str] | None) -> int:

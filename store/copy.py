@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from store.database import Database
-from store.errors import StoreError
+from stylescout.errors import StoreError
 
 # Parents before children, so every reference points at a row already copied.
 TABLES = (

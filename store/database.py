@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from store.errors import SCALE_HINT, StoreBusyError, StoreConstraintError, StoreError
 from store.schema import MIGRATIONS, for_postgres, statements
+from stylescout.errors import SCALE_HINT, StoreBusyError, StoreConstraintError, StoreError
 
 log = logging.getLogger(__name__)
 

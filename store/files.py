@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from store.errors import SCALE_HINT, StoreError
+from stylescout.errors import SCALE_HINT, StoreError
 
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp"}
 _FINAL_NAME = re.compile(r"([0-9a-f]{64})\.([a-z]+)")

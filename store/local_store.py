@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from store.database import Database, open_database
-from store.errors import StoreError
 from store.files import ImageFolder, open_image_folder
 from store.locks import exclusive
 from store.records import StoreStats
@@ -27,9 +26,10 @@ from store.repositories import (
     RunRepository,
     SessionRepository,
 )
+from stylescout.errors import StoreError
 
 if TYPE_CHECKING:
-    from store.config import Config
+    from stylescout.settings import Config
 
 log = logging.getLogger(__name__)
 

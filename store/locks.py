@@ -9,7 +9,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from store.errors import BusyError
+from stylescout.errors import BusyError
 
 
 @contextlib.contextmanager

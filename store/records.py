@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from store.errors import StoreError
 from store.files import StoredFile
+from stylescout.errors import StoreError
 
 
 def utc_now() -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import sqlite3
 
-from store.errors import StoreError
+from stylescout.errors import StoreError
 
 # Entry i moves the schema from version i to i + 1. Never edit a released entry: append one.
 MIGRATIONS: tuple[str, ...] = (

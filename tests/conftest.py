@@ -18,9 +18,9 @@ from argon2 import PasswordHasher
 from PIL import Image
 
 from scraper.demo_feed.render_cache import ENV as RENDER_CACHE_ENV
-from store import Config, ImageMeta, Store
-from store.config import parse_config
+from store import ImageMeta, Store
 from store.repositories import accounts as accounts_module
+from stylescout.settings import Config, parse_config
 
 if TYPE_CHECKING:
     from tests.s3 import Bucket as S3Bucket

@@ -21,7 +21,7 @@ from dash_app.context import get_context
 from dash_app.inputs import BadInput
 from dash_app.recommend import Recommendation, recommend, uploads_folder
 from dash_app.uploads import UploadRejected, accept_upload
-from store import StoreBusyError, StoreError
+from stylescout.errors import StoreBusyError, StoreError
 
 dash.register_page(__name__, path="/", name="Discover", title="StyleScout · discover", order=0)
 

@@ -13,7 +13,7 @@ from dash_app import figures
 from dash_app.components import graph, panel
 from dash_app.context import get_context
 from dash_app.rating_stats import latest_only, mean_by, ratings_per_day
-from store import Config
+from stylescout.settings import Config
 
 dash.register_page(
     __name__, path="/feedback", name="Feedback", title="StyleScout · feedback", order=4

@@ -20,7 +20,9 @@ from dash_app.background import JobsUnavailable
 from dash_app.context import context_for, get_context
 from dash_app.inputs import BadInput, ScrapeJob
 from dash_app.jobs import JobStatus, scrape_and_build
-from store import BusyError, Config, InvalidTagError, normalise_tag
+from stylescout.errors import BusyError, InvalidTagError
+from stylescout.settings import Config
+from stylescout.tags import normalise_tag
 
 dash.register_page(__name__, path="/scrape", name="Scrape", title="StyleScout · scrape", order=1)
 

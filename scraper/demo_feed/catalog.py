@@ -17,7 +17,7 @@ from PIL import Image
 from scraper.demo_feed.artist import render_outfit
 from scraper.demo_feed.render_cache import render_cache
 from scraper.demo_feed.styles import CROSS_TAGS, STYLES
-from store.config import DemoFeedConfig
+from stylescout.settings import DemoFeedConfig
 
 REPOST_VARIANTS = ("resized", "reencoded", "cropped")
 THUMB_WIDTH = 160

@@ -8,7 +8,7 @@ from typing import Self
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from store.errors import ServeError
+from stylescout.errors import ServeError
 
 log = logging.getLogger(__name__)
 

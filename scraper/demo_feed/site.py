@@ -11,9 +11,9 @@ import time
 from flask import Flask, Response, abort, jsonify, render_template, request, url_for
 
 from scraper.demo_feed.catalog import THUMB_WIDTH, Post, shared_renderer
-from store.config import DemoFeedConfig
-from store.errors import InvalidTagError
-from store.tags import normalise_tag
+from stylescout.errors import InvalidTagError
+from stylescout.settings import DemoFeedConfig
+from stylescout.tags import normalise_tag
 
 ROBOTS_TXT = "User-agent: *\nDisallow: /private/\n"
 

@@ -13,7 +13,7 @@ import logging
 import socket
 from collections.abc import Iterator
 
-from store.config import Config, DemoFeedConfig, Selectors, SourceConfig
+from stylescout.settings import Config, DemoFeedConfig, Selectors, SourceConfig
 
 log = logging.getLogger(__name__)
 NAMES = ("demo", "demo-html")

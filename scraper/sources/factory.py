@@ -14,8 +14,8 @@ from urllib.parse import quote
 from scraper.browser import chromium_available
 from scraper.downloader import Downloader
 from scraper.posts import Post
-from store.config import Config, SourceConfig
-from store.errors import ConfigError
+from stylescout.errors import ConfigError
+from stylescout.settings import Config, SourceConfig
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from scraper.downloader import Downloader
 from scraper.sources.json_api import ApiError, ApiSource, Endpoint, Page, Request
-from store.config import FieldPaths, PagingConfig
+from stylescout.settings import FieldPaths, PagingConfig
 
 if TYPE_CHECKING:
     from scraper.sources.factory import SourceSpec

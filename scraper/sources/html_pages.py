@@ -10,7 +10,7 @@ from scraper.downloader import Downloader, DownloadFailed
 from scraper.parsing import next_page_link, parse_posts
 from scraper.posts import Post
 from scraper.sources.base import SourceBase
-from store.errors import ScrapeError
+from stylescout.errors import ScrapeError
 
 if TYPE_CHECKING:
     from scraper.sources.factory import SourceSpec

@@ -17,7 +17,7 @@ from scraper.downloader import DownloadFailed
 from scraper.parsing import parse_posts
 from scraper.posts import Post
 from scraper.sources.base import SourceBase
-from store.errors import ScrapeError
+from stylescout.errors import ScrapeError
 
 if TYPE_CHECKING:
     pass

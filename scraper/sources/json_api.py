@@ -32,9 +32,9 @@ from scraper.parsing import parse_time
 from scraper.posts import Post
 from scraper.rate_limits import RateLimited, wait_for
 from scraper.sources.base import SourceBase
-from store.config import ApiConfig, CredentialConfig
-from store.errors import ConfigError, ScrapeError
-from store.tags import normalise_tags
+from stylescout.errors import ConfigError, ScrapeError
+from stylescout.settings import ApiConfig, CredentialConfig
+from stylescout.tags import normalise_tags
 
 if TYPE_CHECKING:
     from scraper.sources.factory import SourceSpec

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from scraper.downloader import ApiResponse
 from scraper.sources.json_api import ApiError, ApiSource, Endpoint, one_line
-from store.errors import ConfigError
+from stylescout.errors import ConfigError
 
 _HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:\d{1,5})?")
 

@@ -18,8 +18,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from store.database import Database, Transaction
-from store.errors import StoreConstraintError, StoreError
 from store.records import to_utc_text, utc_now
+from stylescout.errors import StoreConstraintError, StoreError
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{2,63}")
 MIN_PASSWORD = 10

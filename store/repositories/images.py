@@ -11,10 +11,10 @@ import logging
 from collections.abc import Iterable
 
 from store.database import Database, Transaction
-from store.errors import StoreConstraintError, StoreError
 from store.files import ImageFolder, StoredFile, extension_for
 from store.records import AddResult, ImageMeta, PerceptualHashes, to_utc_text, utc_now
-from store.tags import normalise_tags
+from stylescout.errors import StoreConstraintError, StoreError
+from stylescout.tags import normalise_tags
 
 log = logging.getLogger(__name__)
 

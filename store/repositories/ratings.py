@@ -6,8 +6,8 @@ import re
 from collections.abc import Iterable
 
 from store.database import Database
-from store.errors import StoreConstraintError, StoreError
 from store.records import utc_now
+from stylescout.errors import StoreConstraintError, StoreError
 
 _USER_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 

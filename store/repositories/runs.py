@@ -7,9 +7,9 @@ import os
 import socket
 
 from store.database import Database
-from store.errors import StoreError
 from store.files import pid_alive
 from store.records import utc_now
+from stylescout.errors import StoreError
 
 RUN_STATUSES = ("running", "completed", "interrupted", "failed")
 

@@ -14,8 +14,8 @@ import secrets
 from dataclasses import dataclass
 
 from store.database import Database
-from store.errors import StoreError
 from store.records import to_utc_text
+from stylescout.errors import StoreError
 
 KINDS = ("password", "header")
 

@@ -13,7 +13,8 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from clustering.build import build_indexes
 from dash_app import create_app
 from dash_app.serving import serve_app
-from store import Config, Store
+from store import Store
+from stylescout.settings import Config
 from tests.browser.conftest import console_errors, page_wait, skip_without_chromium
 from tests.conftest import jpeg_bytes, make_config, meta_for
 

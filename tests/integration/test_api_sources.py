@@ -15,7 +15,8 @@ from flask import Flask, redirect, request
 from scraper.scrape import ScrapeResult, downloader_for, scrape, scrape_sources
 from scraper.sources import bluesky, build_source
 from scraper.sources.json_api import Endpoint
-from store import ConfigError, ScrapeError, Store
+from store import Store
+from stylescout.errors import ConfigError, ScrapeError
 from tests.api_replicas import (
     ReplicaOptions,
     ReplicaPost,

@@ -16,7 +16,8 @@ from dash_app import create_app
 from dash_app.serving import serve_app
 from scraper.demo_feed.server import BackgroundServer
 from scraper.demo_feed.site import create_feed_app
-from store import Store, load_config
+from store import Store
+from stylescout.settings import load_config
 from tests.dash_client import rate
 from tests.integration.helpers import run_cli_here
 from tests.integration.reliability import ForkedRun, scrape_args, write_config

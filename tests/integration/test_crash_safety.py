@@ -17,8 +17,9 @@ from dash_app import create_app
 from dash_app.serving import serve_app
 from scraper.demo_feed.server import BackgroundServer
 from scraper.demo_feed.site import create_feed_app
-from store import Store, load_config
+from store import Store
 from store.check import check_store
+from stylescout.settings import load_config
 from tests.integration.helpers import run_cli_here
 from tests.integration.reliability import ForkedRun, IndexWatcher, scrape_args, write_config
 

@@ -15,7 +15,8 @@ from PIL import Image, ImageDraw
 from clustering.build import build_index
 from clustering.features import FeatureExtractor
 from clustering.index import load_index
-from store import Config, ImageMeta, Store
+from store import ImageMeta, Store
+from stylescout.settings import Config
 from tests.conftest import make_config
 from tests.integration.helpers import run_cli_here
 

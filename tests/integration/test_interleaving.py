@@ -14,7 +14,9 @@ from clustering.query import Photo, answer
 from dash_app import create_app
 from dash_app.context import get_context
 from dash_app.recommend import recommend
-from store import Config, ConfigError, Store
+from store import Store
+from stylescout.errors import ConfigError
+from stylescout.settings import Config
 from tests.conftest import jpeg_bytes, make_config, meta_for
 
 pytestmark = pytest.mark.model  # builds a Keras backbone: not in make test-fast
@@ -155,6 +157,6 @@ def test_interleaving_is_off_by_default_and_the_challenger_must_differ(
 
 
 def _off() -> object:
-    from store.config import InterleaveConfig
+    from stylescout.settings import InterleaveConfig
 
     return InterleaveConfig(enabled=False)

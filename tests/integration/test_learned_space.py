@@ -13,7 +13,8 @@ from PIL import Image
 from clustering.build import build_index
 from clustering.evaluate import learned_split
 from clustering.query import PhotoEmbedder
-from store import Config, Store
+from store import Store
+from stylescout.settings import Config
 from tests.conftest import assert_same_vector, make_config, meta_for
 
 pytestmark = pytest.mark.model  # builds a Keras backbone: not in make test-fast

@@ -17,7 +17,7 @@ from scraper.demo_feed.styles import STYLES
 from scraper.importer import find_images
 from scraper.scrape import scrape
 from store import Store
-from store.config import DemoFeedConfig
+from stylescout.settings import DemoFeedConfig
 from tests.conftest import make_config
 from tests.replicas import create_folder_feed_app, folder_feed_source
 

@@ -23,7 +23,7 @@ from clustering.features import FeatureExtractor
 from dash_app import create_app
 from dash_app.app import close_app
 from dash_app.context import context_for, registered_tokens
-from store.config import FeaturesConfig
+from stylescout.settings import FeaturesConfig
 from tests.conftest import make_config
 
 pytestmark = pytest.mark.model  # builds a Keras backbone: not in make test-fast

@@ -19,7 +19,8 @@ import pytest
 from clustering.build import build_index, extract_missing
 from clustering.features import FeatureExtractor
 from clustering.ray_extract import extract_missing_ray
-from store import ImageMeta, Store, StyleScoutError
+from store import ImageMeta, Store
+from stylescout.errors import StyleScoutError
 from tests.conftest import assert_same_vector, make_config
 from tests.integration.test_engine import ENGINE, fill_store
 

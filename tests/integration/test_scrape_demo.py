@@ -11,8 +11,10 @@ import pytest
 from scraper.demo_feed.server import BackgroundServer
 from scraper.demo_feed.site import create_feed_app
 from scraper.scrape import ScrapeProgress, scrape
-from store import Config, InvalidTagError, ScrapeError, Store
+from store import Store
 from store.check import check_store
+from stylescout.errors import InvalidTagError, ScrapeError
+from stylescout.settings import Config
 from tests.conftest import make_config
 
 

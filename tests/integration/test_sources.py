@@ -15,8 +15,9 @@ from scraper.downloader import Downloader
 from scraper.importer import import_folder
 from scraper.scrape import scrape
 from scraper.sources import HtmlSource, build_source
-from store import BrowserMissingError, ConfigError, Store
+from store import Store
 from store.check import check_store
+from stylescout.errors import BrowserMissingError, ConfigError
 from tests.conftest import jpeg_bytes, make_config
 from tests.replicas import SESSION, create_replica_app
 

@@ -14,7 +14,7 @@ from scraper.demo_feed.site import create_feed_app
 from scraper.demo_feed.styles import STYLES
 from scraper.scrape import scrape
 from store import Store
-from store.config import DemoFeedConfig
+from stylescout.settings import DemoFeedConfig
 from tests.conftest import make_config
 
 pytestmark = pytest.mark.model  # builds a Keras backbone: not in make test-fast

@@ -6,9 +6,10 @@ import datetime as dt
 
 import pytest
 
-from store import Store, StoreError
+from store import Store
 from store.repositories import accounts
 from store.repositories.accounts import MAX_WAIT_S
+from stylescout.errors import StoreError
 from tests.conftest import PRODUCTION_HASHER
 
 

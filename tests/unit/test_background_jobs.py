@@ -13,7 +13,8 @@ from dash_app import create_app
 from dash_app.app import close_app
 from dash_app.background import RedisFlags, open_background, redis_url, shared_token
 from dash_app.workers import gunicorn_options
-from store import ConfigError, Store
+from store import Store
+from stylescout.errors import ConfigError
 from tests.conftest import make_config
 
 

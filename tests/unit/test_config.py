@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from store import ConfigError, load_config
-from store.config import Config
+from stylescout.errors import ConfigError
+from stylescout.settings import Config, load_config
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -162,7 +162,8 @@ def test_the_loader_scrape_path_and_dashboard_do_not_import_the_demo_feed() -> N
     import sys
 
     code = (
-        "import sys, store.config, scraper.scrape, scraper.sources, scraper.probe, dash_app.app;"
+        "import sys, stylescout.settings, scraper.scrape, scraper.sources, scraper.probe,"
+        " dash_app.app;"
         "bad = sorted(m for m in sys.modules if m.startswith('scraper.demo_feed'));"
         "print(bad); raise SystemExit(1 if bad else 0)"
     )

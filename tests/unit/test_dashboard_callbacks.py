@@ -19,8 +19,9 @@ from clustering.recommender import rocchio_profile
 from dash_app import create_app
 from dash_app.context import get_context
 from dash_app.jobs import JobStatus
-from store import Store, StyleScoutError
-from store.config import RecommenderConfig
+from store import Store
+from stylescout.errors import StyleScoutError
+from stylescout.settings import RecommenderConfig
 from tests.conftest import jpeg_bytes, make_config, meta_for
 
 USER = "u" + "ab" * 16

@@ -18,7 +18,7 @@ from scraper.demo_feed import render_cache
 from scraper.demo_feed.catalog import Catalog, ImageRenderer
 from scraper.demo_feed.site import create_feed_app
 from scraper.demo_feed.styles import CROSS_TAGS, GARMENTS, STYLES
-from store.config import DemoFeedConfig
+from stylescout.settings import DemoFeedConfig
 
 CONFIG = DemoFeedConfig()
 

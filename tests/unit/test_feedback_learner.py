@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from clustering.feedback import blend, can_learn, learned_scores
-from store.config import RecommenderConfig
+from stylescout.settings import RecommenderConfig
 
 
 def test_the_model_learns_a_direction_rocchio_averages_away() -> None:

@@ -8,7 +8,7 @@ from PIL import Image
 
 from clustering.colour import colour_histogram
 from clustering.images import fit, load_rgb
-from store.config import ColourConfig
+from stylescout.settings import ColourConfig
 
 
 @pytest.mark.parametrize("mode", ["L", "P", "CMYK", "I;16", "LA", "RGBA", "RGB"])

@@ -18,8 +18,8 @@ from scraper.sources.json_api import (
     web_url,
 )
 from scraper.sources.mastodon import instance_base
-from store.config import CredentialConfig
-from store.errors import ConfigError
+from stylescout.errors import ConfigError
+from stylescout.settings import CredentialConfig
 
 STATUS = {
     "id": "1130",

@@ -7,7 +7,7 @@ import pytest
 
 from clustering.evaluate import precision_at_k
 from clustering.learned_space import image_tags, learn_space, principal_axes, project, tag_set
-from store.config import LearningConfig
+from stylescout.settings import LearningConfig
 
 CFG = LearningConfig(min_images=20, min_tag_images=3, pca_dims=32, dims=16)
 

@@ -17,7 +17,7 @@ from scraper.demo_feed.catalog import REPOST_VARIANTS, Catalog, ImageRenderer
 from scraper.image_check import inspect_image
 from scraper.near_duplicates import CROPS, SIDE, NearDuplicates, fingerprint, same_photo
 from store import ImageMeta, Store
-from store.config import DemoFeedConfig
+from stylescout.settings import DemoFeedConfig
 from tests.conftest import image_bytes
 
 

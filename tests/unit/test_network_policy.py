@@ -10,8 +10,8 @@ import pytest
 
 from scraper.downloader import Downloader, DownloadFailed
 from scraper.network_policy import NetworkPolicy, PolicyRefused
-from store.config import ScraperConfig
-from store.errors import ConfigError
+from stylescout.errors import ConfigError
+from stylescout.settings import ScraperConfig
 
 FAKE_DNS = {  # names a hostile page might use, resolved without any network
     "metadata.internal": "169.254.169.254",
@@ -83,7 +83,7 @@ def test_public_addresses_pass(fake_dns: None) -> None:
 
 def test_only_the_demo_sources_allow_private_networks() -> None:
     from scraper.demo_feed.sources import demo_sources
-    from store.config import DEFAULT_SOURCES, DemoFeedConfig
+    from stylescout.settings import DEFAULT_SOURCES, DemoFeedConfig
 
     assert not any(source.allow_private_network for source in DEFAULT_SOURCES.values())
     assert all(s.allow_private_network for s in demo_sources(DemoFeedConfig()).values())

@@ -6,7 +6,7 @@ import pytest
 from bs4 import BeautifulSoup, Tag
 
 from scraper.parsing import image_url, next_page_link, parse_count, parse_posts, parse_time
-from store.config import Selectors
+from stylescout.settings import Selectors
 
 
 def img(html: str) -> Tag:

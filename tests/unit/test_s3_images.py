@@ -14,9 +14,11 @@ from PIL import Image
 from clustering.images import load_rgb
 from dash_app import create_app
 from scraper.near_duplicates import fingerprint_file
-from store import Store, StoreError, load_config
+from store import Store
 from store.check import check_store
 from store.files import RemoteFile, open_image_folder
+from stylescout.errors import StoreError
+from stylescout.settings import load_config
 from tests.conftest import jpeg_bytes, make_config, meta_for
 from tests.s3 import KEY, SECRET, Bucket
 

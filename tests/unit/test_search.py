@@ -17,7 +17,7 @@ from clustering.search import (
     load_searcher,
     wants_faiss,
 )
-from store.config import SearchConfig
+from stylescout.settings import SearchConfig
 
 faiss = pytest.importorskip("faiss", reason="faiss-cpu is not installed (make setup-scale)")
 

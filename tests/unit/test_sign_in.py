@@ -27,7 +27,7 @@ from dash_app.auth import (
 )
 from dash_app.context import get_context
 from store import Store
-from store.config import DashboardConfig
+from stylescout.settings import DashboardConfig
 from tests.conftest import jpeg_bytes, make_config, meta_for
 from tests.unit.test_dashboard_callbacks import _index
 

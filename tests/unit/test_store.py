@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from store import ImageMeta, Store, StoreError
+from store import ImageMeta, Store
 from store.check import check_store
 from store.database import open_database
 from store.schema import MIGRATIONS, SCHEMA_VERSION
+from stylescout.errors import StoreError
 from tests.conftest import jpeg_bytes, meta_for, run_sql
 
 

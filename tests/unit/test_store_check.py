@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from store import Store, StoreError
+from store import Store
 from store.check import check_store
+from stylescout.errors import StoreError
 from tests.conftest import jpeg_bytes, meta_for, run_sql
 
 

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from store import Store, StoreError
-from store.config import parse_config
+from store import Store
 from store.database import PostgresDatabase, SqliteDatabase, open_database, redact_url
 from store.schema import MIGRATIONS, for_postgres, statements
+from stylescout.errors import StoreError
+from stylescout.settings import parse_config
 
 REPO = Path(__file__).resolve().parents[2]
 DRIVERS = {"sqlite3", "psycopg", "psycopg2", "sqlalchemy"}

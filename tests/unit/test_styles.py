@@ -9,7 +9,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from clustering.recommender import Recommender
 from clustering.styles import cluster_styles, fold_small, merge_close, name_styles
-from store.config import ClusteringConfig, RecommenderConfig
+from stylescout.settings import ClusteringConfig, RecommenderConfig
 from tests.integration.helpers import REPO
 
 

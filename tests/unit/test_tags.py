@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from store import InvalidTagError, normalise_tag, normalise_tags
+from stylescout.errors import InvalidTagError
+from stylescout.tags import normalise_tag, normalise_tags
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from store.errors import ConfigError
+from stylescout.errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "config.yaml"
 

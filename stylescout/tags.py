@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from store.errors import InvalidTagError
+from stylescout.errors import InvalidTagError
 
 MAX_TAG_LENGTH = 64
 _VALID = re.compile(r"[\w-]+")  # Unicode letters and digits, '_' and '-'

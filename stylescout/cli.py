@@ -9,8 +9,8 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from store.config import Config, load_config
-from store.errors import StyleScoutError
+from stylescout.errors import StyleScoutError
+from stylescout.settings import Config, load_config
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
