@@ -1,6 +1,6 @@
 """API sources against local replicas: `python -m bench.api_sources`.
 
-Each replica (tests/api_replicas.py) runs in its own process with 50 ms added to every request
+Each replica (sandbox/replicas/) runs in its own process with 50 ms added to every request
 (API pages and images alike), its images drawn beforehand by a warm-up scrape; every measured run
 scrapes into a fresh store. Reported, as medians of --repeats runs:
 
@@ -35,8 +35,8 @@ KEY = "0123456789abcdef0123456789abcdef"  # Flickr checks the format
 
 def _serve(service: str, options: dict[str, Any], ports: Any) -> None:
     """Child process: one replica on 127.0.0.1:0; its port goes back through `ports`."""
-    from scraper.demo_feed.server import BackgroundServer
-    from tests import api_replicas
+    from sandbox import replicas as api_replicas
+    from sandbox.demo_feed.server import BackgroundServer
 
     factory = getattr(api_replicas, f"create_{service}_app")
     app = factory(api_replicas.ReplicaOptions(**options))

@@ -29,13 +29,13 @@ from clustering.index import read_meta
 from dash_app import create_app
 from dash_app.demo import prepare_demo
 from dash_app.serving import serve_app
+from sandbox.dash_client import recommend_body, upload_body
+from sandbox.demo_feed.server import BackgroundServer
+from sandbox.demo_feed.site import create_feed_app
+from sandbox.demo_feed.sources import with_demo_sources
 from scraper.browser import Chromium, chromium_available
-from scraper.demo_feed.server import BackgroundServer
-from scraper.demo_feed.site import create_feed_app
-from scraper.demo_feed.sources import with_demo_sources
 from store import Store
 from stylescout.settings import Config, parse_config
-from tests.dash_client import recommend_body, upload_body
 
 PAGES = {  # CSS selector of what shows the page is drawn (figures drawn, item cards shown)
     "/": "#items .ss-item",

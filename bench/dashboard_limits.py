@@ -21,8 +21,8 @@ from PIL import Image
 from dash_app import create_app
 from dash_app.app import close_app
 from dash_app.serving import serve_app
+from sandbox.dash_client import UPDATE, recommend_body, upload_body
 from stylescout.settings import load_config, parse_config
-from tests.dash_client import UPDATE, recommend_body, upload_body
 
 USER = "u" + "ef" * 16
 

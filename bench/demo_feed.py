@@ -18,9 +18,9 @@ from pathlib import Path
 import requests
 
 from bench.timing import median_rate
-from scraper.demo_feed.catalog import Catalog, ImageRenderer
-from scraper.demo_feed.server import BackgroundServer
-from scraper.demo_feed.site import create_feed_app
+from sandbox.demo_feed.catalog import Catalog, ImageRenderer
+from sandbox.demo_feed.server import BackgroundServer
+from sandbox.demo_feed.site import create_feed_app
 from store import ImageMeta, Store
 from stylescout.settings import DemoFeedConfig
 

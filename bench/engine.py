@@ -36,7 +36,7 @@ def _images(n: int) -> list[Path]:
         files = sorted(FASHION.glob("*.jpg"))[:n]
         if len(files) == n:
             return files
-    from scraper.demo_feed.catalog import Catalog, ImageRenderer
+    from sandbox.demo_feed.catalog import Catalog, ImageRenderer
     from stylescout.settings import DemoFeedConfig
 
     catalog = Catalog(DemoFeedConfig())

@@ -23,18 +23,18 @@ from pathlib import Path
 from PIL import Image
 
 from bench.timing import median_rate
-from scraper.demo_feed.catalog import Catalog, ImageRenderer
-from scraper.demo_feed.server import BackgroundServer
-from scraper.demo_feed.site import create_feed_app
-from scraper.demo_feed.sources import with_demo_sources
-from scraper.demo_feed.styles import STYLES
+from sandbox.demo_feed.catalog import Catalog, ImageRenderer
+from sandbox.demo_feed.server import BackgroundServer
+from sandbox.demo_feed.site import create_feed_app
+from sandbox.demo_feed.sources import with_demo_sources
+from sandbox.demo_feed.styles import STYLES
+from sandbox.folder_feed import create_folder_feed_app, folder_feed_source
 from scraper.image_check import inspect_image
 from scraper.importer import find_images
 from scraper.near_duplicates import NearDuplicates, fingerprint
 from scraper.scrape import scrape
 from store import Store
 from stylescout.settings import DemoFeedConfig, parse_config
-from tests.replicas import create_folder_feed_app, folder_feed_source
 
 FASHION = Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-small-dev"
 

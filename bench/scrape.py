@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sandbox.demo_feed.sources import with_demo_sources
 from scraper.browser import chromium_available
-from scraper.demo_feed.sources import with_demo_sources
 from scraper.scrape import scrape
 from stylescout.settings import parse_config
 

@@ -22,9 +22,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 from bench.dashboard import demo_config, prepare_store
 from dash_app import create_app
 from dash_app.serving import serve_app
+from sandbox.demo_feed.server import BackgroundServer
+from sandbox.demo_feed.site import create_feed_app
 from scraper.browser import Chromium
-from scraper.demo_feed.server import BackgroundServer
-from scraper.demo_feed.site import create_feed_app
 from store import Store
 
 REPO = Path(__file__).resolve().parents[1]

@@ -18,11 +18,11 @@ import numpy as np
 
 from clustering.build import build_index
 from clustering.trends import emerging_looks, share_trends, tag_trends, weekly_style_counts
-from scraper.demo_feed.catalog import Catalog
-from scraper.demo_feed.server import BackgroundServer
-from scraper.demo_feed.site import create_feed_app
-from scraper.demo_feed.sources import with_demo_sources
-from scraper.demo_feed.styles import STYLES
+from sandbox.demo_feed.catalog import Catalog
+from sandbox.demo_feed.server import BackgroundServer
+from sandbox.demo_feed.site import create_feed_app
+from sandbox.demo_feed.sources import with_demo_sources
+from sandbox.demo_feed.styles import STYLES
 from scraper.scrape import scrape
 from store import Store
 from stylescout.settings import Config, DemoFeedConfig, parse_config

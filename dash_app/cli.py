@@ -69,7 +69,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if workers > 1:
         return _serve_workers(config, host, args)
     if args.demo:  # the demo feed's sources, for the Scrape page too
-        from scraper.demo_feed.sources import with_demo_sources
+        from sandbox.demo_feed.sources import with_demo_sources
 
         config = with_demo_sources(config)
     mode = _say_sign_in(config)
@@ -83,8 +83,8 @@ def _main(argv: Sequence[str] | None) -> int:
     feed = None
     if args.demo:
         from dash_app.demo import prepare_demo
-        from scraper.demo_feed.server import BackgroundServer
-        from scraper.demo_feed.site import create_feed_app
+        from sandbox.demo_feed.server import BackgroundServer
+        from sandbox.demo_feed.site import create_feed_app
 
         feed = BackgroundServer(
             create_feed_app(config.demo_feed), config.demo_feed.host, config.demo_feed.port

@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 
 from clustering.build import build_indexes
 from clustering.index import read_meta
-from scraper.demo_feed.sources import with_demo_sources
-from scraper.demo_feed.styles import STYLES
+from sandbox.demo_feed.sources import with_demo_sources
+from sandbox.demo_feed.styles import STYLES
 from scraper.scrape import scrape
 from store import Store
 from stylescout.settings import Config

@@ -32,7 +32,7 @@ def _scrape(args: argparse.Namespace, config: Config) -> int:
     tag = normalise_tag(args.tag)  # a bad tag is refused before anything starts
     wanted = args.source or config.scraper.default_source or ""
     if any(n.strip() in DEMO_NAMES for n in wanted.split(",")):
-        from scraper.demo_feed.sources import with_demo_sources
+        from sandbox.demo_feed.sources import with_demo_sources
 
         config = with_demo_sources(config)
     sources = parse_sources(args.source, config)
@@ -58,7 +58,7 @@ def _scrape(args: argparse.Namespace, config: Config) -> int:
     try:
         with contextlib.ExitStack() as stack:
             if any(name in DEMO_NAMES for name in sources):
-                from scraper.demo_feed.sources import demo_feed_running
+                from sandbox.demo_feed.sources import demo_feed_running
 
                 stack.enter_context(demo_feed_running(config))  # started here when not running
             outcomes = scrape_sources(config, tag, args.count, sources, progress=show)
@@ -169,13 +169,13 @@ def _main(argv: Sequence[str] | None) -> int:
         posts = max(1, min(args.posts, 100))
         if args.source not in DEMO_NAMES:
             return probe(config, args.source, args.tag, posts, print)
-        from scraper.demo_feed.sources import demo_feed_running, with_demo_sources
+        from sandbox.demo_feed.sources import demo_feed_running, with_demo_sources
 
         config = with_demo_sources(config)
         with demo_feed_running(config):
             return probe(config, args.source, args.tag, posts, print)
-    from scraper.demo_feed.server import BackgroundServer
-    from scraper.demo_feed.site import create_feed_app
+    from sandbox.demo_feed.server import BackgroundServer
+    from sandbox.demo_feed.site import create_feed_app
 
     cfg = config.demo_feed
     app = create_feed_app(cfg, image_latency_ms=args.image_latency_ms)

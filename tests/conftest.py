@@ -17,7 +17,7 @@ import pytest
 from argon2 import PasswordHasher
 from PIL import Image
 
-from scraper.demo_feed.render_cache import ENV as RENDER_CACHE_ENV
+from sandbox.demo_feed.render_cache import ENV as RENDER_CACHE_ENV
 from store import ImageMeta, Store
 from store.repositories import accounts as accounts_module
 from stylescout.settings import Config, parse_config
@@ -204,7 +204,7 @@ def assert_same_vector(
 def make_config(data_dir: Path, **sections: object) -> Config:
     """A config for tests: defaults plus the given top-level sections (e.g. sources=...), with
     the demo feed's sources added as the demo commands add them."""
-    from scraper.demo_feed.sources import with_demo_sources
+    from sandbox.demo_feed.sources import with_demo_sources
 
     config = parse_config({"data_dir": str(data_dir), **sections}, "test config", data_dir.parent)
     return with_demo_sources(config)

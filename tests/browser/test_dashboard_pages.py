@@ -19,11 +19,11 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from dash_app import create_app
 from dash_app.demo import prepare_demo
 from dash_app.serving import serve_app
-from scraper.demo_feed.server import BackgroundServer
-from scraper.demo_feed.site import create_feed_app
+from sandbox.demo_feed.server import BackgroundServer
+from sandbox.demo_feed.site import create_feed_app
+from sandbox.replicas import ReplicaOptions, create_mastodon_app, serving
 from store import Store
 from stylescout.settings import Config
-from tests.api_replicas import ReplicaOptions, create_mastodon_app, serving
 from tests.browser.conftest import console_errors, page_wait, skip_without_chromium
 from tests.conftest import make_config, meta_for
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 import pytest
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from scraper.demo_feed.server import BackgroundServer
-from scraper.demo_feed.site import create_feed_app
+from sandbox.demo_feed.server import BackgroundServer
+from sandbox.demo_feed.site import create_feed_app
 from tests.browser.conftest import console_errors, page_wait
 
 

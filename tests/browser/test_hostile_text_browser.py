@@ -9,11 +9,11 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from dash_app import create_app
 from dash_app.serving import serve_app
-from scraper.demo_feed.server import BackgroundServer
+from sandbox.demo_feed.server import BackgroundServer
+from sandbox.fault_server import HOSTILE_POSTS, create_fault_app
 from scraper.scrape import scrape
 from tests.browser.conftest import console_errors, page_wait
 from tests.conftest import make_config
-from tests.fault_server import HOSTILE_POSTS, create_fault_app
 
 
 def test_hostile_captions_are_text_and_script_links_are_not_links(

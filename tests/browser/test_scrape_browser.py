@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from scraper.demo_feed.server import BackgroundServer
-from scraper.demo_feed.site import create_feed_app
+from sandbox.demo_feed.server import BackgroundServer
+from sandbox.demo_feed.site import create_feed_app
 from scraper.scrape import scrape
 from store import Store
 from store.check import check_store
@@ -45,8 +45,8 @@ def test_browser_mode_scrolls_the_feed_into_the_store(
 def test_cookie_source_in_the_browser_sees_the_login_walled_grid(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from sandbox.replicas.instagram import SESSION, create_replica_app
     from tests.integration.test_sources import instagram_config
-    from tests.replicas import SESSION, create_replica_app
 
     monkeypatch.setenv("TEST_STYLESCOUT_SESSIONID", SESSION)
     with BackgroundServer(create_replica_app(), "127.0.0.1", 0) as replica:

@@ -16,8 +16,8 @@ from dash_app.app import close_app
 from dash_app.auth import Person
 from dash_app.demo import prepare_demo
 from dash_app.serving import serve_app
-from scraper.demo_feed.server import BackgroundServer
-from scraper.demo_feed.site import create_feed_app
+from sandbox.demo_feed.server import BackgroundServer
+from sandbox.demo_feed.site import create_feed_app
 from store import Store
 from stylescout.settings import Config
 from tests.browser.conftest import console_errors, page_wait, skip_without_chromium

@@ -16,10 +16,10 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from scraper.demo_feed.server import BackgroundServer
-from scraper.demo_feed.site import create_feed_app
+from sandbox.balancer import Balancer
+from sandbox.demo_feed.server import BackgroundServer
+from sandbox.demo_feed.site import create_feed_app
 from store import Store
-from tests.balancer import Balancer
 from tests.browser.conftest import console_errors, page_wait, skip_without_chromium
 from tests.services import Process, free_port
 

@@ -1,4 +1,4 @@
-"""The JSON-API sources against local replicas of the services (tests/api_replicas.py): what
+"""The JSON-API sources against local replicas of the services (sandbox/replicas/): what
 each stores, how it pages, what it says when a site refuses, waits or misbehaves."""
 
 from __future__ import annotations
@@ -12,12 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask, redirect, request
 
-from scraper.scrape import ScrapeResult, downloader_for, scrape, scrape_sources
-from scraper.sources import bluesky, build_source
-from scraper.sources.json_api import Endpoint
-from store import Store
-from stylescout.errors import ConfigError, ScrapeError
-from tests.api_replicas import (
+from sandbox.replicas import (
     ReplicaOptions,
     ReplicaPost,
     create_bluesky_app,
@@ -27,6 +22,11 @@ from tests.api_replicas import (
     create_tumblr_app,
     serving,
 )
+from scraper.scrape import ScrapeResult, downloader_for, scrape, scrape_sources
+from scraper.sources import bluesky, build_source
+from scraper.sources.json_api import Endpoint
+from store import Store
+from stylescout.errors import ConfigError, ScrapeError
 from tests.conftest import make_config
 
 FAST = {"retries": 2, "backoff_s": 0.01, "read_timeout_s": 5, "connect_timeout_s": 2}

@@ -14,11 +14,11 @@ import requests
 
 from dash_app import create_app
 from dash_app.serving import serve_app
-from scraper.demo_feed.server import BackgroundServer
-from scraper.demo_feed.site import create_feed_app
+from sandbox.dash_client import rate
+from sandbox.demo_feed.server import BackgroundServer
+from sandbox.demo_feed.site import create_feed_app
 from store import Store
 from stylescout.settings import load_config
-from tests.dash_client import rate
 from tests.integration.helpers import run_cli_here
 from tests.integration.reliability import ForkedRun, scrape_args, write_config
 

@@ -15,8 +15,8 @@ import pytest
 from clustering.index import load_index
 from dash_app import create_app
 from dash_app.serving import serve_app
-from scraper.demo_feed.server import BackgroundServer
-from scraper.demo_feed.site import create_feed_app
+from sandbox.demo_feed.server import BackgroundServer
+from sandbox.demo_feed.site import create_feed_app
 from store import Store
 from store.check import check_store
 from stylescout.settings import load_config

@@ -14,8 +14,8 @@ from dash_app.context import get_context
 from dash_app.jobs import JobStatus, scrape_and_build
 from dash_app.recommend import recommend, uploads_folder
 from dash_app.uploads import accept_upload
-from scraper.demo_feed.server import BackgroundServer
-from scraper.demo_feed.site import create_feed_app
+from sandbox.demo_feed.server import BackgroundServer
+from sandbox.demo_feed.site import create_feed_app
 from store import Store
 from tests.conftest import assert_same_vector, jpeg_bytes, make_config, meta_for
 

@@ -6,8 +6,8 @@ import pytest
 
 from clustering.index import read_meta
 from dash_app.demo import prepare_demo
-from scraper.demo_feed.server import BackgroundServer
-from scraper.demo_feed.site import create_feed_app
+from sandbox.demo_feed.server import BackgroundServer
+from sandbox.demo_feed.site import create_feed_app
 from store import Store
 from tests.conftest import make_config
 

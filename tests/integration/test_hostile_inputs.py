@@ -14,13 +14,13 @@ from PIL import Image
 
 from dash_app import create_app
 from dash_app.serving import serve_app
-from scraper.demo_feed.server import BackgroundServer
+from sandbox.dash_client import upload
+from sandbox.demo_feed.server import BackgroundServer
+from sandbox.fault_server import HOSTILE_POSTS, bomb_png, create_fault_app
 from scraper.scrape import scrape
 from store import Store
 from stylescout.settings import Config
 from tests.conftest import image_bytes, make_config
-from tests.dash_client import upload
-from tests.fault_server import HOSTILE_POSTS, bomb_png, create_fault_app
 
 MB = 1_000_000
 

@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from scraper.demo_feed.catalog import Catalog
-from scraper.demo_feed.server import BackgroundServer
-from scraper.demo_feed.site import create_feed_app
-from scraper.demo_feed.styles import STYLES
+from sandbox.demo_feed.catalog import Catalog
+from sandbox.demo_feed.server import BackgroundServer
+from sandbox.demo_feed.site import create_feed_app
+from sandbox.demo_feed.styles import STYLES
+from sandbox.folder_feed import create_folder_feed_app, folder_feed_source
 from scraper.importer import find_images
 from scraper.scrape import scrape
 from store import Store
 from stylescout.settings import DemoFeedConfig
 from tests.conftest import make_config
-from tests.replicas import create_folder_feed_app, folder_feed_source
 
 FEED = {"posts_per_style": 60, "repost_rate": 0.2}  # 360 posts, 72 of them reposts
 FASHION = Path(__file__).resolve().parents[3] / "shared" / "data" / "fashion-small-dev"

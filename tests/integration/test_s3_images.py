@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from clustering.build import build_index
-from scraper.demo_feed.server import BackgroundServer
-from scraper.demo_feed.site import create_feed_app
+from sandbox.demo_feed.server import BackgroundServer
+from sandbox.demo_feed.site import create_feed_app
 from scraper.scrape import scrape
 from store import Store
 from store.check import check_store

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from scraper.demo_feed.server import BackgroundServer
-from scraper.demo_feed.site import create_feed_app
+from sandbox.demo_feed.server import BackgroundServer
+from sandbox.demo_feed.site import create_feed_app
+from sandbox.held_feed import HOLD_LIMIT_S, HeldFeed
 from store import Store
 from store.check import check_store
-from tests.held_feed import HOLD_LIMIT_S, HeldFeed
 from tests.integration.helpers import REPO, PipeReader, run_cli, run_cli_here
 
 SUMMARY = re.compile(r"^added (\d+), duplicates (\d+), failed (\d+)( \([^)]*\))?, in [\d.]+ s")
@@ -212,7 +212,7 @@ def test_ctrl_c_stops_cleanly_and_records_an_interrupted_run(
 def test_one_tag_from_two_sites_one_summary_line_each(
     feed: BackgroundServer, tmp_path: Path
 ) -> None:
-    from tests.api_replicas import ReplicaOptions, create_mastodon_app, serving
+    from sandbox.replicas import ReplicaOptions, create_mastodon_app, serving
 
     with serving(create_mastodon_app(ReplicaOptions(posts=20))) as mastodon:
         path = tmp_path / "config.yaml"

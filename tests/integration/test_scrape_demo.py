@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from scraper.demo_feed.server import BackgroundServer
-from scraper.demo_feed.site import create_feed_app
+from sandbox.demo_feed.server import BackgroundServer
+from sandbox.demo_feed.site import create_feed_app
 from scraper.scrape import ScrapeProgress, scrape
 from store import Store
 from store.check import check_store

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from scraper.demo_feed.server import BackgroundServer
+from sandbox.demo_feed.server import BackgroundServer
+from sandbox.fault_server import EXPECTED_FAILURES, GOOD, create_fault_app
 from scraper.scrape import scrape
 from store import Store
 from store.check import check_store
 from tests.conftest import make_config
-from tests.fault_server import EXPECTED_FAILURES, GOOD, create_fault_app
 
 
 @pytest.fixture(scope="module")

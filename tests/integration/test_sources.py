@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 import scraper.browser
+from sandbox.demo_feed.server import BackgroundServer
+from sandbox.replicas.instagram import SESSION, create_replica_app
 from scraper.browser import Chromium
-from scraper.demo_feed.server import BackgroundServer
 from scraper.downloader import Downloader
 from scraper.importer import import_folder
 from scraper.scrape import scrape
@@ -19,7 +20,6 @@ from store import Store
 from store.check import check_store
 from stylescout.errors import BrowserMissingError, ConfigError
 from tests.conftest import jpeg_bytes, make_config
-from tests.replicas import SESSION, create_replica_app
 
 FASHION = Path(__file__).resolve().parents[3] / "shared" / "data" / "fashion-small-dev"
 

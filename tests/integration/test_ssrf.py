@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 from flask import Flask, Response, redirect, request
 
-from scraper.demo_feed.server import BackgroundServer
+from sandbox.demo_feed.server import BackgroundServer
+from sandbox.fault_server import good_jpeg
 from scraper.downloader import ROBOTS_MAX_BYTES, Downloader, DownloadFailed
 from scraper.scrape import scrape
 from scraper.sources import BrowserSource, SourceSpec
 from stylescout.settings import ScraperConfig, Selectors, SourceConfig
 from tests.browser.conftest import skip_without_chromium
 from tests.conftest import make_config
-from tests.fault_server import good_jpeg
 from tests.unit.test_browser_network_policy import Listener
 
 ROBOTS = "User-agent: *\nDisallow: /private/\n"

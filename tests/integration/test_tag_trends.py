@@ -8,10 +8,10 @@ import pytest
 
 from clustering.build import build_index
 from clustering.trends import emerging_looks, tag_trends
-from scraper.demo_feed.catalog import Catalog
-from scraper.demo_feed.server import BackgroundServer
-from scraper.demo_feed.site import create_feed_app
-from scraper.demo_feed.styles import STYLES
+from sandbox.demo_feed.catalog import Catalog
+from sandbox.demo_feed.server import BackgroundServer
+from sandbox.demo_feed.site import create_feed_app
+from sandbox.demo_feed.styles import STYLES
 from scraper.scrape import scrape
 from store import Store
 from stylescout.settings import DemoFeedConfig

@@ -13,11 +13,11 @@ import pytest
 from flask.testing import FlaskClient
 from PIL import Image
 
-from scraper.demo_feed import catalog as catalog_module
-from scraper.demo_feed import render_cache
-from scraper.demo_feed.catalog import Catalog, ImageRenderer
-from scraper.demo_feed.site import create_feed_app
-from scraper.demo_feed.styles import CROSS_TAGS, GARMENTS, STYLES
+from sandbox.demo_feed import catalog as catalog_module
+from sandbox.demo_feed import render_cache
+from sandbox.demo_feed.catalog import Catalog, ImageRenderer
+from sandbox.demo_feed.site import create_feed_app
+from sandbox.demo_feed.styles import CROSS_TAGS, GARMENTS, STYLES
 from stylescout.settings import DemoFeedConfig
 
 CONFIG = DemoFeedConfig()
@@ -247,7 +247,7 @@ def test_robots_txt(client: FlaskClient) -> None:
 def test_a_blur_near_the_garment_equals_the_whole_canvas_blur(radius: float) -> None:
     from PIL import ImageDraw, ImageFilter
 
-    from scraper.demo_feed.artist import _blurred_near, _blurred_within
+    from sandbox.demo_feed.artist import _blurred_near, _blurred_within
 
     rng = np.random.default_rng(3)
     for corner in [(5, 5), (250, 330), (-20, 150), (150, -30), (290, 380)]:  # edges included

@@ -5,8 +5,8 @@ import io
 import pytest
 from PIL import Image
 
+from sandbox.fault_server import bomb_png, good_jpeg
 from scraper.image_check import ImageRejected, inspect_image, sniff_format
-from tests.fault_server import bomb_png, good_jpeg
 
 LIMIT = 40_000_000
 

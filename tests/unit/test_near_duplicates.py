@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from scraper.demo_feed.catalog import REPOST_VARIANTS, Catalog, ImageRenderer
+from sandbox.demo_feed.catalog import REPOST_VARIANTS, Catalog, ImageRenderer
 from scraper.image_check import inspect_image
 from scraper.near_duplicates import CROPS, SIDE, NearDuplicates, fingerprint, same_photo
 from store import ImageMeta, Store

@@ -82,7 +82,7 @@ def test_public_addresses_pass(fake_dns: None) -> None:
 
 
 def test_only_the_demo_sources_allow_private_networks() -> None:
-    from scraper.demo_feed.sources import demo_sources
+    from sandbox.demo_feed.sources import demo_sources
     from stylescout.settings import DEFAULT_SOURCES, DemoFeedConfig
 
     assert not any(source.allow_private_network for source in DEFAULT_SOURCES.values())

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from dash_app.uploads import UploadRejected, accept_upload, check_photo, decode_data_url
+from sandbox.fault_server import bomb_png
 from tests.conftest import image_bytes
-from tests.fault_server import bomb_png
 
 MB = 1_000_000
 

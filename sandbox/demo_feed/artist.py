@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from scraper.demo_feed.styles import RGB, STYLES, StyleFamily
+from sandbox.demo_feed.styles import RGB, STYLES, StyleFamily
 
 Array = np.ndarray
 UnitPoly = list[tuple[float, float]]

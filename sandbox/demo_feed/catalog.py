@@ -14,9 +14,9 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
-from scraper.demo_feed.artist import render_outfit
-from scraper.demo_feed.render_cache import render_cache
-from scraper.demo_feed.styles import CROSS_TAGS, STYLES
+from sandbox.demo_feed.artist import render_outfit
+from sandbox.demo_feed.render_cache import render_cache
+from sandbox.demo_feed.styles import CROSS_TAGS, STYLES
 from stylescout.settings import DemoFeedConfig
 
 REPOST_VARIANTS = ("resized", "reencoded", "cropped")

@@ -20,9 +20,7 @@ import requests
 from flask import Flask
 from PIL import Image
 
-from scraper.image_check import inspect_image
-from scraper.near_duplicates import same_photo, same_photos
-from tests.api_replicas import (
+from sandbox.replicas import (
     ReplicaOptions,
     create_bluesky_app,
     create_flickr_app,
@@ -31,6 +29,8 @@ from tests.api_replicas import (
     create_tumblr_app,
     serving,
 )
+from scraper.image_check import inspect_image
+from scraper.near_duplicates import same_photo, same_photos
 
 TOKEN = "replica-token-0123"
 FLICKR_KEY = "0123456789abcdef0123456789abcdef"

@@ -1,44 +1,13 @@
-"""Local replicas of sites for the scraper: a login-walled tag grid (Instagram-like) for the opt-in
-cookie source, and a plain paged feed of a folder of photos."""
+"""A plain paged feed of a folder's photos, as a shop or blog serves them (html kind)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
 
-from flask import Flask, Response, redirect, request
+from flask import Flask, Response, request
 
-from tests.fault_server import good_jpeg
-
-SESSION = "s3cr3t-session-value-0123456789"
-
-
-def create_replica_app(posts: int = 12) -> Flask:
-    app = Flask(__name__)
-
-    @app.get("/explore/tags/<tag>/")
-    def grid(tag: str) -> Response | str:
-        if request.cookies.get("sessionid") != SESSION:
-            return redirect("/accounts/login/")
-        cells = "".join(
-            f'<div class="_aabd"><a href="/p/C{i:04d}/"><div><img alt="Look {i} #{tag} #ootd" '
-            f'src="/media/{i}.jpg?stp=s150" srcset="/media/{i}.jpg?stp=s150 150w, '
-            f'/media/{i}.jpg 640w"></div></a></div>'
-            for i in range(posts)
-        )
-        return f"<html><body><main><article>{cells}</article></main></body></html>"
-
-    @app.get("/accounts/login/")
-    def login() -> str:
-        return "<html><body><form>Log in to see photos</form></body></html>"
-
-    @app.get("/media/<int:n>.jpg")
-    def media(n: int) -> Response:
-        if request.cookies.get("sessionid") != SESSION:
-            return Response("login required", status=403)
-        return Response(good_jpeg(100 + n), mimetype="image/jpeg")
-
-    return app
+from sandbox.fault_server import good_jpeg
 
 
 def create_folder_feed_app(

@@ -1,6 +1,6 @@
 """The demo feed's pictures kept on disk, so each is drawn once per machine, not once per process.
 
-Drawing a picture (scraper/demo_feed/artist.py) is most of what a demo scrape costs, and a demo
+Drawing a picture (sandbox/demo_feed/artist.py) is most of what a demo scrape costs, and a demo
 site is started by many processes: `make demo` after every restart, each test worker, each command
 line that serves the feed. The in-process cache (catalog.ImageRenderer) covers repeats within one
 process; this covers the rest. Entries are keyed by what decides the bytes (the drawing code

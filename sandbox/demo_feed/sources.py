@@ -64,8 +64,8 @@ def _listening(host: str, port: int) -> bool:
 @contextlib.contextmanager
 def demo_feed_running(config: Config) -> Iterator[None]:
     """Make sure the demo feed answers, starting it in this process when nothing listens."""
-    from scraper.demo_feed.server import BackgroundServer
-    from scraper.demo_feed.site import create_feed_app
+    from sandbox.demo_feed.server import BackgroundServer
+    from sandbox.demo_feed.site import create_feed_app
 
     cfg = config.demo_feed
     if _listening(cfg.host, cfg.port):

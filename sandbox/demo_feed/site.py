@@ -10,7 +10,7 @@ import time
 
 from flask import Flask, Response, abort, jsonify, render_template, request, url_for
 
-from scraper.demo_feed.catalog import THUMB_WIDTH, Post, shared_renderer
+from sandbox.demo_feed.catalog import THUMB_WIDTH, Post, shared_renderer
 from stylescout.errors import InvalidTagError
 from stylescout.settings import DemoFeedConfig
 from stylescout.tags import normalise_tag
