@@ -82,22 +82,31 @@ def mask_params(url: str, secret: Iterable[str]) -> str:
 
 
 class HostSpacing:
-    """Keeps at least `interval` seconds between the starts of requests to one host."""
+    """Keeps at least `interval` seconds between the starts of requests to one host.
+
+    Waiters for one host go one at a time and the next start is counted from when the last one
+    really woke, so a thread that wakes late (a busy machine) never shortens the gap after it.
+    """
 
     def __init__(self, interval: float) -> None:
         self.interval = interval
         self._next: dict[str, float] = {}
-        self._lock = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
 
-    def wait(self, host: str) -> None:
+    def wait(self, host: str) -> float:
+        """Wait for `host`'s next turn; returns the monotonic time the turn began."""
         if self.interval <= 0:
-            return
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next.get(host, now))
-            self._next[host] = start + self.interval
-        if start > now:
-            time.sleep(start - now)
+            return time.monotonic()
+        with self._guard:
+            lock = self._locks.setdefault(host, threading.Lock())
+        with lock:
+            delay = self._next.get(host, 0.0) - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            began = time.monotonic()
+            self._next[host] = began + self.interval
+        return began
 
 
 class Downloader:
