@@ -8,15 +8,16 @@ STAMP := $(VENV)/.stylescout-installed
 unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-scale demo serve test test-fast lint audit bench bench-scale clean
+.PHONY: help setup setup-scale demo serve test test-fast package-check lint audit bench bench-scale clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) 2>/dev/null || \
 		{ rm -rf $(VENV) && $(PYTHON) -m venv --without-pip $(VENV) && $(PY) .ci/bootstrap_pip.py; }
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $@
 
 setup: $(STAMP) ## create .venv and install the pinned requirements
@@ -47,6 +48,18 @@ test: setup ## run every test on TEST_WORKERS workers (browser tests skip withou
 FAST_WORKERS ?= 3
 test-fast: setup ## the inner loop: unit tests and the integration tests that run no model
 	STYLESCOUT_TEST_FAST=1 $(PY) -m pytest -n $(FAST_WORKERS) --dist loadgroup -m "not model" tests/unit tests/integration
+
+# What `pip install .` gives a user: the wheel, in a new venv with the pinned dependencies.
+package-check: setup ## build the wheel, install it into a new venv, run stylescout --version and stats
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(PY) -m pip wheel --quiet --disable-pip-version-check --no-deps . -w "$$tmp/dist" && \
+	rm -rf build stylescout.egg-info && \
+	$(PYTHON) -m venv "$$tmp/venv" && \
+	"$$tmp/venv/bin/pip" install --quiet --disable-pip-version-check -c requirements.txt "$$tmp"/dist/*.whl && \
+	cd "$$tmp" && "$$tmp/venv/bin/stylescout" --version && \
+	"$$tmp/venv/bin/stylescout" stats --data-dir "$$tmp/data" && \
+	"$$tmp/venv/bin/python" -c "from stylescout.settings import builtin_sources as b; assert len(b()) >= 6, b()" && \
+	echo "package-check: the wheel installs and runs"
 
 lint: setup ## ruff checks and formatting
 	$(PY) -m ruff check .

@@ -32,7 +32,12 @@ from store import Store
 from stylescout.settings import Config, load_config
 
 log = logging.getLogger(__name__)
-ASSETS = Path(__file__).resolve().parents[1] / "assets"
+# CSS, logo and favicon: the top-level assets/ of a checkout, or dash_app/assets in a wheel.
+_HERE = Path(__file__).resolve().parent
+ASSETS = next(
+    (p for p in (_HERE.parent / "assets", _HERE / "assets") if (p / "stylescout.css").is_file()),
+    _HERE.parent / "assets",
+)
 
 
 def _shell() -> html.Div:

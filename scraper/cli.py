@@ -107,8 +107,8 @@ def _import(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def _main(argv: Sequence[str] | None) -> int:
-    parser = base_parser("python -m scraper", "Gather tagged images into the StyleScout store.")
+def _main(argv: Sequence[str] | None, prog: str) -> int:
+    parser = base_parser(prog, "Gather tagged images into the StyleScout store.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = add_command(sub, "scrape", "gather the images of a tag from a source")
     run.add_argument("--tag", required=True, help="e.g. boho or '#streetwear'")
@@ -192,6 +192,6 @@ def _main(argv: Sequence[str] | None) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "python -m scraper") -> int:
     """Entry point for `python -m scraper`."""
-    return run_cli(_main, argv)
+    return run_cli(lambda args: _main(args, prog), argv)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from scraper.downloader import DownloadFailed
 from scraper.image_check import ImageRejected, inspect_image
 from scraper.scrape import downloader_for
-from scraper.sources import build_source
+from scraper.sources.registry import build_source
 from stylescout.settings import Config
 from stylescout.tags import normalise_tag
 

@@ -25,8 +25,8 @@ from scraper.downloader import Downloader, DownloadFailed
 from scraper.image_check import ImageRejected, inspect_image
 from scraper.near_duplicates import NearDuplicates
 from scraper.posts import Post
-from scraper.sources import build_source
-from scraper.sources.factory import Source
+from scraper.sources.base import Source
+from scraper.sources.registry import build_source
 from store import ImageMeta, Store
 from stylescout.errors import ScrapeError, StoreError
 from stylescout.settings import Config

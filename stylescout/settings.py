@@ -9,6 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import ipaddress
+import logging
+from functools import cache
+from importlib.metadata import entry_points
 from pathlib import Path
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
@@ -24,6 +27,8 @@ from pydantic import (
 )
 
 from stylescout.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG_NAME = "config.yaml"
 
@@ -199,8 +204,10 @@ class SourceConfig(_Section):
     """A site to scrape. A new site is one of these in config.yaml, not new code.
 
     URL templates take `{tag}` (and `{page}` for `page_url`); `{base_url}` stands for the
-    source's `base_url`. `api` sources may name a `module` of scraper/sources that adds what a
-    site needs beyond field paths. (The demo feed's sources are added by the demo commands.)
+    source's `base_url`. `api` sources may name a built-in site as `module` to read with that
+    site's own source class (e.g. another Mastodon-like service: `module: mastodon`). The
+    built-in entries come from the installed sites (`builtin_sources`); the demo feed's sources
+    are added by the demo commands.
     """
 
     kind: Literal["browser", "html", "api"] = "html"
@@ -210,7 +217,9 @@ class SourceConfig(_Section):
     instances: list[str] = Field(
         default_factory=list, description="mastodon: instance hosts walked in turn"
     )
-    module: Literal["mastodon", "bluesky", "flickr"] | None = None
+    module: str | None = Field(
+        None, description="a built-in site whose source class reads this entry (e.g. mastodon)"
+    )
     api: ApiConfig | None = None
     next_selector: str = 'a[rel="next"]'
     selectors: Selectors = Selectors()
@@ -238,166 +247,6 @@ class SourceConfig(_Section):
         if credential is not None and credential.send == "login" and self.module != "bluesky":
             raise ValueError("send: login needs a source module that logs in (module: bluesky)")
         return self
-
-
-_MASTODON_FIELDS = FieldPaths(  # Mastodon's status, which Pixelfed's API answers too
-    image=["media_attachments[type=image].url|remote_url"],  # remote_url: not yet processed
-    post_url="url",
-    text="content",
-    time="created_at",
-    likes="favourites_count",
-    tags="tags[].name",
-)
-DEFAULT_SOURCES: dict[str, SourceConfig] = {
-    "instagram": SourceConfig(
-        kind="browser",
-        enabled=False,
-        url="https://www.instagram.com/explore/tags/{tag}/",
-        selectors=Selectors(
-            post='a[href*="/p/"]',
-            image="img",
-            link="",
-            caption="img@alt",
-            time="time@datetime",
-            likes="",
-        ),
-        cookie_name="sessionid",
-        cookie_env="STYLESCOUT_INSTAGRAM_SESSIONID",
-        host_spacing_s=3.0,
-        max_pages=20,
-    ),
-    "mastodon": SourceConfig(
-        kind="api",
-        module="mastodon",
-        url="{base_url}/api/v1/timelines/tag/{tag}",
-        instances=["mastodon.social", "mastodon.art"],
-        max_pages=25,
-        api=ApiConfig(
-            params={"only_media": "true", "limit": "40"},
-            fields=_MASTODON_FIELDS,
-            skip_if=["reblog"],
-            paging=PagingConfig(kind="link"),
-            request_spacing_s=1.0,  # 300 requests per 5 minutes per address without a token
-            credential=CredentialConfig(
-                env="STYLESCOUT_MASTODON_TOKEN",
-                help="an access token of your account on the instance (Preferences > "
-                "Development > New application, scope read)",
-            ),
-        ),
-    ),
-    "pixelfed": SourceConfig(
-        kind="api",
-        module="mastodon",
-        enabled=False,
-        url="{base_url}/api/v1/timelines/tag/{tag}",
-        instances=["pixelfed.social"],
-        max_pages=25,
-        api=ApiConfig(
-            params={"only_media": "true", "limit": "40"},
-            fields=_MASTODON_FIELDS,
-            skip_if=["reblog"],
-            paging=PagingConfig(kind="max_id", param="max_id", field="id"),
-            request_spacing_s=1.0,
-            credential=CredentialConfig(
-                env="STYLESCOUT_PIXELFED_TOKEN",
-                required=True,
-                help="a personal access token of your Pixelfed account (Settings > "
-                "Applications > Personal access tokens, scope read)",
-            ),
-        ),
-    ),
-    "bluesky": SourceConfig(
-        kind="api",
-        module="bluesky",
-        enabled=False,
-        base_url="https://bsky.social",
-        url="{base_url}/xrpc/app.bsky.feed.searchPosts",
-        max_pages=20,
-        api=ApiConfig(
-            params={"q": "#{tag}", "sort": "latest", "limit": "100"},
-            items="posts",
-            fields=FieldPaths(
-                image=[
-                    "embed.images[].fullsize",  # app.bsky.embed.images#view
-                    "embed.items[].fullsize",  # app.bsky.embed.gallery#view
-                    "embed.media.images[].fullsize",  # a quote post with images
-                    "embed.media.items[].fullsize",
-                ],
-                post_url=None,
-                text="record.text",
-                text_is_html=False,
-                time="record.createdAt",
-                likes="likeCount",
-                tags="record.tags",
-            ),
-            paging=PagingConfig(kind="cursor", param="cursor", field="cursor"),
-            request_spacing_s=0.5,
-            credential=CredentialConfig(
-                env="STYLESCOUT_BLUESKY_APP_PASSWORD",
-                user_env="STYLESCOUT_BLUESKY_HANDLE",
-                send="login",
-                required=True,
-                help="an app password (Settings > Privacy and security > App passwords) and "
-                "your handle",
-            ),
-        ),
-    ),
-    "flickr": SourceConfig(
-        kind="api",
-        module="flickr",
-        base_url="https://www.flickr.com",
-        url="{base_url}/services/feeds/photos_public.gne",
-        api=ApiConfig(
-            params={"tags": "{tag}", "format": "json", "nojsoncallback": "1"},
-            items="items",
-            fields=FieldPaths(
-                image=["media.m"],
-                post_url="link",
-                text="title",
-                text_is_html=False,
-                time="published",
-                likes=None,
-                tags="tags",
-            ),
-            credential=CredentialConfig(
-                env="STYLESCOUT_FLICKR_API_KEY",
-                send="param",
-                param="api_key",
-                help="a free API key (flickr.com/services/apps/create); without one, the public "
-                "feed gives the 20 newest photos",
-            ),
-        ),
-    ),
-    "tumblr": SourceConfig(
-        kind="api",
-        enabled=False,
-        base_url="https://api.tumblr.com",
-        url="{base_url}/v2/tagged",
-        max_pages=25,
-        api=ApiConfig(
-            params={"tag": "{tag}", "limit": "20"},
-            items="response",
-            fields=FieldPaths(
-                image=["photos[].original_size.url"],
-                post_url="post_url",
-                text="summary",
-                text_is_html=False,
-                time="timestamp",
-                likes="note_count",
-                tags="tags",
-            ),
-            paging=PagingConfig(kind="max_id", param="before", field="timestamp"),
-            request_spacing_s=0.5,
-            credential=CredentialConfig(
-                env="STYLESCOUT_TUMBLR_API_KEY",
-                send="param",
-                param="api_key",
-                required=True,
-                help="the OAuth consumer key of an app you register (tumblr.com/oauth/apps)",
-            ),
-        ),
-    ),
-}
 
 
 class ColourConfig(_Section):
@@ -600,7 +449,7 @@ class Config(_Section):
     store: StoreConfig = StoreConfig()
     demo_feed: DemoFeedConfig = DemoFeedConfig()
     scraper: ScraperConfig = ScraperConfig()
-    sources: dict[str, SourceConfig] = Field(default_factory=lambda: dict(DEFAULT_SOURCES))
+    sources: dict[str, SourceConfig] = Field(default_factory=lambda: dict(builtin_sources()))
     features: FeaturesConfig = FeaturesConfig()
     clustering: ClusteringConfig = ClusteringConfig()
     recommender: RecommenderConfig = RecommenderConfig()
@@ -616,7 +465,7 @@ class Config(_Section):
             value = {}
         if not isinstance(value, dict):
             return value
-        merged: dict[str, Any] = {k: v.model_dump() for k, v in DEFAULT_SOURCES.items()}
+        merged: dict[str, Any] = {k: v.model_dump() for k, v in builtin_sources().items()}
         for name, entry in value.items():
             if entry is None:
                 merged.pop(name, None)
@@ -625,6 +474,19 @@ class Config(_Section):
             else:
                 merged[name] = entry
         return merged
+
+    @model_validator(mode="after")
+    def _modules_are_sites(self) -> Config:
+        known = sorted(builtin_sources())
+        for name, source in self.sources.items():
+            if source.module is not None and source.module not in known:
+                close = difflib.get_close_matches(source.module, known, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise ValueError(
+                    f"sources.{name}.module: no built-in site {source.module!r}{hint};"
+                    f" built-in sites: {', '.join(known)}"
+                )
+        return self
 
     @model_validator(mode="after")
     def _challenger_differs(self) -> Config:
@@ -650,6 +512,31 @@ class Config(_Section):
         except KeyError:
             known = ", ".join(sorted(self.sources))
             raise ConfigError(f"unknown source {name!r}; configured sources: {known}") from None
+
+
+SITES_ENTRY_POINT = "stylescout.sites"  # each names a function giving {name: SourceConfig}
+
+
+@cache
+def builtin_sources() -> dict[str, SourceConfig]:
+    """The built-in sites' entries, from the installed packages' `stylescout.sites` entry points
+    (StyleScout's own: `scraper.sources.sites`), so the core never imports the scraper."""
+    found: dict[str, SourceConfig] = {}
+    for point in entry_points(group=SITES_ENTRY_POINT):
+        try:
+            offered = point.load()()
+        except Exception as exc:  # a broken plug-in must not stop every command
+            log.warning("sites from %s not loaded: %s", point.value, exc)
+            continue
+        for name, entry in offered.items():
+            if isinstance(entry, SourceConfig):
+                found.setdefault(name, entry)
+    if not found:
+        log.warning(
+            "no built-in sites found: install StyleScout (make setup, or pip install .) so that"
+            " its sites are registered"
+        )
+    return found
 
 
 _REPLACED_WHOLE = frozenset({"params"})  # an entry's query parameters are all its own
@@ -693,6 +580,8 @@ def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
 def _describe(error: dict[str, Any], source: str) -> str:
     loc = tuple(error["loc"])
     key = ".".join(str(p) for p in loc)
+    if not loc and error["type"] == "value_error":  # a check across sections names its keys
+        return f"{source}: {error['ctx']['error']}"
     if error["type"] == "extra_forbidden":
         close = difflib.get_close_matches(str(loc[-1]), _known_keys(Config, loc[:-1]), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""

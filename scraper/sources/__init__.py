@@ -1,7 +1,4 @@
-"""Sources: where posts come from. A site is a config entry; its `kind` picks the class here."""
-
-from scraper.sources.factory import SourceSpec, build_source
-from scraper.sources.html_pages import HtmlSource
-from scraper.sources.infinite_scroll import BrowserSource
-
-__all__ = ["BrowserSource", "HtmlSource", "SourceSpec", "build_source"]
+"""Sources: where posts come from. The base (`SourceSpec`), the kinds named as the config names
+them (`html`, `browser`, `api`), the built-in sites (`sites/`, one module each) and the registry
+that turns an entry into a source. Nothing is imported here, so reading the sites' entries stays
+cheap."""

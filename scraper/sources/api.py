@@ -37,7 +37,7 @@ from stylescout.settings import ApiConfig, CredentialConfig
 from stylescout.tags import normalise_tags
 
 if TYPE_CHECKING:
-    from scraper.sources.factory import SourceSpec
+    from scraper.sources.base import SourceSpec
 
 log = logging.getLogger(__name__)
 

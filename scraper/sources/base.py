@@ -1,17 +1,84 @@
-"""What every source kind shares: its name and mode, a stop signal, failure reporting, and one
+"""What every source kind shares: the source protocol, its entry with URL templates filled in
+(`SourceSpec`), its name and mode, a stop signal, failure reporting, and one
 post per address however often a feed repeats it."""
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import quote
 
 from scraper.downloader import Downloader
 from scraper.posts import Post
+from stylescout.errors import ConfigError
+from stylescout.settings import SourceConfig
 
-if TYPE_CHECKING:
-    from scraper.sources.factory import SourceSpec
+log = logging.getLogger(__name__)
+
+
+class Source(Protocol):
+    """Anything that finds posts for a tag."""
+
+    name: str
+    mode: str
+    report_failure: Callable[[str], None]
+
+    def search(self, tag: str, limit: int | None = None) -> Iterator[Post]: ...
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A source entry with its URL templates filled in for this machine."""
+
+    name: str
+    config: SourceConfig
+
+    def url(self, template: str, tag: str, page: int = 1, base_url: str | None = None) -> str:
+        """A URL template filled in: the tag quoted for a path."""
+        return self._format(template, quote(tag), page, base_url)
+
+    def text(self, template: str, tag: str) -> str:
+        """A query parameter template filled in (requests encodes it)."""
+        return self._format(template, tag, 1, None)
+
+    def _format(self, template: str, tag: str, page: int, base_url: str | None) -> str:
+        base = (base_url if base_url is not None else self.config.base_url or "").rstrip("/")
+        try:
+            return template.format(tag=tag, page=page, base_url=base)
+        except (KeyError, IndexError, ValueError, AttributeError) as exc:
+            raise ConfigError(
+                f"sources.{self.name}: template {template!r} is not valid ({exc}); "
+                "it may use {tag}, {page} and {base_url}"
+            ) from None
+
+    def cookies(self) -> dict[str, str]:
+        """The person's session cookie for this source, from the environment or a file.
+
+        The value is never logged or stored: only its name and where it came from are said.
+        """
+        cfg = self.config
+        if not cfg.cookie_name:
+            return {}
+        value = os.environ.get(cfg.cookie_env, "").strip() if cfg.cookie_env else ""
+        origin = f"${cfg.cookie_env}"
+        if not value and cfg.cookie_file:
+            try:
+                value = cfg.cookie_file.expanduser().read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"sources.{self.name}.cookie_file: {exc.strerror}") from None
+            origin = str(cfg.cookie_file)
+        if not value:
+            where = f"set {cfg.cookie_env}" if cfg.cookie_env else "set a cookie_env"
+            raise ConfigError(
+                f"source {self.name!r} needs your own session cookie: {where} or "
+                f"sources.{self.name}.cookie_file (see README: limits and risks)"
+            )
+        log.info("using the %s cookie from %s (value hidden)", cfg.cookie_name, origin)
+        return {cfg.cookie_name: value}
 
 
 class SourceBase:

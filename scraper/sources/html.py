@@ -13,7 +13,7 @@ from scraper.sources.base import SourceBase
 from stylescout.errors import ScrapeError
 
 if TYPE_CHECKING:
-    from scraper.sources.factory import SourceSpec
+    from scraper.sources.base import SourceSpec
 
 log = logging.getLogger(__name__)
 

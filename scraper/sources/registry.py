@@ -1,84 +1,18 @@
-"""Turn a source's config entry into a working source (URL templates, cookies, fallback)."""
+"""Turn a source's config entry into a working source: its kind's class, or its site's."""
 
 from __future__ import annotations
 
-import importlib
 import logging
-import os
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Protocol
-from urllib.parse import quote
 
 from scraper.browser import chromium_available
 from scraper.downloader import Downloader
-from scraper.posts import Post
+from scraper.sources import sites
+from scraper.sources.base import Source, SourceSpec
 from stylescout.errors import ConfigError
-from stylescout.settings import Config, SourceConfig
+from stylescout.settings import Config
 
 log = logging.getLogger(__name__)
-
-
-class Source(Protocol):
-    """Anything that finds posts for a tag."""
-
-    name: str
-    mode: str
-    report_failure: Callable[[str], None]
-
-    def search(self, tag: str, limit: int | None = None) -> Iterator[Post]: ...
-
-
-@dataclass(frozen=True)
-class SourceSpec:
-    """A source entry with its URL templates filled in for this machine."""
-
-    name: str
-    config: SourceConfig
-
-    def url(self, template: str, tag: str, page: int = 1, base_url: str | None = None) -> str:
-        """A URL template filled in: the tag quoted for a path."""
-        return self._format(template, quote(tag), page, base_url)
-
-    def text(self, template: str, tag: str) -> str:
-        """A query parameter template filled in (requests encodes it)."""
-        return self._format(template, tag, 1, None)
-
-    def _format(self, template: str, tag: str, page: int, base_url: str | None) -> str:
-        base = (base_url if base_url is not None else self.config.base_url or "").rstrip("/")
-        try:
-            return template.format(tag=tag, page=page, base_url=base)
-        except (KeyError, IndexError, ValueError, AttributeError) as exc:
-            raise ConfigError(
-                f"sources.{self.name}: template {template!r} is not valid ({exc}); "
-                "it may use {tag}, {page} and {base_url}"
-            ) from None
-
-    def cookies(self) -> dict[str, str]:
-        """The person's session cookie for this source, from the environment or a file.
-
-        The value is never logged or stored: only its name and where it came from are said.
-        """
-        cfg = self.config
-        if not cfg.cookie_name:
-            return {}
-        value = os.environ.get(cfg.cookie_env, "").strip() if cfg.cookie_env else ""
-        origin = f"${cfg.cookie_env}"
-        if not value and cfg.cookie_file:
-            try:
-                value = cfg.cookie_file.expanduser().read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(f"sources.{self.name}.cookie_file: {exc.strerror}") from None
-            origin = str(cfg.cookie_file)
-        if not value:
-            where = f"set {cfg.cookie_env}" if cfg.cookie_env else "set a cookie_env"
-            raise ConfigError(
-                f"source {self.name!r} needs your own session cookie: {where} or "
-                f"sources.{self.name}.cookie_file (see README: limits and risks)"
-            )
-        log.info("using the %s cookie from %s (value hidden)", cfg.cookie_name, origin)
-        return {cfg.cookie_name: value}
 
 
 def build_source(
@@ -86,8 +20,8 @@ def build_source(
 ) -> Source:
     """The source called `name`: browser or html mode as configured and possible, or an API
     source (with its site module when the entry names one). `cancel` ends rate-limit waits."""
-    from scraper.sources.html_pages import HtmlSource
-    from scraper.sources.infinite_scroll import BrowserSource
+    from scraper.sources.browser import BrowserSource
+    from scraper.sources.html import HtmlSource
 
     cfg = config.source(name)
     if not cfg.enabled:
@@ -110,12 +44,17 @@ def build_source(
 
 
 def _api_source(spec: SourceSpec, downloader: Downloader, cancel: threading.Event | None) -> Source:
-    """The generic API source, or the class of the entry's site module (scraper/sources/NAME.py,
-    which names it `SOURCE`)."""
-    from scraper.sources.json_api import ApiSource
+    """The generic API source, or the class of the site module the entry names
+    (scraper/sources/sites/NAME.py, which names it `SOURCE`)."""
+    from scraper.sources.api import ApiSource
 
     if spec.config.module is None:
         return ApiSource(spec, downloader, cancel)
-    module = importlib.import_module(f"scraper.sources.{spec.config.module}")
-    source_class: type[ApiSource] = module.SOURCE
+    source_class: type[ApiSource] | None = getattr(sites.site(spec.config.module), "SOURCE", None)
+    if source_class is None:
+        with_code = ", ".join(n for n in sites.names() if hasattr(sites.site(n), "SOURCE"))
+        raise ConfigError(
+            f"sources.{spec.name}.module: site {spec.config.module!r} reads with field paths"
+            f" alone; sites with a source of their own: {with_code}"
+        )
     return source_class(spec, downloader, cancel)

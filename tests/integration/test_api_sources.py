@@ -23,8 +23,9 @@ from sandbox.replicas import (
     serving,
 )
 from scraper.scrape import ScrapeResult, downloader_for, scrape, scrape_sources
-from scraper.sources import bluesky, build_source
-from scraper.sources.json_api import Endpoint
+from scraper.sources.api import Endpoint
+from scraper.sources.registry import build_source
+from scraper.sources.sites import bluesky
 from store import Store
 from stylescout.errors import ConfigError, ScrapeError
 from tests.conftest import make_config

@@ -136,7 +136,10 @@ def test_built_in_api_sources_need_no_credential_only_where_enabled() -> None:
             "    kind: api\n    url: x\n    api: {paging: {kind: offset}}\n",
             "'sources.site.api.paging.kind'",
         ),
-        ("    kind: api\n    url: x\n    module: ftp\n    api: {}\n", "'sources.site.module'"),
+        (
+            "    kind: api\n    url: x\n    module: mastodn\n    api: {}\n",
+            "sources.site.module: no built-in site 'mastodn' (did you mean 'mastodon'?)",
+        ),
         (
             "    kind: api\n    url: x\n    api: {paging: {kind: cursor, param: c}}\n",
             "paging kind 'cursor' needs field",

@@ -83,9 +83,9 @@ def test_public_addresses_pass(fake_dns: None) -> None:
 
 def test_only_the_demo_sources_allow_private_networks() -> None:
     from sandbox.demo_feed.sources import demo_sources
-    from stylescout.settings import DEFAULT_SOURCES, DemoFeedConfig
+    from stylescout.settings import DemoFeedConfig, builtin_sources
 
-    assert not any(source.allow_private_network for source in DEFAULT_SOURCES.values())
+    assert not any(source.allow_private_network for source in builtin_sources().values())
     assert all(s.allow_private_network for s in demo_sources(DemoFeedConfig()).values())
 
 

@@ -13,7 +13,46 @@ import time
 from typing import Any
 
 from scraper.downloader import ApiResponse
-from scraper.sources.json_api import ApiError, ApiSource, Endpoint, Page, one_line, web_url
+from scraper.sources.api import ApiError, ApiSource, Endpoint, Page, one_line, web_url
+from stylescout.settings import ApiConfig, CredentialConfig, FieldPaths, PagingConfig, SourceConfig
+
+ENTRY = SourceConfig(
+    kind="api",
+    module="bluesky",
+    enabled=False,
+    base_url="https://bsky.social",
+    url="{base_url}/xrpc/app.bsky.feed.searchPosts",
+    max_pages=20,
+    api=ApiConfig(
+        params={"q": "#{tag}", "sort": "latest", "limit": "100"},
+        items="posts",
+        fields=FieldPaths(
+            image=[
+                "embed.images[].fullsize",  # app.bsky.embed.images#view
+                "embed.items[].fullsize",  # app.bsky.embed.gallery#view
+                "embed.media.images[].fullsize",  # a quote post with images
+                "embed.media.items[].fullsize",
+            ],
+            post_url=None,
+            text="record.text",
+            text_is_html=False,
+            time="record.createdAt",
+            likes="likeCount",
+            tags="record.tags",
+        ),
+        paging=PagingConfig(kind="cursor", param="cursor", field="cursor"),
+        request_spacing_s=0.5,
+        credential=CredentialConfig(
+            env="STYLESCOUT_BLUESKY_APP_PASSWORD",
+            user_env="STYLESCOUT_BLUESKY_HANDLE",
+            send="login",
+            required=True,
+            help="an app password (Settings > Privacy and security > App passwords) and "
+            "your handle",
+        ),
+    ),
+)
+
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,40 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from scraper.downloader import Downloader
-from scraper.sources.json_api import ApiError, ApiSource, Endpoint, Page, Request
+from scraper.sources.api import ApiError, ApiSource, Endpoint, Page, Request
 from stylescout.settings import FieldPaths, PagingConfig
 
 if TYPE_CHECKING:
-    from scraper.sources.factory import SourceSpec
+    from scraper.sources.base import SourceSpec
+from stylescout.settings import ApiConfig, CredentialConfig, SourceConfig
+
+ENTRY = SourceConfig(
+    kind="api",
+    module="flickr",
+    base_url="https://www.flickr.com",
+    url="{base_url}/services/feeds/photos_public.gne",
+    api=ApiConfig(
+        params={"tags": "{tag}", "format": "json", "nojsoncallback": "1"},
+        items="items",
+        fields=FieldPaths(
+            image=["media.m"],
+            post_url="link",
+            text="title",
+            text_is_html=False,
+            time="published",
+            likes=None,
+            tags="tags",
+        ),
+        credential=CredentialConfig(
+            env="STYLESCOUT_FLICKR_API_KEY",
+            send="param",
+            param="api_key",
+            help="a free API key (flickr.com/services/apps/create); without one, the public "
+            "feed gives the 20 newest photos",
+        ),
+    ),
+)
+
 
 _WRAPPER = re.compile(rb"^\s*jsonFlickr(?:Feed|Api)\((.*)\)\s*;?\s*$", re.DOTALL)
 _QUOTE_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\'")  # \' but not \\'

@@ -13,8 +13,38 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scraper.downloader import ApiResponse
-from scraper.sources.json_api import ApiError, ApiSource, Endpoint, one_line
+from scraper.sources.api import ApiError, ApiSource, Endpoint, one_line
 from stylescout.errors import ConfigError
+from stylescout.settings import ApiConfig, CredentialConfig, FieldPaths, PagingConfig, SourceConfig
+
+MASTODON_FIELDS = FieldPaths(  # Mastodon's status, which Pixelfed's API answers too
+    image=["media_attachments[type=image].url|remote_url"],  # remote_url: not yet processed
+    post_url="url",
+    text="content",
+    time="created_at",
+    likes="favourites_count",
+    tags="tags[].name",
+)
+ENTRY = SourceConfig(
+    kind="api",
+    module="mastodon",
+    url="{base_url}/api/v1/timelines/tag/{tag}",
+    instances=["mastodon.social", "mastodon.art"],
+    max_pages=25,
+    api=ApiConfig(
+        params={"only_media": "true", "limit": "40"},
+        fields=MASTODON_FIELDS,
+        skip_if=["reblog"],
+        paging=PagingConfig(kind="link"),
+        request_spacing_s=1.0,  # 300 requests per 5 minutes per address without a token
+        credential=CredentialConfig(
+            env="STYLESCOUT_MASTODON_TOKEN",
+            help="an access token of your account on the instance (Preferences > "
+            "Development > New application, scope read)",
+        ),
+    ),
+)
+
 
 _HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:\d{1,5})?")
 
