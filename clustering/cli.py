@@ -228,8 +228,8 @@ def _stats(store: Store) -> int:
     return 0
 
 
-def _main(argv: Sequence[str] | None) -> int:
-    parser = base_parser("python -m clustering", "Build and query StyleScout's style clusters.")
+def _main(argv: Sequence[str] | None, prog: str) -> int:
+    parser = base_parser(prog, "Build and query StyleScout's style clusters.")
     sub = parser.add_subparsers(dest="command", required=True)
     build = add_command(sub, "build", "extract missing features, cluster, write the index")
     weights_help = "auto, imagenet, none (random) or a .h5 file; overrides features.weights"
@@ -275,7 +275,7 @@ def _main(argv: Sequence[str] | None) -> int:
     )
     cmp.add_argument("--k", type=int, default=10)
     cmp.add_argument("--json", action="store_true")
-    add_command(sub, "stats", "what the style index holds")
+    add_command(sub, "styles", "what the style index holds", aliases=["stats"])
     args = parser.parse_args(argv)
     config = config_from_args(args)
     if getattr(args, "weights", None):
@@ -309,6 +309,6 @@ def _main(argv: Sequence[str] | None) -> int:
         return _stats(store)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "python -m clustering") -> int:
     """Entry point for `python -m clustering`."""
-    return run_cli(_main, argv)
+    return run_cli(lambda args: _main(args, prog), argv)

@@ -18,8 +18,8 @@ from stylescout.errors import ConfigError
 from stylescout.settings import Config, DashboardConfig
 
 
-def _main(argv: Sequence[str] | None) -> int:
-    parser = base_parser("python -m dash_app", "Serve the StyleScout dashboard.")
+def _main(argv: Sequence[str] | None, prog: str) -> int:
+    parser = base_parser(prog, "Serve the StyleScout dashboard.")
     parser.add_argument(
         "--host",
         default=None,
@@ -149,6 +149,6 @@ def _serve_workers(config: Config, host: str, args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "python -m dash_app") -> int:
     """Entry point for `python -m dash_app`."""
-    return run_cli(_main, argv)
+    return run_cli(lambda args: _main(args, prog), argv)

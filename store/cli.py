@@ -19,8 +19,8 @@ from stylescout.errors import StyleScoutError
 from stylescout.settings import Config
 
 
-def _main(argv: Sequence[str] | None) -> int:
-    parser = base_parser("python -m store", "Check or summarise the StyleScout store.")
+def _main(argv: Sequence[str] | None, prog: str) -> int:
+    parser = base_parser(prog, "Check or summarise the StyleScout store.")
     sub = parser.add_subparsers(dest="command", required=True)
     check = add_command(sub, "check", "verify database, files and hashes")
     check.add_argument(
@@ -135,6 +135,6 @@ def _copy(config: Config, store: Store, url: str) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "python -m store") -> int:
     """Entry point for `python -m store`."""
-    return run_cli(_main, argv)
+    return run_cli(lambda args: _main(args, prog), argv)

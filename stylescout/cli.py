@@ -59,13 +59,15 @@ def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
 
 
 def add_command(
-    subparsers: argparse._SubParsersAction, name: str, summary: str
+    subparsers: argparse._SubParsersAction, name: str, summary: str, aliases: Sequence[str] = ()
 ) -> argparse.ArgumentParser:
     """A subcommand that takes the common options after its name too (`scrape --data-dir X`)."""
     common = argparse.ArgumentParser(add_help=False)
     _common_options(common, after_command=True)
     description = summary[0].upper() + summary[1:] + "."
-    return subparsers.add_parser(name, help=summary, description=description, parents=[common])
+    return subparsers.add_parser(
+        name, help=summary, description=description, parents=[common], aliases=list(aliases)
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> Config:

@@ -103,7 +103,7 @@ SUBCOMMANDS = [
     ("clustering", "build"),
     ("clustering", "recommend"),
     ("clustering", "evaluate"),
-    ("clustering", "stats"),
+    ("clustering", "styles"),
 ]
 
 

@@ -15,7 +15,8 @@ from scraper.browser import Chromium
 from scraper.downloader import Downloader
 from scraper.importer import import_folder
 from scraper.scrape import scrape
-from scraper.sources import HtmlSource, build_source
+from scraper.sources.html import HtmlSource
+from scraper.sources.registry import build_source
 from store import Store
 from store.check import check_store
 from stylescout.errors import BrowserMissingError, ConfigError

@@ -22,7 +22,8 @@ from sandbox.demo_feed.server import BackgroundServer
 from sandbox.fault_server import good_jpeg
 from scraper.downloader import ROBOTS_MAX_BYTES, Downloader, DownloadFailed
 from scraper.scrape import scrape
-from scraper.sources import BrowserSource, SourceSpec
+from scraper.sources.base import SourceSpec
+from scraper.sources.browser import BrowserSource
 from stylescout.settings import ScraperConfig, Selectors, SourceConfig
 from tests.browser.conftest import skip_without_chromium
 from tests.conftest import make_config

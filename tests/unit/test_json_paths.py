@@ -9,15 +9,9 @@ from pathlib import Path
 import pytest
 
 from scraper.json_paths import compile_path, depth, fill, first, resolve
-from scraper.sources.flickr import decode_flickr
-from scraper.sources.json_api import (
-    as_count,
-    as_time,
-    html_to_text,
-    read_credential,
-    web_url,
-)
-from scraper.sources.mastodon import instance_base
+from scraper.sources.api import as_count, as_time, html_to_text, read_credential, web_url
+from scraper.sources.sites.flickr import decode_flickr
+from scraper.sources.sites.mastodon import instance_base
 from stylescout.errors import ConfigError
 from stylescout.settings import CredentialConfig
 

@@ -1,0 +1,5 @@
+"""`python -m stylescout`."""
+
+from stylescout.command import main
+
+raise SystemExit(main())
