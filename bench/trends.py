@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from clustering.build import build_index
-from clustering.trends import emerging_looks, share_trends, tag_trends, weekly_style_counts
+from clustering.trends.model import emerging_looks, share_trends, tag_trends, weekly_style_counts
 from sandbox.demo_feed.catalog import Catalog
 from sandbox.demo_feed.server import BackgroundServer
 from sandbox.demo_feed.site import create_feed_app

@@ -40,28 +40,20 @@ def _build(config: Config, store: Store) -> int:
 
 
 def _recommend(args: argparse.Namespace, config: Config, store: Store) -> int:
-    from clustering.query import Photo, PhotoEmbedder, answer
-    from clustering.recommender import Recommender
+    from clustering.engine import Engine
+    from clustering.query import Photo
 
-    index = load_index(store.index_dir)
     missing = [p for p in args.photos if not Path(p).is_file()]
     if missing:
         raise StyleScoutError(f"no such photo: {missing[0]}")
     photos = [Photo.from_file(p) for p in args.photos]
     ratings = store.ratings.latest_ratings(args.user) if args.user else {}
-    embedder = PhotoEmbedder(config.features)
+    engine = Engine(config, store)  # the dashboard's serving engine: interleaving included
     try:
-        result = answer(
-            index,
-            Recommender(index, config.recommender, config.search),
-            embedder,
-            store,
-            photos,
-            ratings,
-            k=args.k,
-        )
+        served = engine.answer(photos, ratings, args.user, k=args.k)
     except (OSError, ValueError) as exc:
         raise StyleScoutError(f"cannot read one of the photos: {exc}") from None
+    result, index = served.answer, served.loaded.index
     match = result.match
     rows = [
         {
@@ -70,7 +62,7 @@ def _recommend(args: argparse.Namespace, config: Config, store: Store) -> int:
             "style": n.style_name,
             "tags": store.images.tags_of(n.image_id),
         }
-        for n in result.neighbours
+        for n in served.neighbours
     ]
     if args.json:
         print(
@@ -85,6 +77,7 @@ def _recommend(args: argparse.Namespace, config: Config, store: Store) -> int:
                     "disliked": result.disliked,
                     "model_key": index.meta.model_key,
                     "random_weights": index.random_weights,
+                    "interleaved": served.interleaved,
                 }
             )
         )
@@ -100,6 +93,8 @@ def _recommend(args: argparse.Namespace, config: Config, store: Store) -> int:
         print(f"your style: {match.name} (score {match.score:.2f})")
     if result.liked or result.disliked:
         print(f"shaped by your ratings: {result.liked} liked, {result.disliked} disliked")
+    if served.interleaved:
+        print("two models' items mixed (recommender.interleave): your ratings say which is better")
     for rank, row in enumerate(rows, start=1):
         print(
             f"{rank:3d}. image {row['id']:>6}  distance {row['distance']:.3f}  "

@@ -13,6 +13,7 @@ import flask
 from dash import Dash, Input, Output, State, dcc, html
 from werkzeug.exceptions import HTTPException
 
+from clustering.engine import Engine
 from clustering.index import read_meta
 from dash_app.api import register_api_routes
 from dash_app.auth import SignIn, current_person, mode_for
@@ -25,7 +26,6 @@ from dash_app.context import (
     register_context,
     unregister_context,
 )
-from dash_app.engine import Engine
 from dash_app.http_guard import UPDATE_PATH, HttpGuard, served_names
 from dash_app.images import register_image_routes
 from store import Store

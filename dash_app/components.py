@@ -5,10 +5,10 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from clustering.trends.shares import SourceStyles
 from dash_app.images import image_url
 from dash_app.inputs import ALL_SOURCES
 from dash_app.recommend import ItemCard, StyleCard
-from dash_app.trends import SourceStyles
 from store import StoreStats
 from stylescout.cli import human_bytes
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import flask
 
+from clustering.engine import Engine
 from dash_app.background import Flags
-from dash_app.engine import Engine
 from store import Store
 from stylescout.settings import Config
 

@@ -13,8 +13,8 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
+from clustering.trends.shares import SourceStyles, WeeklyShares
 from dash_app.rating_stats import MeanRating
-from dash_app.trends import SourceStyles, WeeklyShares
 
 PALETTE = qualitative.Bold + qualitative.Pastel + qualitative.Dark24
 _LAYOUT = {
@@ -290,7 +290,7 @@ def mean_ratings(means: list[MeanRating], title: str) -> go.Figure:
 def tag_trends(trends: list) -> go.Figure:
     """Posts per week of each followed tag over the weeks its scrapes cover (counts, with the
     share of all posts in the hover), and the count model's 4-week forecast with its interval,
-    dashed. `trends` are `clustering.trends.Trend`s."""
+    dashed. `trends` are `clustering.trends.model.Trend`s."""
     fig = go.Figure()
     for i, trend in enumerate(trends):
         colour = colour_of(i)

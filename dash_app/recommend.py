@@ -4,23 +4,17 @@ the popular items when nothing matches."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import random
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from clustering.interleave import team_draft
-from clustering.query import Photo, answer
-from clustering.recommender import Neighbour
+from clustering.engine import Engine, LoadedIndex
+from clustering.query import Photo
 from dash_app.auth import current_person
-from dash_app.engine import Engine, LoadedIndex
 from dash_app.uploads import upload_path
 from store import Store
-from stylescout.errors import StoreError, StyleScoutError
-from stylescout.settings import RecommenderConfig
 
 log = logging.getLogger(__name__)
 
@@ -158,9 +152,9 @@ def recommend(
     missing = [p for p, q in zip(photos, wanted, strict=True) if q.item_id is None and not q.path]
     problems = [f"{p.get('name') or 'a photo'} is no longer on the server" for p in missing]
     usable = [q for q in wanted if q.item_id is not None or q.path]
-    result = answer(loaded.index, loaded.recommender, engine.embedder, store, usable, ratings, cfg)
+    served = engine.answer(usable, ratings, user_id, cfg)
+    result = served.answer
     problems += result.problems
-    challenger = engine.challenger() if user_id else None
     if result.match is None:
         shown = _popular(store, ratings, "None of your photos could be used.", result.popular)
         shown.problems = problems
@@ -176,11 +170,7 @@ def recommend(
         )
         shown.problems = problems
         return shown
-    neighbours = result.neighbours
-    interleaved = False
-    if challenger is not None and user_id:
-        mixed = _interleave(engine, challenger, loaded, neighbours, usable, ratings, cfg, user_id)
-        interleaved, neighbours = mixed is not None, mixed or neighbours
+    neighbours, loaded = served.neighbours, served.loaded
     cards = item_cards(
         store,
         [n.image_id for n in neighbours],
@@ -204,55 +194,5 @@ def recommend(
         liked=result.liked,
         disliked=result.disliked,
         problems=problems,
-        interleaved=interleaved,
+        interleaved=served.interleaved,
     )
-
-
-def _interleave(
-    engine: Engine,
-    challenger: LoadedIndex,
-    main: LoadedIndex,
-    neighbours: list[Neighbour],
-    photos: list[Photo],
-    ratings: dict[int, int],
-    cfg: RecommenderConfig,
-    user_id: str,
-) -> list[Neighbour] | None:
-    """The main index's items and the challenger's for the same photos and ratings, merged by
-    team draft and recorded as one impression (so each rating is credited to the model that
-    placed the item); None when the challenger has no answer of its own (it is then not shown).
-    The draw is seeded by the person, their photos and ratings: the same page shows the same."""
-    try:
-        other = answer(
-            challenger.index,
-            challenger.recommender,
-            engine.challenger_embedder,
-            engine.store,
-            photos,
-            ratings,
-            cfg,
-        )
-    except StyleScoutError as exc:  # e.g. a challenger built with other settings
-        log.warning("interleaving skipped: %s", exc)
-        return None
-    if other.fallback or not other.neighbours:
-        return None
-    seed = hashlib.sha256(
-        repr((user_id, [(p.item_id, p.sha256) for p in photos], sorted(ratings.items()))).encode()
-    ).digest()
-    by_id = {n.image_id: n for n in other.neighbours} | {n.image_id: n for n in neighbours}
-    shown = team_draft(
-        [n.image_id for n in neighbours],
-        [n.image_id for n in other.neighbours],
-        cfg.k,
-        random.Random(seed),
-    )
-    models = (main.index.meta.model_key, challenger.index.meta.model_key)
-    try:
-        engine.store.ratings.record_impression(
-            user_id, models, [(i, shown.credit[i]) for i in shown.items]
-        )
-    except StoreError as exc:  # a list that cannot be credited is not shown mixed
-        log.warning("interleaved list not recorded: %s", exc)
-        return None
-    return [by_id[i] for i in shown.items]

@@ -9,14 +9,14 @@ import dash_bootstrap_components as dbc
 import numpy as np
 from dash import Input, Output, callback, ctx, dcc, html, no_update
 
+from clustering.engine import LoadedIndex
 from clustering.index import IndexMeta
+from clustering.trends.shares import SourceStyles, images_on, index_sources, source_styles
 from dash_app import figures, inputs
 from dash_app.components import graph, item_card, panel, source_dropdown, tag_chips
 from dash_app.context import get_context
-from dash_app.engine import LoadedIndex
 from dash_app.images import image_url
 from dash_app.recommend import item_cards, style_tags
-from dash_app.trends import SourceStyles, images_on, index_sources, source_styles
 
 dash.register_page(__name__, path="/styles", name="Styles", title="StyleScout · styles", order=2)
 

@@ -8,17 +8,17 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
-from clustering.trends import Trend, share_trends
-from dash_app import figures, inputs
-from dash_app.components import graph, panel, source_dropdown, thumb
-from dash_app.context import get_context
-from dash_app.trends import (
+from clustering.trends.model import Trend, share_trends
+from clustering.trends.shares import (
     WeeklyShares,
     index_sources,
     source_styles,
     weekly_shares,
     weekly_shares_by_source,
 )
+from dash_app import figures, inputs
+from dash_app.components import graph, panel, source_dropdown, thumb
+from dash_app.context import get_context
 
 dash.register_page(__name__, path="/trends", name="Trends", title="StyleScout · trends", order=3)
 ALL_TAGS = "__all__"
@@ -212,7 +212,7 @@ def tag_trend_view(tags: object) -> list:
     """Posts per week of the followed tags over the weeks each tag's scrapes cover, with a
     quasi-Poisson slope and interval per tag, called rising or falling only when significant
     (Holm over the tags shown), and a 4-week forecast."""
-    from clustering.trends import tag_trends
+    from clustering.trends.model import tag_trends
 
     app = get_context()
     if tags is None or tags == []:
@@ -285,7 +285,7 @@ callback(Output("tag-trend-view", "children"), Input("trend-follow", "value"))(t
 def emerging_view(_loaded: object = None) -> list:
     """What is new: the micro-styles (the items cut finer than the styles shown) whose share of
     the week's posts rises significantly, each with a few of its photos."""
-    from clustering.trends import emerging_looks
+    from clustering.trends.model import emerging_looks
 
     app = get_context()
     loaded = app.engine.loaded()

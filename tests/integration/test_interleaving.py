@@ -132,6 +132,52 @@ def test_the_list_mixes_both_models_and_each_rating_is_credited(built: Config) -
         assert ctx.store.ratings.impression_credit(USER, after.items[0].image_id)[0] > impression
 
 
+def test_the_cli_gives_the_interleaved_list_the_dashboard_shows(
+    built: Config, tmp_path: Path
+) -> None:
+    """One serving engine: `recommend --user` mixes both models' items as Discover does."""
+    import base64
+    import json
+
+    import yaml
+
+    from dash_app.recommend import uploads_folder
+    from dash_app.uploads import accept_upload
+    from tests.integration.helpers import run_cli_here
+
+    person = "u" + "3" * 32
+    photo = tmp_path / "mine.jpg"  # a photo of the person's, not in the store
+    photo.write_bytes(jpeg_bytes(4321, (96, 120)))
+    loose = built.recommender.model_copy(update={"match_threshold": -1.0})  # random weights
+    built = built.model_copy(update={"recommender": loose})
+    settings = built.model_dump(mode="json", include={"features", "clustering", "recommender"})
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(yaml.safe_dump({"data_dir": str(built.data_dir), **settings}))
+    done = run_cli_here(
+        "clustering",
+        "recommend",
+        str(photo),
+        "--json",
+        "--user",
+        person,
+        "--config",
+        str(config_file),
+    )
+    assert done.returncode == 0, done.stderr
+    cli = json.loads(done.stdout)
+    app = create_app(built)
+    with app.server.test_request_context("/"):
+        ctx = get_context()
+        data_url = "data:image/jpeg;base64," + base64.b64encode(photo.read_bytes()).decode()
+        upload = accept_upload(data_url, uploads_folder(ctx.store), 10**7, 10**8)
+        rec = recommend(ctx.engine, [{"kind": "upload", "sha256": upload.sha256}], person)
+        shown = [card.image_id for card in rec.items]
+        assert (cli["interleaved"], rec.interleaved, len(shown)) == (True, True, 10), rec.message
+        assert [row["id"] for row in cli["items"]] == shown
+        credits = [ctx.store.ratings.impression_credit(person, i) for i in shown]
+    assert len({model for _, model in credits}) == 2  # both models placed items in the list
+
+
 def test_interleaving_is_off_by_default_and_the_challenger_must_differ(
     built: Config, tmp_path: Path
 ) -> None:

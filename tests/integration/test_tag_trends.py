@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from clustering.build import build_index
-from clustering.trends import emerging_looks, tag_trends
+from clustering.trends.model import emerging_looks, tag_trends
 from sandbox.demo_feed.catalog import Catalog
 from sandbox.demo_feed.server import BackgroundServer
 from sandbox.demo_feed.site import create_feed_app

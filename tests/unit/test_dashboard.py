@@ -38,7 +38,7 @@ def test_the_style_map_is_the_principal_plane_and_reads_large_indexes_in_chunks(
 ) -> None:
     from types import SimpleNamespace
 
-    from dash_app import engine
+    from clustering import engine
 
     rng = np.random.default_rng(0)
     scale = np.array([5.0, 3.0] + [0.5] * 14, np.float32)  # a clear principal plane

@@ -526,7 +526,7 @@ def test_engine_refuses_photos_when_the_settings_changed(app: Dash, tmp_path: Pa
 
 
 def test_weekly_shares_and_slopes() -> None:
-    from dash_app.trends import rising_and_falling, trend_slopes, weekly_shares
+    from clustering.trends.shares import rising_and_falling, trend_slopes, weekly_shares
 
     posts = [
         (1, "2026-11-02T10:00:00Z"),
@@ -573,14 +573,14 @@ def test_an_upload_is_named_only_by_a_sha256_never_a_path(
 def test_the_recommendation_uses_at_most_max_photos_distinct_photos(
     app: Dash, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dash_app import recommend as recommend_module
+    from clustering import engine as engine_module
     from dash_app.pages import discover
 
     limit = get_context().config.dashboard.max_photos
     seen: list[int] = []
-    real = recommend_module.answer
+    real = engine_module.answer
     monkeypatch.setattr(
-        recommend_module,
+        engine_module,
         "answer",
         lambda i, r, e, s, photos, *a: seen.append(len(photos)) or real(i, r, e, s, photos, *a),
     )

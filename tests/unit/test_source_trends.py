@@ -10,7 +10,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from dash_app.trends import (
+from clustering.trends.shares import (
     images_on,
     source_styles,
     weekly_shares,

@@ -6,7 +6,7 @@ import datetime as dt
 
 import numpy as np
 
-from clustering.trends import MIN_WEEKS, coverage, fit, judge, series, week_start
+from clustering.trends.model import MIN_WEEKS, coverage, fit, judge, series, week_start
 
 MONDAY = dt.datetime(2026, 9, 7, 12, tzinfo=dt.UTC)
 
@@ -63,7 +63,7 @@ def test_slopes_come_with_intervals_and_only_clear_ones_are_called() -> None:
 
 
 def test_style_shares_are_called_only_when_their_slope_is_clear() -> None:
-    from clustering.trends import share_trends
+    from clustering.trends.model import share_trends
 
     rng = np.random.default_rng(5)
     weeks = [week_start(MONDAY) + dt.timedelta(weeks=i) for i in range(12) if i != 5]  # a gap

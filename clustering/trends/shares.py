@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from clustering.trends import parse_time, week_start
+from clustering.trends.model import parse_time, week_start
 
 if TYPE_CHECKING:
     from clustering.index import StyleIndex
@@ -40,7 +40,7 @@ class WeeklyShares:
 
 def week_of(stamp: str) -> dt.date | None:
     """The Monday (UTC) of the week of an ISO time stamp, or None when it cannot be read: the
-    same weeks as the count model's (`clustering.trends`)."""
+    same weeks as the count model's (`clustering.trends.model`)."""
     when = parse_time(stamp)
     return None if when is None else week_start(when)
 

@@ -1,20 +1,27 @@
-"""The style engine as the dashboard holds it: the current index (reloaded when a build swaps in
-a new one, so new styles appear without a restart) and one photo embedder for people's photos."""
+"""The serving engine, as the dashboard and the CLI hold it: the current index (reloaded when a
+build swaps in a new one, so new styles appear without a restart), one photo embedder for people's
+photos, and with `recommender.interleave` on the challenger's index, whose items are mixed in by
+team draft. Both answer through `Engine.answer`, so they give the same list for the same input."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import random
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from clustering.index import IndexMissingError, StyleIndex, current_folder, load_index
-from clustering.query import PhotoEmbedder
-from clustering.recommender import Recommender
+from clustering.interleave import team_draft
+from clustering.query import Answer, Photo, PhotoEmbedder, answer
+from clustering.recommender import Neighbour, Recommender
 from store import Store
-from stylescout.settings import Config
+from stylescout.errors import StoreError, StyleScoutError
+from stylescout.settings import Config, RecommenderConfig
 
 log = logging.getLogger(__name__)
 MAP_SAMPLE = 20_000  # items the style map's principal components are found on
@@ -53,6 +60,17 @@ class LoadedIndex:
                     out[start : start + 16_384] = (rows - mean) @ basis
                 self._map = out
         return self._map
+
+
+@dataclass
+class Served:
+    """An answer as served: `neighbours` are the answer's own, or both models' mixed when
+    `interleaved`."""
+
+    answer: Answer
+    loaded: LoadedIndex
+    neighbours: list[Neighbour]
+    interleaved: bool = False
 
 
 class _IndexSlot:
@@ -115,6 +133,88 @@ class Engine:
         if loaded is None or not loaded.index.meta.feature_key.startswith(wanted + "-"):
             return None
         return loaded
+
+    def answer(
+        self,
+        photos: Sequence[Photo],
+        ratings: dict[int, int] | None = None,
+        user_id: str | None = None,
+        cfg: RecommenderConfig | None = None,
+        k: int | None = None,
+    ) -> Served:
+        """The one query path's answer for `photos` and the person's `ratings`; with interleaving
+        on and a person to credit, the main and the challenger's items merged by team draft and
+        recorded as one impression. Raises IndexMissingError before any index is built."""
+        loaded = self.loaded()
+        if loaded is None:  # none built yet, or the one there cannot be read: load_index says
+            load_index(self.store.index_dir)
+            raise IndexMissingError(f"the style index in {self.store.index_dir} cannot be read")
+        cfg = cfg or self.config.recommender
+        k = k or cfg.k
+        ratings = ratings or {}
+        result = answer(
+            loaded.index, loaded.recommender, self.embedder, self.store, photos, ratings, cfg, k
+        )
+        served = Served(result, loaded, list(result.neighbours))
+        challenger = self.challenger() if user_id else None
+        if challenger is None or user_id is None or result.fallback:
+            return served
+        mixed = self._interleave(
+            challenger, loaded, result.neighbours, photos, ratings, cfg, k, user_id
+        )
+        if mixed is not None:
+            served.neighbours, served.interleaved = mixed, True
+        return served
+
+    def _interleave(
+        self,
+        challenger: LoadedIndex,
+        main: LoadedIndex,
+        neighbours: list[Neighbour],
+        photos: Sequence[Photo],
+        ratings: dict[int, int],
+        cfg: RecommenderConfig,
+        k: int,
+        user_id: str,
+    ) -> list[Neighbour] | None:
+        """The main index's items and the challenger's for the same photos and ratings, merged by
+        team draft and recorded as one impression (so each rating is credited to the model that
+        placed the item); None when the challenger has no answer of its own (it is then not shown).
+        The draw is seeded by the person, their photos and ratings: the same page shows the same."""
+        try:
+            other = answer(
+                challenger.index,
+                challenger.recommender,
+                self.challenger_embedder,
+                self.store,
+                photos,
+                ratings,
+                cfg,
+                k,
+            )
+        except StyleScoutError as exc:  # e.g. a challenger built with other settings
+            log.warning("interleaving skipped: %s", exc)
+            return None
+        if other.fallback or not other.neighbours:
+            return None
+        asked = (user_id, [(p.item_id, p.sha256) for p in photos], sorted(ratings.items()))
+        seed = hashlib.sha256(repr(asked).encode()).digest()
+        by_id = {n.image_id: n for n in other.neighbours} | {n.image_id: n for n in neighbours}
+        shown = team_draft(
+            [n.image_id for n in neighbours],
+            [n.image_id for n in other.neighbours],
+            k,
+            random.Random(seed),
+        )
+        models = (main.index.meta.model_key, challenger.index.meta.model_key)
+        try:
+            self.store.ratings.record_impression(
+                user_id, models, [(i, shown.credit[i]) for i in shown.items]
+            )
+        except StoreError as exc:  # a list that cannot be credited is not shown mixed
+            log.warning("interleaved list not recorded: %s", exc)
+            return None
+        return [by_id[i] for i in shown.items]
 
     def warm(self) -> threading.Thread:
         """Load the index and the model in the background so the first photo is fast."""
