@@ -28,7 +28,7 @@ from PIL import Image
 from clustering.index import read_meta
 from dash_app import create_app
 from dash_app.demo import prepare_demo
-from dash_app.serving import serve_app
+from dash_app.web.serving import serve_app
 from sandbox.dash_client import recommend_body, upload_body
 from sandbox.demo_feed.server import BackgroundServer
 from sandbox.demo_feed.site import create_feed_app
@@ -107,7 +107,7 @@ def _discover_once(client: object, photo: bytes, user_id: str) -> tuple[float, f
 
 def _bare_forward(app: object, repeats: int) -> float:
     """Median seconds of one bare forward pass on a ready 224 px tensor (the engine's model)."""
-    from dash_app.context import EXTENSION_KEY
+    from dash_app.web.context import EXTENSION_KEY
 
     engine = app.server.extensions[EXTENSION_KEY].engine  # type: ignore[attr-defined]
     extractor = engine.embedder.extractor()

@@ -21,7 +21,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from bench.dashboard import demo_config, prepare_store
 from dash_app import create_app
-from dash_app.serving import serve_app
+from dash_app.web.serving import serve_app
 from sandbox.demo_feed.server import BackgroundServer
 from sandbox.demo_feed.site import create_feed_app
 from scraper.browser import Chromium

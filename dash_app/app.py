@@ -15,19 +15,20 @@ from werkzeug.exceptions import HTTPException
 
 from clustering.engine import Engine
 from clustering.index import read_meta
-from dash_app.api import register_api_routes
-from dash_app.auth import SignIn, current_person, mode_for
-from dash_app.background import open_background
-from dash_app.components import header_counts, weights_banner
-from dash_app.context import (
+from dash_app.ui.components import header_counts, weights_banner
+from dash_app.ui.ids import APP_TOKEN, SIGNED_IN_AS, USER_ID
+from dash_app.web.api import register_api_routes
+from dash_app.web.auth import SignIn, current_person, mode_for
+from dash_app.web.background import open_background
+from dash_app.web.context import (
     EXTENSION_KEY,
     AppContext,
     get_context,
     register_context,
     unregister_context,
 )
-from dash_app.http_guard import UPDATE_PATH, HttpGuard, served_names
-from dash_app.images import register_image_routes
+from dash_app.web.http_guard import UPDATE_PATH, HttpGuard, served_names
+from dash_app.web.images import register_image_routes
 from store import Store
 from stylescout.settings import Config, load_config
 
@@ -72,8 +73,8 @@ def _shell() -> html.Div:
     return html.Div(
         [
             nav,
-            dcc.Store(id="user-id", storage_type="local"),
-            dcc.Store(id="app-token", data=ctx.token),
+            dcc.Store(id=USER_ID, storage_type="local"),
+            dcc.Store(id=APP_TOKEN, data=ctx.token),
             dbc.Container(
                 [weights_banner(meta.weights_note if meta else ""), dash.page_container],
                 fluid=True,
@@ -90,7 +91,7 @@ def _signed_in() -> list:
         return []
     return [
         dbc.NavLink(
-            [html.Span(person.name, id="signed-in-as"), " · sign out"],
+            [html.Span(person.name, id=SIGNED_IN_AS), " · sign out"],
             href="/logout",
             external_link=True,
             className="ms-3 small",
@@ -182,7 +183,7 @@ def create_app(config: Config | None = None, warm: bool = False) -> Dash:
     register_context(ctx)
     app.server.extensions[EXTENSION_KEY] = ctx
     # the upload callback's body holds at most max_photos uploads, base64-encoded (4/3 larger);
-    # every other request is held to max_callback_bytes at the door (dash_app/http_guard.py)
+    # every other request is held to max_callback_bytes at the door (dash_app/web/http_guard.py)
     upload_cap = cfg.max_upload_bytes * cfg.max_photos * 4 // 3 + 2**20
     app.server.config["MAX_CONTENT_LENGTH"] = upload_cap
     app.server.wsgi_app = HttpGuard(
@@ -200,9 +201,9 @@ def create_app(config: Config | None = None, warm: bool = False) -> Dash:
         SignIn(app.server, store, cfg, ctx.auth)
     app.clientside_callback(
         _USER_ID_JS,
-        Output("user-id", "data"),
-        Input("user-id", "modified_timestamp"),
-        State("user-id", "data"),
+        Output(USER_ID, "data"),
+        Input(USER_ID, "modified_timestamp"),
+        State(USER_ID, "data"),
     )
     with app.server.app_context():  # Dash calls the layout once on assignment to validate it
         app.layout = _shell

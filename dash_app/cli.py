@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from dash_app.app import create_app
-from dash_app.auth import mode_for
-from dash_app.context import EXTENSION_KEY
-from dash_app.serving import DashboardServer
+from dash_app.web.auth import mode_for
+from dash_app.web.context import EXTENSION_KEY
+from dash_app.web.serving import DashboardServer
 from store import Store
 from stylescout.cli import base_parser, config_from_args, run_cli, serve_until_interrupted
 from stylescout.errors import ConfigError
@@ -62,7 +62,7 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
             raise ConfigError(f"--workers: {exc.errors()[0]['msg']}") from None
         config = config.model_copy(update={"dashboard": dashboard})
     if args.celery_worker:
-        from dash_app.workers import run_celery_worker
+        from dash_app.web.workers import run_celery_worker
 
         run_celery_worker(config, max(1, args.concurrency))
         return 0
@@ -126,9 +126,9 @@ def _say_sign_in(config: Config) -> str:
 
 
 def _serve_workers(config: Config, host: str, args: argparse.Namespace) -> int:
-    """Serve with gunicorn workers (dash_app/workers.py); background jobs need Redis."""
-    from dash_app.background import redis_url
-    from dash_app.workers import serve_with_workers
+    """Serve with gunicorn workers (dash_app/web/workers.py); background jobs need Redis."""
+    from dash_app.web.background import redis_url
+    from dash_app.web.workers import serve_with_workers
 
     if args.demo:
         raise ConfigError("--demo serves one process: leave out --workers")

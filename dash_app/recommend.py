@@ -12,8 +12,8 @@ from urllib.parse import urlparse
 
 from clustering.engine import Engine, LoadedIndex
 from clustering.query import Photo
-from dash_app.auth import current_person
-from dash_app.uploads import upload_path
+from dash_app.web.auth import current_person
+from dash_app.web.uploads import upload_path
 from store import Store
 
 log = logging.getLogger(__name__)

@@ -150,7 +150,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     """,
     # 8: sign-in sessions of the shared dashboard, kept in the store so every worker (and every
-    # machine) knows them; only a hash of the cookie's secret is kept (dash_app/auth.py).
+    # machine) knows them; only a hash of the cookie's secret is kept (dash_app/web/auth.py).
     """
     CREATE TABLE sessions (
         token_hash      TEXT    PRIMARY KEY CHECK (length(token_hash) = 64),

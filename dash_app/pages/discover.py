@@ -14,13 +14,34 @@ from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
 from clustering.query import IndexMismatchError
-from dash_app import inputs
-from dash_app.auth import person_id
-from dash_app.components import item_card, rating_mark, style_card, thumb
-from dash_app.context import get_context
-from dash_app.inputs import BadInput
 from dash_app.recommend import Recommendation, recommend, uploads_folder
-from dash_app.uploads import UploadRejected, accept_upload
+from dash_app.ui.components import item_card, rating_mark, style_card, thumb
+from dash_app.ui.ids import (
+    CLEAR_PHOTOS,
+    DISCOVER_MESSAGE,
+    DISCOVER_RESULT,
+    INTERLEAVED_NOTE,
+    ITEMS,
+    MY_PHOTOS,
+    PHOTO_STRIP,
+    PICK,
+    PICKER,
+    RATE,
+    RATED,
+    RATINGS_USED,
+    REFRESH_RECS,
+    REMOVE_PHOTO,
+    SHOW_RATED,
+    SHUFFLE_PICKS,
+    UPLOAD,
+    UPLOAD_MESSAGES,
+    USER_ID,
+)
+from dash_app.web import inputs
+from dash_app.web.auth import person_id
+from dash_app.web.context import get_context
+from dash_app.web.inputs import BadInput
+from dash_app.web.uploads import UploadRejected, accept_upload
 from stylescout.errors import StoreBusyError, StoreError
 
 dash.register_page(__name__, path="/", name="Discover", title="StyleScout · discover", order=0)
@@ -52,7 +73,7 @@ def _picker(shuffle: int = 0) -> list:
     return [
         html.Button(
             thumb(sha, 160, alt=f"catalogue item {image_id}", class_name="ss-pick-img"),
-            id={"type": "pick", "image": image_id},
+            id={"type": PICK, "image": image_id},
             className="ss-pick",
             title="use this item as one of my photos",
             n_clicks=0,
@@ -68,7 +89,7 @@ def layout(**_query: str) -> html.Div:
             [
                 html.H2("Your photos", className="h5"),
                 dcc.Upload(
-                    id="upload",
+                    id=UPLOAD,
                     multiple=True,
                     accept="image/*",
                     max_size=max_bytes,
@@ -83,10 +104,10 @@ def layout(**_query: str) -> html.Div:
                     ),
                     className="ss-drop",
                 ),
-                html.Div(id="upload-messages", className="mt-2"),
-                html.Div(id="photo-strip", className="ss-strip my-2"),
+                html.Div(id=UPLOAD_MESSAGES, className="mt-2"),
+                html.Div(id=PHOTO_STRIP, className="ss-strip my-2"),
                 dbc.Button(
-                    "Clear my photos", id="clear-photos", size="sm", color="link", className="px-0"
+                    "Clear my photos", id=CLEAR_PHOTOS, size="sm", color="link", className="px-0"
                 ),
                 html.Hr(),
                 html.Div(
@@ -94,7 +115,7 @@ def layout(**_query: str) -> html.Div:
                         html.H3("…or pick from the catalogue", className="h6 mb-0 me-auto"),
                         dbc.Button(
                             "Show others",
-                            id="shuffle-picks",
+                            id=SHUFFLE_PICKS,
                             size="sm",
                             color="secondary",
                             outline=True,
@@ -103,7 +124,7 @@ def layout(**_query: str) -> html.Div:
                     ],
                     className="d-flex align-items-center mb-2",
                 ),
-                html.Div(_picker(), id="picker", className="ss-picker"),
+                html.Div(_picker(), id=PICKER, className="ss-picker"),
             ]
         ),
         className="ss-panel",
@@ -114,14 +135,14 @@ def layout(**_query: str) -> html.Div:
                 [
                     html.H2("Recommended for you", className="h5 me-auto mb-0"),
                     dbc.Checkbox(
-                        id="show-rated",
+                        id=SHOW_RATED,
                         label="show items I rated",
                         value=False,
                         className="me-3 mb-0 small",
                     ),
                     dbc.Button(
                         "Update with my ratings",
-                        id="refresh-recs",
+                        id=REFRESH_RECS,
                         size="sm",
                         color="primary",
                         n_clicks=0,
@@ -129,12 +150,12 @@ def layout(**_query: str) -> html.Div:
                 ],
                 className="d-flex align-items-center mb-3",
             ),
-            dcc.Loading(html.Div(id="discover-result"), type="dot", delay_show=150),
+            dcc.Loading(html.Div(id=DISCOVER_RESULT), type="dot", delay_show=150),
         ]
     )
     return html.Div(
         [
-            dcc.Store(id="my-photos", storage_type="session", data=[]),
+            dcc.Store(id=MY_PHOTOS, storage_type="session", data=[]),
             dbc.Row([dbc.Col(photos, lg=4, className="mb-3"), dbc.Col(results, lg=8)]),
         ]
     )
@@ -171,13 +192,13 @@ def change_photos(
     except BadInput as exc:
         return [], [_bad(exc)]
     messages: list = []
-    if trigger == "clear-photos":
+    if trigger == CLEAR_PHOTOS:
         return [], []
     try:
-        if isinstance(trigger, dict) and trigger.get("type") == "remove-photo":
+        if isinstance(trigger, dict) and trigger.get("type") == REMOVE_PHOTO:
             n = inputs.check(inputs.StyleNumber, trigger.get("index"), "the photo to remove")
             return inputs.photo_dicts([p for i, p in enumerate(current) if i != n]), []
-        if isinstance(trigger, dict) and trigger.get("type") == "pick":
+        if isinstance(trigger, dict) and trigger.get("type") == PICK:
             image_id = inputs.check(inputs.ImageId, trigger.get("image"), "the catalogue item")
             if not any(isinstance(p, inputs.ItemPhoto) and p.id == image_id for p in current):
                 row = app.store.images.cards([image_id]).get(image_id)
@@ -185,7 +206,7 @@ def change_photos(
                     messages.append(dbc.Alert("That item is no longer stored.", color="warning"))
                 else:
                     current.append(inputs.ItemPhoto(kind="item", id=image_id, sha256=row["sha256"]))
-        elif trigger == "upload" and contents:
+        elif trigger == UPLOAD and contents:
             drop = _uploads(contents, filenames)
             if len(drop) > limit:
                 messages.append(dbc.Alert(f"Only {limit} photos are used at once.", color="info"))
@@ -239,7 +260,7 @@ def photo_strip(photos: list[dict] | None) -> list:
                     img,
                     html.Button(
                         "×",
-                        id={"type": "remove-photo", "index": n},
+                        id={"type": REMOVE_PHOTO, "index": n},
                         className="ss-remove",
                         title="remove this photo",
                     ),
@@ -256,14 +277,14 @@ def render_recommendation(rec: Recommendation) -> list:
     if rec.style is not None:
         out.append(style_card(rec.style))
     if rec.message:
-        out.append(dbc.Alert(rec.message, color="info", id="discover-message"))
+        out.append(dbc.Alert(rec.message, color="info", id=DISCOVER_MESSAGE))
     if rec.liked or rec.disliked:
         out.append(
             html.P(
                 f"Shaped by your ratings: towards {rec.liked} liked, away from {rec.disliked} "
                 "disliked items.",
                 className="small text-muted",
-                id="ratings-used",
+                id=RATINGS_USED,
             )
         )
     if not rec.items:
@@ -277,7 +298,7 @@ def render_recommendation(rec: Recommendation) -> list:
                 "Two models are being compared: this list mixes the items each finds nearest, "
                 "and your ratings say which serves you better (see Feedback).",
                 className="small text-muted",
-                id="interleaved-note",
+                id=INTERLEAVED_NOTE,
             )
         )
     out.append(
@@ -286,7 +307,7 @@ def render_recommendation(rec: Recommendation) -> list:
                 dbc.Col(item_card(card, rank=n), xs=6, md=4, xl=3, className="mb-3")
                 for n, card in enumerate(rec.items, start=1)
             ],
-            id="items",
+            id=ITEMS,
             className="g-3",
         )
     )
@@ -304,7 +325,7 @@ def show_recommendations(
         user = person_id(user_id)
         rated = inputs.check(inputs.Flag, show_rated, "the 'show items I rated' box")
     except BadInput as exc:
-        return [dbc.Alert(str(exc), color="danger", id="discover-message")]
+        return [dbc.Alert(str(exc), color="danger", id=DISCOVER_MESSAGE)]
     try:
         with app.decode_slots:
             rec = recommend(app.engine, inputs.photo_dicts(entries), user, show_rated=rated)
@@ -363,46 +384,46 @@ def save_rating(image_id: object, value: object, user_id: object) -> str:
 
 
 @callback(
-    Output("my-photos", "data"),
-    Output("upload-messages", "children"),
-    Output("upload", "contents"),
-    Input("upload", "contents"),
-    Input("clear-photos", "n_clicks"),
-    Input({"type": "pick", "image": ALL}, "n_clicks"),
-    Input({"type": "remove-photo", "index": ALL}, "n_clicks"),
-    State("upload", "filename"),
-    State("my-photos", "data"),
+    Output(MY_PHOTOS, "data"),
+    Output(UPLOAD_MESSAGES, "children"),
+    Output(UPLOAD, "contents"),
+    Input(UPLOAD, "contents"),
+    Input(CLEAR_PHOTOS, "n_clicks"),
+    Input({"type": PICK, "image": ALL}, "n_clicks"),
+    Input({"type": REMOVE_PHOTO, "index": ALL}, "n_clicks"),
+    State(UPLOAD, "filename"),
+    State(MY_PHOTOS, "data"),
     prevent_initial_call=True,
 )
 def _on_photos(contents, _clear, picks, removes, filenames, photos):
     trigger = ctx.triggered_id
     if isinstance(trigger, dict) and not (ctx.triggered and ctx.triggered[0].get("value")):
         raise PreventUpdate  # a button was (re)rendered, not clicked
-    if trigger == "upload" and not contents:
+    if trigger == UPLOAD and not contents:
         raise PreventUpdate
     new, messages = change_photos(trigger, contents, filenames, photos)
     return new, messages, None
 
 
-callback(Output("photo-strip", "children"), Input("my-photos", "data"))(photo_strip)
+callback(Output(PHOTO_STRIP, "children"), Input(MY_PHOTOS, "data"))(photo_strip)
+
+callback(Output(PICKER, "children"), Input(SHUFFLE_PICKS, "n_clicks"), prevent_initial_call=True)(
+    _picker
+)
 
 callback(
-    Output("picker", "children"), Input("shuffle-picks", "n_clicks"), prevent_initial_call=True
-)(_picker)
-
-callback(
-    Output("discover-result", "children"),
-    Input("my-photos", "data"),
-    Input("refresh-recs", "n_clicks"),
-    Input("user-id", "data"),
-    Input("show-rated", "value"),
+    Output(DISCOVER_RESULT, "children"),
+    Input(MY_PHOTOS, "data"),
+    Input(REFRESH_RECS, "n_clicks"),
+    Input(USER_ID, "data"),
+    Input(SHOW_RATED, "value"),
 )(lambda photos, _n, user_id, rated: show_recommendations(photos, user_id, rated))
 
 
 @callback(
-    Output({"type": "rated", "image": MATCH}, "children"),
-    Input({"type": "rate", "image": MATCH}, "value"),
-    State("user-id", "data"),
+    Output({"type": RATED, "image": MATCH}, "children"),
+    Input({"type": RATE, "image": MATCH}, "value"),
+    State(USER_ID, "data"),
     prevent_initial_call=True,
 )
 def _on_rate(value, user_id):

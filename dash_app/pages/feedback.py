@@ -9,10 +9,20 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from clustering.interleave import OnlineComparison, compare_online
-from dash_app import figures
-from dash_app.components import graph, panel
-from dash_app.context import get_context
-from dash_app.rating_stats import latest_only, mean_by, ratings_per_day
+from clustering.rating_stats import latest_only, mean_by, ratings_per_day
+from dash_app.ui import figures
+from dash_app.ui.components import graph, panel
+from dash_app.ui.ids import (
+    BACKBONES,
+    FEEDBACK_SUMMARY,
+    NO_COMPARISON,
+    NO_RATINGS,
+    ONLINE,
+    ONLINE_EMPTY,
+    ONLINE_OFF,
+    ONLINE_WAITING,
+)
+from dash_app.web.context import get_context
 from stylescout.settings import Config
 
 dash.register_page(
@@ -33,7 +43,7 @@ def backbones_panel(saved: dict | None) -> dbc.Card:
             "(e.g. after python -m scraper import ../shared/data/fashion-small-dev)."
         )
         return panel(
-            [html.Div(hint, className="text-muted small", id="no-comparison")],
+            [html.Div(hint, className="text-muted small", id=NO_COMPARISON)],
             "Backbones compared",
             "mb-3",
         )
@@ -100,7 +110,7 @@ def online_panel(config: Config, comparisons: list[OnlineComparison], ready: boo
             "config.yaml and build: Discover then mixes both models' items in one list and each "
             "rating counts for the model that placed the item."
         )
-        return panel([html.Div(hint, className="text-muted small", id="online-off")], title, "mb-3")
+        return panel([html.Div(hint, className="text-muted small", id=ONLINE_OFF)], title, "mb-3")
     body: list = []
     if not ready:
         body.append(
@@ -108,7 +118,7 @@ def online_panel(config: Config, comparisons: list[OnlineComparison], ready: boo
                 f"On, but no index of the challenger ({mix.challenger}) yet: run python -m "
                 "clustering build (or a scrape on the Scrape page) to build it.",
                 className="text-muted small",
-                id="online-waiting",
+                id=ONLINE_WAITING,
             )
         )
     if not comparisons:
@@ -116,7 +126,7 @@ def online_panel(config: Config, comparisons: list[OnlineComparison], ready: boo
             html.Div(
                 "No interleaved list has been rated yet.",
                 className="text-muted small",
-                id="online-empty",
+                id=ONLINE_EMPTY,
             )
         )
     for n, c in enumerate(comparisons[:3]):
@@ -164,10 +174,10 @@ def layout(**_query: str) -> html.Div:
     mix = app.config.recommender.interleave
     comparisons = compare_online(app.store.ratings.interleaved_ratings(), mix.liked)
     online = html.Div(
-        online_panel(app.config, comparisons, app.engine.challenger() is not None), id="online"
+        online_panel(app.config, comparisons, app.engine.challenger() is not None), id=ONLINE
     )
     compared = html.Div(
-        [online, html.Div(backbones_panel(load_comparison(app.store)), id="backbones")]
+        [online, html.Div(backbones_panel(load_comparison(app.store)), id=BACKBONES)]
     )
     if not history:
         return html.Div(
@@ -176,7 +186,7 @@ def layout(**_query: str) -> html.Div:
                 dbc.Alert(
                     "No ratings yet: rate the recommended items on the Discover page.",
                     color="info",
-                    id="no-ratings",
+                    id=NO_RATINGS,
                 ),
                 compared,
             ]
@@ -192,7 +202,7 @@ def layout(**_query: str) -> html.Div:
                 f"{len(history):,} ratings from {people:,} people "
                 f"({len(latest):,} current: a changed rating replaces the earlier one).",
                 className="text-muted",
-                id="feedback-summary",
+                id=FEEDBACK_SUMMARY,
             ),
             panel(
                 [graph("ratings-time", figures.ratings_over_time(days, counts, means))],

@@ -6,15 +6,16 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import html
 
-from dash_app.components import human_bytes, stat_card
-from dash_app.context import get_context
+from dash_app.ui.components import human_bytes, stat_card
+from dash_app.ui.ids import EMPTY_STORE, RUNS_EMPTY, RUNS_TABLE, TOP_TAGS
+from dash_app.web.context import get_context
 
 dash.register_page(__name__, path="/store", name="Store", title="StyleScout · store", order=5)
 
 
 def _runs_table(runs: list[dict]) -> dbc.Table | html.P:
     if not runs:
-        return html.P("No scrapes yet.", className="text-muted", id="runs-empty")
+        return html.P("No scrapes yet.", className="text-muted", id=RUNS_EMPTY)
     head = html.Thead(
         html.Tr(
             [
@@ -37,7 +38,7 @@ def _runs_table(runs: list[dict]) -> dbc.Table | html.P:
         )
         for r in runs
     ]
-    return dbc.Table([head, html.Tbody(rows)], size="sm", hover=True, id="runs-table")
+    return dbc.Table([head, html.Tbody(rows)], size="sm", hover=True, id=RUNS_TABLE)
 
 
 def layout(**_query: str) -> html.Div:
@@ -94,13 +95,13 @@ def layout(**_query: str) -> html.Div:
                     ").",
                 ],
                 color="info",
-                id="empty-store",
+                id=EMPTY_STORE,
             )
         )
     tags = html.Div(
         [html.Span(f"#{t} · {n}", className="ss-tag") for t, n in stats.top_tags]
         or [html.Span("No tags yet.", className="text-muted")],
-        id="top-tags",
+        id=TOP_TAGS,
     )
     return html.Div(
         [

@@ -14,12 +14,28 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
-from dash_app import inputs
-from dash_app.auth import current_person
-from dash_app.background import JobsUnavailable
-from dash_app.context import context_for, get_context
-from dash_app.inputs import BadInput, ScrapeJob
 from dash_app.jobs import JobStatus, scrape_and_build
+from dash_app.ui.ids import (
+    APP_TOKEN,
+    SCRAPE_CANCEL,
+    SCRAPE_CANCEL_NOTE,
+    SCRAPE_COUNT,
+    SCRAPE_COUNTS,
+    SCRAPE_DONE,
+    SCRAPE_JOB,
+    SCRAPE_PROGRESS,
+    SCRAPE_RESULT,
+    SCRAPE_SOURCE,
+    SCRAPE_STAGE,
+    SCRAPE_START,
+    SCRAPE_STYLES,
+    SCRAPE_TAG,
+)
+from dash_app.web import inputs
+from dash_app.web.auth import current_person
+from dash_app.web.background import JobsUnavailable
+from dash_app.web.context import context_for, get_context
+from dash_app.web.inputs import BadInput, ScrapeJob
 from stylescout.errors import BusyError, InvalidTagError
 from stylescout.settings import Config
 from stylescout.tags import normalise_tag
@@ -51,13 +67,13 @@ def layout(**_query: str) -> html.Div:
         dbc.CardBody(
             [
                 html.H2("Scrape a tag", className="h5"),
-                dbc.Label("Tag", html_for="scrape-tag"),
-                dbc.Input(id="scrape-tag", placeholder="e.g. boho", value="", maxLength=100),
-                dbc.Label("Images wanted", html_for="scrape-count", className="mt-2"),
-                dbc.Input(id="scrape-count", type="number", min=1, max=MAX_COUNT, step=1, value=40),
-                dbc.Label("Sources", html_for="scrape-source", className="mt-2"),
+                dbc.Label("Tag", html_for=SCRAPE_TAG),
+                dbc.Input(id=SCRAPE_TAG, placeholder="e.g. boho", value="", maxLength=100),
+                dbc.Label("Images wanted", html_for=SCRAPE_COUNT, className="mt-2"),
+                dbc.Input(id=SCRAPE_COUNT, type="number", min=1, max=MAX_COUNT, step=1, value=40),
+                dbc.Label("Sources", html_for=SCRAPE_SOURCE, className="mt-2"),
                 dcc.Dropdown(
-                    id="scrape-source",
+                    id=SCRAPE_SOURCE,
                     options=[
                         {"label": s, "value": s, "disabled": not app.config.sources[s].enabled}
                         for s in sources
@@ -73,10 +89,10 @@ def layout(**_query: str) -> html.Div:
                 ),
                 html.Div(
                     [
-                        dbc.Button("Start", id="scrape-start", color="primary", n_clicks=0),
+                        dbc.Button("Start", id=SCRAPE_START, color="primary", n_clicks=0),
                         dbc.Button(
                             "Cancel",
-                            id="scrape-cancel",
+                            id=SCRAPE_CANCEL,
                             color="secondary",
                             outline=True,
                             disabled=True,
@@ -86,7 +102,7 @@ def layout(**_query: str) -> html.Div:
                     ],
                     className="mt-3",
                 ),
-                html.Div(id="scrape-cancel-note", className="small text-muted mt-2"),
+                html.Div(id=SCRAPE_CANCEL_NOTE, className="small text-muted mt-2"),
             ]
         ),
         className="ss-panel",
@@ -96,7 +112,7 @@ def layout(**_query: str) -> html.Div:
             [
                 html.H2("Progress", className="h5"),
                 dbc.Progress(
-                    id="scrape-progress",
+                    id=SCRAPE_PROGRESS,
                     value=0,
                     max=100,
                     striped=True,
@@ -104,16 +120,16 @@ def layout(**_query: str) -> html.Div:
                     className="mb-2",
                     style={"height": "1.4rem"},
                 ),
-                html.Div(counts_view(JobStatus(stage="idle")), id="scrape-counts"),
-                html.Div("No scrape running.", id="scrape-stage", className="text-muted mt-2"),
-                html.Div(id="scrape-result", className="mt-3"),
+                html.Div(counts_view(JobStatus(stage="idle")), id=SCRAPE_COUNTS),
+                html.Div("No scrape running.", id=SCRAPE_STAGE, className="text-muted mt-2"),
+                html.Div(id=SCRAPE_RESULT, className="mt-3"),
             ]
         ),
         className="ss-panel",
     )
     return html.Div(
         [
-            dcc.Store(id="scrape-job", storage_type="memory"),
+            dcc.Store(id=SCRAPE_JOB, storage_type="memory"),
             dbc.Row([dbc.Col(form, md=4, className="mb-3"), dbc.Col(live, md=8)]),
         ]
     )
@@ -181,13 +197,13 @@ def result_view(status: JobStatus, tag: str) -> dbc.Alert:
                 html.Div(f"The styles now ({len(status.styles)}):", className="mt-2"),
                 html.Div(
                     [html.Span(name, className="ss-tag") for name in status.styles],
-                    id="scrape-styles",
+                    id=SCRAPE_STYLES,
                 ),
                 dcc.Link("See them on the Styles page →", href="/styles"),
             ]
-        return dbc.Alert(body, color="success", id="scrape-done")
+        return dbc.Alert(body, color="success", id=SCRAPE_DONE)
     colour = "warning" if status.stage in ("cancelled", "refused") else "danger"
-    return dbc.Alert(status.message or status.stage, color=colour, id="scrape-done")
+    return dbc.Alert(status.message or status.stage, color=colour, id=SCRAPE_DONE)
 
 
 def check_request(
@@ -272,12 +288,12 @@ def new_job(tag: object, count: object, source: object) -> tuple[dict | None, ob
     try:
         clean, n, src = check_request(app.config, tag, count, source)
     except ValueError as exc:
-        return None, dbc.Alert(str(exc), color="danger", id="scrape-done")
+        return None, dbc.Alert(str(exc), color="danger", id=SCRAPE_DONE)
     job = ScrapeJob(id=uuid.uuid4().hex, tag=clean, count=n, sources=src)
     try:
         app.jobs.set(owner_key(job.id), _owner(), expire=24 * 3600)
     except JobsUnavailable as exc:
-        return None, dbc.Alert(f"Not started: {exc}.", color="danger", id="scrape-done")
+        return None, dbc.Alert(f"Not started: {exc}.", color="danger", id=SCRAPE_DONE)
     return job.model_dump(), dash.no_update
 
 
@@ -292,18 +308,18 @@ def start_job(set_progress: Callable[[tuple], None], job: object, token: object)
         if app.jobs.get(owner_key(spec.id)) is None:  # not started by Start: nobody could cancel it
             raise BadInput("this scrape was not started from the Scrape page: press Start")
     except (BadInput, ValueError, LookupError, JobsUnavailable) as exc:
-        return dbc.Alert(str(exc), color="danger", id="scrape-done")
+        return dbc.Alert(str(exc), color="danger", id=SCRAPE_DONE)
     status = run_job(set_progress, token, spec)  # type: ignore[arg-type]
     return result_view(status, spec.tag)
 
 
 @callback(
-    Output("scrape-job", "data"),
-    Output("scrape-result", "children", allow_duplicate=True),
-    Input("scrape-start", "n_clicks"),
-    State("scrape-tag", "value"),
-    State("scrape-count", "value"),
-    State("scrape-source", "value"),
+    Output(SCRAPE_JOB, "data"),
+    Output(SCRAPE_RESULT, "children", allow_duplicate=True),
+    Input(SCRAPE_START, "n_clicks"),
+    State(SCRAPE_TAG, "value"),
+    State(SCRAPE_COUNT, "value"),
+    State(SCRAPE_SOURCE, "value"),
     prevent_initial_call=True,
 )
 def _on_start(_n, tag, count, source):
@@ -312,20 +328,20 @@ def _on_start(_n, tag, count, source):
 
 
 @callback(
-    Output("scrape-result", "children"),
-    Input("scrape-job", "data"),
-    State("app-token", "data"),
+    Output(SCRAPE_RESULT, "children"),
+    Input(SCRAPE_JOB, "data"),
+    State(APP_TOKEN, "data"),
     background=True,
     running=[
-        (Output("scrape-start", "disabled"), True, False),
-        (Output("scrape-cancel", "disabled"), False, True),
-        (Output("scrape-progress", "animated"), True, False),
+        (Output(SCRAPE_START, "disabled"), True, False),
+        (Output(SCRAPE_CANCEL, "disabled"), False, True),
+        (Output(SCRAPE_PROGRESS, "animated"), True, False),
     ],
     progress=[
-        Output("scrape-progress", "value"),
-        Output("scrape-progress", "label"),
-        Output("scrape-counts", "children"),
-        Output("scrape-stage", "children"),
+        Output(SCRAPE_PROGRESS, "value"),
+        Output(SCRAPE_PROGRESS, "label"),
+        Output(SCRAPE_COUNTS, "children"),
+        Output(SCRAPE_STAGE, "children"),
     ],
     prevent_initial_call=True,
 )
@@ -334,9 +350,9 @@ def _on_job(set_progress, job, token):
 
 
 @callback(
-    Output("scrape-cancel-note", "children"),
-    Input("scrape-cancel", "n_clicks"),
-    State("scrape-job", "data"),
+    Output(SCRAPE_CANCEL_NOTE, "children"),
+    Input(SCRAPE_CANCEL, "n_clicks"),
+    State(SCRAPE_JOB, "data"),
     prevent_initial_call=True,
 )
 def request_cancel(n_clicks: int | None, job: object) -> str:

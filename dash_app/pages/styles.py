@@ -12,11 +12,26 @@ from dash import Input, Output, callback, ctx, dcc, html, no_update
 from clustering.engine import LoadedIndex
 from clustering.index import IndexMeta
 from clustering.trends.shares import SourceStyles, images_on, index_sources, source_styles
-from dash_app import figures, inputs
-from dash_app.components import graph, item_card, panel, source_dropdown, tag_chips
-from dash_app.context import get_context
-from dash_app.images import image_url
 from dash_app.recommend import item_cards, style_tags
+from dash_app.ui import figures
+from dash_app.ui.components import graph, item_card, panel, source_dropdown, tag_chips
+from dash_app.ui.ids import (
+    BROWSE_SOURCE,
+    BROWSE_STYLE,
+    GALLERY_ITEMS,
+    GALLERY_NAME,
+    MAP_TOOLTIP,
+    NO_INDEX,
+    STYLE_GALLERY,
+    STYLE_MAP,
+    STYLE_SIZES,
+    STYLE_SPACE,
+    STYLES_SOURCES,
+    STYLES_TITLE,
+)
+from dash_app.web import inputs
+from dash_app.web.context import get_context
+from dash_app.web.images import image_url
 
 dash.register_page(__name__, path="/styles", name="Styles", title="StyleScout · styles", order=2)
 
@@ -40,7 +55,7 @@ def sources_view(sources: SourceStyles, names: list[str]) -> html.Div:
             if sources.sources
             else "No posts of these items are recorded."
         )
-        return html.Div(text, className="small text-muted mb-3", id="styles-sources")
+        return html.Div(text, className="small text-muted mb-3", id=STYLES_SOURCES)
     note = (
         f"Posts of each style (reposts included) on each of the {len(sources.sources)} sources;"
         " the colour and the % are the style's share of that source's posts, so sites of"
@@ -55,7 +70,7 @@ def sources_view(sources: SourceStyles, names: list[str]) -> html.Div:
             "Styles by source",
             "mb-3",
         ),
-        id="styles-sources",
+        id=STYLES_SOURCES,
     )
 
 
@@ -79,7 +94,7 @@ def layout(style: str | None = None, **_query: str) -> html.Div:
         return dbc.Alert(
             "No style index yet: scrape a tag on the Scrape page and the styles appear here.",
             color="info",
-            id="no-index",
+            id=NO_INDEX,
         )
     index, names = loaded.index, loaded.index.meta.names
     shown = min(MAP_POINTS, len(index.ids))
@@ -96,7 +111,7 @@ def layout(style: str | None = None, **_query: str) -> html.Div:
         [
             html.Div(
                 [
-                    html.H1(f"{len(names)} styles", className="h3 mb-0 me-3", id="styles-title"),
+                    html.H1(f"{len(names)} styles", className="h3 mb-0 me-3", id=STYLES_TITLE),
                     html.Span(
                         f"{len(index.ids):,} items · {index.meta.model_key}",
                         className="text-muted small",
@@ -104,15 +119,15 @@ def layout(style: str | None = None, **_query: str) -> html.Div:
                 ],
                 className="d-flex align-items-baseline mb-1",
             ),
-            html.P(space_line(index.meta), className="text-muted small mb-3", id="style-space"),
+            html.P(space_line(index.meta), className="text-muted small mb-3", id=STYLE_SPACE),
             dbc.Row(
                 [
                     dbc.Col(
                         panel(
                             [
                                 html.Div(map_note, className="small text-muted"),
-                                graph("style-map", style_map, toolbar=True, clear_on_unhover=True),
-                                dcc.Tooltip(id="map-tooltip"),
+                                graph(STYLE_MAP, style_map, toolbar=True, clear_on_unhover=True),
+                                dcc.Tooltip(id=MAP_TOOLTIP),
                             ],
                             "Style map",
                         ),
@@ -120,7 +135,7 @@ def layout(style: str | None = None, **_query: str) -> html.Div:
                         className="mb-3",
                     ),
                     dbc.Col(
-                        panel([graph("style-sizes", figures.sizes(names, index.sizes))], "Sizes"),
+                        panel([graph(STYLE_SIZES, figures.sizes(names, index.sizes))], "Sizes"),
                         lg=4,
                         className="mb-3",
                     ),
@@ -134,7 +149,7 @@ def layout(style: str | None = None, **_query: str) -> html.Div:
                         [
                             html.H2("Browse a style", className="h6 me-3 mb-0"),
                             dcc.Dropdown(
-                                id="browse-style",
+                                id=BROWSE_STYLE,
                                 options=[
                                     {"label": f"{n} ({int(index.sizes[i])})", "value": i}
                                     for i, n in enumerate(names)
@@ -143,11 +158,11 @@ def layout(style: str | None = None, **_query: str) -> html.Div:
                                 placeholder="choose a style",
                                 style={"minWidth": "18rem"},
                             ),
-                            source_dropdown("browse-source", sources),
+                            source_dropdown(BROWSE_SOURCE, sources),
                         ],
                         className="d-flex align-items-center mb-3",
                     ),
-                    dcc.Loading(html.Div(id="style-gallery"), type="dot", delay_show=150),
+                    dcc.Loading(html.Div(id=STYLE_GALLERY), type="dot", delay_show=150),
                 ]
             ),
         ]
@@ -181,10 +196,10 @@ def map_tooltip(hover: dict | None) -> tuple[bool, object, object]:
 
 def chosen_style(trigger: str | None, map_click: dict | None, bar_click: dict | None) -> int:
     """The style a click on the map or on a size bar points at."""
-    click = map_click if trigger == "style-map" else bar_click
+    click = map_click if trigger == STYLE_MAP else bar_click
     try:
         data = click["points"][0]["customdata"]
-        number = inputs.style_number(data[1] if trigger == "style-map" else data[0])
+        number = inputs.style_number(data[1] if trigger == STYLE_MAP else data[0])
     except (TypeError, KeyError, IndexError):
         raise dash.exceptions.PreventUpdate from None
     if number is None:
@@ -226,7 +241,7 @@ def gallery(style: object, source: object = inputs.ALL_SOURCES) -> list:
     return [
         html.Div(
             [
-                html.Strong(name, id="gallery-name"),
+                html.Strong(name, id=GALLERY_NAME),
                 html.Span(
                     f" · {size}, the {len(cards)} most typical shown",
                     className="text-muted",
@@ -241,23 +256,23 @@ def gallery(style: object, source: object = inputs.ALL_SOURCES) -> list:
                 for card in cards
             ],
             className="g-2 mt-1",
-            id="gallery-items",
+            id=GALLERY_ITEMS,
         ),
     ]
 
 
 callback(
-    Output("map-tooltip", "show"),
-    Output("map-tooltip", "bbox"),
-    Output("map-tooltip", "children"),
-    Input("style-map", "hoverData"),
+    Output(MAP_TOOLTIP, "show"),
+    Output(MAP_TOOLTIP, "bbox"),
+    Output(MAP_TOOLTIP, "children"),
+    Input(STYLE_MAP, "hoverData"),
 )(map_tooltip)
 
 
 @callback(
-    Output("browse-style", "value"),
-    Input("style-map", "clickData"),
-    Input("style-sizes", "clickData"),
+    Output(BROWSE_STYLE, "value"),
+    Input(STYLE_MAP, "clickData"),
+    Input(STYLE_SIZES, "clickData"),
     prevent_initial_call=True,
 )
 def _on_click(map_click, bar_click):
@@ -265,7 +280,7 @@ def _on_click(map_click, bar_click):
 
 
 callback(
-    Output("style-gallery", "children"),
-    Input("browse-style", "value"),
-    Input("browse-source", "value"),
+    Output(STYLE_GALLERY, "children"),
+    Input(BROWSE_STYLE, "value"),
+    Input(BROWSE_SOURCE, "value"),
 )(gallery)

@@ -16,9 +16,24 @@ from clustering.trends.shares import (
     weekly_shares,
     weekly_shares_by_source,
 )
-from dash_app import figures, inputs
-from dash_app.components import graph, panel, source_dropdown, thumb
-from dash_app.context import get_context
+from dash_app.ui import figures
+from dash_app.ui.components import graph, panel, source_dropdown, thumb
+from dash_app.ui.ids import (
+    EMERGING_VIEW,
+    NO_INDEX,
+    TAG_TREND,
+    TAG_TREND_NOTE,
+    TAG_TREND_TABLE,
+    TAG_TREND_VIEW,
+    TREND_FOLLOW,
+    TREND_NOTE,
+    TREND_SOURCE,
+    TREND_SOURCES_NOTE,
+    TREND_TAG,
+    TREND_VIEW,
+)
+from dash_app.web import inputs
+from dash_app.web.context import get_context
 
 dash.register_page(__name__, path="/trends", name="Trends", title="StyleScout · trends", order=3)
 ALL_TAGS = "__all__"
@@ -42,22 +57,22 @@ def layout(**_query: str) -> html.Div:
                 [
                     html.H1("Style trends", className="h3 mb-0 me-auto"),
                     dcc.Dropdown(
-                        id="trend-tag",
+                        id=TREND_TAG,
                         options=options,
                         value=ALL_TAGS,
                         clearable=False,
                         style={"minWidth": "16rem"},
                     ),
-                    source_dropdown("trend-source", sources),
+                    source_dropdown(TREND_SOURCE, sources),
                 ],
                 className="d-flex align-items-center mb-3",
             ),
-            dcc.Loading(html.Div(id="trend-view"), type="dot", delay_show=150),
+            dcc.Loading(html.Div(id=TREND_VIEW), type="dot", delay_show=150),
             html.Div(
                 [
                     html.H2("Tag trends", className="h4 mb-0 me-auto"),
                     dcc.Dropdown(
-                        id="trend-follow",
+                        id=TREND_FOLLOW,
                         options=[{"label": f"#{t} ({n})", "value": t} for t, n in tags[:300]],
                         value=[t for t, _ in tags[:FOLLOWED]],
                         multi=True,
@@ -67,8 +82,8 @@ def layout(**_query: str) -> html.Div:
                 ],
                 className="d-flex align-items-center mt-4 mb-3",
             ),
-            dcc.Loading(html.Div(id="tag-trend-view"), type="dot", delay_show=150),
-            dcc.Loading(html.Div(id="emerging-view", className="mt-3"), type="dot"),
+            dcc.Loading(html.Div(id=TAG_TREND_VIEW), type="dot", delay_show=150),
+            dcc.Loading(html.Div(id=EMERGING_VIEW, className="mt-3"), type="dot"),
         ]
     )
 
@@ -116,7 +131,7 @@ def _by_source_panel(by_source: dict[str, WeeklyShares], names: list[str]) -> li
     return [
         panel(
             [
-                html.Div(note, className="small text-muted", id="trend-sources-note"),
+                html.Div(note, className="small text-muted", id=TREND_SOURCES_NOTE),
                 graph("trend-sources-chart", figures.trends_by_source(shown, names), toolbar=True),
             ],
             "By source",
@@ -135,7 +150,7 @@ def trend_view(tag: str | None, source: object = inputs.ALL_SOURCES) -> list:
             dbc.Alert(
                 "No style index yet: scrape a tag on the Scrape page first.",
                 color="info",
-                id="no-index",
+                id=NO_INDEX,
             )
         ]
     if tag is not None and (not isinstance(tag, str) or len(tag) > 100):
@@ -191,7 +206,7 @@ def trend_view(tag: str | None, source: object = inputs.ALL_SOURCES) -> list:
         ),
         panel(
             [
-                html.Div(note, className="small text-muted", id="trend-note"),
+                html.Div(note, className="small text-muted", id=TREND_NOTE),
                 graph(
                     "trend-chart", figures.trends(weekly, names, highlight, chosen), toolbar=True
                 ),
@@ -203,9 +218,9 @@ def trend_view(tag: str | None, source: object = inputs.ALL_SOURCES) -> list:
     return view
 
 
-callback(
-    Output("trend-view", "children"), Input("trend-tag", "value"), Input("trend-source", "value")
-)(trend_view)
+callback(Output(TREND_VIEW, "children"), Input(TREND_TAG, "value"), Input(TREND_SOURCE, "value"))(
+    trend_view
+)
 
 
 def tag_trend_view(tags: object) -> list:
@@ -244,7 +259,7 @@ def tag_trend_view(tags: object) -> list:
                     html.Td(f"{int(trend.counts.sum()):,}"),
                     html.Td(str(trend.coverage)),
                 ],
-                id={"type": "tag-trend", "tag": trend.name},
+                id={"type": TAG_TREND, "tag": trend.name},
             )
         )
     header = html.Thead(
@@ -266,20 +281,20 @@ def tag_trend_view(tags: object) -> list:
     return [
         panel(
             [
-                html.Div(note, className="small text-muted", id="tag-trend-note"),
+                html.Div(note, className="small text-muted", id=TAG_TREND_NOTE),
                 graph("tag-trend-chart", figures.tag_trends(trends), toolbar=True),
                 dbc.Table(
                     [header, html.Tbody(rows)],
                     size="sm",
                     className="mt-2 mb-0",
-                    id="tag-trend-table",
+                    id=TAG_TREND_TABLE,
                 ),
             ]
         )
     ]
 
 
-callback(Output("tag-trend-view", "children"), Input("trend-follow", "value"))(tag_trend_view)
+callback(Output(TAG_TREND_VIEW, "children"), Input(TREND_FOLLOW, "value"))(tag_trend_view)
 
 
 def emerging_view(_loaded: object = None) -> list:
@@ -328,4 +343,4 @@ def emerging_view(_loaded: object = None) -> list:
 
 
 # once per page view: the looks do not depend on the tag or source picked above
-callback(Output("emerging-view", "children"), Input("emerging-view", "id"))(emerging_view)
+callback(Output(EMERGING_VIEW, "children"), Input(EMERGING_VIEW, "id"))(emerging_view)

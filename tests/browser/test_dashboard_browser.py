@@ -6,7 +6,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from dash_app import create_app
-from dash_app.serving import serve_app
+from dash_app.web.serving import serve_app
 from store import Store
 from stylescout.settings import load_config
 from tests.browser.conftest import console_errors, page_wait

@@ -18,7 +18,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from dash_app import create_app
 from dash_app.demo import prepare_demo
-from dash_app.serving import serve_app
+from dash_app.web.serving import serve_app
 from sandbox.demo_feed.server import BackgroundServer
 from sandbox.demo_feed.site import create_feed_app
 from sandbox.replicas import ReplicaOptions, create_mastodon_app, serving

@@ -8,7 +8,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from dash_app import create_app
-from dash_app.serving import serve_app
+from dash_app.web.serving import serve_app
 from sandbox.demo_feed.server import BackgroundServer
 from sandbox.fault_server import HOSTILE_POSTS, create_fault_app
 from scraper.scrape import scrape

@@ -12,7 +12,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from clustering.build import build_indexes
 from dash_app import create_app
-from dash_app.serving import serve_app
+from dash_app.web.serving import serve_app
 from store import Store
 from stylescout.settings import Config
 from tests.browser.conftest import console_errors, page_wait, skip_without_chromium

@@ -13,9 +13,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from dash_app import create_app
 from dash_app.app import close_app
-from dash_app.auth import Person
 from dash_app.demo import prepare_demo
-from dash_app.serving import serve_app
+from dash_app.web.auth import Person
+from dash_app.web.serving import serve_app
 from sandbox.demo_feed.server import BackgroundServer
 from sandbox.demo_feed.site import create_feed_app
 from store import Store

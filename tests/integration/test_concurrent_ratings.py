@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from dash_app import create_app
-from dash_app.serving import serve_app
+from dash_app.web.serving import serve_app
 from sandbox.dash_client import rate
 from sandbox.demo_feed.server import BackgroundServer
 from sandbox.demo_feed.site import create_feed_app

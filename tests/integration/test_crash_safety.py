@@ -14,7 +14,7 @@ import pytest
 
 from clustering.index import load_index
 from dash_app import create_app
-from dash_app.serving import serve_app
+from dash_app.web.serving import serve_app
 from sandbox.demo_feed.server import BackgroundServer
 from sandbox.demo_feed.site import create_feed_app
 from store import Store

@@ -10,10 +10,10 @@ import pytest
 
 from clustering.build import build_index
 from dash_app import create_app
-from dash_app.context import get_context
 from dash_app.jobs import JobStatus, scrape_and_build
 from dash_app.recommend import recommend, uploads_folder
-from dash_app.uploads import accept_upload
+from dash_app.web.context import get_context
+from dash_app.web.uploads import accept_upload
 from sandbox.demo_feed.server import BackgroundServer
 from sandbox.demo_feed.site import create_feed_app
 from store import Store

@@ -17,7 +17,7 @@ import requests
 
 from dash_app import create_app
 from dash_app.app import close_app
-from dash_app.serving import serve_app
+from dash_app.web.serving import serve_app
 from sandbox.dash_client import UPDATE, rate_body, recommend_body, upload_body
 from store import Store
 from stylescout.settings import Config

@@ -13,7 +13,7 @@ import requests
 from PIL import Image
 
 from dash_app import create_app
-from dash_app.serving import serve_app
+from dash_app.web.serving import serve_app
 from sandbox.dash_client import upload
 from sandbox.demo_feed.server import BackgroundServer
 from sandbox.fault_server import HOSTILE_POSTS, bomb_png, create_fault_app

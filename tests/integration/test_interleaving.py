@@ -12,8 +12,8 @@ from clustering.build import build_indexes
 from clustering.interleave import compare_online
 from clustering.query import Photo, answer
 from dash_app import create_app
-from dash_app.context import get_context
 from dash_app.recommend import recommend
+from dash_app.web.context import get_context
 from store import Store
 from stylescout.errors import ConfigError
 from stylescout.settings import Config
@@ -142,7 +142,7 @@ def test_the_cli_gives_the_interleaved_list_the_dashboard_shows(
     import yaml
 
     from dash_app.recommend import uploads_folder
-    from dash_app.uploads import accept_upload
+    from dash_app.web.uploads import accept_upload
     from tests.integration.helpers import run_cli_here
 
     person = "u" + "3" * 32

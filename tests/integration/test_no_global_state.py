@@ -22,7 +22,7 @@ from clustering import weights
 from clustering.features import FeatureExtractor
 from dash_app import create_app
 from dash_app.app import close_app
-from dash_app.context import context_for, registered_tokens
+from dash_app.web.context import context_for, registered_tokens
 from stylescout.settings import FeaturesConfig
 from tests.conftest import make_config
 

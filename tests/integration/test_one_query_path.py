@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from dash_app import create_app
-from dash_app.context import get_context
 from dash_app.recommend import recommend, uploads_folder
-from dash_app.uploads import accept_upload
+from dash_app.web.context import get_context
+from dash_app.web.uploads import accept_upload
 from store import Store
 from tests.integration.helpers import run_cli_here
 from tests.integration.test_engine import FAMILIES, family_image, fill_store

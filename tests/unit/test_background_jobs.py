@@ -1,4 +1,4 @@
-"""Where background jobs run (dash_app/background.py) and the command line of a team's dashboard."""
+"""Where background jobs run (dash_app/web/background.py) and a team's dashboard's command line."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from dash import CeleryManager, DiskcacheManager
 
 from dash_app import create_app
 from dash_app.app import close_app
-from dash_app.background import RedisFlags, open_background, redis_url, shared_token
-from dash_app.workers import gunicorn_options
+from dash_app.web.background import RedisFlags, open_background, redis_url, shared_token
+from dash_app.web.workers import gunicorn_options
 from store import Store
 from stylescout.errors import ConfigError
 from tests.conftest import make_config

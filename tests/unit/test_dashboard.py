@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dash_app import create_app
-from dash_app.components import human_bytes
+from dash_app.ui.components import human_bytes
 from store import Store
 from stylescout.settings import load_config
 from tests.conftest import jpeg_bytes, meta_for

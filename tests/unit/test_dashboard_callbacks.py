@@ -17,8 +17,8 @@ from dash.exceptions import PreventUpdate
 from clustering.index import IndexMeta, StyleIndex, save_index
 from clustering.recommender import rocchio_profile
 from dash_app import create_app
-from dash_app.context import get_context
 from dash_app.jobs import JobStatus
+from dash_app.web.context import get_context
 from store import Store
 from stylescout.errors import StyleScoutError
 from stylescout.settings import RecommenderConfig
@@ -320,8 +320,8 @@ def test_cancel_sets_the_flag_of_this_pages_job_only(app: Dash) -> None:
 def test_a_second_scrape_on_the_same_store_is_refused_with_a_message(
     app: Dash, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dash_app.inputs import ScrapeJob
     from dash_app.pages import scrape
+    from dash_app.web.inputs import ScrapeJob
 
     ctx = get_context()
     started = []
@@ -556,7 +556,7 @@ def test_an_upload_is_named_only_by_a_sha256_never_a_path(
 ) -> None:
     from dash_app import recommend as recommend_module
     from dash_app.pages import discover
-    from dash_app.uploads import upload_path
+    from dash_app.web.uploads import upload_path
 
     secret = tmp_path / "secret.jpg"
     secret.write_bytes(jpeg_bytes(1))

@@ -1,4 +1,4 @@
-"""Sign-in on a shared dashboard (dash_app/auth.py) through Flask's test client: what refuses
+"""Sign-in on a shared dashboard (dash_app/web/auth.py) through Flask's test client: what refuses
 without a session, the sign-in and sign-out forms with their CSRF tokens, the backoff, the
 trusted-header mode, and that one account cannot rate as, cancel or read another."""
 
@@ -17,7 +17,7 @@ from dash import Dash
 from clustering.index import save_index
 from dash_app import create_app
 from dash_app.app import close_app
-from dash_app.auth import (
+from dash_app.web.auth import (
     CSRF_COOKIE,
     CSRF_HEADER,
     SESSION_COOKIE,
@@ -25,7 +25,7 @@ from dash_app.auth import (
     current_person,
     mode_for,
 )
-from dash_app.context import get_context
+from dash_app.web.context import get_context
 from store import Store
 from stylescout.settings import DashboardConfig
 from tests.conftest import jpeg_bytes, make_config, meta_for

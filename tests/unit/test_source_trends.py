@@ -106,7 +106,7 @@ def test_weekly_shares_within_each_source(two_sources) -> None:
 
 
 def test_source_figures_show_names_as_text_and_shares_within_each_source(two_sources) -> None:
-    from dash_app import figures
+    from dash_app.ui import figures
 
     store, ids, labels = two_sources
     posts = [

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dash_app.uploads import UploadRejected, accept_upload, check_photo, decode_data_url
+from dash_app.web.uploads import UploadRejected, accept_upload, check_photo, decode_data_url
 from sandbox.fault_server import bomb_png
 from tests.conftest import image_bytes
 

@@ -31,8 +31,8 @@ from urllib.parse import quote
 import flask
 from markupsafe import escape
 
-from dash_app import inputs
-from dash_app.http_guard import LOCAL_NAMES
+from dash_app.web import inputs
+from dash_app.web.http_guard import LOCAL_NAMES
 from store import Store
 from store.repositories.sessions import Session
 from stylescout.settings import DashboardConfig

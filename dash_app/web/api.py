@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import flask
 
-from dash_app.auth import current_person
-from dash_app.context import get_context
+from dash_app.web.auth import current_person
+from dash_app.web.context import get_context
 
 
 def register_api_routes(server: flask.Flask) -> None:

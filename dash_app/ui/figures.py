@@ -13,8 +13,8 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
+from clustering.rating_stats import MeanRating
 from clustering.trends.shares import SourceStyles, WeeklyShares
-from dash_app.rating_stats import MeanRating
 
 PALETTE = qualitative.Bold + qualitative.Pastel + qualitative.Dark24
 _LAYOUT = {

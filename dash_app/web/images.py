@@ -11,8 +11,8 @@ import flask
 from PIL import Image
 
 from clustering.images import load_rgb
-from dash_app.context import get_context
-from dash_app.inputs import is_sha256
+from dash_app.web.context import get_context
+from dash_app.web.inputs import is_sha256
 from store.files import RemoteFile
 
 THUMB_WIDTHS = (160, 320)

@@ -15,7 +15,7 @@ from typing import Any
 import flask
 
 from clustering.engine import Engine
-from dash_app.background import Flags
+from dash_app.web.background import Flags
 from store import Store
 from stylescout.settings import Config
 
@@ -31,9 +31,9 @@ class AppContext:
     config: Config
     store: Store
     engine: Engine
-    jobs: Flags  # cancel flags and job owners, shared by every worker (dash_app/background.py)
+    jobs: Flags  # cancel flags and job owners, shared by every worker (dash_app/web/background.py)
     token: str
-    auth: str = "none"  # none | password | header (dash_app/auth.py)
+    auth: str = "none"  # none | password | header (dash_app/web/auth.py)
     celery: Any = None  # the Celery app when background jobs go through Redis
     # bounds how many uploaded photos are decoded at once (each may be tens of megapixels)
     decode_slots: threading.BoundedSemaphore = field(

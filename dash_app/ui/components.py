@@ -6,9 +6,20 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from clustering.trends.shares import SourceStyles
-from dash_app.images import image_url
-from dash_app.inputs import ALL_SOURCES
 from dash_app.recommend import ItemCard, StyleCard
+from dash_app.ui.ids import (
+    HEADER_COUNTS,
+    ITEM,
+    MODEL_KEY,
+    RATE,
+    RATED,
+    STYLE_CARD,
+    STYLE_NAME,
+    STYLE_SCORE,
+    WEIGHTS_BANNER,
+)
+from dash_app.web.images import image_url
+from dash_app.web.inputs import ALL_SOURCES
 from store import StoreStats
 from stylescout.cli import human_bytes
 
@@ -35,24 +46,24 @@ def header_counts(stats: StoreStats, model_key: str | None = None) -> html.Span:
     model = html.Span(
         model_key or "no style index yet",
         className="ss-model small text-muted",
-        id="model-key",
+        id=MODEL_KEY,
         title="backbone, weights, input size and pooling of the current style index",
     )
     return html.Span(
         [html.Span([html.Strong(f"{n:,}"), f" {label}"], className="me-3") for label, n in parts]
         + [model],
         className="ss-count",
-        id="header-counts",
+        id=HEADER_COUNTS,
     )
 
 
 def weights_banner(note: str) -> html.Div:
     """A visible warning when the index was built with random weights (empty otherwise)."""
     if not note:
-        return html.Div(id="weights-banner")
+        return html.Div(id=WEIGHTS_BANNER)
     return html.Div(
         dbc.Alert([html.Strong("Random weights. "), note], color="warning", className="mb-3"),
-        id="weights-banner",
+        id=WEIGHTS_BANNER,
     )
 
 
@@ -83,7 +94,7 @@ def rating_widget(image_id: int, rating: int | None) -> html.Div:
     return html.Div(
         [
             dbc.RadioItems(
-                id={"type": "rate", "image": image_id},
+                id={"type": RATE, "image": image_id},
                 options=[{"label": f"{n}★", "value": n} for n in range(1, 6)],
                 value=rating,
                 inline=False,
@@ -94,7 +105,7 @@ def rating_widget(image_id: int, rating: int | None) -> html.Div:
             ),
             html.Div(
                 rating_mark(rating),
-                id={"type": "rated", "image": image_id},
+                id={"type": RATED, "image": image_id},
                 className="small mt-1",
             ),
         ]
@@ -143,7 +154,7 @@ def item_card(card: ItemCard, rank: int | None = None, rate: bool = True) -> dbc
     return dbc.Card(
         [header, dbc.CardBody([b for b in body if b is not None], className="p-2")],
         className="ss-item h-100" + (" ss-rated" if card.rating is not None else ""),
-        id={"type": "item", "image": card.image_id},
+        id={"type": ITEM, "image": card.image_id},
     )
 
 
@@ -153,13 +164,13 @@ def style_card(style: StyleCard) -> dbc.Card:
         dbc.CardBody(
             [
                 html.Div("Your style", className="text-muted small text-uppercase"),
-                html.H2(style.name, className="h3 mb-1", id="style-name"),
+                html.H2(style.name, className="h3 mb-1", id=STYLE_NAME),
                 html.Div(
                     [
                         html.Span(
                             f"match {style.score:.2f}",
                             className="badge ss-badge me-2",
-                            id="style-score",
+                            id=STYLE_SCORE,
                         ),
                         html.Span(f"{style.size:,} items in this style", className="text-muted"),
                     ],
@@ -176,7 +187,7 @@ def style_card(style: StyleCard) -> dbc.Card:
             ]
         ),
         className="ss-style-card mb-3",
-        id="style-card",
+        id=STYLE_CARD,
     )
 
 

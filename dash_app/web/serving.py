@@ -86,7 +86,7 @@ class DashboardServer:
 
 def serve_app(app: object, host: str = "127.0.0.1", port: int = 0) -> DashboardServer:
     """A (not yet started) server for an app from `create_app`, with its config's bounds."""
-    from dash_app.context import EXTENSION_KEY
+    from dash_app.web.context import EXTENSION_KEY
 
     server = app.server  # type: ignore[attr-defined]
     return DashboardServer(server, host, port, server.extensions[EXTENSION_KEY].config.dashboard)

@@ -15,7 +15,7 @@ from pathlib import Path
 from PIL import Image
 
 from clustering.images import load_rgb
-from dash_app.inputs import SHA256_RE
+from dash_app.web.inputs import SHA256_RE
 from scraper.image_check import ImageRejected, inspect_image, sniff_format
 from stylescout.errors import StyleScoutError
 

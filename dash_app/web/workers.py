@@ -1,12 +1,12 @@
 """A team's dashboard: several gunicorn worker processes, and the Celery worker that runs their
 background jobs.
 
-Why gunicorn: waitress (dash_app/serving.py) serves one process; gunicorn forks workers from a
+Why gunicorn: waitress (dash_app/web/serving.py) serves one process; gunicorn forks workers from a
 small master that restarts any that die. Each worker builds its own app after the fork (no
 preloading: TensorFlow does not survive a fork), opens its own store connections and maps the
 style index's vectors from disk (memory-mapped, so the page cache holds them once for all
 workers). Workers share nothing else: sessions are in the store, job results, progress and
-cancel flags in Redis (dash_app/background.py).
+cancel flags in Redis (dash_app/web/background.py).
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def run_celery_worker(config: Config, concurrency: int = 2) -> None:
     dashboard's app so that every background callback is a registered task, then takes jobs.
     Threads, not forked processes: a job starts its own spawned build process."""
     from dash_app.app import create_app
-    from dash_app.context import EXTENSION_KEY
+    from dash_app.web.context import EXTENSION_KEY
 
     app = create_app(config)
     ctx = app.server.extensions[EXTENSION_KEY]

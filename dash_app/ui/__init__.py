@@ -1,0 +1,1 @@
+"""The dashboard's look: shared components, figures, and every component id, defined once."""
