@@ -12,12 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import multiprocessing
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from queue import Empty
-from typing import Any
 
 import numpy as np
 from sklearn.metrics import normalized_mutual_info_score
@@ -29,6 +25,7 @@ from clustering.styles import cluster_styles
 from store import Store
 from stylescout.errors import StyleScoutError
 from stylescout.settings import Config
+from stylescout.spawned import run_spawned
 
 Progress = Callable[[str, int, int], None]
 BACKBONES = ("resnet50", "resnet101", "densenet121", "inception_v3")
@@ -50,21 +47,18 @@ class BackboneScores:
     weights_note: str = ""
 
 
-def _extract_child(config: Config, queue: Any) -> None:
-    """Runs in a fresh process: extract what is missing for `config`'s backbone, sending
-    progress, then (extracted, seconds, the process's peak memory in MB, the weights note)."""
+def _extract(config: Config, report: Callable[[int, int], None]) -> tuple:
+    """Runs in a fresh process: extract what is missing for `config`'s backbone, reporting
+    progress; returns (extracted, seconds, the process's peak memory in MB, the weights note)."""
     import resource
 
-    try:
-        with Store.from_config(config) as store:
-            extractor = FeatureExtractor(config.features)
-            extracted, _, seconds = extract_missing(
-                store, extractor, lambda _s, done, total: queue.put(("progress", done, total))
-            )
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
-        queue.put(("done", (extracted, seconds, peak, extractor.weights_note or "")))
-    except Exception as exc:  # sent to the parent, which raises it as one line
-        queue.put(("error", f"{type(exc).__name__}: {exc}"))
+    with Store.from_config(config) as store:
+        extractor = FeatureExtractor(config.features)
+        extracted, _, seconds = extract_missing(
+            store, extractor, lambda _stage, done, total: report(done, total)
+        )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    return extracted, seconds, peak, extractor.weights_note or ""
 
 
 def _extract_apart(
@@ -72,33 +66,10 @@ def _extract_apart(
 ) -> tuple[int, float, float, str]:
     """`extract_missing` for one backbone in its own spawned process, so its peak memory is
     its own (TensorFlow keeps what earlier models took) and nothing of it stays behind."""
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    child = context.Process(target=_extract_child, args=(config, queue), daemon=True)
-    child.start()
-    deadline = time.monotonic() + timeout_s
-    try:
-        while time.monotonic() < deadline:
-            try:
-                kind, *payload = queue.get(timeout=0.5)
-            except Empty:
-                if not child.is_alive():
-                    raise StyleScoutError(
-                        f"the extraction process stopped unexpectedly (exit {child.exitcode})"
-                    ) from None
-                continue
-            if kind == "progress" and report is not None:
-                report(int(payload[0]), int(payload[1]))
-            elif kind == "done":
-                extracted, seconds, peak, note = payload[0]
-                return int(extracted), float(seconds), float(peak), str(note)
-            elif kind == "error":
-                raise StyleScoutError(str(payload[0]))
-        raise StyleScoutError(f"extraction took longer than {timeout_s:.0f} s")
-    finally:
-        if child.is_alive():
-            child.terminate()
-        child.join(timeout=10)
+    extracted, seconds, peak, note = run_spawned(
+        _extract, config, what="the extraction", on_progress=report, timeout_s=timeout_s
+    )
+    return int(extracted), float(seconds), float(peak), str(note)
 
 
 def compare(

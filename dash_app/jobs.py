@@ -8,16 +8,14 @@ TensorFlow (for people's photos), and TensorFlow does not survive a fork.
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import queue
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from store import Store
 from stylescout.errors import StyleScoutError
 from stylescout.settings import Config
+from stylescout.spawned import run_spawned
 
 log = logging.getLogger(__name__)
 BUILD_STAGES = {"features": "extracting features", "colour": "colour", "clustering": "clustering"}
@@ -58,25 +56,19 @@ class JobStatus:
         return asdict(self)
 
 
-def _build_child(config: Config, updates: multiprocessing.Queue) -> None:
-    """Runs in the spawned process: build the index, sending (stage, done, total) updates."""
+def _build(config: Config, report: Callable[[str, int, int], None]) -> str:
+    """Runs in the spawned process: build the index, reporting (stage, done, total)."""
     from clustering.build import build_indexes
 
-    try:
-        with Store.from_config(config) as store:
-            reports = build_indexes(
-                config, store, progress=lambda stage, done, total: updates.put((stage, done, total))
-            )
-        report = reports[0]
-        for each in reports:
-            log.info("dashboard build: %s", each.summary())
-        message = (
-            f"the styles were rebuilt: {report.images} images in {report.styles} styles, "
-            f"{report.extracted} new features, in {report.seconds:.0f} s"
-        )
-        updates.put(("finished", message, report.styles))
-    except Exception as exc:  # sent to the parent, which shows it as one line
-        updates.put(("error", f"{type(exc).__name__}: {exc}", 0))
+    with Store.from_config(config) as store:
+        reports = build_indexes(config, store, progress=report)
+    for each in reports:
+        log.info("dashboard build: %s", each.summary())
+    main = reports[0]
+    return (
+        f"the styles were rebuilt: {main.images} images in {main.styles} styles, "
+        f"{main.extracted} new features, in {main.seconds:.0f} s"
+    )
 
 
 def run_build(
@@ -85,35 +77,17 @@ def run_build(
     cancel: threading.Event,
     timeout_s: float = 3600,
 ) -> str:
-    """Build the index in a spawned process; returns its summary (raises StyleScoutError)."""
-    context = multiprocessing.get_context("spawn")
-    updates = context.Queue()
-    child = context.Process(target=_build_child, args=(config, updates), daemon=True)
-    child.start()
-    deadline = time.monotonic() + timeout_s
-    try:
-        while True:
-            if cancel.is_set():
-                raise StyleScoutError("cancelled: the previous index stays in use")
-            if time.monotonic() > deadline:
-                raise StyleScoutError(f"the build took longer than {timeout_s:.0f} s")
-            try:
-                kind, a, b = updates.get(timeout=0.25)
-            except queue.Empty:
-                if not child.is_alive() and updates.empty():
-                    raise StyleScoutError(
-                        f"the build process stopped unexpectedly (exit {child.exitcode})"
-                    ) from None
-                continue
-            if kind == "finished":
-                return str(a)
-            if kind == "error":
-                raise StyleScoutError(str(a))
-            on_progress(kind, int(a), int(b))
-    finally:
-        if child.is_alive():
-            child.terminate()  # only on cancel or error; the index swap is atomic
-        child.join(timeout=10)
+    """Build the index in a spawned process (the index swap is atomic, so stopping it on a
+    cancel leaves the previous one in use); returns its summary (raises StyleScoutError)."""
+    return run_spawned(
+        _build,
+        config,
+        what="the build",
+        on_progress=on_progress,
+        cancel=cancel,
+        cancelled="cancelled: the previous index stays in use",
+        timeout_s=timeout_s,
+    )
 
 
 def scrape_and_build(

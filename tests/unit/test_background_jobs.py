@@ -174,7 +174,7 @@ def test_workers_without_gunicorn_name_the_command_that_installs_it(
 ) -> None:
     import sys
 
-    from dash_app import workers
+    from dash_app.web import workers
 
     monkeypatch.setitem(sys.modules, "gunicorn.app.base", None)  # an import of it fails
     with pytest.raises(ConfigError, match="make setup-scale"):
