@@ -8,15 +8,18 @@ import http.client
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Self
+
+from stylescout.background_server import BackgroundServer
 
 _HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "proxy-connection"}
 Route = Callable[[str, bytes], int]  # (path with query, body) -> backend index
 
 
-class Balancer:
+class Balancer(BackgroundServer):
     """Forward to `backends` (ports on 127.0.0.1) as `route` says; `log` holds (backend, path,
     body) of every request answered."""
+
+    kind = "balancer"
 
     def __init__(self, backends: list[int], route: Route) -> None:
         self.backends = backends
@@ -57,17 +60,14 @@ class Balancer:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__("127.0.0.1", self._server.server_address[1])
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def _serve(self) -> None:
+        self._server.serve_forever()
 
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
+    def _shutdown(self) -> None:
         self._server.shutdown()
+        self._server.server_close()
+
+    def _close(self) -> None:
         self._server.server_close()

@@ -12,19 +12,21 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from typing import Self
 
 from waitress import wasyncore
 from waitress.server import create_server
 
+from stylescout.background_server import BackgroundServer
 from stylescout.errors import ServeError
 from stylescout.settings import DashboardConfig
 
 log = logging.getLogger(__name__)
 
 
-class DashboardServer:
+class DashboardServer(BackgroundServer):
     """Serve a WSGI app on `host:port` (port 0 picks a free one) with the config's bounds."""
+
+    kind = "dashboard"
 
     def __init__(self, app: object, host: str, port: int, cfg: DashboardConfig) -> None:
         self._map: dict = {}
@@ -45,19 +47,10 @@ class DashboardServer:
             )
         except OSError as exc:
             raise ServeError.listening(exc, host, port) from None
-        self.host = host
-        self.port = int(self._server.effective_port)
+        super().__init__(host, int(self._server.effective_port))
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=f"dashboard-{self.port}")
-        self._thread.daemon = True
 
-    @property
-    def url(self) -> str:
-        """Base URL, without a trailing slash."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-    def _loop(self) -> None:
+    def _serve(self) -> None:
         while not self._stop.is_set():
             wasyncore.loop(timeout=0.2, map=self._map, count=1)
         for channel in list(self._map.values()):  # closed from the loop's own thread
@@ -65,23 +58,11 @@ class DashboardServer:
                 channel.close()
         self._server.task_dispatcher.shutdown(timeout=5)
 
-    def start(self) -> Self:
-        self._thread.start()
-        log.info("dashboard serving on %s", self.url)
-        return self
-
-    def stop(self) -> None:
+    def _shutdown(self) -> None:
         self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
-        else:  # never started: release the listening socket
-            self._server.close()
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _close(self) -> None:
+        self._server.close()
 
 
 def serve_app(app: object, host: str = "127.0.0.1", port: int = 0) -> DashboardServer:

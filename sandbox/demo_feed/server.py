@@ -1,20 +1,19 @@
-"""Serve a WSGI app (the demo feed, the dashboard) from a background thread."""
+"""Serve a WSGI app (the demo feed, a replica, a fault server) from a background thread."""
 
 from __future__ import annotations
 
 import logging
-import threading
-from typing import Self
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from stylescout.background_server import BackgroundServer as _Background
 from stylescout.errors import ServeError
 
-log = logging.getLogger(__name__)
 
-
-class BackgroundServer:
+class BackgroundServer(_Background):
     """A threaded WSGI server on `host:port` (port 0 picks a free port) in a daemon thread."""
+
+    kind = "feed"
 
     def __init__(self, app: object, host: str = "127.0.0.1", port: int = 0) -> None:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
@@ -22,31 +21,15 @@ class BackgroundServer:
             self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
         except OSError as exc:
             raise ServeError.listening(exc, host, port) from None
+        super().__init__(host, int(self._server.server_port))
         self.app = app
-        self.host = host
-        self.port = int(self._server.server_port)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"server-{self.port}", daemon=True
-        )
 
-    @property
-    def url(self) -> str:
-        """Base URL, without a trailing slash."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+    def _serve(self) -> None:
+        self._server.serve_forever()
 
-    def start(self) -> Self:
-        self._thread.start()
-        log.info("serving on %s", self.url)
-        return self
-
-    def stop(self) -> None:
+    def _shutdown(self) -> None:
         self._server.shutdown()
         self._server.server_close()
-        self._thread.join(timeout=5)
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _close(self) -> None:
+        self._server.server_close()
