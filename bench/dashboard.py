@@ -35,6 +35,7 @@ from sandbox.demo_feed.site import create_feed_app
 from sandbox.demo_feed.sources import with_demo_sources
 from scraper.browser import Chromium, chromium_available
 from store import Store
+from stylescout import paths
 from stylescout.settings import Config, parse_config
 
 PAGES = {  # CSS selector of what shows the page is drawn (figures drawn, item cards shown)
@@ -155,7 +156,7 @@ def main() -> int:
         config = demo_config(data_dir, feed.port)
         prepare_store(config, args.per_tag)
         app = create_app(config)
-        meta = read_meta(Store.from_config(config).index_dir)
+        meta = read_meta(paths.index_dir(config.data_dir))
         print(f"index: {meta.model_key}, {len(meta.names)} styles", flush=True)
         client = app.server.test_client()
         photos = _photos(config, args.photos + 3)

@@ -26,6 +26,7 @@ from store.repositories import (
     RunRepository,
     SessionRepository,
 )
+from stylescout import paths
 from stylescout.errors import StoreError
 
 if TYPE_CHECKING:
@@ -127,17 +128,17 @@ class Store:
     @property
     def cache_dir(self) -> Path:
         """Where derived files that can be rebuilt at any time live (e.g. thumbnails)."""
-        return self.data_dir / "cache"
+        return paths.cache_dir(self.data_dir)
 
     @property
     def index_dir(self) -> Path:
         """Where style index artefacts live (`data/index/`); the clustering package writes them."""
-        return self.data_dir / "index"
+        return paths.index_dir(self.data_dir)
 
     @property
     def challenger_index_dir(self) -> Path:
         """Where the index of the backbone compared online lives (`recommender.interleave`)."""
-        return self.data_dir / "index-challenger"
+        return paths.challenger_index_dir(self.data_dir)
 
     def job_slot(self, name: str, what: str) -> contextlib.AbstractContextManager[None]:
         """Run a job of kind `name` only while no other one runs on this store (any process);
