@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -13,6 +14,7 @@ from urllib.parse import urlparse
 from clustering.engine import Engine, LoadedIndex
 from clustering.query import Photo
 from dash_app.web.auth import current_person
+from dash_app.web.inputs import ItemPhoto, PhotoEntry
 from dash_app.web.uploads import upload_path
 from store import Store
 
@@ -116,26 +118,27 @@ def _popular(store: Store, ratings: dict[int, int], message: str, ids: list[int]
     return Recommendation(item_cards(store, ids, ratings), message=message, fallback=True)
 
 
-def query_photos(engine: Engine, photos: list[dict]) -> list[Photo]:
-    """The page's photo entries as the query's photos: uploads by hash (kept in the uploads
-    folder), catalogue items by id. Entries are validated before they get here."""
+def query_photos(engine: Engine, photos: Sequence[PhotoEntry]) -> list[Photo]:
+    """The page's validated photo entries as the query's photos: uploads by hash (kept in the
+    person's uploads folder; no path when it is not there), catalogue items by id."""
     folder = uploads_folder(engine.store)
-    out = []
-    for photo in photos:
-        if photo.get("kind") == "item":
-            out.append(Photo.item(int(photo["id"])))
-        elif photo.get("kind") == "upload":
-            sha = str(photo.get("sha256", ""))
-            out.append(Photo(sha256=sha, path=upload_path(folder, sha)))
-    return out
+    return [
+        Photo.item(photo.id)
+        if isinstance(photo, ItemPhoto)
+        else Photo(sha256=photo.sha256, path=upload_path(folder, photo.sha256))
+        for photo in photos
+    ]
 
 
 def recommend(
-    engine: Engine, photos: list[dict], user_id: str | None, show_rated: bool | None = None
+    engine: Engine,
+    photos: Sequence[PhotoEntry],
+    user_id: str | None,
+    show_rated: bool | None = None,
 ) -> Recommendation:
-    """Your style and the items for `photos` (dicts with kind 'upload' + sha256, or kind 'item'
-    + id), shaped by the person's latest ratings: `clustering.query.answer`, shown. Rated items
-    come back only with `show_rated` (default: `recommender.show_rated`)."""
+    """Your style and the items for the page's validated `photos` (`inputs.photos`), shaped by
+    the person's latest ratings: the serving engine's answer, shown. Rated items come back only
+    with `show_rated` (default: `recommender.show_rated`)."""
     store, cfg = engine.store, engine.config.recommender
     if show_rated is not None:
         cfg = cfg.model_copy(update={"show_rated": show_rated})
@@ -150,7 +153,9 @@ def recommend(
         return _popular(store, ratings, message, store.ratings.popular_images(cfg.k))
     wanted = query_photos(engine, photos)
     missing = [p for p, q in zip(photos, wanted, strict=True) if q.item_id is None and not q.path]
-    problems = [f"{p.get('name') or 'a photo'} is no longer on the server" for p in missing]
+    problems = [
+        f"{getattr(p, 'name', '') or 'a photo'} is no longer on the server" for p in missing
+    ]
     usable = [q for q in wanted if q.item_id is not None or q.path]
     served = engine.answer(usable, ratings, user_id, cfg)
     result = served.answer

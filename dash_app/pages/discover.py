@@ -328,7 +328,7 @@ def show_recommendations(
         return [dbc.Alert(str(exc), color="danger", id=DISCOVER_MESSAGE)]
     try:
         with app.decode_slots:
-            rec = recommend(app.engine, inputs.photo_dicts(entries), user, show_rated=rated)
+            rec = recommend(app.engine, entries, user, show_rated=rated)
     except IndexMismatchError as exc:
         return [dbc.Alert(str(exc), color="danger")]
     return render_recommendation(rec)

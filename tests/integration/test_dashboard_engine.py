@@ -12,6 +12,7 @@ from clustering.build import build_index
 from dash_app import create_app
 from dash_app.jobs import JobStatus, scrape_and_build
 from dash_app.recommend import recommend, uploads_folder
+from dash_app.web import inputs
 from dash_app.web.context import get_context
 from dash_app.web.uploads import accept_upload
 from sandbox.demo_feed.server import BackgroundServer
@@ -45,10 +46,12 @@ def test_a_photo_is_embedded_as_the_build_embedded_it(data_dir: Path) -> None:
         assert_same_vector(vector, stored_vector[0])  # same pipeline, same space, any CPU
 
         photos = [{"kind": "upload", "sha256": upload.sha256, "name": "me.jpg"}]
-        rec = recommend(ctx.engine, photos, "u" + "0" * 32)
+        rec = recommend(ctx.engine, inputs.photos(photos, 10), "u" + "0" * 32)
         assert len(rec.items) == 10 and image_id not in [i.image_id for i in rec.items]
         assert rec.style is not None or rec.fallback
-        gone = recommend(ctx.engine, [{"kind": "upload", "sha256": "f" * 64}], None)
+        gone = recommend(
+            ctx.engine, inputs.photos([{"kind": "upload", "sha256": "f" * 64}], 10), None
+        )
         assert gone.fallback and "no longer on the server" in " ".join(gone.problems)
     assert index.meta.feature_key.startswith("resnet50-random")
 

@@ -13,7 +13,9 @@ from clustering.interleave import compare_online
 from clustering.query import Photo, answer
 from dash_app import create_app
 from dash_app.recommend import recommend
+from dash_app.web import inputs
 from dash_app.web.context import get_context
+from dash_app.web.inputs import ItemPhoto, UploadPhoto
 from store import Store
 from stylescout.errors import ConfigError
 from stylescout.settings import Config
@@ -70,7 +72,7 @@ def test_the_list_mixes_both_models_and_each_rating_is_credited(built: Config) -
         ctx = get_context()
         main, challenger = ctx.engine.loaded(), ctx.engine.challenger()
         assert challenger is not None and challenger.index.meta.model_key.startswith("densenet")
-        photos = [{"kind": "item", "id": 3}]
+        photos = inputs.photos([{"kind": "item", "id": 3, "sha256": "a" * 64}], 10)
         rec = recommend(ctx.engine, photos, USER)
         shown = [card.image_id for card in rec.items]
         assert rec.interleaved and len(shown) == 10 == len(set(shown))
@@ -170,7 +172,7 @@ def test_the_cli_gives_the_interleaved_list_the_dashboard_shows(
         ctx = get_context()
         data_url = "data:image/jpeg;base64," + base64.b64encode(photo.read_bytes()).decode()
         upload = accept_upload(data_url, uploads_folder(ctx.store), 10**7, 10**8)
-        rec = recommend(ctx.engine, [{"kind": "upload", "sha256": upload.sha256}], person)
+        rec = recommend(ctx.engine, [UploadPhoto(kind="upload", sha256=upload.sha256)], person)
         shown = [card.image_id for card in rec.items]
         assert (cli["interleaved"], rec.interleaved, len(shown)) == (True, True, 10), rec.message
         assert [row["id"] for row in cli["items"]] == shown
@@ -190,7 +192,7 @@ def test_interleaving_is_off_by_default_and_the_challenger_must_differ(
     with app.server.test_request_context("/"):
         ctx = get_context()
         assert ctx.engine.challenger() is None
-        rec = recommend(ctx.engine, [{"kind": "item", "id": 5}], "u" + "2" * 32)
+        rec = recommend(ctx.engine, [ItemPhoto(kind="item", id=5, sha256="a" * 64)], "u" + "2" * 32)
         assert not rec.interleaved and len(rec.items) == 10
         assert ctx.store.ratings.impression_credit("u" + "2" * 32, rec.items[0].image_id) is None
         assert "Off. Set recommender.interleave.enabled: true" in _text(feedback_layout())

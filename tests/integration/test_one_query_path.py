@@ -12,6 +12,7 @@ import pytest
 from dash_app import create_app
 from dash_app.recommend import recommend, uploads_folder
 from dash_app.web.context import get_context
+from dash_app.web.inputs import UploadPhoto
 from dash_app.web.uploads import accept_upload
 from store import Store
 from tests.integration.helpers import run_cli_here
@@ -38,7 +39,7 @@ def _dashboard(config_file: Path, photo: Path, user: str | None) -> tuple[str | 
         ctx = get_context()
         data_url = "data:image/jpeg;base64," + base64.b64encode(photo.read_bytes()).decode()
         upload = accept_upload(data_url, uploads_folder(ctx.store), 10**7, 10**8)
-        rec = recommend(ctx.engine, [{"kind": "upload", "sha256": upload.sha256}], user)
+        rec = recommend(ctx.engine, [UploadPhoto(kind="upload", sha256=upload.sha256)], user)
         ctx.store.close()
     return (rec.style.name if rec.style else None), [item.image_id for item in rec.items]
 

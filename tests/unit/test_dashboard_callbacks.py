@@ -18,7 +18,9 @@ from clustering.index import IndexMeta, StyleIndex, save_index
 from clustering.recommender import rocchio_profile
 from dash_app import create_app
 from dash_app.jobs import JobStatus
+from dash_app.web import inputs
 from dash_app.web.context import get_context
+from dash_app.web.inputs import ItemPhoto
 from store import Store
 from stylescout.errors import StyleScoutError
 from stylescout.settings import RecommenderConfig
@@ -119,7 +121,7 @@ def test_picking_a_catalogue_item_matches_its_style_and_leaves_it_out(app: Dash)
     assert messages == [] and photos[0]["kind"] == "item" and photos[0]["id"] == pick
     again, _ = discover.change_photos({"type": "pick", "image": pick}, None, None, photos)
     assert again == photos  # the same item twice is one photo
-    rec = recommend(get_context().engine, photos, USER)
+    rec = recommend(get_context().engine, inputs.photos(photos, 10), USER)
     assert rec.style is not None and rec.style.name == "minimal · coat"
     assert rec.style.size == 10 and len(rec.style.representatives) == 3
     assert rec.style.top_tags[0][0] in ("coat", "minimal")
@@ -136,7 +138,7 @@ def test_ratings_are_saved_at_once_and_shape_the_next_recommendation(app: Dash) 
     from dash_app.recommend import recommend
 
     ctx = get_context()
-    photos = [{"kind": "item", "id": _ids()[12], "sha256": "x"}]
+    photos = inputs.photos([{"kind": "item", "id": _ids()[12], "sha256": "a" * 64}], 10)
     before = recommend(ctx.engine, photos, USER)
     disliked = before.items[0].image_id
     assert discover.save_rating(disliked, 1, USER) == "Rated 1/5 · saved"
@@ -180,7 +182,9 @@ def test_nothing_close_enough_says_so_and_shows_popular_items(data_dir: Path) ->
     from dash_app.recommend import recommend
 
     with app.server.test_request_context("/"):
-        rec = recommend(get_context().engine, [{"kind": "item", "id": ids[0]}], USER)
+        rec = recommend(
+            get_context().engine, [ItemPhoto(kind="item", id=ids[0], sha256="a" * 64)], USER
+        )
     assert rec.fallback and rec.style is None and "No style matches" in rec.message
     assert len(rec.items) == 10
 

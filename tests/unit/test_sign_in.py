@@ -17,6 +17,7 @@ from dash import Dash
 from clustering.index import save_index
 from dash_app import create_app
 from dash_app.app import close_app
+from dash_app.web import inputs
 from dash_app.web.auth import (
     CSRF_COOKIE,
     CSRF_HEADER,
@@ -289,9 +290,9 @@ def test_one_accounts_uploaded_photos_are_not_found_through_another(people) -> N
     with as_person(app, ana):
         photos, messages = discover.change_photos("upload", [photo], ["me.jpg"], [])
         assert len(photos) == 1 and photos[0]["kind"] == "upload", messages
-        assert query_photos(get_context().engine, photos)[0].path is not None
+        assert query_photos(get_context().engine, inputs.photos(photos, 10))[0].path is not None
     with as_person(app, bob):  # bob, sending ana's photo entry (its hash), finds no such upload
-        assert query_photos(get_context().engine, photos)[0].path is None
+        assert query_photos(get_context().engine, inputs.photos(photos, 10))[0].path is None
 
 
 def test_cookies_are_secure_when_a_trusted_proxy_says_https(shared) -> None:
