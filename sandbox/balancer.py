@@ -9,13 +9,13 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from stylescout.background_server import BackgroundServer
+from stylescout.background_server import SocketServerInBackground
 
 _HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "proxy-connection"}
 Route = Callable[[str, bytes], int]  # (path with query, body) -> backend index
 
 
-class Balancer(BackgroundServer):
+class Balancer(SocketServerInBackground):
     """Forward to `backends` (ports on 127.0.0.1) as `route` says; `log` holds (backend, path,
     body) of every request answered."""
 
@@ -58,16 +58,6 @@ class Balancer(BackgroundServer):
 
             do_GET = do_POST = do_HEAD = _forward
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        super().__init__("127.0.0.1", self._server.server_address[1])
-
-    def _serve(self) -> None:
-        self._server.serve_forever()
-
-    def _shutdown(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def _close(self) -> None:
-        self._server.server_close()
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        super().__init__(server, "127.0.0.1")

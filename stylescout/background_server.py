@@ -8,6 +8,7 @@ never started is closed, not waited for), and `with`.
 from __future__ import annotations
 
 import logging
+import socketserver
 import threading
 from typing import Self
 
@@ -62,3 +63,21 @@ class BackgroundServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class SocketServerInBackground(BackgroundServer):
+    """A `socketserver` server (http.server's, werkzeug's) run by its `serve_forever`."""
+
+    def __init__(self, server: socketserver.BaseServer, host: str) -> None:
+        self._server = server
+        super().__init__(host, int(server.server_address[1]))  # type: ignore[index]
+
+    def _serve(self) -> None:
+        self._server.serve_forever()
+
+    def _shutdown(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _close(self) -> None:
+        self._server.server_close()

@@ -6,11 +6,11 @@ import logging
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from stylescout.background_server import BackgroundServer as _Background
+from stylescout.background_server import SocketServerInBackground
 from stylescout.errors import ServeError
 
 
-class BackgroundServer(_Background):
+class BackgroundServer(SocketServerInBackground):
     """A threaded WSGI server on `host:port` (port 0 picks a free port) in a daemon thread."""
 
     kind = "feed"
@@ -18,18 +18,8 @@ class BackgroundServer(_Background):
     def __init__(self, app: object, host: str = "127.0.0.1", port: int = 0) -> None:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
         try:
-            self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+            server: BaseWSGIServer = make_server(host, port, app, threaded=True)
         except OSError as exc:
             raise ServeError.listening(exc, host, port) from None
-        super().__init__(host, int(self._server.server_port))
+        super().__init__(server, host)
         self.app = app
-
-    def _serve(self) -> None:
-        self._server.serve_forever()
-
-    def _shutdown(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def _close(self) -> None:
-        self._server.server_close()

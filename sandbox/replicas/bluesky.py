@@ -18,10 +18,10 @@ from flask import Flask, Request, Response, request
 from sandbox.replicas.common import (
     HOST,
     Asset,
+    Builder,
     Draft,
     Entry,
     ReplicaOptions,
-    ReplicaPost,
     Service,
     accepts,
     bearer,
@@ -89,14 +89,10 @@ _Json = dict[str, Any]
 _Photo = tuple[str, str, str, dict[str, int]]  # blob cid, thumbnail path, full-size path, ratio
 
 
-class _BlueskyBuilder:
+class _BlueskyBuilder(Builder):
     """app.bsky.feed.defs#postView objects, with the record and the hydrated embed view."""
 
     service = "bluesky"
-
-    def __init__(self, opts: ReplicaOptions, assets: dict[str, Asset]) -> None:
-        self.opts = opts
-        self.assets = assets
 
     def __call__(self, d: Draft) -> Entry:
         did = _did(d.user)
@@ -130,15 +126,10 @@ class _BlueskyBuilder:
         }
         if view:
             post_view["embed"] = view
-        post = ReplicaPost(
-            index=d.index,
-            tag=d.tag,
+        post = self.post(
+            d,
             key=uri,
-            created_at=d.created_at,
             url=f"/profile/{d.user.replace('_', '-')}.bsky.social/post/{rkey}",
-            caption=d.text,
-            tags=d.tags,
-            likes=d.likes,
             kind=kind,
             images=images,
         )

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import numpy as np
 from flask import Flask, Request, Response, request
@@ -439,15 +439,36 @@ def install(
     return state
 
 
-class _Builder(Protocol):
-    """Renders a service-neutral draft as one service's post."""
+class Builder:
+    """Renders a service-neutral draft as one service's post (subclasses: one per service)."""
 
     service: str
 
-    def __call__(self, d: Draft) -> Entry: ...
+    def __init__(self, opts: ReplicaOptions, assets: dict[str, Asset]) -> None:
+        self.opts = opts
+        self.assets = assets
+
+    def __call__(self, d: Draft) -> Entry:
+        raise NotImplementedError
+
+    @staticmethod
+    def post(d: Draft, key: str, url: str, kind: str, images: tuple[str, ...]) -> ReplicaPost:
+        """What a test expects the scraper to find for the draft as this service shows it."""
+        return ReplicaPost(
+            index=d.index,
+            tag=d.tag,
+            key=key,
+            created_at=d.created_at,
+            url=url,
+            caption=d.text,
+            tags=d.tags,
+            likes=d.likes,
+            kind=kind,
+            images=images,
+        )
 
 
-def entries_by_tag(opts: ReplicaOptions, build: _Builder) -> dict[str, list[Entry]]:
+def entries_by_tag(opts: ReplicaOptions, build: Builder) -> dict[str, list[Entry]]:
     """Every known tag's posts, rendered by `build`, newest first."""
     return {tag: [build(d) for d in _drafts(opts, build.service, tag)] for tag in sorted(opts.tags)}
 

@@ -13,10 +13,10 @@ from flask import Flask, Request, Response, request
 from sandbox.replicas.common import (
     HOST,
     Asset,
+    Builder,
     Draft,
     Entry,
     ReplicaOptions,
-    ReplicaPost,
     Service,
     digest_of,
     entries_by_tag,
@@ -57,14 +57,10 @@ _FLICKR_EXTRAS_URL = {
 _FLICKR_KEY_CHARS = set("0123456789abcdef")
 
 
-class _FlickrBuilder:
+class _FlickrBuilder(Builder):
     """Flickr photos: the public feed's item and the REST API's photo, one photo per post."""
 
     service = "flickr"
-
-    def __init__(self, opts: ReplicaOptions, assets: dict[str, Asset]) -> None:
-        self.opts = opts
-        self.assets = assets
 
     def __call__(self, d: Draft) -> Entry:
         photo_id = str(50_000_000_000 + int(d.created_at.timestamp()))  # grows with time
@@ -96,15 +92,10 @@ class _FlickrBuilder:
             "comments": d.replies,
             "paths": paths,
         }
-        post = ReplicaPost(
-            index=d.index,
-            tag=d.tag,
+        post = self.post(
+            d,
             key=photo_id,
-            created_at=d.created_at,
             url=f"/photos/{owner}/{photo_id}/",
-            caption=d.text,
-            tags=d.tags,
-            likes=d.likes,
             kind="photo",
             images=(paths["_b"][0],),
         )

@@ -15,10 +15,10 @@ from flask import Flask, Request, Response, request
 from sandbox.replicas.common import (
     HOST,
     Asset,
+    Builder,
     Draft,
     Entry,
     ReplicaOptions,
-    ReplicaPost,
     Service,
     accepts,
     bearer,
@@ -104,14 +104,10 @@ _MASTODON_KINDS = ("image",) * 3 + (
 )
 
 
-class MastodonBuilder:
+class MastodonBuilder(Builder):
     """Mastodon statuses, as REST::StatusSerializer writes them."""
 
     service = "mastodon"
-
-    def __init__(self, opts: ReplicaOptions, assets: dict[str, Asset]) -> None:
-        self.opts = opts
-        self.assets = assets
 
     def __call__(self, d: Draft) -> Entry:
         status_id = str(_mastodon_id(d.created_at, d.index))
@@ -121,18 +117,7 @@ class MastodonBuilder:
         if self.opts.boosts and d.index % 7 == 2:
             status = self.boost(d, status)
             kind = "boost"
-        post = ReplicaPost(
-            index=d.index,
-            tag=d.tag,
-            key=status_id,
-            created_at=d.created_at,
-            url=f"/@{d.user}/{status_id}",
-            caption=d.text,
-            tags=d.tags,
-            likes=d.likes,
-            kind=kind,
-            images=images,
-        )
+        post = self.post(d, key=status_id, url=f"/@{d.user}/{status_id}", kind=kind, images=images)
         return Entry(post, status)
 
     def content(self, d: Draft) -> str:

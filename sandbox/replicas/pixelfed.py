@@ -15,7 +15,6 @@ from sandbox.replicas.common import (
     Draft,
     Entry,
     ReplicaOptions,
-    ReplicaPost,
     Service,
     digest_of,
     entries_by_tag,
@@ -60,18 +59,7 @@ class _PixelfedBuilder(MastodonBuilder):
             "application": {"name": "web", "website": None},
             "pf_type": "photo" if kind == "image" else "video",
         }
-        post = ReplicaPost(
-            index=d.index,
-            tag=d.tag,
-            key=status_id,
-            created_at=d.created_at,
-            url=f"/p/{d.user}/{status_id}",
-            caption=d.text,
-            tags=d.tags,
-            likes=d.likes,
-            kind=kind,
-            images=images,
-        )
+        post = self.post(d, key=status_id, url=f"/p/{d.user}/{status_id}", kind=kind, images=images)
         return Entry(post, status)
 
     def content(self, d: Draft) -> str:

@@ -11,10 +11,10 @@ from flask import Flask, Request, Response, request
 from sandbox.replicas.common import (
     HOST,
     Asset,
+    Builder,
     Draft,
     Entry,
     ReplicaOptions,
-    ReplicaPost,
     Service,
     accepts,
     digest_of,
@@ -32,14 +32,10 @@ from sandbox.replicas.common import (
 _TUMBLR_SIZES = (640, 500, 400, 250, 100)
 
 
-class _TumblrBuilder:
+class _TumblrBuilder(Builder):
     """Legacy-format Tumblr posts: photo posts with photo sizes, and some text posts."""
 
     service = "tumblr"
-
-    def __init__(self, opts: ReplicaOptions, assets: dict[str, Asset]) -> None:
-        self.opts = opts
-        self.assets = assets
 
     def __call__(self, d: Draft) -> Entry:
         blog = d.user.replace("_", "")
@@ -78,17 +74,8 @@ class _TumblrBuilder:
                 "title": d.caption,
                 "body": f"<p>{html.escape(d.second_line or d.caption)}</p>",
             }
-        summary = ReplicaPost(
-            index=d.index,
-            tag=d.tag,
-            key=str(post_id),
-            created_at=d.created_at,
-            url=f"/blog/{blog}/post/{post_id}/{slug}",
-            caption=d.text,
-            tags=d.tags,
-            likes=d.likes,
-            kind=kind,
-            images=images,
+        summary = self.post(
+            d, key=str(post_id), url=f"/blog/{blog}/post/{post_id}/{slug}", kind=kind, images=images
         )
         return Entry(summary, post)
 
