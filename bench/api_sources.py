@@ -117,10 +117,14 @@ def main() -> None:
             "tumblr": stack.enter_context(replica("tumblr", **common)),
         }
         names = list(sites)
-        timed(lambda c: scrape_sources(c, "boho", n, names), sites)  # warm-up: images drawn
+        timed(
+            lambda c: scrape_sources(c.scraping, "boho", n, names), sites
+        )  # warm-up: images drawn
 
         one = {"mastodon": sites["mastodon"]}
-        s, posts, images = median_run(lambda c: scrape(c, "boho", n, "mastodon"), one, args.repeats)
+        s, posts, images = median_run(
+            lambda c: scrape(c.scraping, "boho", n, "mastodon"), one, args.repeats
+        )
         print(
             f"one source (mastodon): {posts / s:.1f} posts/s, {images / s:.1f} images/s "
             f"({images} images in {s:.2f} s)"
@@ -128,11 +132,11 @@ def main() -> None:
 
         def one_by_one(c: Config) -> None:
             for name in names:
-                scrape(c, "boho", n, name)
+                scrape(c.scraping, "boho", n, name)
 
         seq, _, seq_images = median_run(one_by_one, sites, args.repeats)
         par, par_posts, par_images = median_run(
-            lambda c: scrape_sources(c, "boho", n, names), sites, args.repeats
+            lambda c: scrape_sources(c.scraping, "boho", n, names), sites, args.repeats
         )
         print(
             f"three sources one after the other: {seq_images / seq:.1f} images/s "
@@ -146,7 +150,7 @@ def main() -> None:
     # the 429 scenario: fresh replicas each time (the 429 comes once per replica), images cold
     # in both, so the difference is the wait
     def mastodon(c: Config) -> None:
-        scrape(c, "boho", n, "mastodon")
+        scrape(c.scraping, "boho", n, "mastodon")
 
     plain, limited = [], []
     for _ in range(args.repeats):

@@ -58,7 +58,7 @@ def false_merges(folder: Path, limit: int | None) -> dict:
             sources={"folder": folder_feed_source(feed.url)},
             scraper={"workers": 4},
         )
-        result = scrape(config, "catalog", len(images), "folder")
+        result = scrape(config.scraping, "catalog", len(images), "folder")
         with Store(config.data_dir) as store:
             kept = store.stats().images
     return {
@@ -86,7 +86,7 @@ def missed_reposts() -> dict:
         )
         per_tag = {}
         for tag in STYLES:
-            result = scrape(config, tag, len(catalog.by_tag[tag]))
+            result = scrape(config.scraping, tag, len(catalog.by_tag[tag]))
             reposts = sum(1 for p in catalog.by_tag[tag] if p.repost_of)
             per_tag[tag] = (result.progress.duplicates, reposts)
         with Store(config.data_dir) as store:

@@ -71,7 +71,7 @@ def rate(port: int, tag: str, count: int, source: str, workers: int, repeats: in
                     Path(tmp),
                 )
             )
-            result = scrape(config, tag, count, source)
+            result = scrape(config.scraping, tag, count, source)
             rates.append(result.progress.added / result.seconds)
     return statistics.median(rates)
 

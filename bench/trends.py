@@ -40,7 +40,7 @@ def run(per_tag: int | None, port: int) -> None:
             )
         )
         for tag in STYLES:
-            scrape(config, tag, per_tag or len(catalog.by_tag[tag]), "demo-html")
+            scrape(config.scraping, tag, per_tag or len(catalog.by_tag[tag]), "demo-html")
         with Store(data_dir) as store:
             started = time.perf_counter()
             trends = tag_trends(store, list(STYLES))

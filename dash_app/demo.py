@@ -30,7 +30,7 @@ def prepare_demo(
         return False
     config = with_demo_sources(config)
     for tag in tags:
-        result = scrape(config, tag, per_tag, config.scraper.default_source, store=store)
+        result = scrape(config.scraping, tag, per_tag, config.scraper.default_source, store=store)
         say(
             f"scraped #{tag} ({result.progress.mode} mode): "
             + result.progress.summary(result.seconds)

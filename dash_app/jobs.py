@@ -104,7 +104,7 @@ def scrape_and_build(
     from clustering.index import read_meta
     from scraper.scrape import parse_sources, scrape_sources
 
-    names = sources if isinstance(sources, list) else parse_sources(sources, config)
+    names = sources if isinstance(sources, list) else parse_sources(sources, config.scraping)
     status = JobStatus(stage="scraping", requested=count * len(names))
     report(status)
     latest: dict[str, object] = {}
@@ -122,7 +122,9 @@ def scrape_and_build(
             report(status)
 
     try:
-        outcomes = scrape_sources(config, tag, count, names, progress=on_scrape, cancel=cancel)
+        outcomes = scrape_sources(
+            config.scraping, tag, count, names, progress=on_scrape, cancel=cancel
+        )
         failed = [o for o in outcomes if o.error is not None]
         if len(failed) == len(outcomes):
             error = failed[0].error

@@ -35,7 +35,7 @@ def _scrape(args: argparse.Namespace, config: Config) -> int:
         from sandbox.demo_feed.sources import with_demo_sources
 
         config = with_demo_sources(config)
-    sources = parse_sources(args.source, config)
+    sources = parse_sources(args.source, config.scraping)
     many = len(sources) > 1
     bars = {
         name: tqdm(
@@ -61,7 +61,7 @@ def _scrape(args: argparse.Namespace, config: Config) -> int:
                 from sandbox.demo_feed.sources import demo_feed_running
 
                 stack.enter_context(demo_feed_running(config))  # started here when not running
-            outcomes = scrape_sources(config, tag, args.count, sources, progress=show)
+            outcomes = scrape_sources(config.scraping, tag, args.count, sources, progress=show)
     finally:
         for bar in bars.values():
             bar.close()
@@ -168,12 +168,12 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
 
         posts = max(1, min(args.posts, 100))
         if args.source not in DEMO_NAMES:
-            return probe(config, args.source, args.tag, posts, print)
+            return probe(config.scraping, args.source, args.tag, posts, print)
         from sandbox.demo_feed.sources import demo_feed_running, with_demo_sources
 
         config = with_demo_sources(config)
         with demo_feed_running(config):
-            return probe(config, args.source, args.tag, posts, print)
+            return probe(config.scraping, args.source, args.tag, posts, print)
     from sandbox.demo_feed.server import BackgroundServer
     from sandbox.demo_feed.site import create_feed_app
 

@@ -15,11 +15,13 @@ from scraper.downloader import DownloadFailed
 from scraper.image_check import ImageRejected, inspect_image
 from scraper.scrape import downloader_for
 from scraper.sources.registry import build_source
-from stylescout.settings import Config
+from stylescout.settings import ScrapeSettings
 from stylescout.tags import normalise_tag
 
 
-def probe(config: Config, name: str, tag: str, posts: int, say: Callable[[str], None]) -> int:
+def probe(
+    config: ScrapeSettings, name: str, tag: str, posts: int, say: Callable[[str], None]
+) -> int:
     """Print up to `posts` posts of `tag` from source `name`; 0 when it gave at least one post
     whose first image is readable, 1 otherwise. ScrapeError/ConfigError pass through."""
     tag = normalise_tag(tag)

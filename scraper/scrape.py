@@ -1,6 +1,6 @@
 """Scrape a tag into the store: the Python API behind `python -m scraper scrape` and the dashboard.
 
-    result = scrape(config, "boho", 50, progress=print, cancel=threading.Event())
+    result = scrape(config.scraping, "boho", 50, progress=print, cancel=threading.Event())
 
 `count` is how many images of the tag the source should have given: posts already stored (same
 post URL) count towards it, so re-running a finished scrape adds nothing, a resumed one adds the
@@ -29,7 +29,7 @@ from scraper.sources.base import Source
 from scraper.sources.registry import build_source
 from store import ImageMeta, Store
 from stylescout.errors import ScrapeError, StoreError
-from stylescout.settings import Config
+from stylescout.settings import ScrapeSettings
 from stylescout.tags import normalise_tag
 
 log = logging.getLogger(__name__)
@@ -87,12 +87,12 @@ class StoringGuard:
     duplicates: NearDuplicates
 
     @classmethod
-    def for_store(cls, store: Store, config: Config) -> StoringGuard:
+    def for_store(cls, store: Store, config: ScrapeSettings) -> StoringGuard:
         # an RLock: re-entered when a store error is counted while storing
         return cls(threading.RLock(), NearDuplicates(store, config.scraper.near_duplicate_distance))
 
 
-def downloader_for(config: Config, name: str) -> Downloader:
+def downloader_for(config: ScrapeSettings, name: str) -> Downloader:
     """The downloader a source's requests go through, with the source's network settings."""
     cfg = config.source(name)
     return Downloader(
@@ -110,7 +110,7 @@ class _Collector:
     def __init__(
         self,
         store: Store,
-        config: Config,
+        config: ScrapeSettings,
         tag: str,
         progress: ScrapeProgress,
         notify: Callable[[], None],
@@ -177,7 +177,7 @@ class _Collector:
 
 
 def scrape(
-    config: Config,
+    config: ScrapeSettings,
     tag: str,
     count: int,
     source: str | None = None,
@@ -303,7 +303,7 @@ def _run(
                     future.result()
 
 
-def parse_sources(value: str | None, config: Config) -> list[str]:
+def parse_sources(value: str | None, config: ScrapeSettings) -> list[str]:
     """Source names from `a,b,c` (default: the configured default), each known and once."""
     value = value or config.scraper.default_source
     if not value:
@@ -337,7 +337,7 @@ def _wait_through_interrupts(events: Iterable[threading.Event]) -> None:
 
 
 def scrape_sources(
-    config: Config,
+    config: ScrapeSettings,
     tag: str,
     count: int,
     sources: list[str],

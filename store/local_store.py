@@ -30,7 +30,7 @@ from stylescout import paths
 from stylescout.errors import StoreError
 
 if TYPE_CHECKING:
-    from stylescout.settings import Config
+    from stylescout.settings import StorePlace
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +92,9 @@ class Store:
         return done
 
     @classmethod
-    def from_config(cls, config: Config) -> Store:
-        """Open the store a `Config` points at (STYLESCOUT_STORE_URL overrides `store.url`,
-        STYLESCOUT_IMAGES_URL `store.images_url`)."""
+    def from_config(cls, config: StorePlace) -> Store:
+        """Open the store a `Config` (or a part's settings) points at (STYLESCOUT_STORE_URL
+        overrides `store.url`, STYLESCOUT_IMAGES_URL `store.images_url`)."""
         url = os.environ.get(STORE_URL_ENV) or config.store.url
         images_url = os.environ.get(IMAGES_URL_ENV) or config.store.images_url
         return cls(

@@ -14,7 +14,7 @@ from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import UnionType
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, Protocol, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -507,11 +507,46 @@ class Config(_Section):
 
     def source(self, name: str) -> SourceConfig:
         """The named source, or a ConfigError listing the known ones."""
-        try:
-            return self.sources[name]
-        except KeyError:
-            known = ", ".join(sorted(self.sources))
-            raise ConfigError(f"unknown source {name!r}; configured sources: {known}") from None
+        return _source(self.sources, name)
+
+    @property
+    def scraping(self) -> ScrapeSettings:
+        """The scraper's part of these settings."""
+        return ScrapeSettings.model_construct(
+            data_dir=self.data_dir, store=self.store, scraper=self.scraper, sources=self.sources
+        )
+
+
+def _source(sources: dict[str, SourceConfig], name: str) -> SourceConfig:
+    try:
+        return sources[name]
+    except KeyError:
+        known = ", ".join(sorted(sources))
+        raise ConfigError(f"unknown source {name!r}; configured sources: {known}") from None
+
+
+class StorePlace(Protocol):
+    """Where a store is: `Config` and every part's settings say it alike."""
+
+    @property
+    def data_dir(self) -> Path: ...
+
+    @property
+    def store(self) -> StoreConfig: ...
+
+
+class ScrapeSettings(_Section):
+    """What the scraper is handed (`Config.scraping`): where the store is, the scraper's bounds
+    and the sources; nothing of the engine or the dashboard."""
+
+    data_dir: Path
+    store: StoreConfig
+    scraper: ScraperConfig
+    sources: dict[str, SourceConfig]
+
+    def source(self, name: str) -> SourceConfig:
+        """The named source, or a ConfigError listing the known ones."""
+        return _source(self.sources, name)
 
 
 SITES_ENTRY_POINT = "stylescout.sites"  # each names a function giving {name: SourceConfig}

@@ -10,13 +10,13 @@ from scraper.downloader import Downloader
 from scraper.sources import sites
 from scraper.sources.base import Source, SourceSpec
 from stylescout.errors import ConfigError
-from stylescout.settings import Config
+from stylescout.settings import ScrapeSettings
 
 log = logging.getLogger(__name__)
 
 
 def build_source(
-    name: str, config: Config, downloader: Downloader, cancel: threading.Event | None = None
+    name: str, config: ScrapeSettings, downloader: Downloader, cancel: threading.Event | None = None
 ) -> Source:
     """The source called `name`: browser or html mode as configured and possible, or an API
     source (with its site module when the entry names one). `cancel` ends rate-limit waits."""

@@ -36,7 +36,7 @@ def test_hostile_captions_are_text_and_script_links_are_not_links(
                 }
             },
         )
-        assert scrape(config, "boho", len(HOSTILE_POSTS), "hostile").progress.added == 5
+        assert scrape(config.scraping, "boho", len(HOSTILE_POSTS), "hostile").progress.added == 5
     app = create_app(config)
     with serve_app(app) as server:
         browser.get(f"{server.url}/")  # no index yet: Discover shows the popular items

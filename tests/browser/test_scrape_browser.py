@@ -29,12 +29,12 @@ def test_browser_mode_scrolls_the_feed_into_the_store(
     feed: BackgroundServer, data_dir: Path
 ) -> None:
     config = make_config(data_dir, demo_feed={"port": feed.port})
-    result = scrape(config, "streetwear", 60, "demo")
+    result = scrape(config.scraping, "streetwear", 60, "demo")
     progress = result.progress
     assert progress.mode == "browser"
     assert progress.added == 60 and progress.status == "completed"
     assert progress.found > 24  # more than the first screen: it scrolled
-    again = scrape(config, "streetwear", 60, "demo")
+    again = scrape(config.scraping, "streetwear", 60, "demo")
     assert again.progress.added == 0
     with Store(data_dir) as store:
         rows = store.db.rows("SELECT caption, post_url, posted_at FROM images")
@@ -51,5 +51,5 @@ def test_cookie_source_in_the_browser_sees_the_login_walled_grid(
     monkeypatch.setenv("TEST_STYLESCOUT_SESSIONID", SESSION)
     with BackgroundServer(create_replica_app(), "127.0.0.1", 0) as replica:
         config = instagram_config(data_dir, replica, kind="browser")
-        result = scrape(config, "ootd", 6, "instagram")
+        result = scrape(config.scraping, "ootd", 6, "instagram")
     assert result.progress.mode == "browser" and result.progress.added == 6

@@ -104,7 +104,7 @@ def test_mastodon_pages_by_link_and_stores_image_posts_only(
 ) -> None:
     app, url = site
     config = config_for(data_dir, "mastodon", url)
-    result = scrape(config, "boho", 500, "mastodon")
+    result = scrape(config.scraping, "boho", 500, "mastodon")
     want = expected_images(app, skip=("boost",))
     assert summary(result) == {"added": len(want), "failed": {}, "status": "completed"}
     rows = stored(data_dir)
@@ -129,14 +129,14 @@ def test_every_image_of_a_post_is_stored_up_to_the_cap(
 ) -> None:
     app, url = site
     config = config_for(data_dir, "mastodon", url, api={"max_images_per_post": 4})
-    scrape(config, "boho", 100, "mastodon")
+    scrape(config.scraping, "boho", 100, "mastodon")
     rows = stored(data_dir)
     first = app.config["catalogue"]["boho"][0]
     of_first = [r for r in rows if urlsplit(r["post_url"]).path == first.url]
     assert len(first.images) == 50 and len(of_first) == 4  # capped
     assert {urlsplit(r["source_url"]).path for r in of_first} == set(first.images[:4])
     # a second run finds every post stored: nothing fetched again
-    again = scrape(config, "boho", 100, "mastodon")
+    again = scrape(config.scraping, "boho", 100, "mastodon")
     assert again.progress.added == 0 and again.progress.skipped == len(rows)
 
 
@@ -147,9 +147,9 @@ def test_a_signed_in_only_instance_says_which_variable_to_set(
     app, url = site
     config = config_for(data_dir, "mastodon", url)
     with pytest.raises(ScrapeError, match=r"signed-in users only.*set STYLESCOUT_MASTODON_TOKEN"):
-        scrape(config, "boho", 10, "mastodon")
+        scrape(config.scraping, "boho", 10, "mastodon")
     monkeypatch.setenv("STYLESCOUT_MASTODON_TOKEN", "user-token-0123456789")
-    result = scrape(config, "boho", 10, "mastodon")
+    result = scrape(config.scraping, "boho", 10, "mastodon")
     assert result.progress.added == 10
     assert all(c["auth_present"] for c in api_requests(app)[1:])
 
@@ -165,7 +165,7 @@ def test_a_429_is_waited_out_as_long_as_the_instance_asks(
     app, url = site
     config = config_for(data_dir, "mastodon", url)
     started = time.monotonic()
-    result = scrape(config, "boho", 60, "mastodon")
+    result = scrape(config.scraping, "boho", 60, "mastodon")
     took = time.monotonic() - started
     assert result.progress.status == "completed" and result.progress.failed == 0
     assert result.progress.added == len(expected_images(app))
@@ -183,7 +183,7 @@ def test_a_wait_beyond_the_cap_stops_with_a_line_saying_when(
     _, url = site
     config = config_for(data_dir, "mastodon", url, api={"max_rate_limit_wait_s": 5})
     started = time.monotonic()
-    result = scrape(config, "boho", 60, "mastodon")
+    result = scrape(config.scraping, "boho", 60, "mastodon")
     assert time.monotonic() - started < 20
     assert result.progress.failed_by_reason["rate_limited"] == 1
     assert 0 < result.progress.added < 60  # the first page is kept
@@ -208,7 +208,7 @@ def test_5xx_then_success_repeated_posts_and_failing_images(
 ) -> None:
     app, url = site
     config = config_for(data_dir, "mastodon", url)
-    result = scrape(config, "boho", 500, "mastodon")
+    result = scrape(config.scraping, "boho", 500, "mastodon")
     failing = {p.index for p in app.config["catalogue"]["boho"] if p.images} & {0, 2}
     want = len(expected_images(app)) - sum(
         len(app.config["catalogue"]["boho"][i].images[:4]) for i in failing
@@ -233,18 +233,18 @@ def test_a_first_page_that_cannot_be_read_stops_with_its_reason(
     with serving(app) as url:
         config = config_for(data_dir, "mastodon", url)
         with pytest.raises(ScrapeError, match=said):
-            scrape(config, "boho", 5, "mastodon")
+            scrape(config.scraping, "boho", 5, "mastodon")
 
 
 def test_unknown_tags_empty_pages_and_private_addresses(data_dir: Path) -> None:
     app = create_mastodon_app(ReplicaOptions(posts=5))
     with serving(app) as url:
         config = config_for(data_dir, "mastodon", url)
-        nothing = scrape(config, "nosuchtag", 5, "mastodon")
+        nothing = scrape(config.scraping, "nosuchtag", 5, "mastodon")
         assert nothing.progress.added == 0 and nothing.progress.status == "completed"
         closed = make_config(data_dir, sources={"mastodon": {"base_url": url}})
         with pytest.raises(ScrapeError, match="private_address"):
-            scrape(closed, "boho", 5, "mastodon")
+            scrape(closed.scraping, "boho", 5, "mastodon")
     assert all(c["args"].get("limit") == "40" for c in api_requests(app))
 
 
@@ -265,7 +265,7 @@ def test_instances_are_walked_in_turn_and_one_refusing_does_not_stop_the_others(
                 }
             },
         )
-        result = scrape(config, "boho", 100, "mastodon")
+        result = scrape(config.scraping, "boho", 100, "mastodon")
     assert result.progress.added == len(expected_images(open_))
     assert "signed-in users only" in caplog.text
 
@@ -274,7 +274,7 @@ def test_a_field_path_that_matches_nothing_is_counted_with_its_name(data_dir: Pa
     app = create_mastodon_app(ReplicaOptions(posts=6))
     with serving(app) as url:
         config = config_for(data_dir, "mastodon", url, api={"fields": {"image": ["media[].url"]}})
-        result = scrape(config, "boho", 5, "mastodon")
+        result = scrape(config.scraping, "boho", 5, "mastodon")
     assert result.progress.added == 0
     assert result.progress.failed_by_reason["field media[].url"] >= 1
 
@@ -289,13 +289,13 @@ def test_pixelfed_needs_a_token_before_any_request_and_pages_by_max_id(
     with serving(app) as url:
         config = config_for(data_dir, "pixelfed", url, enabled=True)
         with pytest.raises(ConfigError, match="set STYLESCOUT_PIXELFED_TOKEN"):
-            scrape(config, "boho", 5, "pixelfed")
+            scrape(config.scraping, "boho", 5, "pixelfed")
         assert app.config["requests"] == []
         monkeypatch.setenv("STYLESCOUT_PIXELFED_TOKEN", "wrong-token")
         with pytest.raises(ScrapeError, match="STYLESCOUT_PIXELFED_TOKEN"):
-            scrape(config, "boho", 5, "pixelfed")
+            scrape(config.scraping, "boho", 5, "pixelfed")
         monkeypatch.setenv("STYLESCOUT_PIXELFED_TOKEN", "pf-token-0123456789")
-        result = scrape(config, "boho", 500, "pixelfed")
+        result = scrape(config.scraping, "boho", 500, "pixelfed")
     assert result.progress.added == len(expected_images(app)) and result.progress.failed == 0
     calls = [c for c in api_requests(app) if c["auth_valid"]]
     assert len(calls) >= 2 and all("max_id" in c["args"] for c in calls[1:])
@@ -313,11 +313,11 @@ def test_bluesky_logs_in_once_and_reads_every_kind_of_image_embed(
         monkeypatch.setenv("STYLESCOUT_BLUESKY_HANDLE", "scout.bsky.social")
         monkeypatch.setenv("STYLESCOUT_BLUESKY_APP_PASSWORD", "not-it")
         with pytest.raises(ScrapeError, match=r"logging in as scout.bsky.social failed"):
-            scrape(config, "boho", 5, "bluesky")
+            scrape(config.scraping, "boho", 5, "bluesky")
         monkeypatch.setenv("STYLESCOUT_BLUESKY_APP_PASSWORD", "app-pass-word-1234")
         logins = app.config["logins"]
-        first = scrape(config, "boho", 10, "bluesky")
-        second = scrape(config, "boho", 500, "bluesky")
+        first = scrape(config.scraping, "boho", 10, "bluesky")
+        second = scrape(config.scraping, "boho", 500, "bluesky")
         assert app.config["logins"] == logins + 1  # the session was kept
     assert first.progress.added == 10
     assert first.progress.added + second.progress.added == len(expected_images(app))
@@ -336,7 +336,9 @@ def test_bluesky_refusals_are_explained(data_dir: Path, monkeypatch: pytest.Monk
     app = create_bluesky_app(ReplicaOptions(posts=5, html_403=True))
     with serving(app) as url:
         config = config_for(data_dir, "bluesky", url, enabled=True)
-        source = build_source("bluesky", config, downloader_for(config, "bluesky"))
+        source = build_source(
+            "bluesky", config.scraping, downloader_for(config.scraping, "bluesky")
+        )
         endpoint = Endpoint("bsky", url)
         # logged-out search on Bluesky's public server: its CDN's HTML page, not an API answer
         page = source.downloader.request_api(
@@ -349,7 +351,7 @@ def test_bluesky_refusals_are_explained(data_dir: Path, monkeypatch: pytest.Monk
         assert "AuthMissing" in str(missing)
     off = make_config(data_dir)
     with pytest.raises(ConfigError, match="switched off"):
-        scrape(off, "boho", 5, "bluesky")
+        scrape(off.scraping, "boho", 5, "bluesky")
 
 
 # -- Flickr ---------------------------------------------------------------------------------
@@ -359,7 +361,7 @@ def test_flickr_feed_without_a_key_gives_the_large_size(data_dir: Path) -> None:
     app = create_flickr_app(ReplicaOptions(posts=30))
     with serving(app) as url:
         config = config_for(data_dir, "flickr", url)
-        result = scrape(config, "boho", 100, "flickr")
+        result = scrape(config.scraping, "boho", 100, "flickr")
     rows = stored(data_dir)
     assert result.progress.added == 20 == len(rows)  # the feed's newest 20, no paging
     assert all(urlsplit(r["source_url"]).path.endswith("_b.jpg") for r in rows)
@@ -375,9 +377,9 @@ def test_flickr_search_with_a_key_pages_and_explains_a_bad_key(
         config = config_for(data_dir, "flickr", url)
         monkeypatch.setenv("STYLESCOUT_FLICKR_API_KEY", "bad")
         with pytest.raises(ScrapeError, match=r"Flickr refused the API key.*STYLESCOUT_FLICKR"):
-            scrape(config, "boho", 5, "flickr")
+            scrape(config.scraping, "boho", 5, "flickr")
         monkeypatch.setenv("STYLESCOUT_FLICKR_API_KEY", "0123456789abcdef0123456789abcdef")
-        result = scrape(config, "boho", 500, "flickr")
+        result = scrape(config.scraping, "boho", 500, "flickr")
     assert result.progress.added == 130 and result.progress.failed == 0
     calls = api_requests(app)
     pages = [c["args"].get("page") for c in calls if c["args"].get("method")]
@@ -400,9 +402,9 @@ def test_tumblr_pages_by_timestamp_and_skips_text_posts(
         config = config_for(data_dir, "tumblr", url, enabled=True)
         monkeypatch.setenv("STYLESCOUT_TUMBLR_API_KEY", "wrong")
         with pytest.raises(ScrapeError, match=r"refused the credential.*STYLESCOUT_TUMBLR_API_KEY"):
-            scrape(config, "boho", 5, "tumblr")
+            scrape(config.scraping, "boho", 5, "tumblr")
         monkeypatch.setenv("STYLESCOUT_TUMBLR_API_KEY", "tumblr-key-0123456789")
-        result = scrape(config, "boho", 500, "tumblr")
+        result = scrape(config.scraping, "boho", 500, "tumblr")
     assert result.progress.added == len(expected_images(app)) and result.progress.failed == 0
     calls = [c for c in api_requests(app) if c["auth_valid"]]
     assert len(calls) >= 3 and all("before" in c["args"] for c in calls[1:])
@@ -431,7 +433,7 @@ def test_one_tag_from_three_sites_at_once_keeps_each_images_source(
                 "tumblr": {**entry, "base_url": t, "enabled": True},
             },
         )
-        outcomes = scrape_sources(config, "boho", 12, ["mastodon", "flickr", "tumblr"])
+        outcomes = scrape_sources(config.scraping, "boho", 12, ["mastodon", "flickr", "tumblr"])
     assert [o.source for o in outcomes] == ["mastodon", "flickr", "tumblr"]
     assert all(o.error is None and o.result.progress.added == 12 for o in outcomes)
     with Store(data_dir) as store:
@@ -443,8 +445,8 @@ def test_a_post_stopped_half_way_is_finished_image_by_image(data_dir: Path) -> N
     app = create_mastodon_app(ReplicaOptions(posts=1, images_per_post={0: 4}))
     with serving(app) as url:
         config = config_for(data_dir, "mastodon", url, scraper={"workers": 1})
-        first = scrape(config, "boho", 2, "mastodon")
-        again = scrape(config, "boho", 4, "mastodon")
+        first = scrape(config.scraping, "boho", 2, "mastodon")
+        again = scrape(config.scraping, "boho", 4, "mastodon")
     assert first.progress.added == 2
     assert (again.progress.skipped, again.progress.added) == (2, 2)
     assert len(stored(data_dir)) == 4
@@ -471,7 +473,7 @@ def test_the_token_goes_to_its_own_site_only(
         with serving(redirector) as url:
             monkeypatch.setenv("STYLESCOUT_MASTODON_TOKEN", "secret-token-0123456789")
             config = config_for(data_dir, "mastodon", url)
-            result = scrape(config, "boho", 5, "mastodon")
+            result = scrape(config.scraping, "boho", 5, "mastodon")
     assert result.progress.status == "completed" and seen == [None]
 
 
@@ -483,7 +485,7 @@ def test_an_api_key_never_shows_in_an_error(
     entry = {"base_url": "http://127.0.0.1:9", "enabled": True, "allow_private_network": private}
     config = make_config(data_dir, scraper={**FAST, "retries": 0}, sources={"tumblr": entry})
     with pytest.raises(ScrapeError) as info:
-        scrape(config, "boho", 5, "tumblr")
+        scrape(config.scraping, "boho", 5, "tumblr")
     message = str(info.value)
     assert reason in message and ("api_key=%2A%2A%2A" in message or "api_key=***" in message)
     assert "tumblr-secret-key-123" not in message
@@ -496,10 +498,10 @@ def test_slow_answers_time_out_in_one_line_and_an_empty_first_page_ends_the_walk
     with serving(slow) as url:
         config = config_for(data_dir, "mastodon", url, scraper={"read_timeout_s": 0.5})
         with pytest.raises(ScrapeError, match="timeout"):
-            scrape(config, "boho", 5, "mastodon")
+            scrape(config.scraping, "boho", 5, "mastodon")
     empty = create_mastodon_app(ReplicaOptions(posts=50, empty_first_page=True))
     with serving(empty) as url:
-        result = scrape(config_for(data_dir, "mastodon", url), "boho", 5, "mastodon")
+        result = scrape(config_for(data_dir, "mastodon", url).scraping, "boho", 5, "mastodon")
     assert result.progress.added == 0 and result.progress.status == "completed"
     assert len(api_requests(empty)) == 1  # `[]` without a Link header is the end
 
@@ -514,7 +516,7 @@ def test_bluesky_login_limits_and_bad_queries(
         config = config_for(data_dir, "bluesky", url, enabled=True)
         started = time.monotonic()
         with pytest.raises(ScrapeError, match="logins are rate limited"):
-            scrape(config, "boho", 5, "bluesky")
+            scrape(config.scraping, "boho", 5, "bluesky")
         assert time.monotonic() - started >= 0.9  # RateLimit-Reset was waited out once
     bluesky.forget_sessions()
     app = create_bluesky_app(ReplicaOptions(posts=5))
@@ -523,4 +525,4 @@ def test_bluesky_login_limits_and_bad_queries(
             data_dir, "bluesky", url, enabled=True, api={"params": {"q": "#{tag}", "limit": "150"}}
         )
         with pytest.raises(ScrapeError, match=r"HTTP 400.*limit"):
-            scrape(config, "boho", 5, "bluesky")
+            scrape(config.scraping, "boho", 5, "bluesky")

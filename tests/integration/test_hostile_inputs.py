@@ -150,7 +150,7 @@ def test_hostile_scraped_text_is_stored_as_text(
             }
         },
     )
-    result = scrape(config, "boho", len(HOSTILE_POSTS), "hostile")
+    result = scrape(config.scraping, "boho", len(HOSTILE_POSTS), "hostile")
     assert result.progress.added == len(HOSTILE_POSTS)
     with Store(data_dir) as store:
         rows = store.images.cards(range(1, len(HOSTILE_POSTS) + 1))

@@ -38,7 +38,7 @@ def test_every_demo_repost_is_caught_and_no_original_is_lost(data_dir: Path) -> 
         )
         for tag in STYLES:
             posts = catalog.by_tag[tag]
-            result = scrape(config, tag, len(posts))
+            result = scrape(config.scraping, tag, len(posts))
             reposts = sum(1 for p in posts if p.repost_of)
             assert (result.progress.added, result.progress.duplicates) == (
                 len(posts) - reposts,
@@ -65,7 +65,7 @@ def test_every_demo_repost_is_caught_and_no_original_is_lost(data_dir: Path) -> 
                 catalog.by_tag["boho"]
             )  # trends count all
 
-        again = scrape(config, "boho", len(catalog.by_tag["boho"]))
+        again = scrape(config.scraping, "boho", len(catalog.by_tag["boho"]))
         reposts = sum(1 for p in catalog.by_tag["boho"] if p.repost_of)
         progress = again.progress
         assert (progress.added, progress.duplicates, progress.known_reposts) == (0, 0, reposts)
@@ -79,7 +79,7 @@ def test_distinct_product_photos_served_as_a_feed_are_all_kept(data_dir: Path) -
     distinct = {hashlib.sha256(p.read_bytes()).hexdigest() for p in images}
     with BackgroundServer(create_folder_feed_app(images), "127.0.0.1", 0) as feed:
         config = make_config(data_dir, sources={"folder": folder_feed_source(feed.url)})
-        result = scrape(config, "catalog", len(images), "folder")
+        result = scrape(config.scraping, "catalog", len(images), "folder")
     assert result.progress.failed == 0
     assert result.progress.added == len(distinct)  # 0 distinct photos merged
     assert result.progress.duplicates == len(images) - len(distinct)  # byte-identical copies

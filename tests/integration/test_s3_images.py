@@ -30,7 +30,7 @@ def test_a_scrape_and_a_build_on_an_s3_image_folder(data_dir: Path, s3_bucket: B
             features=FEATURES,
             clustering={"n_styles": 3, "min_size": 2},
         )
-        result = scrape(config, "boho", 12, "demo-html")
+        result = scrape(config.scraping, "boho", 12, "demo-html")
     assert (result.progress.added, result.progress.failed) == (12, 0)
     keys = s3_bucket.fs().find(s3_bucket.name)
     assert len(keys) == 12 and all(k.endswith(".jpg") for k in keys)

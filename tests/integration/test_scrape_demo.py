@@ -32,7 +32,7 @@ def test_html_mode_stores_posts_with_their_details_and_a_rerun_adds_nothing(
     feed: BackgroundServer, data_dir: Path
 ) -> None:
     config = demo_config(data_dir, feed)
-    first = scrape(config, "#Minimal", 30, "demo-html")
+    first = scrape(config.scraping, "#Minimal", 30, "demo-html")
     assert first.progress.mode == "html"
     assert (first.progress.added, first.progress.failed, first.progress.status) == (
         30,
@@ -51,9 +51,9 @@ def test_html_mode_stores_posts_with_their_details_and_a_rerun_adds_nothing(
             assert "minimal" in store.images.tags_of(image_id)
         assert check_store(store).clean
 
-    again = scrape(config, "minimal", 30, "demo-html")
+    again = scrape(config.scraping, "minimal", 30, "demo-html")
     assert (again.progress.added, again.progress.skipped) == (0, 30)
-    more = scrape(config, "minimal", 45, "demo-html")
+    more = scrape(config.scraping, "minimal", 45, "demo-html")
     assert more.progress.added + more.progress.duplicates >= 15 and more.progress.added <= 15
 
 
@@ -61,7 +61,7 @@ def test_reposts_are_counted_as_duplicates_and_tags_merge(
     feed: BackgroundServer, data_dir: Path
 ) -> None:
     config = demo_config(data_dir, feed)
-    result = scrape(config, "romantic", 200, "demo-html")
+    result = scrape(config.scraping, "romantic", 200, "demo-html")
     progress = result.progress
     assert progress.duplicates >= 8  # the feed reposts 8% of its images
     assert progress.added + progress.duplicates == 200
@@ -79,9 +79,9 @@ def test_cancel_records_an_interrupted_run_that_resumes(
         if p.added >= 10:
             cancel.set()
 
-    first = scrape(config, "sporty", 40, "demo-html", progress=stop_early, cancel=cancel)
+    first = scrape(config.scraping, "sporty", 40, "demo-html", progress=stop_early, cancel=cancel)
     assert first.progress.status == "interrupted" and 10 <= first.progress.added < 40
-    resumed = scrape(config, "sporty", 40, "demo-html")
+    resumed = scrape(config.scraping, "sporty", 40, "demo-html")
     assert resumed.progress.status == "completed"
     assert resumed.progress.skipped == first.progress.added
     assert resumed.progress.added == 40 - first.progress.added
@@ -95,11 +95,11 @@ def test_unknown_tag_and_bad_input_fail_before_any_download(
 ) -> None:
     config = demo_config(data_dir, feed)
     with pytest.raises(ScrapeError, match="no posts for #nosuchtag"):
-        scrape(config, "nosuchtag", 5, "demo-html")
+        scrape(config.scraping, "nosuchtag", 5, "demo-html")
     for tag in ("../x", "a/b", "", "x" * 500, "#"):
         with pytest.raises(InvalidTagError):
-            scrape(config, tag, 5, "demo-html")
+            scrape(config.scraping, tag, 5, "demo-html")
     with pytest.raises(ScrapeError, match="at least 1"):
-        scrape(config, "boho", 0, "demo-html")
+        scrape(config.scraping, "boho", 0, "demo-html")
     with Store(data_dir) as store:
         assert [r["status"] for r in store.runs.recent()] == ["failed"]

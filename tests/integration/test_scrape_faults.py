@@ -49,7 +49,7 @@ def test_every_fault_is_counted_and_only_good_images_are_stored(
             }
         },
     )
-    result = scrape(config, "fault", 100, "faulty")
+    result = scrape(config.scraping, "fault", 100, "faulty")
     progress = result.progress
     assert progress.status == "completed"
     assert dict(progress.failed_by_reason) == EXPECTED_FAILURES

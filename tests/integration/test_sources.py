@@ -61,7 +61,7 @@ def test_cookie_source_needs_the_persons_cookie(
 ) -> None:
     monkeypatch.delenv("TEST_STYLESCOUT_SESSIONID", raising=False)
     with pytest.raises(ConfigError, match="needs your own session cookie"):
-        scrape(instagram_config(data_dir, replica), "streetwear", 5, "instagram")
+        scrape(instagram_config(data_dir, replica).scraping, "streetwear", 5, "instagram")
 
 
 def test_cookie_source_scrapes_the_replica_and_never_keeps_the_cookie(
@@ -72,7 +72,7 @@ def test_cookie_source_scrapes_the_replica_and_never_keeps_the_cookie(
 ) -> None:
     monkeypatch.setenv("TEST_STYLESCOUT_SESSIONID", SESSION)
     caplog.set_level(logging.DEBUG)
-    result = scrape(instagram_config(data_dir, replica), "streetwear", 8, "instagram")
+    result = scrape(instagram_config(data_dir, replica).scraping, "streetwear", 8, "instagram")
     assert result.progress.added == 8
     with Store(data_dir) as store:
         image_id = store.db.row("SELECT max(id) FROM images")[0]
@@ -87,7 +87,7 @@ def test_cookie_source_scrapes_the_replica_and_never_keeps_the_cookie(
 
 def test_default_instagram_source_is_off(data_dir: Path) -> None:
     with pytest.raises(ConfigError, match="switched off"):
-        scrape(make_config(data_dir), "boho", 5, "instagram")
+        scrape(make_config(data_dir).scraping, "boho", 5, "instagram")
 
 
 def test_missing_chromium_is_one_clear_line_and_demo_falls_back_to_html(
@@ -99,7 +99,7 @@ def test_missing_chromium_is_one_clear_line_and_demo_falls_back_to_html(
     assert "apt-get install chromium chromium-driver" in str(info.value)
     assert "\n" not in str(info.value)
     config = make_config(data_dir)
-    source = build_source("demo", config, Downloader(config.scraper))
+    source = build_source("demo", config.scraping, Downloader(config.scraper))
     assert isinstance(source, HtmlSource) and "Chromium not found" in source.mode
 
 

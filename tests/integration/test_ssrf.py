@@ -285,7 +285,7 @@ def test_a_scrape_reaches_the_allowed_site_only(
             "selectors": {"post": "article.post", "image": "img.post-image", "link": "a.post-link"},
         }
         config = make_config(data_dir, sources={"hostile-feed": entry})
-        result = scrape(config, "boho", 4, "hostile-feed")
+        result = scrape(config.scraping, "boho", 4, "hostile-feed")
     assert result.progress.mode == kind
     assert result.progress.added == 4 and not result.progress.failed_by_reason
     assert internal.connections == 0

@@ -26,7 +26,7 @@ def test_the_tag_view_calls_what_the_feed_was_designed_to_do(data_dir: Path) -> 
     with BackgroundServer(create_feed_app(), "127.0.0.1", 0) as feed:
         config = make_config(data_dir, demo_feed={"port": feed.port})
         for tag in STYLES:
-            scrape(config, tag, len(catalog.by_tag[tag]), "demo-html")
+            scrape(config.scraping, tag, len(catalog.by_tag[tag]), "demo-html")
     with Store(data_dir) as store:
         trends = tag_trends(store, list(STYLES))
     by_name = {t.name: t for t in trends}
