@@ -44,7 +44,7 @@ def built_store(tmp: Path) -> Config:
     )
     with Store.from_config(config) as store:
         import_folder(store, FASHION)
-        build_index(config, store)
+        build_index(config.engine, store)
     return config
 
 

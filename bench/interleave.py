@@ -49,7 +49,7 @@ def built_store(tmp: Path, challenger: str) -> Config:
     )
     with Store.from_config(config) as store:
         import_folder(store, FASHION)
-        for report in build_indexes(config, store):
+        for report in build_indexes(config.engine, store):
             print(report.summary())
     return config
 

@@ -59,7 +59,7 @@ def built_store(tmp: Path) -> Config:
     )
     with Store.from_config(config) as store:
         import_folder(store, FASHION)
-        print(build_index(config, store)[0].summary())
+        print(build_index(config.engine, store)[0].summary())
     return config
 
 
@@ -76,7 +76,9 @@ def variants(config: Config, columns: list[str]) -> None:
         print("|---|" + "---|" * (len(columns) + 1))
         raw_row = None
         for name, changes in VARIANTS.items():
-            result = learned_split(with_learning(config, **changes), store, key, 0.5, columns)
+            result = learned_split(
+                with_learning(config, **changes).engine, store, key, 0.5, columns
+            )
             by = {(r["label_column"], r["space"]): r["precision_at_k"] for r in result["rows"]}
             if raw_row is None:
                 raw_row = [by[(c, "raw")] for c in columns]
@@ -91,7 +93,7 @@ def variants(config: Config, columns: list[str]) -> None:
         single_label_reference(config, store, key, columns)
         print("\nthe landed setting on other halves (change against the raw space):")
         for seed in (1, 2, 3):
-            result = learned_split(config, store, key, 0.5, columns, seed=seed)
+            result = learned_split(config.engine, store, key, 0.5, columns, seed=seed)
             by = {(r["label_column"], r["space"]): r["precision_at_k"] for r in result["rows"]}
             print(
                 f"seed {seed}: "
@@ -103,7 +105,7 @@ def halves(
     config: Config, store: Store, key: str
 ) -> tuple[np.ndarray, np.ndarray, dict, np.ndarray, np.ndarray]:
     """ids, descriptors, labels and the learning and held-out rows `learned_split` uses (seed 7)."""
-    ids, vectors, *_ = descriptors_of(config, store, key)
+    ids, vectors, *_ = descriptors_of(config.engine, store, key)
     labels = store.images.labels_by_image()
     labelled = np.array([n for n, i in enumerate(ids) if int(i) in labels])
     order = np.random.default_rng(7).permutation(labelled)
@@ -130,7 +132,7 @@ def ceiling(config: Config, store: Store, key: str) -> None:
     held-out half's true articleType given as part of the space (one-hot, weighted) beside the
     colour part. No learned space knows articleType better than this."""
     ids, vectors, labels, _, held = halves(config, store, key)
-    dims, _ = colour_part(config)
+    dims, _ = colour_part(config.engine)
     if not dims:
         return
     colour = vectors[held, -dims:]

@@ -71,7 +71,7 @@ def visual_view(config: Config, catalog: Catalog) -> None:
         update={"features": config.features.model_copy(update={"weights": "none"})}
     )
     with Store.from_config(config) as store:
-        report, index = build_index(config, store)
+        report, index = build_index(config.engine, store)
         cards = store.images.cards(index.ids.tolist())
         posts = store.images.source_post_times()
     family = np.array(

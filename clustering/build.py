@@ -21,7 +21,7 @@ from clustering.search import wants_faiss
 from clustering.styles import cluster_styles, name_styles, representatives
 from store import Store
 from stylescout.errors import StyleScoutError
-from stylescout.settings import Config
+from stylescout.settings import EngineSettings
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -56,7 +56,7 @@ class BuildReport:
 COLOUR_CHUNK = 256  # colour histograms saved per this many images
 
 
-def _colour_features(store: Store, config: Config, progress: Progress | None) -> None:
+def _colour_features(store: Store, config: EngineSettings, progress: Progress | None) -> None:
     key = colour_key(config.features.colour)
     todo = store.features.images_without_features(key)
     if not todo:
@@ -122,7 +122,7 @@ def extract_missing(
 
 
 def descriptors_of(
-    config: Config, store: Store, feature_key: str, progress: Progress | None = None
+    config: EngineSettings, store: Store, feature_key: str, progress: Progress | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str | None]:
     """(ids, vectors, mean, std, colour key) of the stored features of one model, standardised
     and joined to the colour part as the index holds them (colour extracted where missing)."""
@@ -143,7 +143,7 @@ def descriptors_of(
 
 
 def build_index(
-    config: Config,
+    config: EngineSettings,
     store: Store,
     extractor: FeatureExtractor | None = None,
     progress: Progress | None = None,
@@ -224,14 +224,14 @@ def build_index(
     return report, index
 
 
-def colour_part(config: Config) -> tuple[int, float]:
+def colour_part(config: EngineSettings) -> tuple[int, float]:
     """(dimensions, weight) of the colour part at the end of the descriptor; (0, 0) when off."""
     colour = config.features.colour
     return (colour.bins**3, colour.weight) if colour.enabled and colour.weight > 0 else (0, 0.0)
 
 
 def _learned_space(
-    config: Config,
+    config: EngineSettings,
     store: Store,
     ids: np.ndarray,
     vectors: np.ndarray,
@@ -250,7 +250,7 @@ def _learned_space(
 
 
 def build_indexes(
-    config: Config, store: Store, progress: Progress | None = None
+    config: EngineSettings, store: Store, progress: Progress | None = None
 ) -> list[BuildReport]:
     """The main index and, with `recommender.interleave` on, the challenger's (its own
     backbone, the same clustering; its progress stages are named "challenger ..."), each

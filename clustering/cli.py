@@ -28,7 +28,7 @@ def _build(config: Config, store: Store) -> int:
         bar.update(done - bar.n)
 
     try:
-        reports = build_indexes(config, store, progress=show)
+        reports = build_indexes(config.engine, store, progress=show)
     finally:
         for bar in bars.values():
             bar.close()
@@ -48,7 +48,7 @@ def _recommend(args: argparse.Namespace, config: Config, store: Store) -> int:
         raise StyleScoutError(f"no such photo: {missing[0]}")
     photos = [Photo.from_file(p) for p in args.photos]
     ratings = store.ratings.latest_ratings(args.user) if args.user else {}
-    engine = Engine(config, store)  # the dashboard's serving engine: interleaving included
+    engine = Engine(config.engine, store)  # the dashboard's serving engine: interleaving included
     try:
         served = engine.answer(photos, ratings, args.user, k=args.k)
     except (OSError, ValueError) as exc:
@@ -109,7 +109,7 @@ def _learned_split(args: argparse.Namespace, config: Config, store: Store) -> in
     index = load_index(store.index_dir)
     columns = [c.strip() for c in (args.label_column or "").split(",") if c.strip()]
     result = learned_split(
-        config,
+        config.engine,
         store,
         index.meta.feature_key,
         args.learned_split,
@@ -174,7 +174,7 @@ def _compare(args: argparse.Namespace, config: Config, store: Store) -> int:
         bar.update(done - bar.n)
 
     try:
-        rows = compare(config, store, backbones, columns, args.k, progress=show)
+        rows = compare(config.engine, store, backbones, columns, args.k, progress=show)
     finally:
         for bar in bars.values():
             bar.close()

@@ -24,7 +24,7 @@ from clustering.features import FeatureExtractor
 from clustering.styles import cluster_styles
 from store import Store
 from stylescout.errors import StyleScoutError
-from stylescout.settings import Config
+from stylescout.settings import EngineSettings
 from stylescout.spawned import run_spawned
 
 Progress = Callable[[str, int, int], None]
@@ -47,7 +47,7 @@ class BackboneScores:
     weights_note: str = ""
 
 
-def _extract(config: Config, report: Callable[[int, int], None]) -> tuple:
+def _extract(config: EngineSettings, report: Callable[[int, int], None]) -> tuple:
     """Runs in a fresh process: extract what is missing for `config`'s backbone, reporting
     progress; returns (extracted, seconds, the process's peak memory in MB, the weights note)."""
     import resource
@@ -62,7 +62,7 @@ def _extract(config: Config, report: Callable[[int, int], None]) -> tuple:
 
 
 def _extract_apart(
-    config: Config, report: Callable[[int, int], None] | None, timeout_s: float = 7200
+    config: EngineSettings, report: Callable[[int, int], None] | None, timeout_s: float = 7200
 ) -> tuple[int, float, float, str]:
     """`extract_missing` for one backbone in its own spawned process, so its peak memory is
     its own (TensorFlow keeps what earlier models took) and nothing of it stays behind."""
@@ -73,7 +73,7 @@ def _extract_apart(
 
 
 def compare(
-    config: Config,
+    config: EngineSettings,
     store: Store,
     backbones: Sequence[str],
     label_columns: Sequence[str],

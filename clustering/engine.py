@@ -21,7 +21,7 @@ from clustering.query import Answer, Photo, PhotoEmbedder, answer
 from clustering.recommender import Neighbour, Recommender
 from store import Store
 from stylescout.errors import StoreError, StyleScoutError
-from stylescout.settings import Config, RecommenderConfig
+from stylescout.settings import EngineSettings, RecommenderConfig
 
 log = logging.getLogger(__name__)
 MAP_SAMPLE = 20_000  # items the style map's principal components are found on
@@ -76,7 +76,7 @@ class Served:
 class _IndexSlot:
     """One index folder as the engine holds it: reloaded when a build swaps in a new one."""
 
-    def __init__(self, index_dir: Path, config: Config) -> None:
+    def __init__(self, index_dir: Path, config: EngineSettings) -> None:
         self.index_dir = index_dir
         self.config = config
         self._lock = threading.Lock()
@@ -109,7 +109,7 @@ class Engine:
     """Shared by every request of one app; thread-safe. With `recommender.interleave` on it
     also holds the challenger's index and embedder (the backbone compared online)."""
 
-    def __init__(self, config: Config, store: Store) -> None:
+    def __init__(self, config: EngineSettings, store: Store) -> None:
         self.config = config
         self.store = store
         self.embedder = PhotoEmbedder(config.features)

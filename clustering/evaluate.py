@@ -17,7 +17,7 @@ from clustering.index import StyleIndex
 from clustering.styles import cluster_styles
 from store import Store
 from stylescout.errors import StyleScoutError
-from stylescout.settings import ClusteringConfig, Config
+from stylescout.settings import ClusteringConfig, EngineSettings
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def evaluate(
 
 
 def learned_split(
-    config: Config,
+    config: EngineSettings,
     store: Store,
     feature_key: str,
     split: float = 0.5,

@@ -168,7 +168,7 @@ def create_app(config: Config | None = None, warm: bool = False) -> Dash:
     )
     if background.signing_key:
         app.server.secret_key = background.signing_key  # Dash signs job handles with it
-    engine = Engine(config, store)
+    engine = Engine(config.engine, store)
     cfg = config.dashboard
     ctx = AppContext(
         config=config,

@@ -36,7 +36,7 @@ def prepare_demo(
             + result.progress.summary(result.seconds)
         )
     say("building the style index (the first build loads TensorFlow and extracts features)")
-    reports = build_indexes(config, store)
+    reports = build_indexes(config.engine, store)
     if reports[0].weights_note:
         say(f"WARNING: {reports[0].weights_note}")
     for n, report in enumerate(reports):

@@ -61,7 +61,7 @@ def _build(config: Config, report: Callable[[str, int, int], None]) -> str:
     from clustering.build import build_indexes
 
     with Store.from_config(config) as store:
-        reports = build_indexes(config, store, progress=report)
+        reports = build_indexes(config.engine, store, progress=report)
     for each in reports:
         log.info("dashboard build: %s", each.summary())
     main = reports[0]

@@ -510,6 +510,18 @@ class Config(_Section):
         return _source(self.sources, name)
 
     @property
+    def engine(self) -> EngineSettings:
+        """The style engine's part of these settings."""
+        return EngineSettings.model_construct(
+            data_dir=self.data_dir,
+            store=self.store,
+            features=self.features,
+            clustering=self.clustering,
+            search=self.search,
+            recommender=self.recommender,
+        )
+
+    @property
     def scraping(self) -> ScrapeSettings:
         """The scraper's part of these settings."""
         return ScrapeSettings.model_construct(
@@ -533,6 +545,25 @@ class StorePlace(Protocol):
 
     @property
     def store(self) -> StoreConfig: ...
+
+
+class EngineSettings(_Section):
+    """What the style engine is handed (`Config.engine`): where the store is, the features, the
+    clustering, the search and the recommender; nothing of the scraper or the dashboard."""
+
+    data_dir: Path
+    store: StoreConfig
+    features: FeaturesConfig
+    clustering: ClusteringConfig
+    search: SearchConfig
+    recommender: RecommenderConfig
+
+    def challenger(self) -> EngineSettings:
+        """These settings with the interleaving challenger as the backbone."""
+        features = self.features.model_copy(
+            update={"backbone": self.recommender.interleave.challenger}
+        )
+        return self.model_copy(update={"features": features})
 
 
 class ScrapeSettings(_Section):

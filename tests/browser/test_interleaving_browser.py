@@ -35,7 +35,7 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Config, st
             store.images.add_image_bytes(
                 jpeg_bytes(seed, (96, 120)), meta_for(seed), [f"t{seed % 3}"]
             )
-        build_indexes(config, store)
+        build_indexes(config.engine, store)
     with serve_app(create_app(config, warm=True)) as server:
         yield config, server.url
 

@@ -31,8 +31,8 @@ def test_each_backbone_gets_its_row_and_a_second_run_uses_the_cache(data_dir: Pa
         clustering={"n_styles": 3, "min_size": 2},
     )
     with Store(data_dir) as store:
-        first = compare(config, store, BACKBONES, ["articleType"], k=5)
-        again = compare(config, store, BACKBONES, ["articleType"], k=5)
+        first = compare(config.engine, store, BACKBONES, ["articleType"], k=5)
+        again = compare(config.engine, store, BACKBONES, ["articleType"], k=5)
     assert [r.backbone for r in first] == BACKBONES
     for row in first:
         assert row.images == 24 and row.extracted == 24 and row.images_per_s > 0

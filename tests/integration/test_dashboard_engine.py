@@ -32,7 +32,7 @@ def test_a_photo_is_embedded_as_the_build_embedded_it(data_dir: Path) -> None:
             store.images.add_image_bytes(
                 jpeg_bytes(seed, (96, 120)), meta_for(seed), [f"t{seed % 3}"]
             )
-        _, index = build_index(config, store)
+        _, index = build_index(config.engine, store)
     app = create_app(config)
     with app.server.test_request_context("/"):
         ctx = get_context()

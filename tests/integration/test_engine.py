@@ -86,7 +86,7 @@ def test_families_are_recovered_and_a_second_build_extracts_nothing(
     config = engine_config(data_dir)
     with Store(data_dir) as store:
         truth = fill_store(store)
-        report, index = build_index(config, store, extractor)
+        report, index = build_index(config.engine, store, extractor)
         assert report.extracted == 48 and report.styles == 4 and report.weights_note
         purity = sum(
             Counter(truth[int(i)] for i in index.ids[index.labels == s]).most_common(1)[0][1]
@@ -95,7 +95,7 @@ def test_families_are_recovered_and_a_second_build_extracts_nothing(
         assert purity >= 0.9
         assert sorted(n.split(" · ")[0] for n in index.meta.names) == sorted(FAMILIES)
         assert index.meta.model_key.startswith("resnet50-random7v2-64pad-max")
-        again, _ = build_index(config, store, extractor)
+        again, _ = build_index(config.engine, store, extractor)
         assert again.extracted == 0 and again.images == 48
 
 
@@ -111,7 +111,7 @@ def test_unreadable_images_are_skipped_and_reported(
             ["broken"],
         )
         report, index = build_index(
-            engine_config(data_dir, n_styles=2, min_size=1), store, extractor
+            engine_config(data_dir, n_styles=2, min_size=1).engine, store, extractor
         )
         assert report.skipped == 1 and bad.image_id not in index.ids
         assert "skipped 1 unreadable" in report.summary()
@@ -122,7 +122,7 @@ def test_readers_never_see_half_an_index(data_dir: Path, extractor: FeatureExtra
     config = engine_config(data_dir, n_styles=3, min_size=1)
     with Store(data_dir) as store:
         fill_store(store, per_family=3)
-        build_index(config, store, extractor)
+        build_index(config.engine, store, extractor)
         problems: list[str] = []
         stop = threading.Event()
 
@@ -138,7 +138,9 @@ def test_readers_never_see_half_an_index(data_dir: Path, extractor: FeatureExtra
         reader = threading.Thread(target=read)
         reader.start()
         for n in range(6):  # each build swaps in a new index
-            build_index(engine_config(data_dir, n_styles=2 + n % 2, min_size=1), store, extractor)
+            build_index(
+                engine_config(data_dir, n_styles=2 + n % 2, min_size=1).engine, store, extractor
+            )
         stop.set()
         reader.join()
         assert problems == []
@@ -192,7 +194,7 @@ def test_evaluate_on_fashion_small_dev(data_dir: Path, extractor: FeatureExtract
     with Store(data_dir) as store:
         import_folder(store, FASHION)
         config = make_config(data_dir, features=ENGINE)
-        _, index = build_index(config, store, extractor)
+        _, index = build_index(config.engine, store, extractor)
         result = evaluate(store, index, "articleType", config.clustering)
     ours, baseline = result["results"]
     assert result["images"] >= 1190 and result["classes"] == 24
@@ -217,7 +219,7 @@ def test_a_large_index_gets_a_faiss_search_that_the_query_path_uses(
     )
     with Store(data_dir) as store:
         truth = fill_store(store)
-        report, built = build_index(config, store, extractor)
+        report, built = build_index(config.engine, store, extractor)
     assert "search FAISS IVF4,SQ8 (recall@10" in report.summary()
     assert built.meta.search_recall is not None and built.meta.search_recall >= 0.9
     index = load_index(data_dir / "index")

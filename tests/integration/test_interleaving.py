@@ -46,7 +46,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Config]:
             store.images.add_image_bytes(
                 jpeg_bytes(seed, (96, 120)), meta_for(seed), [f"t{seed % 3}"]
             )
-        reports = build_indexes(config, store)
+        reports = build_indexes(config.engine, store)
     assert [r.model_key.split("-")[0] for r in reports] == ["resnet50", "densenet121"]
     yield config
 

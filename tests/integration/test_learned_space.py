@@ -65,12 +65,12 @@ def test_the_learned_space_puts_same_tag_images_together_better_than_the_raw_one
     config = _config(data_dir)
     with Store(data_dir) as store:
         _fill(store, 150)
-        report, index = build_index(config, store)
+        report, index = build_index(config.engine, store)
         assert "learned space from 150 tagged images and 3 tags" in report.summary()
         assert index.meta.space == "learned" and "+learned" in index.meta.model_key
         assert (index.meta.learned_images, index.meta.learned_tags) == (150, 3)
 
-        result = learned_split(config, store, index.meta.feature_key, 0.5)
+        result = learned_split(config.engine, store, index.meta.feature_key, 0.5)
         assert (result["learned_on"], result["held_out"]) == (75, 75)
         precision = {(r["label_column"], r["space"]): r["precision_at_k"] for r in result["rows"]}
         assert precision[("pattern", "learned")] > precision[("pattern", "raw")] + 0.1, precision
@@ -83,7 +83,7 @@ def test_the_learned_space_puts_same_tag_images_together_better_than_the_raw_one
         assert_same_vector(vector, stored[0])
 
         raw_config = _config(data_dir, space="raw")  # the switch back
-        raw_report, raw_index = build_index(raw_config, store)
+        raw_report, raw_index = build_index(raw_config.engine, store)
     assert raw_index.meta.space == "raw" and "+learned" not in raw_index.meta.model_key
     assert "raw space" in raw_report.summary() and raw_index.learned is None
     assert raw_index.vectors.shape[1] > index.vectors.shape[1]
@@ -92,6 +92,6 @@ def test_the_learned_space_puts_same_tag_images_together_better_than_the_raw_one
 def test_too_few_tagged_images_builds_the_raw_space_and_says_why(data_dir: Path) -> None:
     with Store(data_dir) as store:
         _fill(store, 24)
-        report, index = build_index(_config(data_dir), store)
+        report, index = build_index(_config(data_dir).engine, store)
     assert index.meta.space == "raw" and index.learned is None
     assert "raw space (too few tagged images to learn from: 24 of the 40 needed" in report.summary()

@@ -93,7 +93,7 @@ def test_a_stopped_ray_run_resumes_without_redoing_finished_shards(
             extract_missing_ray(store, config.features, extractor.key, stop_after_the_first_shard)
         left = len(store.features.images_without_features(extractor.key))
         assert left == 48 - 16
-        report, index = build_index(config, store, extractor)  # the build resumes on Ray
+        report, index = build_index(config.engine, store, extractor)  # the build resumes on Ray
         assert report.extracted == left and len(index.ids) == 48
 
 

@@ -36,7 +36,7 @@ def test_a_scrape_and_a_build_on_an_s3_image_folder(data_dir: Path, s3_bucket: B
     assert len(keys) == 12 and all(k.endswith(".jpg") for k in keys)
     with Store.from_config(config) as store:
         assert check_store(store).clean
-        report, index = build_index(config, store)
+        report, index = build_index(config.engine, store)
         assert report.extracted == 12 and report.skipped == 0 and len(index.ids) == 12
     assert not (data_dir / "images").exists()
 

@@ -50,7 +50,7 @@ def test_the_tag_view_calls_what_the_feed_was_designed_to_do(data_dir: Path) -> 
     features = {"weights": "none", "input_size": 64}  # small inputs: the test judges the trends
     config = config.model_copy(update={"features": config.features.model_copy(update=features)})
     with Store(data_dir) as store:
-        _, index = build_index(config, store)
+        _, index = build_index(config.engine, store)
         looks = emerging_looks(store, index.ids, index.vectors, config.clustering)
         cards = store.images.cards([i for look in looks for i in look.examples])
     assert looks and all(look.trend.direction == "rising" for look in looks)
