@@ -27,7 +27,8 @@ from typing import Any
 
 from scraper.scrape import scrape, scrape_sources
 from store import Store
-from stylescout.settings import Config, parse_config
+from stylescout.loader import parse_config
+from stylescout.settings import Config
 
 LATENCY_S = 0.05
 KEY = "0123456789abcdef0123456789abcdef"  # Flickr checks the format

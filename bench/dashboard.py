@@ -36,7 +36,8 @@ from sandbox.demo_feed.sources import with_demo_sources
 from scraper.browser import Chromium, chromium_available
 from store import Store
 from stylescout import paths
-from stylescout.settings import Config, parse_config
+from stylescout.loader import parse_config
+from stylescout.settings import Config
 
 PAGES = {  # CSS selector of what shows the page is drawn (figures drawn, item cards shown)
     "/": "#items .ss-item",

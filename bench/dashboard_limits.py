@@ -22,7 +22,7 @@ from dash_app import create_app
 from dash_app.app import close_app
 from dash_app.web.serving import serve_app
 from sandbox.dash_client import UPDATE, recommend_body, upload_body
-from stylescout.settings import load_config, parse_config
+from stylescout.loader import load_config, parse_config
 
 USER = "u" + "ef" * 16
 

@@ -27,7 +27,8 @@ from clustering.query import Photo, PhotoEmbedder, answer
 from clustering.recommender import Recommender
 from scraper.importer import import_folder
 from store import Store
-from stylescout.settings import Config, parse_config
+from stylescout.loader import parse_config
+from stylescout.settings import Config
 
 FASHION = Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-small-dev"
 STRATEGIES = ("none", "rocchio", "learner")

@@ -31,7 +31,8 @@ from clustering.query import Photo, PhotoEmbedder, answer
 from clustering.recommender import Recommender
 from scraper.importer import import_folder
 from store import Store
-from stylescout.settings import Config, load_config, parse_config
+from stylescout.loader import load_config, parse_config
+from stylescout.settings import Config
 
 FASHION = Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-small-dev"
 

@@ -26,7 +26,8 @@ from clustering.index import load_index
 from clustering.learned_space import learn_space, project, tag_set
 from scraper.importer import import_folder
 from store import Store
-from stylescout.settings import Config, LearningConfig, parse_config
+from stylescout.loader import parse_config
+from stylescout.settings import Config, LearningConfig
 
 FASHION = Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-small-dev"
 VARIANTS: dict[str, dict] = {

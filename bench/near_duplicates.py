@@ -34,7 +34,8 @@ from scraper.importer import find_images
 from scraper.near_duplicates import NearDuplicates, fingerprint
 from scraper.scrape import scrape
 from store import Store
-from stylescout.settings import DemoFeedConfig, parse_config
+from stylescout.loader import parse_config
+from stylescout.settings import DemoFeedConfig
 
 FASHION = Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-small-dev"
 

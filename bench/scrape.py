@@ -22,7 +22,7 @@ from pathlib import Path
 from sandbox.demo_feed.sources import with_demo_sources
 from scraper.browser import chromium_available
 from scraper.scrape import scrape
-from stylescout.settings import parse_config
+from stylescout.loader import parse_config
 
 REPO = Path(__file__).resolve().parents[1]
 

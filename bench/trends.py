@@ -25,7 +25,8 @@ from sandbox.demo_feed.sources import with_demo_sources
 from sandbox.demo_feed.styles import STYLES
 from scraper.scrape import scrape
 from store import Store
-from stylescout.settings import Config, DemoFeedConfig, parse_config
+from stylescout.loader import parse_config
+from stylescout.settings import Config, DemoFeedConfig
 
 DESIGN = {name: style.trend for name, style in STYLES.items()}
 

@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from clustering.index import IndexMissingError, current_folder, load_index
 from store import Store
-from stylescout.cli import add_command, base_parser, config_from_args, run_cli
+from stylescout.cli import add_command, base_parser, config_from_args, require_store, run_cli
 from stylescout.errors import StyleScoutError
 from stylescout.settings import Config
 
@@ -292,6 +292,7 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
         config = config.model_copy(update={"features": features})
     if getattr(args, "k", 10) < 1:
         raise StyleScoutError(f"--k must be at least 1, not {args.k}")
+    require_store(config)  # every command here works on a store that has images
     with Store.from_config(config) as store:
         if args.command == "build":
             return _build(config, store)

@@ -30,7 +30,8 @@ from dash_app.web.context import (
 from dash_app.web.http_guard import UPDATE_PATH, HttpGuard, served_names
 from dash_app.web.images import register_image_routes
 from store import Store
-from stylescout.settings import Config, load_config
+from stylescout.loader import load_config
+from stylescout.settings import Config
 
 log = logging.getLogger(__name__)
 # CSS, logo and favicon: the top-level assets/ of a checkout, or dash_app/assets in a wheel.

@@ -13,7 +13,13 @@ from dash_app.web.auth import mode_for
 from dash_app.web.context import EXTENSION_KEY
 from dash_app.web.serving import DashboardServer
 from store import Store
-from stylescout.cli import base_parser, config_from_args, run_cli, serve_until_interrupted
+from stylescout.cli import (
+    base_parser,
+    config_from_args,
+    require_store,
+    run_cli,
+    serve_until_interrupted,
+)
 from stylescout.errors import ConfigError
 from stylescout.settings import Config, DashboardConfig
 
@@ -61,6 +67,8 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
         except ValidationError as exc:
             raise ConfigError(f"--workers: {exc.errors()[0]['msg']}") from None
         config = config.model_copy(update={"dashboard": dashboard})
+    if not args.demo:
+        require_store(config)  # the demo fills a new store; serving reads an existing one
     if args.celery_worker:
         from dash_app.web.workers import run_celery_worker
 

@@ -14,7 +14,14 @@ from tqdm import tqdm
 from store.check import check_store
 from store.copy import copy_database
 from store.local_store import Store
-from stylescout.cli import add_command, base_parser, config_from_args, human_bytes, run_cli
+from stylescout.cli import (
+    add_command,
+    base_parser,
+    config_from_args,
+    human_bytes,
+    require_store,
+    run_cli,
+)
 from stylescout.errors import StyleScoutError
 from stylescout.settings import Config
 
@@ -43,6 +50,8 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
     )
     args = parser.parse_args(argv)
     config = config_from_args(args)
+    if args.command in {"check", "stats", "copy"} or getattr(args, "action", None) == "list":
+        require_store(config)  # reading: never create an empty store
 
     with Store.from_config(config) as store:
         if args.command == "copy":

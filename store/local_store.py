@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,9 +32,6 @@ if TYPE_CHECKING:
     from stylescout.settings import StorePlace
 
 log = logging.getLogger(__name__)
-
-STORE_URL_ENV = "STYLESCOUT_STORE_URL"
-IMAGES_URL_ENV = "STYLESCOUT_IMAGES_URL"
 
 
 class Store:
@@ -93,15 +89,13 @@ class Store:
 
     @classmethod
     def from_config(cls, config: StorePlace) -> Store:
-        """Open the store a `Config` (or a part's settings) points at (STYLESCOUT_STORE_URL
-        overrides `store.url`, STYLESCOUT_IMAGES_URL `store.images_url`)."""
-        url = os.environ.get(STORE_URL_ENV) or config.store.url
-        images_url = os.environ.get(IMAGES_URL_ENV) or config.store.images_url
+        """Open the store a `Config` (or a part's settings) points at. The environment's
+        `STYLESCOUT_STORE_URL` and the like reach it through the settings' loader."""
         return cls(
             config.data_dir,
             config.store.busy_timeout_ms,
-            url,
-            images_url,
+            config.store.url,
+            config.store.images_url,
             config.store.images_options,
         )
 

@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from stylescout.errors import StyleScoutError
-from stylescout.settings import Config, load_config
+from stylescout.loader import load_config
+from stylescout.settings import Config, StorePlace
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -34,7 +35,8 @@ def _common_options(parser: argparse.ArgumentParser, after_command: bool) -> Non
         "--config",
         metavar="PATH",
         default=unset,
-        help="settings file (default: ./config.yaml when present)",
+        help="settings file (default: $STYLESCOUT_CONFIG, else ./config.yaml, else"
+        " config.yaml in the user config folder)",
     )
     parser.add_argument(
         "--data-dir",
@@ -70,13 +72,29 @@ def add_command(
     )
 
 
-def config_from_args(args: argparse.Namespace) -> Config:
-    """Set up logging for -v and load the config the --config/--data-dir options name."""
+def setup_logging(args: argparse.Namespace) -> None:
+    """Log at INFO, or DEBUG with -v."""
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """Set up logging for -v and load the settings: the file --config names (or the one found
+    as `stylescout.loader` says), the environment, and --data-dir over both."""
+    setup_logging(args)
     return load_config(args.config, args.data_dir)
+
+
+def require_store(config: StorePlace) -> None:
+    """Commands that read a store refuse one that is not there, instead of creating an empty
+    one (a mistyped --data-dir, or a command run from another folder)."""
+    if config.store.url is None and not config.data_dir.is_dir():
+        raise StyleScoutError(
+            f"no store at {config.data_dir}: give the --data-dir of an existing store (or set"
+            " data_dir); a scrape or an import makes a new one"
+        )
 
 
 def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:

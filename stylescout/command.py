@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "serve": ("dash_app.cli", "", "serve the dashboard"),
     "demo": ("dash_app.cli", "--demo", "serve the demo feed and the dashboard, with styles built"),
     "demo-feed": ("scraper.cli", "demo-feed", "serve the local demo social-media feed"),
+    "config": ("stylescout.config_cli", "", "the settings in effect and where each came from"),
 }
 
 

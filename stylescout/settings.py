@@ -13,15 +13,12 @@ import logging
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
-from types import UnionType
-from typing import Any, Literal, Protocol, Union, get_args, get_origin
+from typing import Any, Literal, Protocol
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
@@ -29,8 +26,6 @@ from pydantic import (
 from stylescout.errors import ConfigError
 
 log = logging.getLogger(__name__)
-
-DEFAULT_CONFIG_NAME = "config.yaml"
 
 
 class _Section(BaseModel):
@@ -44,14 +39,15 @@ class StoreConfig(_Section):
         None,
         max_length=2000,
         description="A SQLite file (default: data_dir/store.sqlite) or postgresql://user@host/db;"
-        " STYLESCOUT_STORE_URL overrides it.",
+        " $STYLESCOUT_STORE_URL (or $STYLESCOUT_STORE__URL) overrides it.",
     )
     busy_timeout_ms: int = Field(10_000, ge=0, description="How long a writer waits for a lock.")
     images_url: str | None = Field(
         None,
         max_length=2000,
         description="The image folder (default: data_dir/images), or an fsspec URL such as"
-        " s3://bucket/prefix (needs `make setup-scale`); STYLESCOUT_IMAGES_URL overrides it.",
+        " s3://bucket/prefix (needs `make setup-scale`); $STYLESCOUT_IMAGES_URL (or"
+        " $STYLESCOUT_STORE__IMAGES_URL) overrides it.",
     )
     images_options: dict[str, Any] = Field(
         default_factory=dict,
@@ -437,7 +433,7 @@ class DashboardConfig(_Section):
         None,
         max_length=2000,
         description="redis://host:port/db for background jobs through Celery (needed by"
-        " --workers); STYLESCOUT_REDIS_URL overrides it",
+        " --workers); $STYLESCOUT_REDIS_URL (or $STYLESCOUT_DASHBOARD__REDIS_URL) overrides it",
     )
     workers: int = Field(1, ge=1, le=64, description="worker processes (gunicorn) when > 1")
 
@@ -470,7 +466,7 @@ class Config(_Section):
             if entry is None:
                 merged.pop(name, None)
             elif name in merged and isinstance(entry, dict):
-                merged[name] = _deep_merge(merged[name], entry, whole=_REPLACED_WHOLE)
+                merged[name] = deep_merge(merged[name], entry, whole=_REPLACED_WHOLE)
             else:
                 merged[name] = entry
         return merged
@@ -608,7 +604,7 @@ def builtin_sources() -> dict[str, SourceConfig]:
 _REPLACED_WHOLE = frozenset({"params"})  # an entry's query parameters are all its own
 
 
-def _deep_merge(
+def deep_merge(
     base: dict[str, Any], override: dict[str, Any], whole: frozenset[str] = frozenset()
 ) -> dict[str, Any]:
     """`base` with `override`'s keys put in; mappings in both are merged the same way, except
@@ -616,82 +612,7 @@ def _deep_merge(
     out = dict(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict) and key not in whole:
-            out[key] = _deep_merge(out[key], value, whole)
+            out[key] = deep_merge(out[key], value, whole)
         else:
             out[key] = value
     return out
-
-
-def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """Field names of the section at `loc` (for 'did you mean' hints)."""
-    current: type[BaseModel] = model
-    parts = list(loc)
-    while parts:
-        field = current.model_fields.get(str(parts.pop(0)))
-        annotation = field.annotation if field else None
-        if get_origin(annotation) is dict:  # e.g. sources.<name>: skip the entry's name
-            annotation = get_args(annotation)[1]
-            if parts:
-                parts.pop(0)
-        if get_origin(annotation) in (Union, UnionType):  # e.g. `ApiConfig | None`
-            models = [a for a in get_args(annotation) if isinstance(a, type)]
-            annotation = next((a for a in models if issubclass(a, BaseModel)), None)
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            current = annotation
-        else:
-            break
-    return list(current.model_fields)
-
-
-def _describe(error: dict[str, Any], source: str) -> str:
-    loc = tuple(error["loc"])
-    key = ".".join(str(p) for p in loc)
-    if not loc and error["type"] == "value_error":  # a check across sections names its keys
-        return f"{source}: {error['ctx']['error']}"
-    if error["type"] == "extra_forbidden":
-        close = difflib.get_close_matches(str(loc[-1]), _known_keys(Config, loc[:-1]), n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        return f"{source}: unknown key '{key}'{hint}"
-    return f"{source}: '{key}' {error['msg'].lower()} (got {error.get('input')!r})"
-
-
-def parse_config(raw: Any, source: str, base_dir: Path) -> Config:
-    """Validate an already-parsed YAML document; relative `data_dir` is taken from `base_dir`."""
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise ConfigError(
-            f"{source}: the top level must be a mapping of keys, not {type(raw).__name__}"
-        )
-    try:
-        config = Config.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(_describe(exc.errors()[0], source)) from None
-    data_dir = config.data_dir if config.data_dir.is_absolute() else base_dir / config.data_dir
-    return config.model_copy(update={"data_dir": data_dir.resolve()})
-
-
-def load_config(path: Path | str | None = None, data_dir: Path | str | None = None) -> Config:
-    """Load settings from `path` (default: ./config.yaml when present, else built-in defaults).
-
-    `data_dir`, when given, overrides the file's data folder (relative to the current directory).
-    """
-    explicit = path is not None
-    config_path = Path(path) if explicit else Path(DEFAULT_CONFIG_NAME)
-    if config_path.is_file():
-        try:
-            raw = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark else ""
-            raise ConfigError(f"{config_path}: not valid YAML{where}") from None
-        except OSError as exc:
-            raise ConfigError(f"{config_path}: cannot be read ({exc.strerror})") from None
-        config = parse_config(raw, str(config_path), config_path.resolve().parent)
-    elif explicit:
-        raise ConfigError(f"config file not found: {config_path}")
-    else:
-        config = parse_config({}, "defaults", Path.cwd())
-    if data_dir is not None:
-        config = config.model_copy(update={"data_dir": Path(data_dir).resolve()})
-    return config

@@ -20,7 +20,8 @@ from PIL import Image
 from sandbox.demo_feed.render_cache import ENV as RENDER_CACHE_ENV
 from store import ImageMeta, Store
 from store.repositories import accounts as accounts_module
-from stylescout.settings import Config, parse_config
+from stylescout.loader import parse_config
+from stylescout.settings import Config
 
 if TYPE_CHECKING:
     from tests.s3 import Bucket as S3Bucket

@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import urllib.parse
 import uuid
 from collections.abc import Iterator
@@ -106,8 +105,9 @@ class ScrubbedCeleryManager(CeleryManager):
 
 
 def redis_url(config: Config) -> str | None:
-    """The Redis of a team's dashboard (STYLESCOUT_REDIS_URL over `dashboard.redis_url`)."""
-    url = os.environ.get("STYLESCOUT_REDIS_URL") or config.dashboard.redis_url
+    """The Redis of a team's dashboard (`dashboard.redis_url`; $STYLESCOUT_REDIS_URL reaches it
+    through the settings' loader)."""
+    url = config.dashboard.redis_url
     if url and not url.startswith(("redis://", "rediss://")):
         raise ConfigError("dashboard.redis_url must start with redis:// or rediss://")
     return url or None

@@ -8,7 +8,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from dash_app import create_app
 from dash_app.web.serving import serve_app
 from store import Store
-from stylescout.settings import load_config
+from stylescout.loader import load_config
 from tests.browser.conftest import console_errors, page_wait
 from tests.conftest import jpeg_bytes, meta_for
 

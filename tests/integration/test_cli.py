@@ -89,9 +89,36 @@ def test_store_users_adds_lists_and_removes_accounts(tmp_path: Path) -> None:
 
 
 def test_clustering_status_reports_an_empty_store(tmp_path: Path) -> None:
+    Store(tmp_path / "data").close()
     result = run_cli_here("clustering", "--data-dir", str(tmp_path / "data"), "stats")
     assert result.returncode == 0, result.stderr
     assert "no style index yet" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("store", "stats"),
+        ("store", "check"),
+        ("store", "users", "list"),
+        ("clustering", "styles"),
+        ("clustering", "evaluate"),
+        ("dash_app",),
+    ],
+)
+def test_reading_commands_refuse_a_store_that_is_not_there(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """A mistyped --data-dir is one line naming it; no empty store is made there."""
+    typo = tmp_path / "dta"
+    package, *rest = command
+    result = run_cli_here(package, "--data-dir", str(typo), *rest)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"error: no store at {typo}: give the --data-dir of an existing store (or set data_dir);"
+        " a scrape or an import makes a new one"
+    )
+    assert not typo.exists()
 
 
 SUBCOMMANDS = [

@@ -18,7 +18,7 @@ from sandbox.dash_client import rate
 from sandbox.demo_feed.server import BackgroundServer
 from sandbox.demo_feed.site import create_feed_app
 from store import Store
-from stylescout.settings import load_config
+from stylescout.loader import load_config
 from tests.integration.helpers import run_cli_here
 from tests.integration.reliability import ForkedRun, scrape_args, write_config
 

@@ -19,7 +19,7 @@ from sandbox.demo_feed.server import BackgroundServer
 from sandbox.demo_feed.site import create_feed_app
 from store import Store
 from store.check import check_store
-from stylescout.settings import load_config
+from stylescout.loader import load_config
 from tests.integration.helpers import run_cli_here
 from tests.integration.reliability import ForkedRun, IndexWatcher, scrape_args, write_config
 

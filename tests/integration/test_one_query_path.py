@@ -32,7 +32,7 @@ def _cli(config_file: Path, photo: Path, *extra: str) -> dict:
 
 
 def _dashboard(config_file: Path, photo: Path, user: str | None) -> tuple[str | None, list[int]]:
-    from stylescout.settings import load_config
+    from stylescout.loader import load_config
 
     app = create_app(load_config(config_file))
     with app.server.test_request_context("/"):

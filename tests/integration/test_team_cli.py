@@ -10,6 +10,7 @@ from tests.integration.helpers import run_cli
 def test_workers_without_redis_say_what_they_need(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(f"data_dir: {tmp_path / 'data'}\n")
+    (tmp_path / "data").mkdir()  # an existing store's folder: what is missing is Redis
     done = run_cli("dash_app", "--config", str(config), "--workers", "2")
     assert done.returncode == 2 and "--workers needs Redis" in done.stderr, done
     assert "make serve" in done.stderr and "Traceback" not in done.stderr

@@ -15,6 +15,7 @@ from dash_app.web.background import RedisFlags, open_background, redis_url, shar
 from dash_app.web.workers import gunicorn_options
 from store import Store
 from stylescout.errors import ConfigError
+from stylescout.loader import load_config
 from tests.conftest import make_config
 
 
@@ -71,7 +72,10 @@ def test_redis_urls_are_checked_and_the_environment_wins(
     with pytest.raises(ConfigError, match="redis://"):
         redis_url(config)
     monkeypatch.setenv("STYLESCOUT_REDIS_URL", "redis://127.0.0.1:1/0")
-    assert redis_url(config) == "redis://127.0.0.1:1/0"
+    assert redis_url(load_config(data_dir=data_dir)) == "redis://127.0.0.1:1/0"
+    monkeypatch.setenv("STYLESCOUT_DASHBOARD__REDIS_URL", "redis://127.0.0.1:2/0")
+    monkeypatch.delenv("STYLESCOUT_REDIS_URL")
+    assert redis_url(load_config(data_dir=data_dir)) == "redis://127.0.0.1:2/0"
 
 
 def test_gunicorn_gets_the_dashboards_bounds(data_dir: Path) -> None:

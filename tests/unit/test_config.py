@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from stylescout.errors import ConfigError
-from stylescout.settings import Config, load_config
+from stylescout.loader import load_config
+from stylescout.settings import Config
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -8,7 +8,7 @@ import pytest
 from dash_app import create_app
 from dash_app.ui.components import human_bytes
 from store import Store
-from stylescout.settings import load_config
+from stylescout.loader import load_config
 from tests.conftest import jpeg_bytes, meta_for
 
 

@@ -11,7 +11,7 @@ from PIL import Image
 from clustering.index import IndexMeta, StyleIndex, save_index
 from dash_app import create_app
 from store import Store
-from stylescout.settings import load_config
+from stylescout.loader import load_config
 from tests.conftest import jpeg_bytes, meta_for
 
 

@@ -18,7 +18,7 @@ from store import Store
 from store.check import check_store
 from store.files import RemoteFile, open_image_folder
 from stylescout.errors import StoreError
-from stylescout.settings import load_config
+from stylescout.loader import load_config
 from tests.conftest import jpeg_bytes, make_config, meta_for
 from tests.s3 import KEY, SECRET, Bucket
 
@@ -77,7 +77,7 @@ def test_the_environment_overrides_images_url(
     data_dir: Path, s3_bucket: Bucket, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("STYLESCOUT_IMAGES_URL", s3_bucket.url)
-    with Store.from_config(make_config(data_dir)) as store:
+    with Store.from_config(load_config(data_dir=data_dir)) as store:
         store.images.add_image_bytes(jpeg_bytes(3), meta_for(3))
     assert len(s3_bucket.fs().find(s3_bucket.name)) == 1
 

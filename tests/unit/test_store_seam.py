@@ -13,7 +13,7 @@ from store import Store
 from store.database import PostgresDatabase, SqliteDatabase, open_database, redact_url
 from store.schema import MIGRATIONS, for_postgres, statements
 from stylescout.errors import StoreError
-from stylescout.settings import parse_config
+from stylescout.loader import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 DRIVERS = {"sqlite3", "psycopg", "psycopg2", "sqlalchemy"}
@@ -57,8 +57,8 @@ def test_a_store_url_picks_the_back_end(tmp_path: Path) -> None:
 def test_the_environment_overrides_the_configured_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = parse_config({"data_dir": str(tmp_path / "data")}, "test", tmp_path)
     monkeypatch.setenv("STYLESCOUT_STORE_URL", str(tmp_path / "elsewhere.sqlite"))
+    config = load_config(data_dir=tmp_path / "data")  # the loader reads the environment
     with Store.from_config(config) as store:
         assert store.location == str(tmp_path / "elsewhere.sqlite")
     assert (tmp_path / "elsewhere.sqlite").exists()
