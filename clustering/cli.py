@@ -11,7 +11,14 @@ from tqdm import tqdm
 
 from clustering.index import IndexMissingError, current_folder, load_index
 from store import Store
-from stylescout.cli import add_command, base_parser, config_from_args, require_store, run_cli
+from stylescout.cli import (
+    add_command,
+    base_parser,
+    config_from_args,
+    progress,
+    require_store,
+    run_cli,
+)
 from stylescout.errors import StyleScoutError
 from stylescout.settings import Config
 
@@ -24,7 +31,7 @@ def _build(config: Config, store: Store) -> int:
     def show(stage: str, done: int, total: int) -> None:
         bar = bars.get(stage)
         if bar is None:
-            bar = bars[stage] = tqdm(total=total, desc=stage, unit="img" if total > 1 else "")
+            bar = bars[stage] = progress(total=total, desc=stage, unit="img" if total > 1 else "")
         bar.update(done - bar.n)
 
     try:
@@ -170,7 +177,7 @@ def _compare(args: argparse.Namespace, config: Config, store: Store) -> int:
     bars: dict[str, tqdm] = {}
 
     def show(backbone: str, done: int, total: int) -> None:
-        bar = bars.setdefault(backbone, tqdm(total=total, desc=backbone, unit="img"))
+        bar = bars.setdefault(backbone, progress(total=total, desc=backbone, unit="img"))
         bar.update(done - bar.n)
 
     try:

@@ -19,9 +19,11 @@ from stylescout.cli import (
     add_command,
     base_parser,
     config_from_args,
+    progress,
     run_cli,
     serve_until_interrupted,
 )
+from stylescout.errors import ScrapeError
 from stylescout.settings import Config
 from stylescout.tags import normalise_tag
 
@@ -29,7 +31,9 @@ DEMO_NAMES = ("demo", "demo-html")  # the demo feed's sources, added when asked 
 
 
 def _scrape(args: argparse.Namespace, config: Config) -> int:
-    tag = normalise_tag(args.tag)  # a bad tag is refused before anything starts
+    tag = normalise_tag(args.tag)  # a bad tag or count is refused before anything starts
+    if args.count < 1:
+        raise ScrapeError(f"--count must be at least 1, not {args.count}")
     wanted = args.source or config.scraper.default_source or ""
     if any(n.strip() in DEMO_NAMES for n in wanted.split(",")):
         from sandbox.demo_feed.sources import with_demo_sources
@@ -38,7 +42,7 @@ def _scrape(args: argparse.Namespace, config: Config) -> int:
     sources = parse_sources(args.source, config.scraping)
     many = len(sources) > 1
     bars = {
-        name: tqdm(
+        name: progress(
             total=args.count, desc=f"#{tag} {name}" if many else f"#{tag}", unit="img", position=i
         )
         for i, name in enumerate(sources)
@@ -82,7 +86,7 @@ def _scrape(args: argparse.Namespace, config: Config) -> int:
 def _import(args: argparse.Namespace, config: Config) -> int:
     started = time.monotonic()
     columns = [c.strip() for c in args.tag_columns.split(",") if c.strip()]
-    with Store.from_config(config) as store, tqdm(desc="importing", unit="img") as bar:
+    with Store.from_config(config) as store, progress(desc="importing", unit="img") as bar:
 
         def show(p: ImportProgress) -> None:
             bar.total = p.total
@@ -182,7 +186,7 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
     if args.warm:
         catalog, renderer = app.extensions["stylescout_feed"]
         for tag in args.warm.split(","):
-            for post in tqdm(catalog.by_tag.get(tag.strip(), []), desc=f"drawing #{tag}"):
+            for post in progress(catalog.by_tag.get(tag.strip(), []), desc=f"drawing #{tag}"):
                 renderer.jpeg(post.id)
     server = BackgroundServer(
         app, args.host or cfg.host, cfg.port if args.port is None else args.port

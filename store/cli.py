@@ -9,8 +9,6 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 
-from tqdm import tqdm
-
 from store.check import check_store
 from store.copy import copy_database
 from store.local_store import Store
@@ -19,6 +17,7 @@ from stylescout.cli import (
     base_parser,
     config_from_args,
     human_bytes,
+    progress,
     require_store,
     run_cli,
 )
@@ -60,7 +59,7 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
             return _users(store, args)
         if args.command == "check":
             total = store.stats().images
-            with tqdm(total=total, desc="checking", unit="img", disable=total < 500) as bar:
+            with progress(total=total, desc="checking", unit="img", disable=total < 500) as bar:
                 report = check_store(
                     store, repair=args.repair, verify_hashes=not args.no_hash, progress=bar.update
                 )
@@ -136,7 +135,7 @@ def _copy(config: Config, store: Store, url: str) -> int:
             raise StyleScoutError("--to names the store being copied: give another database")
         summary = store.stats()
         total = summary.images + summary.posts + summary.ratings  # the bulk of the rows
-        with tqdm(desc="copying rows", unit="row", disable=total < 5000) as bar:
+        with progress(desc="copying rows", unit="row", disable=total < 5000) as bar:
             counts = copy_database(store.db, target.db, lambda _, n: bar.update(n))
         print(f"copied {store.location} into {target.location}")
         print("  " + ", ".join(f"{table} {n}" for table, n in counts.items()))

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
+import re
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, NoReturn, Protocol
+
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from stylescout.errors import StyleScoutError
 from stylescout.loader import load_config
@@ -51,20 +56,52 @@ def _common_options(parser: argparse.ArgumentParser, after_command: bool) -> Non
         default=argparse.SUPPRESS if after_command else False,
         help="log debug messages",
     )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=argparse.SUPPRESS if after_command else False,
+        help="only warnings, errors and the results: no progress bars",
+    )
+
+
+_INVALID_CHOICE = re.compile(r"invalid choice: '([^']*)' \(choose from (.*)\)")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with "did you mean" for a mistyped subcommand or choice."""
+
+    def error(self, message: str) -> NoReturn:
+        found = _INVALID_CHOICE.search(message)
+        if found:
+            choices = [c.strip().strip("'") for c in found.group(2).split(",")]
+            close = difflib.get_close_matches(found.group(1), choices, n=1)
+            if close:
+                message += f"; did you mean '{close[0]}'?"
+        super().error(message)
 
 
 def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
     """An argument parser with the options every command takes."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser = Parser(prog=prog, description=description)
     _common_options(parser, after_command=False)
     return parser
+
+
+_quiet = False
+
+
+def progress(**options: Any) -> tqdm:
+    """A progress bar on stderr, off with -q; log lines are written above the bars."""
+    options["disable"] = bool(options.get("disable")) or _quiet
+    return tqdm(**options)
 
 
 def add_command(
     subparsers: argparse._SubParsersAction, name: str, summary: str, aliases: Sequence[str] = ()
 ) -> argparse.ArgumentParser:
     """A subcommand that takes the common options after its name too (`scrape --data-dir X`)."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     _common_options(common, after_command=True)
     description = summary[0].upper() + summary[1:] + "."
     return subparsers.add_parser(
@@ -73,11 +110,11 @@ def add_command(
 
 
 def setup_logging(args: argparse.Namespace) -> None:
-    """Log at INFO, or DEBUG with -v."""
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    """Log at INFO, DEBUG with -v, WARNING with -q (which also hides the progress bars)."""
+    global _quiet
+    _quiet = bool(getattr(args, "quiet", False))
+    level = logging.DEBUG if args.verbose else logging.WARNING if _quiet else logging.INFO
+    logging.getLogger().setLevel(level)
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
@@ -99,8 +136,10 @@ def require_store(config: StorePlace) -> None:
 
 def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
     """Run a CLI entry point; known errors become one line on stderr and exit code 2."""
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")  # when nothing logs yet
     try:
-        return main(argv)
+        with logging_redirect_tqdm():  # log lines above the progress bars, not through them
+            return main(argv)
     except StyleScoutError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR

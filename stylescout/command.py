@@ -7,6 +7,7 @@ part; `python -m scraper ...` and the others keep working.
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import sys
 from collections.abc import Sequence
@@ -51,6 +52,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `stylescout` command."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] not in COMMANDS:
+        if args and not args[0].startswith("-"):
+            close = difflib.get_close_matches(args[0], list(COMMANDS), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            print(
+                f"stylescout: unknown command '{args[0]}'{hint}; `stylescout --help` lists them",
+                file=sys.stderr,
+            )
+            return 2
         _parser().parse_args(args)  # --help, --version, or a usage error naming the commands
         return 2
     name, rest = args[0], args[1:]

@@ -530,7 +530,9 @@ def _source(sources: dict[str, SourceConfig], name: str) -> SourceConfig:
         return sources[name]
     except KeyError:
         known = ", ".join(sorted(sources))
-        raise ConfigError(f"unknown source {name!r}; configured sources: {known}") from None
+        close = difflib.get_close_matches(name, list(sources), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ConfigError(f"unknown source {name!r}{hint}; configured sources: {known}") from None
 
 
 class StorePlace(Protocol):

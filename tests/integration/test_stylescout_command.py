@@ -56,7 +56,7 @@ def test_the_command_lists_every_part_and_refuses_unknown_ones() -> None:
     assert code == 0
     assert all(name in out for name in COMMANDS)
     code, _, err = _run("scrpe")
-    assert code == 2 and "invalid choice: 'scrpe'" in err
+    assert code == 2 and "unknown command 'scrpe' (did you mean 'scrape'?)" in err
 
 
 def test_a_command_answers_as_its_part_does(tmp_path: Path) -> None:

@@ -1,0 +1,93 @@
+"""What every command line shares (`stylescout.cli`): "did you mean", -q and -v, log lines
+written above the progress bars, and arguments refused before anything starts."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import logging
+from pathlib import Path
+
+import pytest
+
+from stylescout.cli import add_command, base_parser, progress, run_cli, setup_logging
+from tests.integration.helpers import run_cli_here
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = base_parser("tool", "A tool.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_command(sub, "scrape", "gather images")
+    add_command(sub, "stats", "print counts")
+    return parser
+
+
+def test_a_mistyped_subcommand_gets_a_suggestion(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        _parser().parse_args(["scarpe"])
+    assert done.value.code == 2
+    assert "invalid choice: 'scarpe'" in capsys.readouterr().err.splitlines()[-1]
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["scarpe"])
+    assert capsys.readouterr().err.rstrip().endswith("did you mean 'scrape'?")
+
+
+def test_quiet_hides_the_bars_and_the_info_lines_verbose_shows_debug() -> None:
+    root = logging.getLogger()
+    level = root.level
+    try:
+        setup_logging(_parser().parse_args(["-q", "stats"]))
+        assert root.level == logging.WARNING and progress(total=3).disable
+        setup_logging(_parser().parse_args(["stats", "-v"]))
+        assert root.level == logging.DEBUG and not progress(total=3, file=io.StringIO()).disable
+        setup_logging(_parser().parse_args(["stats"]))
+        assert root.level == logging.INFO
+    finally:
+        root.setLevel(level)
+
+
+def test_log_lines_are_written_above_the_progress_bar() -> None:
+    """A line logged while a bar is drawn ends up on a line of its own, not inside the bar."""
+    err = io.StringIO()
+    root = logging.getLogger()
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    saved = root.handlers[:], root.level
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+
+    def main(argv: object) -> int:
+        with progress(total=2, desc="working", file=err) as bar:
+            bar.update(1)
+            logging.getLogger("stylescout.test").info("halfway there")
+            bar.update(1)
+        return 0
+
+    try:
+        with contextlib.redirect_stderr(err):
+            assert run_cli(main, []) == 0
+    finally:
+        root.handlers[:], _ = saved[0], root.setLevel(saved[1])
+    lines = err.getvalue().replace("\r", "\n").splitlines()
+    assert "INFO halfway there" in lines  # whole, on its own line
+
+
+def test_a_bad_count_is_refused_before_a_feed_starts_or_a_store_is_made(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    done = run_cli_here(
+        "scraper", "scrape", "--tag", "boho", "--count", "-1", "--source", "demo",
+        "--data-dir", str(data),
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr == "error: --count must be at least 1, not -1\n"
+    assert done.stdout == "" and not data.exists()
+
+
+def test_a_mistyped_source_gets_a_suggestion(tmp_path: Path) -> None:
+    done = run_cli_here(
+        "scraper", "scrape", "--tag", "boho", "--count", "1", "--source", "mastdon",
+        "--data-dir", str(tmp_path / "data"),
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "unknown source 'mastdon' (did you mean 'mastodon'?)" in done.stderr
