@@ -19,7 +19,7 @@ from stylescout.cli import (
     require_store,
     run_cli,
 )
-from stylescout.errors import StyleScoutError
+from stylescout.errors import StyleScoutError, UsageError
 from stylescout.settings import Config
 
 
@@ -52,7 +52,7 @@ def _recommend(args: argparse.Namespace, config: Config, store: Store) -> int:
 
     missing = [p for p in args.photos if not Path(p).is_file()]
     if missing:
-        raise StyleScoutError(f"no such photo: {missing[0]}")
+        raise UsageError(f"no such photo: {missing[0]}")
     photos = [Photo.from_file(p) for p in args.photos]
     ratings = store.ratings.latest_ratings(args.user) if args.user else {}
     engine = Engine(config.engine, store)  # the dashboard's serving engine: interleaving included
@@ -294,11 +294,11 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
     }
     if ray:
         if ray.get("ray_actors", 1) < 1:
-            raise StyleScoutError(f"--actors must be at least 1, not {ray['ray_actors']}")
+            raise UsageError(f"--actors must be at least 1, not {ray['ray_actors']}")
         features = config.features.model_copy(update=ray)
         config = config.model_copy(update={"features": features})
     if getattr(args, "k", 10) < 1:
-        raise StyleScoutError(f"--k must be at least 1, not {args.k}")
+        raise UsageError(f"--k must be at least 1, not {args.k}")
     require_store(config)  # every command here works on a store that has images
     with Store.from_config(config) as store:
         if args.command == "build":

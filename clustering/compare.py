@@ -23,7 +23,7 @@ from clustering.evaluate import precision_at_k
 from clustering.features import FeatureExtractor
 from clustering.styles import cluster_styles
 from store import Store
-from stylescout.errors import StyleScoutError
+from stylescout.errors import StyleScoutError, UsageError
 from stylescout.settings import EngineSettings
 from stylescout.spawned import run_spawned
 
@@ -91,7 +91,7 @@ def compare(
     rows = []
     for backbone in backbones:
         if backbone not in BACKBONES:
-            raise StyleScoutError(f"unknown backbone {backbone!r}; known: {', '.join(BACKBONES)}")
+            raise UsageError(f"unknown backbone {backbone!r}; known: {', '.join(BACKBONES)}")
         cfg = config.model_copy(
             update={"features": config.features.model_copy(update={"backbone": backbone})}
         )

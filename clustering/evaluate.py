@@ -16,7 +16,7 @@ from clustering.images import load_rgb
 from clustering.index import StyleIndex
 from clustering.styles import cluster_styles
 from store import Store
-from stylescout.errors import StyleScoutError
+from stylescout.errors import StyleScoutError, UsageError
 from stylescout.settings import ClusteringConfig, EngineSettings
 
 
@@ -126,7 +126,7 @@ def learned_split(
     from clustering.learned_space import image_tags, learn_space, project, tag_set
 
     if not 0 < split < 1:
-        raise StyleScoutError(f"--learned-split is a share between 0 and 1, not {split}")
+        raise UsageError(f"--learned-split is a share between 0 and 1, not {split}")
     ids, vectors, *_ = descriptors_of(config, store, feature_key)
     labels = store.images.labels_by_image()
     columns = list(columns or store.images.label_columns())

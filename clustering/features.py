@@ -23,7 +23,7 @@ import numpy as np
 
 from clustering.images import fit, load_rgb
 from clustering.weights import imagenet_file
-from stylescout.errors import StyleScoutError
+from stylescout.errors import ConfigError, StyleScoutError
 from stylescout.settings import FeaturesConfig
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ def _build_model(cfg: FeaturesConfig) -> _Built:
     else:
         path = Path(choice).expanduser()
         if not path.is_file():
-            raise FeatureError(f"features.weights: no such file {path}")
+            raise ConfigError(f"features.weights: no such file {path}")
         try:
             model = make(str(path))
         except (ValueError, OSError) as exc:
@@ -201,7 +201,7 @@ def _known_identity(cfg: FeaturesConfig) -> tuple[str, str] | None:
         return None
     path = Path(choice).expanduser()
     if not path.is_file():
-        raise FeatureError(f"features.weights: no such file {path}")
+        raise ConfigError(f"features.weights: no such file {path}")
     return _file_identity(path), ""
 
 

@@ -16,6 +16,8 @@ from scraper.importer import DEFAULT_TAG_COLUMNS, ImportProgress, import_folder
 from scraper.scrape import ScrapeProgress, parse_sources, scrape_sources
 from store import Store
 from stylescout.cli import (
+    EXIT_COULD_NOT_RUN,
+    EXIT_FAILURES,
     add_command,
     base_parser,
     config_from_args,
@@ -23,7 +25,7 @@ from stylescout.cli import (
     run_cli,
     serve_until_interrupted,
 )
-from stylescout.errors import ScrapeError
+from stylescout.errors import UsageError
 from stylescout.settings import Config
 from stylescout.tags import normalise_tag
 
@@ -33,7 +35,7 @@ DEMO_NAMES = ("demo", "demo-html")  # the demo feed's sources, added when asked 
 def _scrape(args: argparse.Namespace, config: Config) -> int:
     tag = normalise_tag(args.tag)  # a bad tag or count is refused before anything starts
     if args.count < 1:
-        raise ScrapeError(f"--count must be at least 1, not {args.count}")
+        raise UsageError(f"--count must be at least 1, not {args.count}")
     wanted = args.source or config.scraper.default_source or ""
     if any(n.strip() in DEMO_NAMES for n in wanted.split(",")):
         from sandbox.demo_feed.sources import with_demo_sources
@@ -79,8 +81,8 @@ def _scrape(args: argparse.Namespace, config: Config) -> int:
         else:
             print(f"{prefix}stopped: {outcome.error}", file=sys.stderr)
     if len(failures) == len(outcomes):
-        return 2
-    return 1 if failures else 0
+        return EXIT_COULD_NOT_RUN  # every source stopped: nothing was gathered
+    return EXIT_FAILURES if failures else 0
 
 
 def _import(args: argparse.Namespace, config: Config) -> int:

@@ -28,7 +28,7 @@ from scraper.posts import Post
 from scraper.sources.base import Source
 from scraper.sources.registry import build_source
 from store import ImageMeta, Store
-from stylescout.errors import ScrapeError, StoreError
+from stylescout.errors import StoreError, UsageError
 from stylescout.settings import ScrapeSettings
 from stylescout.tags import normalise_tag
 
@@ -196,7 +196,7 @@ def scrape(
     """
     tag = normalise_tag(tag)
     if count < 1:
-        raise ScrapeError(f"--count must be at least 1, not {count}")
+        raise UsageError(f"--count must be at least 1, not {count}")
     name = parse_sources(source, config)[0] if source is None else source
     config.source(name)
     cancel = cancel or threading.Event()
@@ -308,10 +308,10 @@ def parse_sources(value: str | None, config: ScrapeSettings) -> list[str]:
     value = value or config.scraper.default_source
     if not value:
         known = ", ".join(sorted(n for n, c in config.sources.items() if c.enabled))
-        raise ScrapeError(f"give --source: one or more of {known} (demo: the built-in demo feed)")
+        raise UsageError(f"give --source: one or more of {known} (demo: the built-in demo feed)")
     names = [n.strip() for n in value.split(",") if n.strip()]
     if not names:
-        raise ScrapeError("--source needs at least one source name")
+        raise UsageError("--source needs at least one source name")
     for name in names:
         config.source(name)  # ConfigError naming the configured ones
     return list(dict.fromkeys(names))
@@ -353,7 +353,7 @@ def scrape_sources(
     """
     tag = normalise_tag(tag)
     if count < 1:
-        raise ScrapeError(f"--count must be at least 1, not {count}")
+        raise UsageError(f"--count must be at least 1, not {count}")
     for name in sources:
         config.source(name)
     cancel = cancel or threading.Event()

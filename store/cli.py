@@ -21,7 +21,7 @@ from stylescout.cli import (
     require_store,
     run_cli,
 )
-from stylescout.errors import StyleScoutError
+from stylescout.errors import StyleScoutError, UsageError
 from stylescout.settings import Config
 
 
@@ -132,7 +132,7 @@ def _copy(config: Config, store: Store, url: str) -> int:
         config.store.images_options,
     ) as target:
         if target.location == store.location:
-            raise StyleScoutError("--to names the store being copied: give another database")
+            raise UsageError("--to names the store being copied: give another database")
         summary = store.stats()
         total = summary.images + summary.posts + summary.ratings  # the bulk of the rows
         with progress(desc="copying rows", unit="row", disable=total < 5000) as bar:

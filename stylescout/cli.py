@@ -14,11 +14,13 @@ from typing import Any, NoReturn, Protocol
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from stylescout.errors import StyleScoutError
+from stylescout.errors import StyleScoutError, UsageError
 from stylescout.loader import load_config
 from stylescout.settings import Config, StorePlace
 
-EXIT_ERROR = 2
+EXIT_FAILURES = 1  # done, with failures (some images, some source)
+EXIT_USAGE = 2  # an argument, a setting or a value that cannot be taken; nothing was done
+EXIT_COULD_NOT_RUN = 3  # the command could not run (store, site, index, server)
 EXIT_INTERRUPTED = 130
 
 
@@ -128,21 +130,25 @@ def require_store(config: StorePlace) -> None:
     """Commands that read a store refuse one that is not there, instead of creating an empty
     one (a mistyped --data-dir, or a command run from another folder)."""
     if config.store.url is None and not config.data_dir.is_dir():
-        raise StyleScoutError(
+        raise UsageError(
             f"no store at {config.data_dir}: give the --data-dir of an existing store (or set"
             " data_dir); a scrape or an import makes a new one"
         )
 
 
 def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
-    """Run a CLI entry point; known errors become one line on stderr and exit code 2."""
+    """Run a CLI entry point; known errors become one line on stderr and exit code 2 (usage)
+    or 3 (could not run)."""
     logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")  # when nothing logs yet
     try:
         with logging_redirect_tqdm():  # log lines above the progress bars, not through them
             return main(argv)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except StyleScoutError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        return EXIT_COULD_NOT_RUN
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -1,4 +1,6 @@
-"""Exception types a person can meet; CLIs print them as one line and exit 2."""
+"""Exception types a person can meet; CLIs print them as one line and exit 2 for a usage error
+(`UsageError`: an argument, a setting or a value given that cannot be taken) or 3 for any other
+(the command could not run: a store busy or unreachable, a site that refuses, no index yet)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,11 @@ class StyleScoutError(Exception):
     """Base of every error whose message tells the person what to do."""
 
 
-class ConfigError(StyleScoutError):
+class UsageError(StyleScoutError):
+    """What was asked for cannot be taken as given: an argument, a setting, a value typed in."""
+
+
+class ConfigError(UsageError):
     """The configuration file is missing, malformed, or has a bad key or value."""
 
 
@@ -23,6 +29,10 @@ class StoreBusyError(StoreError):
     """Another writer held the store's lock for longer than `store.busy_timeout_ms`."""
 
 
+class StoreValueError(StoreError, UsageError):
+    """A value the store refuses as given (a password too short, an account name too long)."""
+
+
 class StoreConstraintError(StoreError):
     """A write broke one of the store's rules (a unique key, a reference, a check)."""
 
@@ -31,7 +41,7 @@ class BusyError(StyleScoutError):
     """A job that runs one at a time per store is already running."""
 
 
-class InvalidTagError(StyleScoutError):
+class InvalidTagError(UsageError):
     """A tag contains characters a tag may not have."""
 
 

@@ -19,7 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from store.database import Database, Transaction
 from store.records import to_utc_text, utc_now
-from stylescout.errors import StoreConstraintError, StoreError
+from stylescout.errors import StoreConstraintError, StoreError, StoreValueError
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{2,63}")
 MIN_PASSWORD = 10
@@ -152,9 +152,9 @@ def _end_sessions(tx: Transaction, name: str) -> None:
 
 def _check_password(password: str) -> str:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        raise StoreError(f"a password has at least {MIN_PASSWORD} characters")
+        raise StoreValueError(f"a password has at least {MIN_PASSWORD} characters")
     if len(password) > 1024:
-        raise StoreError("a password has at most 1,024 characters")
+        raise StoreValueError("a password has at most 1,024 characters")
     return password
 
 

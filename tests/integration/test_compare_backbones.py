@@ -85,4 +85,4 @@ def test_the_command_prints_one_table_and_refuses_what_it_cannot_do(
         "--label-column",
         "season",
     )
-    assert no_labels.returncode == 2 and "no image has a 'season' label" in no_labels.stderr
+    assert no_labels.returncode == 3 and "no image has a 'season' label" in no_labels.stderr

@@ -13,7 +13,7 @@ from sandbox.demo_feed.site import create_feed_app
 from scraper.scrape import ScrapeProgress, scrape
 from store import Store
 from store.check import check_store
-from stylescout.errors import InvalidTagError, ScrapeError
+from stylescout.errors import InvalidTagError, ScrapeError, UsageError
 from stylescout.settings import Config
 from tests.conftest import make_config
 
@@ -99,7 +99,7 @@ def test_unknown_tag_and_bad_input_fail_before_any_download(
     for tag in ("../x", "a/b", "", "x" * 500, "#"):
         with pytest.raises(InvalidTagError):
             scrape(config.scraping, tag, 5, "demo-html")
-    with pytest.raises(ScrapeError, match="at least 1"):
+    with pytest.raises(UsageError, match="at least 1"):
         scrape(config.scraping, "boho", 0, "demo-html")
     with Store(data_dir) as store:
         assert [r["status"] for r in store.runs.recent()] == ["failed"]

@@ -12,6 +12,15 @@ from pathlib import Path
 import pytest
 
 from stylescout.cli import add_command, base_parser, progress, run_cli, setup_logging
+from stylescout.errors import (
+    ConfigError,
+    InvalidTagError,
+    ScrapeError,
+    StoreError,
+    StoreValueError,
+    StyleScoutError,
+    UsageError,
+)
 from tests.integration.helpers import run_cli_here
 
 
@@ -91,3 +100,36 @@ def test_a_mistyped_source_gets_a_suggestion(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert "unknown source 'mastdon' (did you mean 'mastodon'?)" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (UsageError("--k must be at least 1"), 2),
+        (ConfigError("config.yaml: unknown key 'x'"), 2),
+        (InvalidTagError("tag '#' is empty"), 2),
+        (StoreValueError("a password has at least 10 characters"), 2),
+        (StoreError("the store is busy"), 3),
+        (ScrapeError("the site did not answer"), 3),
+        (StyleScoutError("no style index yet"), 3),
+    ],
+)
+def test_exit_codes_say_usage_from_could_not_run(
+    error: Exception, code: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def main(argv: object) -> int:
+        raise error
+
+    assert run_cli(main, []) == code
+    assert capsys.readouterr().err == f"error: {error}\n"
+
+
+def test_asking_an_empty_store_for_a_style_could_not_run(tmp_path: Path) -> None:
+    from store import Store
+    from tests.conftest import jpeg_bytes
+
+    Store(tmp_path / "data").close()
+    photo = tmp_path / "me.jpg"
+    photo.write_bytes(jpeg_bytes(1))
+    done = run_cli_here("clustering", "recommend", str(photo), "--data-dir", str(tmp_path / "data"))
+    assert done.returncode == 3 and done.stderr.startswith("error: no style index yet")
