@@ -42,7 +42,8 @@ Address = tuple[int, tuple]  # (socket family, sockaddr) as getaddrinfo gives it
 
 
 class PolicyRefused(ScrapeError):
-    """The policy refuses a destination; `reason` is `bad_url` or `private_address`."""
+    """The policy refuses a destination; `reason` is `bad_url`, `private_address` or
+    `no_such_host`."""
 
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(f"{reason}: {detail}")
@@ -116,8 +117,9 @@ class NetworkPolicy:
         self.allowed_hosts = frozenset(allowed)
 
     def check_url(self, url: str) -> Destination:
-        """http(s) only, to a host the source may reach. An unresolvable name passes with no
-        addresses: the request itself then fails as a connection error."""
+        """http(s) only, to a host the source may reach. A name that does not resolve is refused
+        at once (`no_such_host`): retrying a DNS failure only repeats it, and offline every
+        request would otherwise be retried with a warning each time."""
         try:
             parts = urlsplit(url)
             port = parts.port or DEFAULT_PORTS.get(parts.scheme, 0)
@@ -125,7 +127,13 @@ class NetworkPolicy:
             raise PolicyRefused("bad_url", "the host or port is not valid") from None
         if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
             raise PolicyRefused("bad_url", "only http and https addresses are fetched")
-        return self.check_address(parts.hostname, port)
+        destination = self.check_address(parts.hostname, port)
+        if not destination.addresses:
+            raise PolicyRefused(
+                "no_such_host",
+                f"cannot resolve {destination.host}: no such host, or this machine is offline",
+            )
+        return destination
 
     def check_address(self, host: str, port: int) -> Destination:
         """Resolve `host` once and refuse it unless every address it has may be reached."""
@@ -374,6 +382,8 @@ class FilteringProxy:
         try:
             destination: Destination = check()
         except PolicyRefused as exc:
+            if exc.reason == "no_such_host":
+                raise _Reject(502, exc.detail) from None
             log.info("browser request refused: %s %s (%s)", method, target[:200], exc)
             raise _Reject(403, f"refused by StyleScout's network policy: {exc}") from None
         if not destination.addresses:

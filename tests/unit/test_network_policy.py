@@ -129,3 +129,28 @@ def test_unparseable_urls_are_bad_urls(url: str) -> None:
     with pytest.raises(DownloadFailed) as info:
         Downloader(ScraperConfig(), robots=False, allow_private_network=True).check_url(url)
     assert info.value.reason == "bad_url"
+
+
+def test_a_name_that_does_not_resolve_is_refused_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Offline (or a mistyped host), one line that says so, and no request to retry."""
+    import socket
+
+    from scraper import network_policy
+    from scraper.downloader import Downloader, DownloadFailed
+    from stylescout.settings import ScraperConfig
+
+    asked: list[str] = []
+
+    def no_dns(host: str, *args: object, **kwargs: object) -> list:
+        asked.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(network_policy.socket, "getaddrinfo", no_dns)
+    with pytest.raises(network_policy.PolicyRefused) as refused:
+        network_policy.NetworkPolicy().check_url("https://photos.example/a.jpg")
+    assert refused.value.reason == "no_such_host"
+    assert "cannot resolve photos.example" in str(refused.value) and "offline" in str(refused.value)
+    downloader = Downloader(ScraperConfig(), robots=False)
+    with pytest.raises(DownloadFailed) as failed:
+        downloader.get_page("https://photos.example/feed")
+    assert failed.value.reason == "no_such_host" and asked.count("photos.example") == 2
