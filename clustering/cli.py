@@ -62,14 +62,22 @@ def _recommend(args: argparse.Namespace, config: Config, store: Store) -> int:
         raise StyleScoutError(f"cannot read one of the photos: {exc}") from None
     result, index = served.answer, served.loaded.index
     match = result.match
+    cards = store.images.cards([n.image_id for n in served.neighbours])
+    files = dict(store.images.image_files([n.image_id for n in served.neighbours]))
     rows = [
         {
             "id": n.image_id,
             "distance": round(n.distance, 4),
             "style": n.style_name,
-            "tags": store.images.tags_of(n.image_id),
+            "tags": cards[n.image_id]["tags"],
+            "sha256": cards[n.image_id]["sha256"],
+            "file": str(files[n.image_id]),  # a path, or the URL of an image folder on S3
+            "post_url": cards[n.image_id]["post_url"],
+            "source": cards[n.image_id]["source"],
+            "posted_at": cards[n.image_id]["posted_at"],
         }
         for n in served.neighbours
+        if n.image_id in cards and n.image_id in files
     ]
     if args.json:
         print(

@@ -69,6 +69,9 @@ def test_the_cli_and_the_dashboard_give_the_same_style_and_items(
 
     for photo in (new_photo, stored_photo):
         cli = _cli(config_file, photo)
+        for row in cli["items"]:  # what a person needs to take an item away
+            assert Path(row["file"]).is_file() and row["file"].endswith(row["sha256"] + ".jpg")
+            assert {"post_url", "source", "posted_at", "tags"} <= set(row)
         style, items = _dashboard(config_file, photo, None)
         assert cli["style"] == style and style is not None
         assert [row["id"] for row in cli["items"]] == items and len(items) == 10
