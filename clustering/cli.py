@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from stylescout.cli import (
 )
 from stylescout.errors import StyleScoutError, UsageError
 from stylescout.settings import Config
+from stylescout.tags import normalise_tag
 
 
 def _build(config: Config, store: Store) -> int:
@@ -217,6 +219,28 @@ def _compare(args: argparse.Namespace, config: Config, store: Store) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace, store: Store) -> int:
+    from clustering.export import copy_images, export_rows, write_rows
+
+    if args.format == "parquet" and not args.out:
+        raise UsageError("--format parquet needs --out FILE")
+    tag = normalise_tag(args.tag) if args.tag else None
+    with progress(desc="reading", unit="img") as bar:
+
+        def show(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        rows = list(export_rows(store, tag, args.source, args.style, progress=show))
+    out = Path(args.out) if args.out else sys.stdout
+    written = write_rows(rows, args.format, out)
+    copied = copy_images(store, rows, Path(args.with_images)) if args.with_images else None
+    where = args.out or "standard output"
+    files = f"; {copied} files copied to {args.with_images}" if copied is not None else ""
+    print(f"exported {written} images as {args.format} to {where}{files}", file=sys.stderr)
+    return 0
+
+
 def _stats(store: Store) -> int:
     images = store.stats().images
     folder = current_folder(store.index_dir)
@@ -286,6 +310,17 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
     cmp.add_argument("--k", type=int, default=10)
     cmp.add_argument("--json", action="store_true")
     add_command(sub, "styles", "what the style index holds", aliases=["stats"])
+    exp = add_command(sub, "export", "the store, a tag, a source or a style as rows of data")
+    exp.add_argument("--format", choices=["csv", "jsonl", "parquet"], default="csv")
+    exp.add_argument(
+        "--out", metavar="FILE", help="write here (default: standard output; parquet needs it)"
+    )
+    exp.add_argument("--tag", default=None, help="only images with this tag")
+    exp.add_argument("--source", default=None, help="only images seen on this source")
+    exp.add_argument("--style", default=None, help="only this style: its number or its name")
+    exp.add_argument(
+        "--with-images", metavar="DIR", default=None, help="also copy the files, named by style"
+    )
     args = parser.parse_args(argv)
     config = config_from_args(args)
     if getattr(args, "weights", None):
@@ -317,6 +352,8 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
             return _evaluate(args, config, store)
         if args.command == "compare":
             return _compare(args, config, store)
+        if args.command == "export":
+            return _export(args, store)
         return _stats(store)
 
 

@@ -24,6 +24,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "evaluate": ("clustering.cli", "evaluate", "quality against imported labels"),
     "compare": ("clustering.cli", "compare", "backbones scored on the same labelled store"),
     "styles": ("clustering.cli", "styles", "what the style index holds"),
+    "export": (
+        "clustering.cli",
+        "export",
+        "the store, a tag, a source or a style as CSV/JSONL/Parquet",
+    ),
     "stats": ("store.cli", "stats", "what the store holds"),
     "check": ("store.cli", "check", "verify database, files and hashes"),
     "copy": ("store.cli", "copy", "copy the database into another (e.g. PostgreSQL)"),
