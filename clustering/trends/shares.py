@@ -162,3 +162,42 @@ def rising_and_falling(
     rising = [(names[i], float(slopes[i])) for i in order[::-1][:top] if slopes[i] > min_slope]
     falling = [(names[i], float(slopes[i])) for i in order[:top] if slopes[i] < -min_slope]
     return rising, falling
+
+
+@dataclass(frozen=True)
+class TagStyles:
+    """Each style's share of a tag's posts per week (on one source, or all), and their trends."""
+
+    everything: WeeklyShares | None  # every week with posts (None: nothing indexed)
+    weekly: WeeklyShares | None  # the weeks with at least `min_posts` posts
+    trends: list  # clustering.trends.model.Trend, fastest rising first
+    by_source: dict[str, WeeklyShares]
+
+
+def tag_styles(
+    store: Store,
+    index: StyleIndex,
+    tag: str | None,
+    source: str | None,
+    min_posts: int,
+    every_post: list | None = None,
+) -> TagStyles:
+    """What the Trends page and `/api/trends` show for a tag (None: all) and a source (None:
+    all): the weekly shares of each style and which rise or fall (`share_trends`)."""
+    from clustering.trends.model import share_trends
+
+    k = len(index.centroids)
+    every_post = every_post if every_post is not None else store.images.source_post_times()
+    posts = every_post if not tag else store.images.source_post_times(tag)
+    by_source = weekly_shares_by_source(posts, index.ids, index.labels, k)
+    if source is None:
+        everything = weekly_shares([(i, t) for i, _, t in posts], index.ids, index.labels, k)
+    else:
+        everything = by_source.get(source)
+    if everything is None or len(everything.weeks) == 0:
+        return TagStyles(None, None, [], by_source)
+    weekly = everything.dense(min_posts)
+    if len(weekly.weeks) == 0:
+        return TagStyles(everything, weekly, [], by_source)
+    trends = share_trends(index.meta.names, weekly.weeks, weekly.counts)
+    return TagStyles(everything, weekly, trends, by_source)

@@ -8,13 +8,12 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
-from clustering.trends.model import Trend, share_trends
+from clustering.trends.model import Trend
 from clustering.trends.shares import (
     WeeklyShares,
     index_sources,
     source_styles,
-    weekly_shares,
-    weekly_shares_by_source,
+    tag_styles,
 )
 from dash_app.ui import figures
 from dash_app.ui.components import graph, panel, source_dropdown, thumb
@@ -163,23 +162,19 @@ def trend_view(tag: str | None, source: object = inputs.ALL_SOURCES) -> list:
         chosen = inputs.source_name(source, known)
     except inputs.BadInput as exc:
         return [dbc.Alert(str(exc), color="warning")]
-    posts = every_post if tag in (None, ALL_TAGS, "") else app.store.images.source_post_times(tag)
-    by_source = weekly_shares_by_source(posts, index.ids, index.labels, k)
-    if chosen is None:
-        everything = weekly_shares([(i, t) for i, _, t in posts], index.ids, index.labels, k)
-    else:
-        everything = by_source.get(chosen)
+    wanted = None if tag in (None, ALL_TAGS, "") else tag
+    found = tag_styles(app.store, index, wanted, chosen, MIN_POSTS, every_post)
+    by_source, everything, weekly = found.by_source, found.everything, found.weekly
     on = f" on {chosen}" if chosen is not None else ""
-    if everything is None or len(everything.weeks) == 0:
+    if everything is None or weekly is None:
         return [dbc.Alert(f"No items of this tag{on} are in the style index yet.", color="info")]
-    weekly = everything.dense(MIN_POSTS)
     if len(weekly.weeks) == 0:
         return [
             dbc.Alert(f"No week has {MIN_POSTS} or more posts of this tag{on} yet.", color="info")
         ]
     sparse = len(everything.weeks) - len(weekly.weeks)
     names = index.meta.names
-    fitted = share_trends(names, weekly.weeks, weekly.counts)
+    fitted = found.trends
     rising = [t for t in fitted if t.direction == "rising"][:3]
     falling = [t for t in reversed(fitted) if t.direction == "falling"][:3]
     highlight = {names.index(t.name) for t in rising + falling}
