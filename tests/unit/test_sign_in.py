@@ -90,6 +90,11 @@ def test_pages_callbacks_images_and_the_api_refuse_without_a_session(shared) -> 
         f"/image/{shas[0]}",
         f"/thumb/160/{shas[0]}",
         "/api/index",
+        "/api/styles",
+        "/api/styles/1",
+        "/api/recommend?id=1",
+        "/api/trends",
+        "/api/openapi.json",
         "/_reload-hash",
         "/_dash-component-suites/dash/dcc/dash_core_components.js",
         "/assets/",  # Dash's catch-all page behind the stylesheets' folder
