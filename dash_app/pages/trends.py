@@ -4,6 +4,8 @@ source (a style's share of its posts that week), so sites of different sizes com
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
@@ -25,6 +27,7 @@ from dash_app.ui.ids import (
     TAG_TREND_TABLE,
     TAG_TREND_VIEW,
     TREND_FOLLOW,
+    TREND_LINK,
     TREND_NOTE,
     TREND_SOURCE,
     TREND_SOURCES_NOTE,
@@ -42,14 +45,36 @@ FOLLOWED = 6  # tags followed at first: the most used
 MAX_FOLLOWED = 12
 
 
-def layout(**_query: str) -> html.Div:
+def view_link(tag: object, source: object, follow: object) -> str:
+    """The query string of a view (`?tag=boho&source=mastodon&follow=a,b`): a link to it."""
+    query = {}
+    if isinstance(tag, str) and tag and tag != ALL_TAGS:
+        query["tag"] = tag
+    if isinstance(source, str) and source and source != inputs.ALL_SOURCES:
+        query["source"] = source
+    if isinstance(follow, list) and all(isinstance(t, str) for t in follow):
+        query["follow"] = ",".join(follow[:MAX_FOLLOWED])
+    return "/trends" + (f"?{urlencode(query)}" if query else "")
+
+
+def layout(
+    tag: str | None = None, source: str | None = None, follow: str | None = None, **_query: str
+) -> html.Div:
+    """The page; its query string (`?tag=`, `&source=`, `&follow=a,b`) sets the view, so a view
+    can be linked and reloaded. Values that do not name a known tag or source are ignored."""
     app = get_context()
     tags = app.store.images.tag_counts()
+    known_tags = {t for t, _ in tags}
     options = [{"label": "all tags", "value": ALL_TAGS}] + [
         {"label": f"#{t} ({n})", "value": t} for t, n in tags[:300]
     ]
+    chosen_tag = tag if isinstance(tag, str) and tag in known_tags else ALL_TAGS
+    wanted = [t for t in (follow or "").split(",")[:MAX_FOLLOWED] if t in known_tags]
+    followed = wanted or [t for t, _ in tags[:FOLLOWED]]
     loaded = app.engine.loaded()
     sources = None if loaded is None else index_sources(loaded.index, app.store)
+    known_sources = [] if sources is None else sources.sources
+    chosen_source = source if source in known_sources else inputs.ALL_SOURCES
     return html.Div(
         [
             html.Div(
@@ -58,11 +83,17 @@ def layout(**_query: str) -> html.Div:
                     dcc.Dropdown(
                         id=TREND_TAG,
                         options=options,
-                        value=ALL_TAGS,
+                        value=chosen_tag,
                         clearable=False,
                         style={"minWidth": "16rem"},
                     ),
-                    source_dropdown(TREND_SOURCE, sources),
+                    source_dropdown(TREND_SOURCE, sources, chosen_source),
+                    html.A(
+                        "link to this view",
+                        id=TREND_LINK,
+                        href=view_link(chosen_tag, chosen_source, followed),
+                        className="ms-3 small",
+                    ),
                 ],
                 className="d-flex align-items-center mb-3",
             ),
@@ -73,7 +104,7 @@ def layout(**_query: str) -> html.Div:
                     dcc.Dropdown(
                         id=TREND_FOLLOW,
                         options=[{"label": f"#{t} ({n})", "value": t} for t, n in tags[:300]],
-                        value=[t for t, _ in tags[:FOLLOWED]],
+                        value=followed,
                         multi=True,
                         placeholder="tags to follow",
                         style={"minWidth": "24rem"},
@@ -290,6 +321,12 @@ def tag_trend_view(tags: object) -> list:
 
 
 callback(Output(TAG_TREND_VIEW, "children"), Input(TREND_FOLLOW, "value"))(tag_trend_view)
+callback(
+    Output(TREND_LINK, "href"),
+    Input(TREND_TAG, "value"),
+    Input(TREND_SOURCE, "value"),
+    Input(TREND_FOLLOW, "value"),
+)(view_link)
 
 
 def emerging_view(_loaded: object = None) -> list:

@@ -203,7 +203,9 @@ def graph(graph_id: str, figure: object, toolbar: bool = False, **props: object)
     return dcc.Graph(id=graph_id, figure=figure, config=config, **props)
 
 
-def source_dropdown(element_id: str, sources: SourceStyles | None) -> html.Div:
+def source_dropdown(
+    element_id: str, sources: SourceStyles | None, value: str = ALL_SOURCES
+) -> html.Div:
     """'all sources' or one source (with its posts, most first). Hidden with fewer than two
     sources, but always in the layout, so the callbacks that read it still run."""
     known = [] if sources is None else zip(sources.sources, sources.totals.tolist(), strict=True)
@@ -214,7 +216,7 @@ def source_dropdown(element_id: str, sources: SourceStyles | None) -> html.Div:
         dcc.Dropdown(
             id=element_id,
             options=options,
-            value=ALL_SOURCES,
+            value=value if sources is not None and value in sources.sources else ALL_SOURCES,
             clearable=False,
             style={"minWidth": "15rem"},
         ),

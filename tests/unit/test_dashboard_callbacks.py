@@ -727,3 +727,24 @@ def test_emerging_looks_say_when_nothing_rises_clearly(app: Dash) -> None:
 
     view = str(trends.emerging_view())
     assert "Emerging looks" in view and "None rises clearly yet" in view  # 30 items, 5 weeks
+
+
+def test_the_trends_page_reads_its_query_string_and_links_its_view(app: Dash) -> None:
+    """A view can be linked and reloaded: ?tag=, &source= and &follow= set the controls, and
+    the page offers the link of what is shown; values that name nothing known are ignored."""
+    from dash_app.pages import trends
+
+    page = trends.layout(tag="boho", source="test", follow="minimal,boho,nope")
+    assert _find(page, "trend-tag").value == "boho"
+    assert _find(page, "trend-follow").value == ["minimal", "boho"]
+    assert _find(page, "trend-source").value == "test"
+    assert _find(page, "trend-link").href == "/trends?tag=boho&source=test&follow=minimal%2Cboho"
+    default = trends.layout(tag="<script>", source="x" * 500, follow=None)
+    assert _find(default, "trend-tag").value == "__all__"
+    assert _find(default, "trend-source").value == "__all__"
+    assert _find(default, "trend-link").href.startswith("/trends?follow=")  # no tag, no source
+    assert trends.view_link("streetwear", "mastodon", ["boho"]) == (
+        "/trends?tag=streetwear&source=mastodon&follow=boho"
+    )
+    assert trends.view_link("__all__", "__all__", None) == "/trends"
+    assert trends.view_link(["x"], {"a": 1}, "boho") == "/trends"  # junk from a browser
