@@ -57,7 +57,7 @@ package-check: setup ## build the wheel, install it into a new venv, run stylesc
 	$(PYTHON) -m venv "$$tmp/venv" && \
 	"$$tmp/venv/bin/pip" install --quiet --disable-pip-version-check -c requirements.txt "$$tmp"/dist/*.whl && \
 	cd "$$tmp" && "$$tmp/venv/bin/stylescout" --version && \
-	"$$tmp/venv/bin/stylescout" stats --data-dir "$$tmp/data" && \
+	mkdir "$$tmp/data" && "$$tmp/venv/bin/stylescout" stats --data-dir "$$tmp/data" && \
 	"$$tmp/venv/bin/python" -c "from stylescout.settings import builtin_sources as b; assert len(b()) >= 6, b()" && \
 	echo "package-check: the wheel installs and runs"
 
