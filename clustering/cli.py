@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import sys
 from collections.abc import Sequence
@@ -225,6 +226,12 @@ def _export(args: argparse.Namespace, store: Store) -> int:
     if args.format == "parquet" and not args.out:
         raise UsageError("--format parquet needs --out FILE")
     tag = normalise_tag(args.tag) if args.tag else None
+    if tag is not None:
+        known = [t for t, _ in store.images.tag_counts()]
+        if tag not in known:
+            close = difflib.get_close_matches(tag, known, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise UsageError(f"no image in the store has the tag '{tag}'{hint}")
     with progress(desc="reading", unit="img") as bar:
 
         def show(done: int, total: int) -> None:

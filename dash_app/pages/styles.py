@@ -32,6 +32,7 @@ from dash_app.ui.ids import (
 from dash_app.web import inputs
 from dash_app.web.context import get_context
 from dash_app.web.images import image_url
+from dash_app.web.inputs import ALL_SOURCES
 
 dash.register_page(__name__, path="/styles", name="Styles", title="StyleScout · styles", order=2)
 
@@ -88,7 +89,9 @@ def space_line(meta: IndexMeta) -> str:
     )
 
 
-def layout(style: str | None = None, **_query: str) -> html.Div:
+def layout(style: str | None = None, source: str | None = None, **_query: str) -> html.Div:
+    """The page; `?style=N` opens a style and `&source=NAME` browses it on one site, so a view
+    can be linked (values that name nothing known are ignored)."""
     loaded = get_context().engine.loaded()
     if loaded is None:
         return dbc.Alert(
@@ -158,7 +161,7 @@ def layout(style: str | None = None, **_query: str) -> html.Div:
                                 placeholder="choose a style",
                                 style={"minWidth": "18rem"},
                             ),
-                            source_dropdown(BROWSE_SOURCE, sources),
+                            source_dropdown(BROWSE_SOURCE, sources, source or ALL_SOURCES),
                         ],
                         className="d-flex align-items-center mb-3",
                     ),

@@ -71,6 +71,8 @@ def test_a_tag_or_a_source_as_json_lines_and_the_files_by_name(data: Path, tmp_p
     assert "2 files copied" in err
     code, out_text, _ = _export(data, "--source", "mastodon", "--format", "jsonl")
     assert [json.loads(line)["id"] for line in out_text.splitlines()] == [3]
+    code, _, err = _export(data, "--tag", "bohoo")
+    assert code == 2 and "no image in the store has the tag 'bohoo' (did you mean 'boho'?)" in err
 
 
 def test_parquet_and_what_cannot_be_exported(data: Path, tmp_path: Path) -> None:

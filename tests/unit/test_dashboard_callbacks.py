@@ -458,6 +458,9 @@ def test_styles_and_trends_per_source(app: Dash) -> None:
     browse = _find(page, "browse-source")
     assert [o["value"] for o in browse.options] == ["__all__", "test", "mastodon"]
     assert "mastodon (10 posts)" in str(browse.options)
+    assert browse.value == "__all__"
+    assert _find(styles.layout(style="2", source="mastodon"), "browse-source").value == "mastodon"
+    assert _find(styles.layout(source="nowhere"), "browse-source").value == "__all__"
     gallery = str(styles.gallery(2, "mastodon"))  # six items of style 2 were reposted there
     assert "10 items, 6 of them seen on mastodon" in gallery
     assert gallery.count("/thumb/320/") == 6
