@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import random
+from urllib.parse import urlencode
 
 import dash
 import dash_bootstrap_components as dbc
@@ -18,6 +19,7 @@ from dash_app.recommend import Recommendation, recommend, uploads_folder
 from dash_app.ui.components import item_card, rating_mark, style_card, thumb
 from dash_app.ui.ids import (
     CLEAR_PHOTOS,
+    DISCOVER_LINK,
     DISCOVER_MESSAGE,
     DISCOVER_RESULT,
     INTERLEAVED_NOTE,
@@ -82,8 +84,60 @@ def _picker(shuffle: int = 0) -> list:
     ]
 
 
-def layout(**_query: str) -> html.Div:
-    max_bytes = get_context().config.dashboard.max_upload_bytes
+def view_link(photos: object, show_rated: object = None) -> str:
+    """A link to the view (`/?items=12,34&rated=1`): the catalogue items chosen as the person's
+    photos and the 'show items I rated' box. Uploads stay out: they are the person's own."""
+    query = {}
+    try:
+        entries = inputs.photos(photos, inputs.MAX_PHOTO_ENTRIES)
+    except BadInput:
+        entries = []
+    items = [str(p.id) for p in entries if isinstance(p, inputs.ItemPhoto)]
+    if items:
+        query["items"] = ",".join(items)
+    if show_rated is True:
+        query["rated"] = "1"
+    return "/" + (f"?{urlencode(query, safe=',')}" if query else "")
+
+
+def _linked_items(items: object, limit: int) -> list[inputs.ItemPhoto]:
+    """The stored catalogue items a link names (`?items=12,34`), in its order; anything that is
+    not a stored item's id is left out, and at most `limit` are taken."""
+    if not isinstance(items, str) or not items:
+        return []
+    wanted: list[int] = []
+    for part in items.split(",")[: inputs.MAX_PHOTO_ENTRIES]:
+        part = part.strip()
+        if not (part.isascii() and part.isdigit() and len(part) <= 19):
+            continue
+        try:
+            image_id = inputs.check(inputs.ImageId, int(part), "an item")
+        except BadInput:
+            continue
+        if image_id not in wanted:
+            wanted.append(image_id)
+    rows = get_context().store.images.cards(wanted[:limit]) if wanted else {}
+    return [
+        inputs.ItemPhoto(kind="item", id=i, sha256=rows[i]["sha256"])
+        for i in wanted[:limit]
+        if i in rows
+    ]
+
+
+def layout(items: str | None = None, rated: str | None = None, **_query: str) -> html.Div:
+    """The page; its query string (`?items=12,34` catalogue items as your photos, `&rated=1`)
+    sets the view, so it can be linked and reloaded."""
+    cfg = get_context().config.dashboard
+    max_bytes = cfg.max_upload_bytes
+    linked = _linked_items(items, cfg.max_photos)
+    show_rated = rated == "1"
+    # A link's items win over the photos this browser tab kept (session storage would
+    # otherwise replace them as the page mounts).
+    my_photos = (
+        dcc.Store(id=MY_PHOTOS, storage_type="memory", data=inputs.photo_dicts(linked))
+        if linked
+        else dcc.Store(id=MY_PHOTOS, storage_type="session", data=[])
+    )
     photos = dbc.Card(
         dbc.CardBody(
             [
@@ -137,7 +191,7 @@ def layout(**_query: str) -> html.Div:
                     dbc.Checkbox(
                         id=SHOW_RATED,
                         label="show items I rated",
-                        value=False,
+                        value=show_rated,
                         className="me-3 mb-0 small",
                     ),
                     dbc.Button(
@@ -147,6 +201,12 @@ def layout(**_query: str) -> html.Div:
                         color="primary",
                         n_clicks=0,
                     ),
+                    html.A(
+                        "link to this view",
+                        id=DISCOVER_LINK,
+                        href=view_link(inputs.photo_dicts(linked), show_rated),
+                        className="ms-3 small",
+                    ),
                 ],
                 className="d-flex align-items-center mb-3",
             ),
@@ -155,7 +215,7 @@ def layout(**_query: str) -> html.Div:
     )
     return html.Div(
         [
-            dcc.Store(id=MY_PHOTOS, storage_type="session", data=[]),
+            my_photos,
             dbc.Row([dbc.Col(photos, lg=4, className="mb-3"), dbc.Col(results, lg=8)]),
         ]
     )
@@ -406,6 +466,10 @@ def _on_photos(contents, _clear, picks, removes, filenames, photos):
 
 
 callback(Output(PHOTO_STRIP, "children"), Input(MY_PHOTOS, "data"))(photo_strip)
+
+callback(Output(DISCOVER_LINK, "href"), Input(MY_PHOTOS, "data"), Input(SHOW_RATED, "value"))(
+    view_link
+)
 
 callback(Output(PICKER, "children"), Input(SHUFFLE_PICKS, "n_clicks"), prevent_initial_call=True)(
     _picker

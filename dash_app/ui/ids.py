@@ -12,6 +12,7 @@ USER_ID = "user-id"
 
 # dash_app/pages/discover.py
 CLEAR_PHOTOS = "clear-photos"
+DISCOVER_LINK = "discover-link"
 DISCOVER_MESSAGE = "discover-message"
 DISCOVER_RESULT = "discover-result"
 INTERLEAVED_NOTE = "interleaved-note"

@@ -224,6 +224,24 @@ def test_every_page_renders_without_console_errors(
     assert space.endswith("Nearest items: exact (numpy)."), space  # a small index: no FAISS
     assert console_errors(browser) == []
 
+    with Store(config.data_dir) as store:  # Discover, its chosen catalogue items in the URL
+        chosen = [image_id for image_id, _ in store.images.image_files()[2:4]]
+    browser.get(f"{url}/?items={chosen[0]},{chosen[1]}&rated=1")
+    wait.until(lambda d: d.find_elements(By.ID, "style-card") and len(_items(d)) == 10)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#photo-strip img")) == 2
+    assert not set(chosen) & set(_items(browser))  # your photos are not recommended back
+    link = browser.find_element(By.ID, "discover-link").get_attribute("href")
+    assert link == f"{url}/?items={chosen[0]},{chosen[1]}&rated=1"
+    _click(browser, browser.find_element(By.CSS_SELECTOR, "#photo-strip .ss-remove"))
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#photo-strip img")) == 1)
+    wait.until(
+        lambda d: (
+            d.find_element(By.ID, "discover-link").get_attribute("href")
+            == f"{url}/?items={chosen[1]}&rated=1"
+        )
+    )
+    assert console_errors(browser) == []
+
 
 def test_scrape_page_runs_a_scrape_then_the_new_style_appears(
     browser: WebDriver, demo: tuple[Config, str]

@@ -751,3 +751,38 @@ def test_the_trends_page_reads_its_query_string_and_links_its_view(app: Dash) ->
     )
     assert trends.view_link("__all__", "__all__", None) == "/trends"
     assert trends.view_link(["x"], {"a": 1}, "boho") == "/trends"  # junk from a browser
+
+
+def test_discover_reads_its_query_string_and_links_its_view(app: Dash) -> None:
+    """?items=12,34 makes those catalogue items the person's photos (the link wins over what
+    the tab kept), &rated=1 ticks 'show items I rated'; junk and ids not stored are left out,
+    and the page links what it shows (uploads stay out of the link)."""
+    from dash_app.pages import discover
+
+    first, second = _ids()[3], _ids()[12]
+    page = discover.layout(
+        items=f"{first}, {second},{first},junk,-4,99999999,{'9' * 40}", rated="1"
+    )
+    store = _find(page, "my-photos")
+    assert store.storage_type == "memory"
+    assert [p["id"] for p in store.data] == [first, second]
+    assert _find(page, "show-rated").value is True
+    assert _find(page, "discover-link").href == f"/?items={first},{second}&rated=1"
+    assert "minimal · coat" in str(discover.show_recommendations(store.data[1:], USER))
+
+    plain = discover.layout()
+    assert _find(plain, "my-photos").storage_type == "session"  # the tab's photos are kept
+    assert _find(plain, "discover-link").href == "/"
+    assert discover.layout(items="<script>")  # nothing named: the plain page
+    upload = {
+        "kind": "upload",
+        "sha256": "a" * 64,
+        "name": "me.jpg",
+        "preview": "data:image/jpeg;base64,",
+    }
+    item = {"kind": "item", "id": first, "sha256": store.data[0]["sha256"]}
+    assert discover.view_link([upload, item], False) == f"/?items={first}"
+    assert discover.view_link("junk", "yes") == "/"  # junk from a browser
+    limit = get_context().config.dashboard.max_photos
+    many = ",".join(str(i) for i in _ids()[: limit + 3])
+    assert len(_find(discover.layout(items=many), "my-photos").data) == limit
