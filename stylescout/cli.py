@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import logging
+import os
 import re
 import sys
 import threading
@@ -22,6 +23,7 @@ EXIT_FAILURES = 1  # done, with failures (some images, some source)
 EXIT_USAGE = 2  # an argument, a setting or a value that cannot be taken; nothing was done
 EXIT_COULD_NOT_RUN = 3  # the command could not run (store, site, index, server)
 EXIT_INTERRUPTED = 130
+EXIT_PIPE_CLOSED = 141  # the reader of the output went away (`... | head`), as a shell reports it
 
 
 def human_bytes(n: int) -> str:
@@ -152,6 +154,11 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `stylescout export | head`: stop quietly, as other tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's last flush must not fail too
+        os.close(devnull)
+        return EXIT_PIPE_CLOSED
 
 
 class Stoppable(Protocol):

@@ -7,6 +7,8 @@ import argparse
 import contextlib
 import io
 import logging
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -133,3 +135,22 @@ def test_asking_an_empty_store_for_a_style_could_not_run(tmp_path: Path) -> None
     photo.write_bytes(jpeg_bytes(1))
     done = run_cli_here("clustering", "recommend", str(photo), "--data-dir", str(tmp_path / "data"))
     assert done.returncode == 3 and done.stderr.startswith("error: no style index yet")
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`stylescout export | head`: when the pipe's reader closes, the command stops with the
+    shell's code for it (141), no traceback."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    with os.fdopen(write_end, "w") as closed:
+        monkeypatch.setattr(sys, "stdout", closed)
+
+        def export(_argv: object) -> int:
+            for n in range(100_000):
+                print(f"row {n}")
+            return 0
+
+        assert run_cli(export, []) == 141
+    assert "Traceback" not in capsys.readouterr().err
