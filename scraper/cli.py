@@ -10,8 +10,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from tqdm import tqdm
-
 from scraper.importer import DEFAULT_TAG_COLUMNS, ImportProgress, import_folder
 from scraper.scrape import ScrapeProgress, parse_sources, scrape_sources
 from store import Store
@@ -21,6 +19,7 @@ from stylescout.cli import (
     add_command,
     base_parser,
     config_from_args,
+    note,
     progress,
     run_cli,
     serve_until_interrupted,
@@ -57,7 +56,7 @@ def _scrape(args: argparse.Namespace, config: Config) -> int:
             bar = bars[p.source]
             if p.source not in announced:
                 announced.add(p.source)
-                tqdm.write(f"source {p.source} ({p.mode} mode)")
+                note(f"source {p.source} ({p.mode} mode)")
             bar.set_postfix(found=p.found, dup=p.duplicates, failed=p.failed, refresh=False)
             bar.update(p.added + p.skipped - bar.n)
 

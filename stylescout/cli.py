@@ -101,6 +101,13 @@ def progress(**options: Any) -> tqdm:
     return tqdm(**options)
 
 
+def note(message: str) -> None:
+    """A line for the person watching, not a result: on stderr above the progress bars (so
+    standard output holds only results), and not at all with -q."""
+    if not _quiet:
+        tqdm.write(message, file=sys.stderr)
+
+
 def add_command(
     subparsers: argparse._SubParsersAction, name: str, summary: str, aliases: Sequence[str] = ()
 ) -> argparse.ArgumentParser:
