@@ -81,7 +81,8 @@ def _scrape(args: argparse.Namespace, config: Config) -> int:
             print(f"{prefix}stopped: {outcome.error}", file=sys.stderr)
     if len(failures) == len(outcomes):
         return EXIT_COULD_NOT_RUN  # every source stopped: nothing was gathered
-    return EXIT_FAILURES if failures else 0
+    images_failed = any(o.result is not None and o.result.progress.failed for o in outcomes)
+    return EXIT_FAILURES if failures or images_failed else 0  # done, with failures
 
 
 def _import(args: argparse.Namespace, config: Config) -> int:
@@ -109,7 +110,7 @@ def _import(args: argparse.Namespace, config: Config) -> int:
         + (f" ({reasons})" if reasons else "")
         + f", in {time.monotonic() - started:.1f} s"
     )
-    return 0
+    return EXIT_FAILURES if failed else 0  # done, with failures: some files were not imported
 
 
 def _main(argv: Sequence[str] | None, prog: str) -> int:

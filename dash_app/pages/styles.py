@@ -4,6 +4,8 @@ all)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import dash
 import dash_bootstrap_components as dbc
 import numpy as np
@@ -26,6 +28,7 @@ from dash_app.ui.ids import (
     STYLE_MAP,
     STYLE_SIZES,
     STYLE_SPACE,
+    STYLES_LINK,
     STYLES_SOURCES,
     STYLES_TITLE,
 )
@@ -89,9 +92,22 @@ def space_line(meta: IndexMeta) -> str:
     )
 
 
+def view_link(style: object, source: object) -> str:
+    """A link to the view: `/styles?style=N&source=NAME`, N counted from 1 as `stylescout
+    styles`, `export --style` and `/api/styles/N` count (the dropdown holds N - 1)."""
+    query = {}
+    number = inputs.style_number(style)
+    if number is not None:
+        query["style"] = str(number + 1)
+    if isinstance(source, str) and source and source != ALL_SOURCES:
+        query["source"] = source
+    return "/styles" + (f"?{urlencode(query)}" if query else "")
+
+
 def layout(style: str | None = None, source: str | None = None, **_query: str) -> html.Div:
-    """The page; `?style=N` opens a style and `&source=NAME` browses it on one site, so a view
-    can be linked (values that name nothing known are ignored)."""
+    """The page; `?style=N` (counted from 1, as the command line counts) opens a style and
+    `&source=NAME` browses it on one site, so a view can be linked (values that name nothing
+    known are ignored)."""
     loaded = get_context().engine.loaded()
     if loaded is None:
         return dbc.Alert(
@@ -108,8 +124,10 @@ def layout(style: str | None = None, source: str | None = None, **_query: str) -
     style_map = figures.style_map(loaded.map2d(), index.labels, names, _shas(loaded), MAP_POINTS)
     dendrogram = figures.dendrogram(index.centroids, index.linkage, names)
     number = inputs.style_number(style)
-    chosen = number if number is not None and number < len(names) else None
+    chosen = number - 1 if number is not None and 1 <= number <= len(names) else None
     sources = index_sources(index, get_context().store)
+    known = [] if sources is None else sources.sources
+    chosen_source = source if isinstance(source, str) and source in known else ALL_SOURCES
     return html.Div(
         [
             html.Div(
@@ -154,14 +172,20 @@ def layout(style: str | None = None, source: str | None = None, **_query: str) -
                             dcc.Dropdown(
                                 id=BROWSE_STYLE,
                                 options=[
-                                    {"label": f"{n} ({int(index.sizes[i])})", "value": i}
+                                    {"label": f"{i + 1}. {n} ({int(index.sizes[i])})", "value": i}
                                     for i, n in enumerate(names)
                                 ],
                                 value=chosen,
                                 placeholder="choose a style",
                                 style={"minWidth": "18rem"},
                             ),
-                            source_dropdown(BROWSE_SOURCE, sources, source or ALL_SOURCES),
+                            source_dropdown(BROWSE_SOURCE, sources, chosen_source),
+                            html.A(
+                                "link to this view",
+                                id=STYLES_LINK,
+                                href=view_link(chosen, chosen_source),
+                                className="ms-3 small",
+                            ),
                         ],
                         className="d-flex align-items-center mb-3",
                     ),
@@ -281,6 +305,10 @@ callback(
 def _on_click(map_click, bar_click):
     return chosen_style(ctx.triggered_id, map_click, bar_click)
 
+
+callback(Output(STYLES_LINK, "href"), Input(BROWSE_STYLE, "value"), Input(BROWSE_SOURCE, "value"))(
+    view_link
+)
 
 callback(
     Output(STYLE_GALLERY, "children"),

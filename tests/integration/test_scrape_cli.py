@@ -128,6 +128,10 @@ def test_import_cli(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert SUMMARY.match(result.stdout.strip().splitlines()[-1])
     assert result.stdout.strip().splitlines()[-1].startswith("added 3, duplicates 0, failed 0")
+    (folder / "3.jpg").write_bytes(b"not an image at all")  # done, with a failure: exit 1
+    again = run_cli("scraper", "--data-dir", str(tmp_path / "d"), "import", str(folder))
+    assert again.returncode == 1, again.stderr
+    assert again.stdout.strip().splitlines()[-1].startswith("added 0, duplicates 3, failed 1 (")
 
 
 def _signal_state(pid: int) -> str:
@@ -242,6 +246,7 @@ def test_one_tag_from_two_sites_one_summary_line_each(
             assert SUMMARY.match(line.split(": ", 1)[1]), line
             assert line.split(": ", 1)[1].startswith("added 6,"), line
         assert "#boho mastodon" in done.stderr and "#boho demo-html" in done.stderr  # two bars
+
         with Store(tmp_path / "data") as store:
             assert store.stats().sources == {"mastodon": 6, "demo-html": 6}
         # an unknown source is refused before anything starts, naming the configured ones
@@ -261,3 +266,20 @@ def test_one_tag_from_two_sites_one_summary_line_each(
         # without --source and without a default, the person is told what to give
         none = run_cli("scraper", "--config", str(path), "scrape", "--tag", "boho", "--count", "2")
         assert none.returncode == 2 and "give --source" in none.stderr and "mastodon" in none.stderr
+
+
+def test_a_scrape_with_failed_images_is_done_with_failures(tmp_path: Path) -> None:
+    """Exit 1: the run completed, its summary counts the failures by reason."""
+    from sandbox.replicas import ReplicaOptions, create_mastodon_app, serving
+
+    replica = create_mastodon_app(ReplicaOptions(posts=8, image_status={1: 404}))
+    with serving(replica) as mastodon:
+        path = tmp_path / "config.yaml"
+        path.write_text(
+            f"data_dir: data\nsources:\n  mastodon:\n    base_url: {mastodon}\n"
+            "    allow_private_network: true\n    api: {request_spacing_s: 0}\n"
+        )
+        args = ("--config", str(path), "scrape", "--tag", "boho", "--count", "8")
+        done = run_cli("scraper", *args, "--source", "mastodon")
+        assert done.returncode == 1, done.stderr
+        assert "failed 1 (http_404 1)" in done.stdout.strip().splitlines()[-1]

@@ -459,7 +459,13 @@ def test_styles_and_trends_per_source(app: Dash) -> None:
     assert [o["value"] for o in browse.options] == ["__all__", "test", "mastodon"]
     assert "mastodon (10 posts)" in str(browse.options)
     assert browse.value == "__all__"
-    assert _find(styles.layout(style="2", source="mastodon"), "browse-source").value == "mastodon"
+    linked = styles.layout(style="2", source="mastodon")
+    assert _find(linked, "browse-source").value == "mastodon"
+    assert _find(linked, "browse-style").value == 1  # ?style= counts from 1, as the CLI does
+    assert _find(linked, "styles-link").href == "/styles?style=2&source=mastodon"
+    assert styles.view_link(0, "__all__") == "/styles?style=1"
+    assert styles.view_link(None, {"x": 1}) == "/styles"  # junk from a browser
+    assert _find(styles.layout(style="0"), "browse-style").value is None  # there is no style 0
     assert _find(styles.layout(source="nowhere"), "browse-source").value == "__all__"
     gallery = str(styles.gallery(2, "mastodon"))  # six items of style 2 were reposted there
     assert "10 items, 6 of them seen on mastodon" in gallery
