@@ -281,7 +281,9 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
     build.add_argument("--address", default=None, help="a Ray cluster to join, e.g. auto")
     build.add_argument("--actors", type=int, default=None, help="Ray actors (features.ray_actors)")
     rec = add_command(sub, "recommend", "your style and the nearest items for your photos")
-    rec.add_argument("photos", nargs="+", metavar="PHOTO")
+    rec.add_argument(
+        "photos", nargs="+", metavar="PHOTO", help="image files of yours (JPEG, PNG, WebP, ...)"
+    )
     rec.add_argument("--k", type=int, default=10, help="how many items (default 10)")
     rec.add_argument("--user", default=None, help="use this person's ratings (the dashboard's id)")
     rec.add_argument("--weights", default=None, help=weights_help)
@@ -292,7 +294,7 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
         default=None,
         help="label column(s), comma-separated (default: articleType; with --learned-split: all)",
     )
-    ev.add_argument("--k", type=int, default=10)
+    ev.add_argument("--k", type=int, default=10, help="neighbours scored per image (default 10)")
     ev.add_argument(
         "--learned-split",
         type=float,
@@ -302,7 +304,7 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
         "on the rest",
     )
     ev.add_argument("--seed", type=int, default=7, help="of the --learned-split draw")
-    ev.add_argument("--json", action="store_true")
+    ev.add_argument("--json", action="store_true", help="print one JSON object")
     cmp = add_command(sub, "compare", "backbones scored on the same labelled store")
     cmp.add_argument(
         "--backbones",
@@ -314,11 +316,16 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
         default="articleType,baseColour",
         help="label column(s), comma-separated (default: articleType,baseColour)",
     )
-    cmp.add_argument("--k", type=int, default=10)
-    cmp.add_argument("--json", action="store_true")
+    cmp.add_argument("--k", type=int, default=10, help="neighbours scored per image (default 10)")
+    cmp.add_argument("--json", action="store_true", help="print one JSON object")
     add_command(sub, "styles", "what the style index holds", aliases=["stats"])
     exp = add_command(sub, "export", "the store, a tag, a source or a style as rows of data")
-    exp.add_argument("--format", choices=["csv", "jsonl", "parquet"], default="csv")
+    exp.add_argument(
+        "--format",
+        choices=["csv", "jsonl", "parquet"],
+        default="csv",
+        help="csv (default), jsonl (one JSON object a line) or parquet (needs make setup-scale)",
+    )
     exp.add_argument(
         "--out", metavar="FILE", help="write here (default: standard output; parquet needs it)"
     )

@@ -86,7 +86,7 @@ def compare(
     if missing:
         raise StyleScoutError(
             f"no image has a '{missing[0]}' label: import a labelled folder"
-            " (python -m scraper import DIR) first"
+            " (stylescout import DIR) first"
         )
     rows = []
     for backbone in backbones:

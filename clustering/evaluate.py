@@ -86,7 +86,7 @@ def evaluate(
     if not label_of:
         raise StyleScoutError(
             f"no image has a '{label_column}' label: import a labelled folder"
-            " (python -m scraper import DIR) first"
+            " (stylescout import DIR) first"
         )
     keep = np.array([int(i) in label_of for i in index.ids])
     ids = index.ids[keep]

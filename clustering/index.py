@@ -192,7 +192,7 @@ def load_index(index_dir: Path) -> StyleIndex:
     """The current index (raises IndexMissingError when none was built)."""
     folder = current_folder(index_dir)
     if folder is None or not (folder / "meta.json").is_file():
-        raise IndexMissingError("no style index yet: run `python -m clustering build`")
+        raise IndexMissingError("no style index yet: run `stylescout build`")
     meta = IndexMeta(**json.loads((folder / "meta.json").read_text(encoding="utf-8")))
     with np.load(folder / "arrays.npz") as arrays:
         values = {name: arrays[name] for name in _ARRAYS}

@@ -101,12 +101,12 @@ class PhotoEmbedder:
         if meta[0] != index.meta.feature_key:
             raise IndexMismatchError(
                 f"the style index was built with {index.meta.feature_key} but the settings now "
-                f"make {meta[0]}: rebuild the index (python -m clustering build)"
+                f"make {meta[0]}: rebuild the index (stylescout build)"
             )
         if index.meta.colour_key and colour_key(meta[1]) != index.meta.colour_key:
             raise IndexMismatchError(
                 f"the style index used colour features {index.meta.colour_key} but the settings "
-                f"now make {colour_key(meta[1])}: rebuild the index (python -m clustering build)"
+                f"now make {colour_key(meta[1])}: rebuild the index (stylescout build)"
             )
 
     def embed(self, index: StyleIndex, files: Sequence[tuple[str, Path]]) -> np.ndarray:

@@ -127,7 +127,7 @@ def _say_sign_in(config: Config) -> str:
             if not store.accounts.names():
                 print(
                     "no accounts yet: nobody can sign in until one is added with"
-                    " python -m store users add NAME",
+                    " stylescout users add NAME",
                     flush=True,
                 )
     return mode
@@ -143,7 +143,7 @@ def _serve_workers(config: Config, host: str, args: argparse.Namespace) -> int:
     if redis_url(config) is None:
         raise ConfigError(
             "--workers needs Redis for background jobs: set dashboard.redis_url or"
-            " STYLESCOUT_REDIS_URL and start python -m dash_app --celery-worker (make serve)"
+            " STYLESCOUT_REDIS_URL and start stylescout serve --celery-worker (make serve)"
         )
     mode = _say_sign_in(config)
     port = config.dashboard.port if args.port is None else args.port

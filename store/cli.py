@@ -42,7 +42,11 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
         "--to", required=True, help="postgresql://user@host/db or a SQLite file; must be empty"
     )
     users = add_command(sub, "users", "accounts for a shared dashboard: add, passwd, remove, list")
-    users.add_argument("action", choices=["add", "passwd", "remove", "list"])
+    users.add_argument(
+        "action",
+        choices=["add", "passwd", "remove", "list"],
+        help="add an account, set its password, remove it (signing it out), or list them",
+    )
     users.add_argument("name", nargs="?", help="the account (add, passwd, remove)")
     users.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
@@ -73,7 +77,7 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
                 "OK: the store is consistent"
                 if report.clean
                 else "PROBLEMS found"
-                + ("" if args.repair else ": run `python -m store check --repair` for orphans")
+                + ("" if args.repair else ": run `stylescout check --repair` for orphans")
             )
             return 0 if report.clean else 1
 

@@ -39,8 +39,8 @@ def backbones_panel(saved: dict | None) -> dbc.Card:
     is the store's own but is read as untrusted: only numbers are shown as numbers."""
     if saved is None:
         hint = (
-            "No comparison yet: run python -m clustering compare on a labelled store "
-            "(e.g. after python -m scraper import ../shared/data/fashion-small-dev)."
+            "No comparison yet: run stylescout compare on a labelled store "
+            "(e.g. after stylescout import of a folder of labelled product photos)."
         )
         return panel(
             [html.Div(hint, className="text-muted small", id=NO_COMPARISON)],
@@ -115,8 +115,8 @@ def online_panel(config: Config, comparisons: list[OnlineComparison], ready: boo
     if not ready:
         body.append(
             html.Div(
-                f"On, but no index of the challenger ({mix.challenger}) yet: run python -m "
-                "clustering build (or a scrape on the Scrape page) to build it.",
+                f"On, but no index of the challenger ({mix.challenger}) yet: run stylescout "
+                "build (or a scrape on the Scrape page) to build it.",
                 className="text-muted small",
                 id=ONLINE_WAITING,
             )

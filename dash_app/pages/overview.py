@@ -91,7 +91,7 @@ def layout(**_query: str) -> html.Div:
             dbc.Alert(
                 [
                     "The store is empty: images arrive here when a tag is scraped (",
-                    html.Code("python -m scraper --help"),
+                    html.Code("stylescout scrape --help"),
                     ").",
                 ],
                 color="info",
