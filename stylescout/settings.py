@@ -38,21 +38,25 @@ class StoreConfig(_Section):
     url: str | None = Field(
         None,
         max_length=2000,
-        description="A SQLite file (default: data_dir/store.sqlite) or postgresql://user@host/db;"
-        " $STYLESCOUT_STORE_URL (or $STYLESCOUT_STORE__URL) overrides it.",
+        description="the database: a SQLite file (default: data_dir/store.sqlite) or"
+        " postgresql://user@host:port/db (needs `make setup-scale`)",
     )
-    busy_timeout_ms: int = Field(10_000, ge=0, description="How long a writer waits for a lock.")
+    busy_timeout_ms: int = Field(
+        10_000,
+        ge=0,
+        description="how long a writer waits for another writer's lock (SQLite's busy timeout,"
+        " PostgreSQL's lock_timeout)",
+    )
     images_url: str | None = Field(
         None,
         max_length=2000,
-        description="The image folder (default: data_dir/images), or an fsspec URL such as"
-        " s3://bucket/prefix (needs `make setup-scale`); $STYLESCOUT_IMAGES_URL (or"
-        " $STYLESCOUT_STORE__IMAGES_URL) overrides it.",
+        description="the image folder (default: data_dir/images), or an fsspec URL such as"
+        " s3://bucket/prefix (needs `make setup-scale`)",
     )
     images_options: dict[str, Any] = Field(
         default_factory=dict,
-        description="Options for the fsspec filesystem of images_url (e.g. endpoint_url, key,"
-        " secret); credentials otherwise come from the usual AWS variables and files.",
+        description="options for the fsspec filesystem of images_url (e.g. endpoint_url, key,"
+        " secret); credentials otherwise come from the usual AWS variables and files",
         repr=False,  # may hold a secret
     )
 
@@ -60,16 +64,20 @@ class StoreConfig(_Section):
 class DemoFeedConfig(_Section):
     """The local social-media-like site used by `make demo` and the tests."""
 
-    host: str = "127.0.0.1"
-    port: int = Field(8765, ge=0, le=65535)
-    seed: int = 7
-    posts_per_style: int = Field(200, ge=25, le=5000)
-    page_size: int = Field(24, ge=20, le=200)
-    image_width: int = Field(320, ge=256, le=2048)
-    image_height: int = Field(400, ge=256, le=2048)
-    weeks: int = Field(12, ge=2, le=104)
-    end_date: dt.date = dt.date(2026, 11, 15)
-    repost_rate: float = Field(0.08, ge=0.0, le=0.5)
+    host: str = Field("127.0.0.1", description="the address the demo feed binds")
+    port: int = Field(
+        8765, ge=0, le=65535, description="its port (--port overrides it; 0 picks a free one)"
+    )
+    seed: int = Field(7, description="the same seed gives the same posts and pixels")
+    posts_per_style: int = Field(200, ge=25, le=5000, description="posts per style family")
+    page_size: int = Field(24, ge=20, le=200, description="posts per `?page=N` page")
+    image_width: int = Field(320, ge=256, le=2048, description="image width in pixels")
+    image_height: int = Field(400, ge=256, le=2048, description="image height in pixels")
+    weeks: int = Field(12, ge=2, le=104, description="the weeks the posts span")
+    end_date: dt.date = Field(dt.date(2026, 11, 15), description="the day the posts end")
+    repost_rate: float = Field(
+        0.08, ge=0.0, le=0.5, description="the share of posts that repost an earlier image"
+    )
 
 
 class ScraperConfig(_Section):
@@ -79,29 +87,36 @@ class ScraperConfig(_Section):
         None, description="used when no --source is given (the demo commands make it demo)"
     )
     workers: int = Field(8, ge=1, le=64, description="parallel image downloads")
-    connect_timeout_s: float = Field(5.0, gt=0, le=120)
-    read_timeout_s: float = Field(15.0, gt=0, le=600)
+    connect_timeout_s: float = Field(
+        5.0, gt=0, le=120, description="seconds to wait for a connection to a site"
+    )
+    read_timeout_s: float = Field(15.0, gt=0, le=600, description="seconds to wait for an answer")
     retries: int = Field(3, ge=0, le=10, description="retries on 429/5xx and connection errors")
     backoff_s: float = Field(0.3, ge=0, le=30, description="exponential backoff factor")
     max_retry_after_s: float = Field(30.0, ge=0, le=600, description="longest Retry-After obeyed")
-    max_redirects: int = Field(5, ge=0, le=30)
+    max_redirects: int = Field(
+        5, ge=0, le=30, description="redirects followed, each one checked again"
+    )
     max_bytes: int = Field(20_000_000, ge=1024, description="largest image body accepted")
     max_pixels: int = Field(40_000_000, ge=10_000, description="largest width x height decoded")
     near_duplicate_distance: int = Field(
         10, ge=0, le=32, description="phash bits for a near-duplicate candidate; 0 = exact only"
     )
-    user_agent: str = "StyleScout/0.1 (+https://github.com/stylescout/stylescout)"
+    user_agent: str = Field(
+        "StyleScout/0.1 (+https://github.com/stylescout/stylescout)",
+        description="sent with every request and matched against robots.txt",
+    )
 
 
 class Selectors(_Section):
     """CSS selectors for one site's posts; `css@attr` reads an attribute instead of the text."""
 
-    post: str = "article"
-    image: str = "img"
-    link: str = "a[href]"
-    caption: str = ".caption"
-    time: str = "time"
-    likes: str = ".likes"
+    post: str = Field("article", description="one post on a page")
+    image: str = Field("img", description="the post's image, inside the post")
+    link: str = Field("a[href]", description="the link to the post (its href)")
+    caption: str = Field(".caption", description="the caption, whose hashtags become tags")
+    time: str = Field("time", description="when it was posted (its datetime attribute)")
+    likes: str = Field(".likes", description="its like count")
 
 
 class FieldPaths(_Section):
@@ -113,13 +128,19 @@ class FieldPaths(_Section):
     e.g. `https://www.flickr.com/photos/{owner}/{id}`.
     """
 
-    image: list[str] = Field(default_factory=lambda: ["image"], min_length=1)
-    post_url: str | None = "url"
-    post_url_template: str | None = None
-    text: str | None = None
-    text_is_html: bool = True
-    time: str | None = None
-    likes: str | None = None
+    image: list[str] = Field(
+        default_factory=lambda: ["image"],
+        min_length=1,
+        description="paths of the image URL, tried in order: the first that gives any URL wins",
+    )
+    post_url: str | None = Field("url", description="path of the link to the post")
+    post_url_template: str | None = Field(
+        None, description="builds the link from the item's fields instead of post_url"
+    )
+    text: str | None = Field(None, description="path of the caption, whose hashtags become tags")
+    text_is_html: bool = Field(True, description="the caption is HTML, read as its text")
+    time: str | None = Field(None, description="path of when it was posted")
+    likes: str | None = Field(None, description="path of its like count")
     tags: str | None = Field(None, description="a list of tags, or one space-separated string")
 
 
@@ -132,10 +153,19 @@ class PagingConfig(_Section):
     given. `none`: one request.
     """
 
-    kind: Literal["none", "link", "cursor", "max_id", "page"] = "none"
-    param: str | None = None
-    field: str | None = None
-    total_field: str | None = None
+    kind: Literal["none", "link", "cursor", "max_id", "page"] = Field(
+        "none", description="how the next page is asked for (see above)"
+    )
+    param: str | None = Field(
+        None, description="the query parameter that asks for the next page (cursor, max_id, page)"
+    )
+    field: str | None = Field(
+        None,
+        description="cursor: the answer's field sent back; max_id: the last item's field sent back",
+    )
+    total_field: str | None = Field(
+        None, description="page: the answer's field that gives the number of pages"
+    )
 
     @model_validator(mode="after")
     def _what_each_kind_needs(self) -> PagingConfig:
@@ -151,11 +181,15 @@ class CredentialConfig(_Section):
     stored. `send` says how it goes with each request: `bearer` (Authorization header), `param`
     (a query parameter such as `api_key`) or `login` (a source module logs in with it)."""
 
-    env: str | None = None
-    file: Path | None = None
-    send: Literal["bearer", "param", "login"] = "bearer"
-    param: str | None = None
-    required: bool = False
+    env: str | None = Field(None, description="the environment variable that holds it")
+    file: Path | None = Field(None, description="a file that holds it, read when env gives none")
+    send: Literal["bearer", "param", "login"] = Field(
+        "bearer", description="how it is sent: an Authorization header, a query parameter, a login"
+    )
+    param: str | None = Field(None, description="send: param: the query parameter's name")
+    required: bool = Field(
+        False, description="the source refuses to run without it (else it runs anonymously)"
+    )
     user_env: str | None = Field(None, description="login: the account name (e.g. a handle)")
     help: str = Field("", description="one line: how a person gets the credential")
 
@@ -174,14 +208,20 @@ class ApiConfig(_Section):
     The URL template is the source's `url`; `params` are query parameters (templates too).
     """
 
-    params: dict[str, str] = Field(default_factory=dict)
+    params: dict[str, str] = Field(
+        default_factory=dict, description="query parameters, each a template like the URL"
+    )
     items: str = Field("", description="path of the list of posts; '' = the answer itself")
-    fields: FieldPaths = FieldPaths()
-    paging: PagingConfig = PagingConfig()
-    credential: CredentialConfig | None = None
-    max_images_per_post: int = Field(4, ge=1, le=100)
-    max_response_bytes: int = Field(5_000_000, ge=1024, le=200_000_000)
-    max_json_depth: int = Field(64, ge=4, le=1000)
+    fields: FieldPaths = Field(FieldPaths(), description="where a post's parts are in one item")
+    paging: PagingConfig = Field(PagingConfig(), description="how the next page is asked for")
+    credential: CredentialConfig | None = Field(
+        None, description="a token or key of yours sent with each request"
+    )
+    max_images_per_post: int = Field(4, ge=1, le=100, description="images taken from one post")
+    max_response_bytes: int = Field(
+        5_000_000, ge=1024, le=200_000_000, description="largest answer read"
+    )
+    max_json_depth: int = Field(64, ge=4, le=1000, description="deepest nesting of an answer read")
     max_rate_limit_wait_s: float = Field(
         300.0, ge=0, le=86_400, description="longest rate-limit wait slept through"
     )
@@ -206,9 +246,13 @@ class SourceConfig(_Section):
     are added by the demo commands.
     """
 
-    kind: Literal["browser", "html", "api"] = "html"
-    url: str
-    page_url: str | None = None
+    kind: Literal["browser", "html", "api"] = Field(
+        "html", description="browser (Chromium, infinite scroll), html (pages) or api (JSON)"
+    )
+    url: str = Field(description="URL template of the tag's posts (the first page)")
+    page_url: str | None = Field(
+        None, description="URL template of page {page} (html sources, html_fallback)"
+    )
     base_url: str | None = Field(None, description="e.g. a local replica or your own mirror")
     instances: list[str] = Field(
         default_factory=list, description="mastodon: instance hosts walked in turn"
@@ -216,24 +260,38 @@ class SourceConfig(_Section):
     module: str | None = Field(
         None, description="a built-in site whose source class reads this entry (e.g. mastodon)"
     )
-    api: ApiConfig | None = None
-    next_selector: str = 'a[rel="next"]'
-    selectors: Selectors = Selectors()
-    enabled: bool = True
-    html_fallback: bool = False
-    robots: bool = True
-    allow_private_network: bool = False
+    api: ApiConfig | None = Field(
+        None, description="kind api: where the posts are in an answer and how to page"
+    )
+    next_selector: str = Field('a[rel="next"]', description="the next-page link of html sources")
+    selectors: Selectors = Field(Selectors(), description="CSS selectors of a page's posts")
+    enabled: bool = Field(True, description="false switches the source off")
+    html_fallback: bool = Field(
+        False, description="browser: read page_url pages when Chromium is missing"
+    )
+    robots: bool = Field(True, description="honour the site's robots.txt")
+    allow_private_network: bool = Field(
+        False, description="may reach private and local addresses (the demo sources do)"
+    )
     allowed_hosts: list[str] = Field(
         default_factory=list,
         description="host:port pairs reachable even when private (e.g. your own mirror)",
     )
     host_spacing_s: float = Field(0.0, ge=0, le=60, description="pause between requests to a host")
-    max_pages: int = Field(100, ge=1, le=10_000)
-    max_scrolls_without_new: int = Field(3, ge=1, le=50)
-    scroll_wait_s: float = Field(4.0, gt=0, le=60)
-    cookie_name: str | None = None
-    cookie_env: str | None = None
-    cookie_file: Path | None = None
+    max_pages: int = Field(100, ge=1, le=10_000, description="pages or API requests at most")
+    max_scrolls_without_new: int = Field(
+        3, ge=1, le=50, description="browser: scrolls that bring nothing new before it stops"
+    )
+    scroll_wait_s: float = Field(
+        4.0, gt=0, le=60, description="browser: seconds to wait for posts after a scroll"
+    )
+    cookie_name: str | None = Field(None, description="a session cookie of yours: its name")
+    cookie_env: str | None = Field(
+        None, description="the environment variable that holds the cookie's value"
+    )
+    cookie_file: Path | None = Field(
+        None, description="a file that holds the cookie's value (never logged or stored)"
+    )
 
     @model_validator(mode="after")
     def _api_needs_its_section(self) -> SourceConfig:
@@ -247,12 +305,17 @@ class SourceConfig(_Section):
 
 class ColourConfig(_Section):
     """A colour histogram of the garment (near-white studio background left out), joined to the
-    CNN features; on by default because it measurably wins (see BENCHMARKS.md)."""
+    CNN features; on by default because it measurably wins (see docs/explanation/benchmarks.md)."""
 
-    enabled: bool = True
+    enabled: bool = Field(True, description="join the colour histogram to the CNN features")
     bins: int = Field(8, ge=2, le=16, description="bins per RGB channel")
     weight: float = Field(0.8, ge=0, le=10, description="its weight against the CNN part")
-    background_threshold: int = Field(235, ge=0, le=256, description="256 keeps every pixel")
+    background_threshold: int = Field(
+        235,
+        ge=0,
+        le=256,
+        description="pixels brighter in every channel are background; 256 keeps every pixel",
+    )
 
 
 class LearningConfig(_Section):
@@ -277,26 +340,34 @@ class LearningConfig(_Section):
         "hashtags) loses against the raw space; all_tags: every tag alike, whatever its kind",
     )
     rating_weight: float = Field(0.5, ge=0, le=10, description="a person's liked items as a tag")
-    seed: int = 7
+    seed: int = Field(7, description="seed of the draw of the held-out tagged images")
 
 
 class FeaturesConfig(_Section):
     """The image descriptor: a Keras backbone, pooled, standardised, plus the colour part."""
 
-    backbone: Literal["resnet50", "resnet101", "densenet121", "inception_v3"] = "resnet50"
+    backbone: Literal["resnet50", "resnet101", "densenet121", "inception_v3"] = Field(
+        "resnet50", description="the Keras backbone (CNN) that describes an image"
+    )
     weights: str = Field("auto", description="auto | imagenet | none | path to a .h5 file")
-    input_size: int = Field(224, ge=32, le=1024)
-    pooling: Literal["avg", "max"] = "max"
+    input_size: int = Field(224, ge=32, le=1024, description="input side in pixels")
+    pooling: Literal["avg", "max"] = Field("max", description="global max or average pooling")
     pad: bool = Field(True, description="keep the aspect ratio and pad (else squash)")
-    pad_colour: tuple[int, int, int] = (255, 255, 255)
-    batch_size: int = Field(32, ge=1, le=512)
+    pad_colour: tuple[int, int, int] = Field(
+        (255, 255, 255), description="RGB colour of the padding"
+    )
+    batch_size: int = Field(32, ge=1, le=512, description="images per model call")
     standardise: bool = Field(True, description="z-score each dimension over the store")
     seed: int = Field(7, description="seed of the random weights when ImageNet is unavailable")
-    colour: ColourConfig = ColourConfig()
+    colour: ColourConfig = Field(
+        ColourConfig(), description="the colour histogram joined to the CNN features"
+    )
     space: Literal["learned", "raw"] = Field(
         "learned", description="learn the space from the store's tags (raw: the descriptor)"
     )
-    learning: LearningConfig = LearningConfig()
+    learning: LearningConfig = Field(
+        LearningConfig(), description="how the style space is learned from the store's tags"
+    )
     engine: Literal["local", "ray"] = Field(
         "local", description="where features are extracted: this process, or Ray Data actors"
     )
@@ -311,17 +382,19 @@ class ClusteringConfig(_Section):
     """SciPy hierarchical clustering into styles."""
 
     method: Literal["ward", "average", "complete", "single", "weighted", "centroid", "median"] = (
-        "ward"
+        Field("ward", description="SciPy linkage method")
     )
     n_styles: int | None = Field(12, ge=1, le=500, description="target number of styles")
     distance_threshold: float | None = Field(None, gt=0, description="cut height instead")
     merge_threshold: float = Field(0.15, ge=0, description="merge styles with closer centroids")
     min_size: int = Field(5, ge=1, description="smaller styles join their nearest neighbour")
     exact_limit: int = Field(20_000, ge=10, description="above: linkage on k-means centroids")
-    micro_clusters: int = Field(1_000, ge=10, le=20_000)
+    micro_clusters: int = Field(
+        1_000, ge=10, le=20_000, description="k-means micro-clusters linked above exact_limit"
+    )
     pca_dims: int = Field(128, ge=2, le=4096, description="dimensions the linkage works in")
-    representatives: int = Field(6, ge=1, le=50)
-    seed: int = 7
+    representatives: int = Field(6, ge=1, le=50, description="members kept to show each style")
+    seed: int = Field(7, description="seed of the PCA and the k-means micro-clusters")
 
 
 class InterleaveConfig(_Section):
@@ -350,8 +423,8 @@ class SearchConfig(_Section):
     storage: Literal["sq8", "fp16", "flat"] = Field("sq8", description="how vectors are coded")
     nlist: int | None = Field(None, ge=1, le=1_000_000, description="IVF lists (default √n)")
     nprobe: int = Field(32, ge=1, le=65_536, description="IVF lists searched per query")
-    hnsw_m: int = Field(32, ge=4, le=128)
-    ef_search: int = Field(128, ge=1, le=4096)
+    hnsw_m: int = Field(32, ge=4, le=128, description="HNSW: links per node (M)")
+    ef_search: int = Field(128, ge=1, le=4096, description="HNSW: candidates kept per query")
     train_size: int = Field(64_000, ge=1_000, le=2_000_000, description="IVF training sample")
     recall_queries: int = Field(200, ge=10, le=10_000, description="the build's recall check")
 
@@ -359,7 +432,7 @@ class SearchConfig(_Section):
 class RecommenderConfig(_Section):
     """Matching a person's photos and the nearest items."""
 
-    k: int = Field(10, ge=1, le=200)
+    k: int = Field(10, ge=1, le=200, description="items shown")
     match_threshold: float = Field(0.35, ge=-1, le=1, description="mean cosine to a style")
     pca_components: int | None = Field(None, ge=2, le=4096, description="faster, approximate")
     photo_weight: float = Field(1.0, gt=0, description="Rocchio: weight of the person's photos")
@@ -371,15 +444,19 @@ class RecommenderConfig(_Section):
     learner_pool: int = Field(300, ge=10, le=20_000, description="candidates it re-ranks")
     learner_c: float = Field(1.0, gt=0, le=1000, description="its inverse regularisation")
     show_rated: bool = Field(False, description="show items already rated again")
-    interleave: InterleaveConfig = InterleaveConfig()
+    interleave: InterleaveConfig = Field(
+        InterleaveConfig(), description="two backbones compared online (off by default)"
+    )
 
 
 class DashboardConfig(_Section):
     """The Dash web app."""
 
-    host: str = "127.0.0.1"
-    port: int = Field(8050, ge=0, le=65535)
-    title: str = "StyleScout"
+    host: str = Field(
+        "127.0.0.1", description="the address the dashboard binds (this machine only)"
+    )
+    port: int = Field(8050, ge=0, le=65535, description="its port (--port overrides it)")
+    title: str = Field("StyleScout", description="the name in the navigation bar and browser tab")
     max_upload_bytes: int = Field(15_000_000, ge=1024, description="largest photo accepted")
     max_upload_pixels: int = Field(40_000_000, ge=10_000, description="largest width x height")
     max_photos: int = Field(8, ge=1, le=50, description="photos a person can use at once")
@@ -441,16 +518,30 @@ class DashboardConfig(_Section):
 class Config(_Section):
     """All settings; `data_dir` is resolved to an absolute path on load."""
 
-    data_dir: Path = Path("data")
-    store: StoreConfig = StoreConfig()
-    demo_feed: DemoFeedConfig = DemoFeedConfig()
-    scraper: ScraperConfig = ScraperConfig()
-    sources: dict[str, SourceConfig] = Field(default_factory=lambda: dict(builtin_sources()))
-    features: FeaturesConfig = FeaturesConfig()
-    clustering: ClusteringConfig = ClusteringConfig()
-    recommender: RecommenderConfig = RecommenderConfig()
-    search: SearchConfig = SearchConfig()
-    dashboard: DashboardConfig = DashboardConfig()
+    data_dir: Path = Field(
+        Path("data"),
+        description="the local store (store.sqlite, images/, index/); relative to the config file",
+    )
+    store: StoreConfig = Field(StoreConfig(), description="where the database and images are")
+    demo_feed: DemoFeedConfig = Field(
+        DemoFeedConfig(), description="the local demo social-media feed"
+    )
+    scraper: ScraperConfig = Field(
+        ScraperConfig(), description="the downloader shared by every source"
+    )
+    sources: dict[str, SourceConfig] = Field(
+        default_factory=lambda: dict(builtin_sources()),
+        description="the sites to scrape, by name: the built-in sites and those the file adds",
+    )
+    features: FeaturesConfig = Field(FeaturesConfig(), description="the image descriptor")
+    clustering: ClusteringConfig = Field(
+        ClusteringConfig(), description="the clustering into styles"
+    )
+    recommender: RecommenderConfig = Field(
+        RecommenderConfig(), description="matching photos and ranking the nearest items"
+    )
+    search: SearchConfig = Field(SearchConfig(), description="how nearest items are found")
+    dashboard: DashboardConfig = Field(DashboardConfig(), description="the web app")
 
     @field_validator("sources", mode="before")
     @classmethod
