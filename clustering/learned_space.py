@@ -15,7 +15,8 @@ The learned coordinates are joined to the raw PCA coordinates at weight `raw_wei
 tags do not cover is not lost, and to the descriptor's own colour part at its own weight: a linear
 projection learned from many type-like tags (article, category, gender...) and a few colour ones
 trades colour away, and keeping the colour histogram beside it is what makes the learned space
-beat the raw one on every label column at once (BENCHMARKS.md, "The learned style space").
+beat the raw one on every label column at once (docs/explanation/benchmarks.md,
+"The learned style space").
 scikit-learn's LinearDiscriminantAnalysis takes one label per sample, hence the scatter matrices
 are built here (a few matrix products) and solved with SciPy.
 """

@@ -8,7 +8,7 @@ the best of a few crops (reposts are often cut a little at the edges): on averag
 (colour matters: a colourway differs everywhere on the garment) and everywhere locally (a print
 or a logo differs in a few cells; a detail smaller than about a cell, 1/16 of the side, can go
 unseen). The thresholds were set on the demo feed's reposts and fashion-small-dev's look-alike
-products (figures in BENCHMARKS.md).
+products (figures in docs/explanation/benchmarks.md).
 """
 
 from __future__ import annotations

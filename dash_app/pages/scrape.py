@@ -84,7 +84,7 @@ def layout(**_query: str) -> html.Div:
                 ),
                 html.Div(
                     "The count applies to each source; switched-off sources need a credential "
-                    "or an opt-in in config.yaml (see the README).",
+                    "or an opt-in in config.yaml (see docs/how-to/sources.md).",
                     className="small text-muted",
                 ),
                 html.Div(

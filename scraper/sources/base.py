@@ -75,7 +75,7 @@ class SourceSpec:
             where = f"set {cfg.cookie_env}" if cfg.cookie_env else "set a cookie_env"
             raise ConfigError(
                 f"source {self.name!r} needs your own session cookie: {where} or "
-                f"sources.{self.name}.cookie_file (see README: limits and risks)"
+                f"sources.{self.name}.cookie_file (see docs/how-to/sources.md: limits and risks)"
             )
         log.info("using the %s cookie from %s (value hidden)", cfg.cookie_name, origin)
         return {cfg.cookie_name: value}

@@ -27,7 +27,7 @@ def build_source(
     if not cfg.enabled:
         raise ConfigError(
             f"source {name!r} is switched off: set sources.{name}.enabled: true in the config "
-            "(read the README's notes on limits first)"
+            "(read its limits and terms in docs/how-to/sources.md first)"
         )
     spec = SourceSpec(name, cfg)
     if cfg.kind == "api":

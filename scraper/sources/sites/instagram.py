@@ -1,5 +1,5 @@
 """Instagram's tag pages, read in Chromium with your own session cookie (off by default: read
-the README's limits first). A browser entry: selectors, no code of its own."""
+its limits in docs/how-to/sources.md first). A browser entry: selectors, no code of its own."""
 
 from __future__ import annotations
 
