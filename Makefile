@@ -8,7 +8,7 @@ STAMP := $(VENV)/.stylescout-installed
 unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-scale demo serve test test-fast package-check lint audit bench bench-scale clean
+.PHONY: help setup setup-scale demo serve test test-fast package-check docs lint audit bench bench-scale clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
@@ -27,14 +27,14 @@ $(SCALE_STAMP): $(STAMP) requirements-scale.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-scale.txt
 	@touch $@
 
-setup-scale: $(SCALE_STAMP) ## also install the scale-out extra (PostgreSQL driver; README, "Scaling out")
+setup-scale: $(SCALE_STAMP) ## also install the scale-out extra (PostgreSQL driver; docs/how-to/scale-out.md)
 
 demo: setup ## serve the demo feed and the dashboard, and print their URLs
 	$(PY) -m dash_app --demo
 
 WORKERS ?= 2
 HOST ?= 127.0.0.1
-serve: setup-scale ## a team's dashboard: a Celery worker + WORKERS gunicorn workers on HOST (needs Redis; README, "Scaling out")
+serve: setup-scale ## a team's dashboard: a Celery worker + WORKERS gunicorn workers on HOST (needs Redis; docs/how-to/scale-out.md)
 	$(PY) -m dash_app --celery-worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(PY) -m dash_app --workers $(WORKERS) --host $(HOST)
@@ -60,6 +60,10 @@ package-check: setup ## build the wheel, install it into a new venv, run stylesc
 	mkdir "$$tmp/data" && "$$tmp/venv/bin/stylescout" stats --data-dir "$$tmp/data" && \
 	"$$tmp/venv/bin/python" -c "from stylescout.settings import builtin_sources as b; assert len(b()) >= 6, b()" && \
 	echo "package-check: the wheel installs and runs"
+
+docs: setup ## build the docs site into site/ (reference pages checked against the code; warnings fail)
+	$(PY) docs/gen_reference.py --check
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
 
 lint: setup ## ruff checks and formatting
 	$(PY) -m ruff check .
