@@ -1,9 +1,9 @@
-"""README screenshots of every dashboard page: `python -m bench.screenshots [--out docs]`.
+"""The docs' screenshots of every dashboard page: `python -m bench.screenshots [--out docs/images]`.
 
 Not a benchmark: it drives the real dashboard in headless Chromium on a demo store (the same
 store `bench.dashboard` builds; pass --data-dir to reuse one): uploads a photo on Discover, rates
 three items and updates, hovers the style map, runs a small scrape from the Scrape page, and saves
-one PNG per page.
+one PNG per page, and one of the demo feed.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def _settle(driver: WebDriver, selector: str, timeout: float = 120) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=REPO / "docs")
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "images")
     parser.add_argument("--data-dir", type=Path, default=None)
     args = parser.parse_args()
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="shots-")) / "data"
@@ -115,6 +115,10 @@ def main() -> int:
             d.get(server.url + "/store")
             _settle(d, "#stat-images")
             d.save_screenshot(str(out / "overview.png"))
+
+            d.get(f"http://127.0.0.1:{feed.port}/tag/boho")  # the demo feed itself
+            _settle(d, "article img")
+            d.save_screenshot(str(out / "demo-feed.png"))
     print(f"screenshots in {out}")
     return 0
 
