@@ -27,7 +27,7 @@ from dash_app.web.context import (
     register_context,
     unregister_context,
 )
-from dash_app.web.http_guard import UPDATE_PATH, HttpGuard, served_names
+from dash_app.web.http_guard import UPDATE_PATH, HttpGuard, served_names, upload_bytes
 from dash_app.web.images import register_image_routes
 from store import Store
 from stylescout.loader import load_config
@@ -185,7 +185,7 @@ def create_app(config: Config | None = None, warm: bool = False) -> Dash:
     app.server.extensions[EXTENSION_KEY] = ctx
     # the upload callback's body holds at most max_photos uploads, base64-encoded (4/3 larger);
     # every other request is held to max_callback_bytes at the door (dash_app/web/http_guard.py)
-    upload_cap = cfg.max_upload_bytes * cfg.max_photos * 4 // 3 + 2**20
+    upload_cap = upload_bytes(cfg)
     app.server.config["MAX_CONTENT_LENGTH"] = upload_cap
     app.server.wsgi_app = HttpGuard(
         app.server.wsgi_app,

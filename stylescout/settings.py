@@ -473,6 +473,27 @@ class DashboardConfig(_Section):
     threads: int = Field(8, ge=1, le=256, description="requests served at the same time")
     connection_limit: int = Field(100, ge=1, le=10_000, description="open connections at most")
     idle_timeout_s: int = Field(30, ge=1, le=3600, description="an idle connection is closed")
+    header_timeout_s: float = Field(
+        10.0,
+        ge=1,
+        le=300,
+        description="a request's line and headers must arrive within this many seconds of its"
+        " first byte, or the connection is closed (a slow client holds no connection for long)",
+    )
+    min_body_rate: int = Field(
+        10_000,
+        ge=0,
+        le=100_000_000,
+        description="bytes a second a request body must average once header_timeout_s has"
+        " passed since its headers, or the connection is closed (0: no floor)",
+    )
+    connections_per_address: int = Field(
+        32,
+        ge=1,
+        le=10_000,
+        description="open connections one client address may hold at once (the"
+        " trusted_proxies, which carry everyone's requests, are not held to it)",
+    )
     auth: Literal["auto", "password", "header"] = Field(
         "auto",
         description="sign-in: auto = none on 127.0.0.1 in one process, else password; header ="

@@ -4,7 +4,8 @@
   `dashboard.allowed_hosts`) are answered, so a DNS-rebinding page cannot drive a local dashboard.
 - Body size: `dashboard.max_callback_bytes` for every request, except the upload callback, which
   may carry up to `max_photos` photos; large bodies are let in a few at a time, so parallel
-  uploads cannot multiply the memory they take.
+  uploads cannot multiply the memory they take. A body without a length (chunked) is refused:
+  its size cannot be checked before it is read.
 - Headers: no framing (X-Frame-Options, CSP frame-ancestors), no MIME sniffing, same-origin
   referrers.
 """
@@ -16,6 +17,8 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Iterable
+
+from stylescout.settings import DashboardConfig
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,12 @@ SECURITY_HEADERS = [
 
 StartResponse = Callable[..., object]
 WsgiApp = Callable[[dict, StartResponse], Iterable[bytes]]
+
+
+def upload_bytes(cfg: DashboardConfig) -> int:
+    """The largest body a request may carry: the upload callback's, with `max_photos` photos
+    base64-encoded (4/3 larger) and room for the rest of the callback."""
+    return cfg.max_upload_bytes * cfg.max_photos * 4 // 3 + 2**20
 
 
 def host_name(header: str) -> str:
@@ -116,6 +125,10 @@ class HttpGuard:
             headers = headers + [(n, v) for n, v in SECURITY_HEADERS if n.lower() not in present]
             return start_response(status, headers, *rest)
 
+        if environ.get("HTTP_TRANSFER_ENCODING") and not environ.get("CONTENT_LENGTH"):
+            # a chunked body has no length to check before it is read (gunicorn's own workers
+            # pass it on so): the dashboard's clients always send a length
+            return _plain(start_response, "411 Length Required", "a body needs a Content-Length")
         length = environ.get("CONTENT_LENGTH") or "0"
         if not length.isdigit():
             return _plain(start_response, "400 Bad Request", "bad Content-Length")

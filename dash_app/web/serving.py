@@ -1,10 +1,11 @@
-"""The dashboard's production WSGI server: waitress, run from a background thread.
+"""The dashboard's production WSGI server in one process: waitress, run from a background thread.
 
 Why waitress: it is a pure-Python production server that runs in-process (so `make demo` stays one
 command and tests serve the real thing), with a fixed pool of worker threads, a cap on open
-connections, an idle-connection timeout, and request bodies buffered to temporary files rather
-than memory. Werkzeug's development server starts a thread per connection with no cap and no idle
-timeout. (Several worker processes, for a team's shared dashboard, are issue 14's.)
+connections, and requests read in full on its event loop (bodies buffered to temporary files)
+before a thread takes them. Werkzeug's development server starts a thread per connection with no
+cap and no timeout. The deadlines and per-address caps that keep slow clients from holding
+connections are in http_server.py, shared with a team's gunicorn workers (waitress_worker.py).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import logging
 import threading
 
 from waitress import wasyncore
-from waitress.server import create_server
 
+from dash_app.web.http_server import guarded_servers, listening_socket
 from stylescout.background_server import BackgroundServer
 from stylescout.errors import ServeError
 from stylescout.settings import DashboardConfig
@@ -31,22 +32,10 @@ class DashboardServer(BackgroundServer):
     def __init__(self, app: object, host: str, port: int, cfg: DashboardConfig) -> None:
         self._map: dict = {}
         try:
-            self._server = create_server(
-                app,
-                map=self._map,
-                host=host,
-                port=port,
-                threads=cfg.threads,
-                connection_limit=cfg.connection_limit,
-                channel_timeout=cfg.idle_timeout_s,
-                cleanup_interval=max(1, min(30, cfg.idle_timeout_s // 2)),
-                max_request_body_size=cfg.max_upload_bytes * cfg.max_photos * 4 // 3 + 2**20,
-                ident="StyleScout",
-                expose_tracebacks=False,
-                clear_untrusted_proxy_headers=True,
-            )
+            sock = listening_socket(host, port)
         except OSError as exc:
             raise ServeError.listening(exc, host, port) from None
+        (self._server,) = guarded_servers(app, [sock], cfg, self._map)
         super().__init__(host, int(self._server.effective_port))
         self._stop = threading.Event()
 

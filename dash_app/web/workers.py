@@ -2,11 +2,12 @@
 background jobs.
 
 Why gunicorn: waitress (dash_app/web/serving.py) serves one process; gunicorn forks workers from a
-small master that restarts any that die. Each worker builds its own app after the fork (no
-preloading: TensorFlow does not survive a fork), opens its own store connections and maps the
-style index's vectors from disk (memory-mapped, so the page cache holds them once for all
-workers). Workers share nothing else: sessions are in the store, job results, progress and
-cancel flags in Redis (dash_app/web/background.py).
+small master that restarts any that die. Each worker still reads requests with waitress
+(dash_app/web/waitress_worker.py), so slow clients meet the same limits in both set-ups. Each
+worker builds its own app after the fork (no preloading: TensorFlow does not survive a fork),
+opens its own store connections and maps the style index's vectors from disk (memory-mapped, so
+the page cache holds them once for all workers). Workers share nothing else: sessions are in the
+store, job results, progress and cancel flags in Redis (dash_app/web/background.py).
 """
 
 from __future__ import annotations
@@ -36,14 +37,11 @@ def gunicorn_options(config: Config, host: str, port: int) -> dict[str, Any]:
     return {
         "bind": bind,
         "workers": cfg.workers,
-        "worker_class": "gthread",
-        "threads": cfg.threads,
-        "worker_connections": cfg.connection_limit,
-        "keepalive": min(cfg.idle_timeout_s, 75),
+        # each worker reads requests with waitress and its limits (waitress_worker.py); the
+        # threads, connection caps and timeouts are the dashboard's own settings
+        "worker_class": "dash_app.web.waitress_worker.WaitressWorker",
         "timeout": 120,
         "graceful_timeout": 15,
-        "limit_request_line": 8190,
-        "forwarded_allow_ips": ",".join(cfg.trusted_proxies),
         "proc_name": "stylescout-dashboard",
         "preload_app": False,
         "accesslog": None,
