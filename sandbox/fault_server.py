@@ -1,11 +1,13 @@
 """A local site that misbehaves on purpose (in the spirit of Scrapy's mock server).
 
 Every image case has its own URL; `/page` lists them all as posts. Stateful cases (500 then OK,
-429 then OK) count their hits.
+429 then OK) count their hits. `/encodings` lists good images and ones with a hostile
+`Content-Encoding`; `robots_encoding` sends robots.txt so too.
 """
 
 from __future__ import annotations
 
+import gzip
 import io
 import struct
 import time
@@ -13,6 +15,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterator
 from functools import lru_cache
+from typing import Literal
 
 import numpy as np
 from flask import Flask, Response, redirect
@@ -29,6 +32,7 @@ EXPECTED_FAILURES = {
     "bad_url": 2,
     "robots": 1,
     "http_404": 1,
+    "bad_encoding": 2,
 }
 GOOD = 6  # good0-3, plus flaky and rate-limited once they answer
 
@@ -95,27 +99,63 @@ IMAGE_SOURCES = [
     "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk",
     "/private/secret.jpg",
     "/img/missing.jpg",
+    "/img/badgzip.jpg",
+    "/img/gzip8.jpg",
+]
+ENCODING_SOURCES = [  # /encodings: three good images and two badly encoded ones
+    "/img/good0.jpg",
+    "/img/badgzip.jpg",
+    "/img/good1.jpg",
+    "/img/gzip8.jpg",
+    "/img/good2.jpg",
 ]
 
+BadEncoding = Literal["not_gzip", "chained"]
+CHAINED_ENCODINGS = 8  # more links than urllib3 decodes (it refuses above 5)
 
-def create_fault_app(slow_seconds: float = 3.0) -> Flask:
+
+def badly_encoded(body: bytes, kind: BadEncoding) -> tuple[bytes, dict[str, str]]:
+    """`body` and its headers as a hostile site sends them: labelled gzip but not gzip
+    (`not_gzip`), or really gzipped eight times over and labelled `gzip, gzip, ...` (`chained`)."""
+    if kind == "not_gzip":
+        return body, {"Content-Encoding": "gzip"}
+    for _ in range(CHAINED_ENCODINGS):
+        body = gzip.compress(body, mtime=0)
+    return body, {"Content-Encoding": ", ".join(["gzip"] * CHAINED_ENCODINGS)}
+
+
+def _posts(sources: list[str]) -> str:
+    posts = "".join(
+        f'<article class="post"><a class="post-link" href="/p/{i}">'
+        f'<img class="post-image" src="{src}"></a><p class="caption">case {i} #fault</p>'
+        f'<time datetime="2026-11-0{1 + i % 9}T10:00:00Z"></time></article>'
+        for i, src in enumerate(sources)
+    )
+    return f"<html><body>{posts}</body></html>"
+
+
+def create_fault_app(
+    slow_seconds: float = 3.0, robots_encoding: BadEncoding | None = None
+) -> Flask:
     app = Flask(__name__)
     hits: Counter[str] = Counter()
     app.extensions["hits"] = hits
 
     @app.get("/robots.txt")
     def robots() -> Response:
-        return Response("User-agent: *\nDisallow: /private/\n", mimetype="text/plain")
+        rules = b"User-agent: *\nDisallow: /private/\n"
+        if robots_encoding is None:
+            return Response(rules, mimetype="text/plain")
+        body, headers = badly_encoded(rules, robots_encoding)
+        return Response(body, mimetype="text/plain", headers=headers)
 
     @app.get("/page")
     def page() -> str:
-        posts = "".join(
-            f'<article class="post"><a class="post-link" href="/p/{i}">'
-            f'<img class="post-image" src="{src}"></a><p class="caption">case {i} #fault</p>'
-            f'<time datetime="2026-11-0{1 + i % 9}T10:00:00Z"></time></article>'
-            for i, src in enumerate(IMAGE_SOURCES)
-        )
-        return f"<html><body>{posts}</body></html>"
+        return _posts(IMAGE_SOURCES)
+
+    @app.get("/encodings")
+    def encodings() -> str:
+        return _posts(ENCODING_SOURCES)
 
     def jpeg(body: bytes) -> Response:
         return Response(body, mimetype="image/jpeg")
@@ -161,6 +201,16 @@ def create_fault_app(slow_seconds: float = 3.0) -> Flask:
         return Response(
             iter([body[:1000]]), mimetype="image/jpeg", headers={"Content-Length": str(len(body))}
         )
+
+    @app.get("/img/badgzip.jpg")
+    def badgzip() -> Response:
+        body, headers = badly_encoded(good_jpeg(9), "not_gzip")
+        return Response(body, mimetype="image/jpeg", headers=headers)
+
+    @app.get("/img/gzip8.jpg")
+    def gzip8() -> Response:
+        body, headers = badly_encoded(good_jpeg(20), "chained")
+        return Response(body, mimetype="image/jpeg", headers=headers)
 
     @app.get("/img/corrupt.jpg")
     def corrupt() -> Response:

@@ -1,8 +1,11 @@
 """The downloader every source shares: retries, per-host spacing, robots.txt, caps, safe redirects.
 
-Failures are `DownloadFailed` with a short `reason` (timeout, http_404, too_large, ...) that scrape
-runs count by. What may be reached at all is `scraper.network_policy.NetworkPolicy`, asked before
-every request and every redirect hop, robots.txt included.
+Failures are `DownloadFailed` with a short `reason` that scrape runs count by (the table in
+docs/explanation/scraping.md): bad_url, private_address, no_such_host, robots, timeout,
+connection, truncated, http_NNN, redirect_loop, not_image, too_large, bad_encoding (a body that
+does not decode as its `Content-Encoding` says, or more than urllib3's 5 chained encodings).
+What may be reached at all is `scraper.network_policy.NetworkPolicy`, asked before every request
+and every redirect hop, robots.txt included.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ProtocolError
+from urllib3.exceptions import DecodeError, ProtocolError
 from urllib3.util.retry import Retry
 
 from scraper.network_policy import NetworkPolicy, PolicyRefused
@@ -358,6 +361,16 @@ class Downloader:
             raise DownloadFailed(reason, url, type(exc).__name__) from None
         except (requests.exceptions.ChunkedEncodingError, ProtocolError) as exc:
             raise DownloadFailed("truncated", url, type(exc).__name__) from None
+        except (requests.exceptions.ContentDecodingError, DecodeError):
+            # not what Content-Encoding says, or more links than urllib3 decodes (5); the
+            # error's own text is a tuple of urllib3's and zlib's: the header says it better
+            raise DownloadFailed("bad_encoding", url, _encoding(response)) from None
         finally:
             response.close()
         return bytes(body)
+
+
+def _encoding(response: requests.Response) -> str:
+    """What a body was said to be encoded with, bounded and on one line, for an error."""
+    said = " ".join(response.headers.get("Content-Encoding", "").split())
+    return f"Content-Encoding: {said[:60]}" + ("..." if len(said) > 60 else "")

@@ -112,16 +112,19 @@ def fill(template: str, data: Any) -> str | None:
 
 
 def depth(data: Any, limit: int) -> int:
-    """How deeply lists and mappings nest in `data`, counted up to `limit` + 1 at most."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(data, 1)]
-    while stack:
-        value, level = stack.pop()
-        if not isinstance(value, dict | list):
-            continue
-        deepest = max(deepest, level)
-        if deepest > limit:
-            return deepest
-        children = value.values() if isinstance(value, dict) else value
-        stack.extend((child, level + 1) for child in children)
-    return deepest
+    """How deeply lists and mappings nest in `data`, counted up to `limit` + 1 at most.
+
+    Level by level, not value by value: an answer of a million `{}` is checked in a fraction of
+    a second (a stack of (value, level) pairs took seconds)."""
+    level = 0
+    values: list[Any] = [data]
+    while True:
+        containers = [v for v in values if isinstance(v, dict | list)]
+        if not containers:
+            return level
+        level += 1
+        if level > limit:
+            return level
+        values = []
+        for container in containers:
+            values.extend(container.values() if isinstance(container, dict) else container)

@@ -222,6 +222,13 @@ class ApiConfig(_Section):
         5_000_000, ge=1024, le=200_000_000, description="largest answer read"
     )
     max_json_depth: int = Field(64, ge=4, le=1000, description="deepest nesting of an answer read")
+    max_items_per_page: int = Field(
+        1000,
+        ge=1,
+        le=100_000,
+        description="items read from one answer; the rest are left unread and the page counted"
+        " as one too_many_items failure (real APIs give at most a few hundred a page)",
+    )
     max_rate_limit_wait_s: float = Field(
         300.0, ge=0, le=86_400, description="longest rate-limit wait slept through"
     )

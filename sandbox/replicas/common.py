@@ -24,11 +24,12 @@ from flask import Flask, Request, Response, request
 from PIL import Image
 
 from sandbox.demo_feed.server import BackgroundServer
+from sandbox.fault_server import badly_encoded
 
 REFERENCE = dt.datetime(2026, 11, 15, 12, tzinfo=dt.UTC)
 HOST = "http://replica.host.invalid"  # stands for the request's host in pre-rendered answers
 
-BadBody = Literal["not_json", "too_big", "deep"]
+BadBody = Literal["not_json", "too_big", "deep", "not_gzip", "chained", "junk"]
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,10 @@ class ReplicaOptions:
     rate_limit_at: int | None = None  # the Nth API request answers 429 once
     rate_limit_wait_s: float = 1.0  # what the 429's headers say to wait
     bad_body: BadBody | None = None  # the first API page that passes the other checks
+    bad_body_after: int = 0  # good API pages served before the bad one
     too_big_bytes: int = 30_000_000
+    junk_items: int = 100_000  # bad_body junk: a list of this many `junk_item`s
+    junk_item: str = "{}"  # JSON text of one item
     empty_first_page: bool = False  # the first page is the service's empty answer
     duplicate_across_pages: bool = False  # the last post of page 1 comes again on page 2
     image_status: dict[int, int] = field(default_factory=dict)  # post index -> HTTP status
@@ -279,8 +283,16 @@ class _State:
         self.lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
         self.api_calls = 0
+        self.answered = 0  # API requests that passed the faults before the bad body
         self.done: set[str] = set()
         self.first_page_end: dict[str, int] = {}
+
+    def bad_body_due(self) -> bool:
+        """True for the one API answer that gets the bad body: the first after
+        `bad_body_after` answers that passed the other checks."""
+        with self.lock:
+            self.answered += 1
+            return self.answered == self.opts.bad_body_after + 1
 
     def once(self, name: str) -> bool:
         """True the first time only."""
@@ -318,8 +330,16 @@ def _unavailable() -> Response:
     )
 
 
-def _bad_body(kind: BadBody, size: int) -> Response:
-    """A first page a client must survive: HTML labelled JSON, a huge or a deeply nested body."""
+def _bad_body(opts: ReplicaOptions) -> Response:
+    """A page a client must survive: HTML labelled JSON, a huge or a deeply nested body, a
+    hostile `Content-Encoding` (not gzip, or gzip eight times over), a list of junk items."""
+    kind, size = opts.bad_body, opts.too_big_bytes
+    if kind in ("not_gzip", "chained"):
+        body, headers = badly_encoded(b"[]", kind)
+        return Response(body, content_type="application/json", headers=headers)
+    if kind == "junk":
+        items = ",".join([opts.junk_item] * opts.junk_items)
+        return Response(f"[{items}]", content_type="application/json")
     if kind == "not_json":
         return Response(
             "<!DOCTYPE html><html><body><h1>We'll be right back</h1></body></html>",
@@ -420,8 +440,8 @@ def install(
             return refusal
         if (refusal := service.authorize(request, present, correct)) is not None:
             return refusal
-        if opts.bad_body and state.once("bad_body"):
-            return _bad_body(opts.bad_body, opts.too_big_bytes)
+        if opts.bad_body and state.bad_body_due():
+            return _bad_body(opts)
         return None
 
     def asset(rest: str) -> Response:

@@ -9,6 +9,7 @@ with a message saying when to come back.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -32,6 +33,7 @@ from scraper.parsing import parse_time
 from scraper.posts import Post
 from scraper.rate_limits import RateLimited, wait_for
 from scraper.sources.base import SourceBase
+from scraper.sources.credentials import read_credential_file, refuse_control_characters
 from stylescout.errors import ConfigError, ScrapeError
 from stylescout.settings import ApiConfig, CredentialConfig
 from stylescout.tags import normalise_tags
@@ -95,23 +97,21 @@ class Credential:
 def read_credential(name: str, cfg: CredentialConfig) -> Credential | None:
     """The credential from `cfg.env`, else `cfg.file` (warned about when others may read it).
 
-    None when neither is set and the source can go without; ConfigError when it cannot.
+    None when neither is set and the source can go without; ConfigError when it cannot, and for
+    a value with a control character or a file that holds no token (`read_credential_file`).
     """
     value = os.environ.get(cfg.env, "").strip() if cfg.env else ""
     origin = f"${cfg.env}"
+    refuse_control_characters(value, name, "credential", origin)
     if not value and cfg.file:
         path = cfg.file.expanduser()
-        try:
-            mode = path.stat().st_mode
-            value = path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(f"sources.{name}.api.credential.file: {exc.strerror}") from None
-        except ValueError:
-            raise ConfigError(f"sources.{name}.api.credential.file: not UTF-8 text") from None
+        value, mode = read_credential_file(path, f"sources.{name}.api.credential.file")
         if mode & (stat.S_IRGRP | stat.S_IROTH):
             log.warning("%s can be read by other users: chmod 600 %s", path, path)
         origin = str(path)
     user = os.environ.get(cfg.user_env, "").strip() if cfg.user_env else None
+    if user:
+        refuse_control_characters(user, name, "account name", f"${cfg.user_env}")
     if value and cfg.user_env and not user:
         raise ConfigError(f"source {name!r} needs your account name too: set {cfg.user_env}")
     if not value:
@@ -200,6 +200,7 @@ class ApiSource(SourceBase):
         self.credential = read_credential(self.name, cred) if cred else None
         self.pacing = HostSpacing(self.api.request_spacing_s)
         self.skipped: Counter[str] = Counter()
+        self._page_failures: Counter[str] | None = None  # while a page's items are read
         self._warned: set[tuple[str, str]] = set()
         self._image_path_seen = False
 
@@ -353,11 +354,13 @@ class ApiSource(SourceBase):
         given = 0
         for endpoint in endpoints:
             try:
-                for post in self._walk(endpoint, tag):
-                    given += 1
-                    yield post
-                    if limit is not None and given >= limit:
-                        return
+                # closed here when the scrape stops reading: the page's failures are counted
+                with contextlib.closing(self._walk(endpoint, tag)) as walk:
+                    for post in walk:
+                        given += 1
+                        yield post
+                        if limit is not None and given >= limit:
+                            return
             except ScrapeError as exc:
                 if len(endpoints) == 1:
                     raise
@@ -388,13 +391,20 @@ class ApiSource(SourceBase):
                 self._fail(reason)
                 log.warning("%s: stopping at page %d: %s", endpoint.label, number, exc)
                 return
-            self._check_fields(items, page)
             new = 0
-            for item in items:
-                post = self.post_from(item, page)
-                if post is not None and self.fresh(post):
-                    new += 1
-                    yield post
+            failures: Counter[str] = Counter()
+            self._page_failures = failures
+            try:
+                items = self._capped(items, endpoint, number)
+                self._check_fields(items, page)
+                for item in items:
+                    post = self.post_from(item, page)
+                    if post is not None and self.fresh(post):
+                        new += 1
+                        yield post
+            finally:  # also when the scrape has enough and stops reading mid-page
+                self._page_failures = None
+                self._report_page(failures, endpoint, number)
             quiet = 0 if new else quiet + 1
             if quiet >= MAX_EMPTY_PAGES:
                 log.info("%s: %d pages brought nothing new: stopping", endpoint.label, quiet)
@@ -452,6 +462,33 @@ class ApiSource(SourceBase):
 
     # -- helpers ---------------------------------------------------------------------------
 
+    def _capped(self, items: list[Any], endpoint: Endpoint, number: int) -> list[Any]:
+        """The first `max_items_per_page` items: a page of a million `{}` would otherwise be
+        read (and each counted) one by one. The rest is one `too_many_items` failure."""
+        cap = self.api.max_items_per_page
+        if len(items) <= cap:
+            return items
+        log.warning(
+            "%s: page %d has %d items: reading the first %d (sources.%s.api.max_items_per_page)",
+            endpoint.label,
+            number,
+            len(items),
+            cap,
+            self.name,
+        )
+        self._fail("too_many_items")
+        return items[:cap]
+
+    def _report_page(self, failures: Counter[str], endpoint: Endpoint, number: int) -> None:
+        """Each reason a page's items failed for is one failure, whatever the number of items:
+        a page of junk is one failed page, not a count that drowns the images'."""
+        for reason, items in failures.items():
+            self.report_failure(reason)
+            if items > 1:
+                log.warning(
+                    "%s: page %d: %d items skipped (%s)", endpoint.label, number, items, reason
+                )
+
     def _wait_out(self, response: ApiResponse, endpoint: Endpoint) -> None:
         try:
             wait = wait_for(
@@ -482,9 +519,7 @@ class ApiSource(SourceBase):
         if any(resolve(i, p).present for i in dicts for p in fields.image):
             self._image_path_seen = True
         elif not self._image_path_seen:  # a wrong path, not a page of text posts
-            reason = f"field {fields.image[0]}"
-            for _ in dicts:
-                self._fail(reason)
+            self._fail(f"field {fields.image[0]}", len(dicts))
             log.warning(
                 "%s: the image path %s matches nothing in %d items: check sources.%s.api.fields",
                 self.name,
@@ -502,8 +537,12 @@ class ApiSource(SourceBase):
                 self._warned.add((label, path))
                 log.warning("%s: the %s path %r matches nothing", self.name, label, path)
 
-    def _fail(self, reason: str) -> None:
-        self.report_failure(reason)
+    def _fail(self, reason: str, items: int = 1) -> None:
+        """Count a failure; while a page's items are read, once per page and reason."""
+        if self._page_failures is not None:
+            self._page_failures[reason] += items
+        else:
+            self.report_failure(reason)
 
 
 _NOT_JSON = object()

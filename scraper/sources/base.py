@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from scraper.downloader import Downloader
 from scraper.posts import Post
+from scraper.sources.credentials import refuse_control_characters
 from stylescout.errors import ConfigError
 from stylescout.settings import SourceConfig
 
@@ -58,7 +59,8 @@ class SourceSpec:
     def cookies(self) -> dict[str, str]:
         """The person's session cookie for this source, from the environment or a file.
 
-        The value is never logged or stored: only its name and where it came from are said.
+        The value is never logged or stored: only its name and where it came from are said. One
+        with a control character is refused here, before http.client refuses it quoting it.
         """
         cfg = self.config
         if not cfg.cookie_name:
@@ -70,7 +72,10 @@ class SourceSpec:
                 value = cfg.cookie_file.expanduser().read_text(encoding="utf-8").strip()
             except OSError as exc:
                 raise ConfigError(f"sources.{self.name}.cookie_file: {exc.strerror}") from None
+            except ValueError:
+                raise ConfigError(f"sources.{self.name}.cookie_file: not UTF-8 text") from None
             origin = str(cfg.cookie_file)
+        refuse_control_characters(value, self.name, f"{cfg.cookie_name} cookie", origin)
         if not value:
             where = f"set {cfg.cookie_env}" if cfg.cookie_env else "set a cookie_env"
             raise ConfigError(

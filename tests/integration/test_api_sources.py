@@ -224,7 +224,13 @@ def test_5xx_then_success_repeated_posts_and_failing_images(
 
 @pytest.mark.parametrize(
     ("bad", "said"),
-    [("not_json", "not JSON"), ("deep", "nests"), ("too_big", "too_large")],
+    [
+        ("not_json", "not JSON"),
+        ("deep", "nests"),
+        ("too_big", "too_large"),
+        ("not_gzip", r"^bad_encoding: .*\(Content-Encoding: gzip\)$"),
+        ("chained", r"^bad_encoding: .*\(Content-Encoding: gzip, gzip, "),
+    ],
 )
 def test_a_first_page_that_cannot_be_read_stops_with_its_reason(
     bad: str, said: str, data_dir: Path

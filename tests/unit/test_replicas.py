@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gzip
 import io
 import itertools
 import json
 import re
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -465,6 +467,33 @@ def test_bad_first_page_then_a_good_one(served: Served, kind: str) -> None:
         with pytest.raises(RecursionError):
             json.loads(bad.content)
     assert len(get(f"{url}/v2/tagged", params=params).json()["response"]) == 5
+
+
+@pytest.mark.parametrize("kind", ["not_gzip", "chained"])
+def test_a_badly_encoded_page_after_good_ones(served: Served, kind: str) -> None:
+    opts = ReplicaOptions(posts=5, bad_body=kind, bad_body_after=2)  # type: ignore[arg-type]
+    url = served(create_tumblr_app(opts))
+    params = {"tag": "boho", "api_key": "k"}
+    for _ in range(2):
+        assert len(get(f"{url}/v2/tagged", params=params).json()["response"]) == 5
+    # urllib, which decodes nothing (urllib3 refuses 8 encodings even for an undecoded read)
+    with urllib.request.urlopen(f"{url}/v2/tagged?tag=boho&api_key=k", timeout=10) as bad:
+        said = [e.strip() for e in bad.headers["Content-Encoding"].split(",")]
+        raw = bad.read()
+    assert said == ["gzip"] * (1 if kind == "not_gzip" else 8)
+    if kind == "not_gzip":
+        assert raw == b"[]"
+    else:
+        for _ in range(8):
+            raw = gzip.decompress(raw)
+        assert raw == b"[]"
+    assert len(get(f"{url}/v2/tagged", params=params).json()["response"]) == 5
+
+
+def test_a_page_of_junk_items(served: Served) -> None:
+    opts = ReplicaOptions(posts=5, bad_body="junk", junk_items=1000, junk_item="[]")
+    url = served(create_tumblr_app(opts))
+    assert get(f"{url}/v2/tagged", params={"tag": "boho", "api_key": "k"}).json() == [[]] * 1000
 
 
 def test_empty_first_page_and_a_duplicate_across_pages(served: Served) -> None:
