@@ -8,6 +8,8 @@ Served beyond it, or by several workers, every request needs a session (`dashboa
   /login, the sign-out form at /logout.
 - `header`: a reverse proxy doing the company's single sign-on (e.g. oauth2-proxy) names the
   person in `dashboard.trusted_header`; it is believed only from `dashboard.trusted_proxies`.
+  Only a page a browser loads starts a session (to carry the CSRF token); health checks, the
+  API, images and Dash's own requests are believed on the header alone and make none.
 
 Sessions live in the store (store/repositories/sessions.py), so any worker or machine answers
 any request. The session cookie is HttpOnly and SameSite=Lax, Secure over https. Every request
@@ -32,7 +34,7 @@ import flask
 from markupsafe import escape
 
 from dash_app.web import inputs
-from dash_app.web.http_guard import LOCAL_NAMES
+from dash_app.web.http_guard import from_trusted_proxy
 from store import Store
 from store.repositories.sessions import Session
 from stylescout.settings import DashboardConfig
@@ -48,7 +50,16 @@ LOGOUT_PATH = "/logout"
 HEALTH_PATH = "/api/health"  # for load balancers: without a session it says only that it is up
 _OPEN_ENDPOINTS = ("_dash_assets.static",)  # the stylesheets the sign-in page uses
 _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-_PAGE_PREFIXES_NOT = ("/_dash-", "/_reload-hash", "/image/", "/thumb/", "/api/")
+_PAGE_PREFIXES_NOT = (
+    "/_dash-",
+    "/_reload-hash",
+    "/_favicon.ico",
+    "/assets/",
+    "/static/",
+    "/image/",
+    "/thumb/",
+    "/api/",
+)
 _HEADER_NAME = re.compile(r"[a-z0-9][a-z0-9_.@+-]{0,253}")
 _G_KEY = "stylescout_person"
 
@@ -72,8 +83,19 @@ def mode_for(cfg: DashboardConfig) -> str:
     """'none', 'password' or 'header' for a dashboard served on `cfg.host` by `cfg.workers`."""
     if cfg.auth != "auto":
         return cfg.auth
-    local = cfg.host in LOCAL_NAMES or cfg.host.startswith("127.")
-    return "none" if local and cfg.workers == 1 else "password"
+    return "none" if is_loopback_host(cfg.host) and cfg.workers == 1 else "password"
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether binding `host` serves this machine only: a literal loopback address (127.0.0.0/8,
+    ::1) or `localhost`. Any other name may resolve anywhere (`127.example.com` is a name, not an
+    address), so it counts as beyond this machine."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def person_id(browser_id: object) -> str | None:
@@ -91,22 +113,10 @@ def current_person() -> Person | None:
 def trusted_name(request: flask.Request, cfg: DashboardConfig) -> str | None:
     """The name the proxy put in the trusted header, when the request came from a trusted proxy
     and the name is well formed; otherwise None."""
-    if not _from_trusted_proxy(request.remote_addr, cfg.trusted_proxies):
+    if not from_trusted_proxy(request.remote_addr, cfg.trusted_proxies):
         return None
     value = (request.headers.get(cfg.trusted_header) or "").strip().lower()
     return value if _HEADER_NAME.fullmatch(value) else None
-
-
-def _from_trusted_proxy(address: str | None, trusted: list[str]) -> bool:
-    """Whether a peer address is one of `trusted` (addresses or networks, checked by the
-    config); an IPv4 address seen through a dual-stack socket counts as itself."""
-    try:
-        ip = ipaddress.ip_address(address or "")
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return any(ip in ipaddress.ip_network(entry, strict=False) for entry in trusted)
 
 
 def _is_page(path: str) -> bool:
@@ -161,10 +171,17 @@ class SignIn:
             if name is None:
                 log.info("refused %s %s: no trusted sign-in header", request.method, path[:100])
                 return _refuse(401, "sign in through the single sign-on proxy")
-            if session is None or session.kind != "header" or session.account != name:
+            if session is not None and (session.kind != "header" or session.account != name):
+                self.store.sessions.end(cookie)  # someone else now: the old session goes
+                session = None
+            if session is None:
                 if request.method not in _SAFE_METHODS:  # a new session has no token to match
                     return _refuse(403, "this page is out of date: reload it")
-                self.store.sessions.end(cookie)  # someone else now: the old session goes
+                if request.method != "GET" or not _is_page(path):
+                    # health checks, scripts, images, Dash's own requests: the header names the
+                    # person for this request; only a page a browser loads starts a session
+                    flask.g.setdefault(_G_KEY, Person(name, "header"))
+                    return None
                 token, session = self.store.sessions.create(name, "header", self.cfg.session_hours)
                 flask.g.stylescout_new_session = token
         elif session is None or session.kind != "password":
@@ -189,7 +206,7 @@ class SignIn:
         if self.cfg.secure_cookies == "always" or request.is_secure:
             return True
         proto = request.headers.get("X-Forwarded-Proto", "").strip().lower()
-        trusted = _from_trusted_proxy(request.remote_addr, self.cfg.trusted_proxies)
+        trusted = from_trusted_proxy(request.remote_addr, self.cfg.trusted_proxies)
         return proto == "https" and trusted
 
     def _set_session_cookies(self, response: flask.Response, token: str, session: Session) -> None:
@@ -256,7 +273,7 @@ class SignIn:
             return flask.redirect("/", 303)
         request = flask.request
         target = _safe_next(request.values.get("next"))
-        if request.method == "GET":
+        if request.method != "POST":  # GET, or HEAD: the same answer, without its body
             return self._form("Sign in", _login_body(target, ""))
         if not self._form_token_ok():
             return self._form("Sign in", _login_body(target, "The form was out of date."), 403)

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import io
+import ipaddress
 import logging
 import re
 import threading
@@ -45,6 +46,18 @@ def upload_bytes(cfg: DashboardConfig) -> int:
     """The largest body a request may carry: the upload callback's, with `max_photos` photos
     base64-encoded (4/3 larger) and room for the rest of the callback."""
     return cfg.max_upload_bytes * cfg.max_photos * 4 // 3 + 2**20
+
+
+def from_trusted_proxy(address: str | None, trusted: Iterable[str]) -> bool:
+    """Whether a peer address is one of `trusted` (addresses or networks, checked by the
+    config); an IPv4 address seen through a dual-stack socket counts as itself."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in ipaddress.ip_network(entry, strict=False) for entry in trusted)
 
 
 def host_name(header: str) -> str:

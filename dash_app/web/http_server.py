@@ -18,7 +18,6 @@ slot as long as it likes, and a hundred such clients fill `connection_limit`. Th
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import socket
 import time
@@ -32,7 +31,7 @@ from waitress.server import TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher
 from waitress.utilities import Error, RequestEntityTooLarge
 
-from dash_app.web.http_guard import UPDATE_PATH, upload_bytes
+from dash_app.web.http_guard import UPDATE_PATH, from_trusted_proxy, upload_bytes
 from stylescout.settings import DashboardConfig
 
 log = logging.getLogger(__name__)
@@ -59,13 +58,7 @@ class Limits:
         )
 
     def is_trusted(self, address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        return any(ip in ipaddress.ip_network(entry, strict=False) for entry in self.trusted)
+        return from_trusted_proxy(address, self.trusted)
 
 
 def _peer(channel: HTTPChannel) -> str:
@@ -191,7 +184,11 @@ def guarded_servers(
     app: object, sockets: Iterable[socket.socket], cfg: DashboardConfig, socket_map: dict
 ) -> list[GuardedServer]:
     """Servers for a WSGI app on listening sockets, sharing one pool of `cfg.threads` threads."""
+    sockets = list(sockets)
+    host, port = sockets[0].getsockname()[:2]
     adj = Adjustments(
+        host=host,  # what waitress would otherwise resolve: its default, 0.0.0.0:8080
+        port=port,
         threads=cfg.threads,
         connection_limit=cfg.connection_limit,
         channel_timeout=cfg.idle_timeout_s,

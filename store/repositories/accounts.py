@@ -94,25 +94,20 @@ class AccountRepository:
 
     def sign_in(self, name: str, password: str, now: dt.datetime | None = None) -> SignIn:
         """Check a password, counting failures per name (known or not); a name waiting out its
-        backoff is not even checked."""
+        backoff is not even checked.
+
+        Each attempt counts as a failure before the (slow) hash check, atomically, and a success
+        clears the count: so guesses sent at the same moment count as if sent one after another,
+        and those past the free ones wait instead of being checked."""
         moment = now or dt.datetime.now(dt.UTC)
         try:
             check_name(name)
         except StoreError:  # cannot be an account's name: nothing to count
             _verify(_dummy_hash(), password)
             return SignIn(False)
-        failure = self._db.row(
-            "SELECT failed, locked_until, last_failed_at FROM sign_in_failures WHERE name = ?",
-            (name,),
-        )
-        failed = 0
-        if failure is not None:
-            failed, locked_until, last = int(failure[0]), failure[1], failure[2]
-            if locked_until and locked_until > to_utc_text(moment):
-                wait = _parse(locked_until) - moment
-                return SignIn(False, max(1, int(wait.total_seconds())))
-            if _parse(last) + dt.timedelta(seconds=FORGET_AFTER_S) < moment:
-                failed = 0  # an hour without failures: start afresh
+        counted = self._count_failure(name, moment)
+        if isinstance(counted, SignIn):
+            return counted  # waiting: not checked
         row = self._db.row("SELECT password_hash FROM accounts WHERE name = ?", (name,))
         if row is not None and _verify(row[0], password):
             with self._db.transaction() as tx:
@@ -125,19 +120,44 @@ class AccountRepository:
             return SignIn(True)
         if row is None:
             _verify(_dummy_hash(), password)  # an unknown name costs the same hash check
-        failed += 1
-        wait = 0 if failed <= FREE_FAILURES else min(MAX_WAIT_S, 2 ** (failed - FREE_FAILURES))
-        until = to_utc_text(moment + dt.timedelta(seconds=wait)) if wait else None
+        return SignIn(False, counted)
+
+    def _count_failure(self, name: str, moment: dt.datetime) -> int | SignIn:
+        """Count one more failure of `name` (unless it is waiting), atomically: the wait the
+        count sets, or, when the name is still waiting, the refusal with what is left of it.
+
+        One INSERT ... ON CONFLICT DO UPDATE reads and raises the count (SQLite runs it under the
+        store's write lock, PostgreSQL under the row's lock, which holds until the commit, so the
+        wait set next in the same transaction belongs to the count read back)."""
+        now_text = to_utc_text(moment)
+        forget = to_utc_text(moment - dt.timedelta(seconds=FORGET_AFTER_S))
         forgotten = to_utc_text(moment - dt.timedelta(seconds=FORGET_AFTER_S + MAX_WAIT_S))
         with self._db.transaction() as tx:
-            tx.execute(
+            counted = tx.row(
                 "INSERT INTO sign_in_failures (name, failed, locked_until, last_failed_at)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET failed = excluded.failed,"
-                " locked_until = excluded.locked_until, last_failed_at = excluded.last_failed_at",
-                (name, failed, until, to_utc_text(moment)),
+                " VALUES (?, 1, NULL, ?) ON CONFLICT (name) DO UPDATE SET"
+                # an hour without failures: start afresh
+                " failed = CASE WHEN sign_in_failures.last_failed_at < ? THEN 1"
+                " ELSE sign_in_failures.failed + 1 END,"
+                " locked_until = NULL, last_failed_at = excluded.last_failed_at"
+                " WHERE sign_in_failures.locked_until IS NULL"
+                " OR sign_in_failures.locked_until <= ?"
+                " RETURNING failed",
+                (name, now_text, forget, now_text),
             )
+            if counted is None:  # still waiting: the row is locked, read what is left
+                locked = tx.row("SELECT locked_until FROM sign_in_failures WHERE name = ?", (name,))
+                left = (_parse(locked[0]) - moment).total_seconds() if locked and locked[0] else 1
+                return SignIn(False, max(1, int(left)))
+            failed = int(counted[0])
+            wait = 0 if failed <= FREE_FAILURES else min(MAX_WAIT_S, 2 ** (failed - FREE_FAILURES))
+            if wait:
+                tx.execute(
+                    "UPDATE sign_in_failures SET locked_until = ? WHERE name = ?",
+                    (to_utc_text(moment + dt.timedelta(seconds=wait)), name),
+                )
             tx.execute("DELETE FROM sign_in_failures WHERE last_failed_at < ?", (forgotten,))
-        return SignIn(False, wait)
+        return wait
 
 
 def _parse(text: str) -> dt.datetime:

@@ -4,7 +4,9 @@ uploads. Every answer is a message or a 4xx, never a 500, and the server stays w
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 import socket
 import threading
 import time
@@ -224,3 +226,66 @@ def test_idle_connections_are_closed_and_do_not_hold_threads(
     finally:
         for conn in idle:
             conn.close()
+
+
+def test_parallel_wrong_passwords_over_http_are_counted_before_they_are_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 16 guesses sent at once to a served dashboard that asks for passwords: only the free ones
+    # and the one that starts the wait are checked, the rest are told to wait (429)
+    from store.repositories import accounts
+
+    password = "correct horse battery"
+    data_dir = tmp_path / "data"
+    with Store(data_dir) as store:
+        store.accounts.add("ana", password)
+    real_verify = accounts._verify
+    checked: list[str] = []
+
+    def slow_verify(digest: str, sent: str) -> bool:
+        checked.append(sent)
+        time.sleep(0.3)  # what a production hash costs: the window a read-then-write loses
+        return real_verify(digest, sent)
+
+    monkeypatch.setattr(accounts, "_verify", slow_verify)
+    # the per-address limit on sign-ins has its own tests: this one is about the per-name count
+    unlimited = {"auth": "password", "threads": 16, "rate_limits": {"enabled": False}}
+    app = create_app(make_config(data_dir, dashboard=unlimited))
+    try:
+        with serve_app(app) as server:
+            forms = []
+            for _ in range(16):
+                browser = requests.Session()
+                page = browser.get(server.url + "/login", timeout=30).text
+                forms.append((browser, re.search(r'name="csrf" value="([0-9a-f]{64})"', page)[1]))
+            start = threading.Barrier(16)
+
+            def guess(i: int) -> int:
+                browser, token = forms[i]
+                start.wait()
+                form = {"name": "ana", "password": f"wrong password {i}", "csrf": token}
+                answer = browser.post(
+                    server.url + "/login", data=form, allow_redirects=False, timeout=60
+                )
+                return answer.status_code
+
+            with ThreadPoolExecutor(16) as pool:
+                codes = sorted(pool.map(guess, range(16)))
+            assert codes == [401, 401] + [429] * 14 and len(checked) == 3
+            with Store(data_dir) as store:
+                failed, until = store.db.row(
+                    "SELECT failed, locked_until FROM sign_in_failures WHERE name = 'ana'"
+                )
+                assert failed == 3
+                deadline = dt.datetime.fromisoformat(until.replace("Z", "+00:00"))
+                before = deadline - dt.timedelta(seconds=1)
+                assert store.accounts.sign_in("ana", password, before).wait_s == 1
+            time.sleep(max(0.0, (deadline - dt.datetime.now(dt.UTC)).total_seconds()) + 0.1)
+            browser, token = forms[0]
+            form = {"name": "ana", "password": password, "csrf": token}
+            answer = browser.post(
+                server.url + "/login", data=form, allow_redirects=False, timeout=60
+            )
+            assert answer.status_code == 303  # the wait passed: the right password works
+    finally:
+        close_app(app)

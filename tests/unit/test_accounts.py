@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from store import Store
 from store.repositories import accounts
-from store.repositories.accounts import MAX_WAIT_S
+from store.repositories.accounts import FREE_FAILURES, MAX_WAIT_S
 from stylescout.errors import StoreError
 from tests.conftest import PRODUCTION_HASHER
 
@@ -71,6 +74,42 @@ def test_failed_sign_ins_make_the_next_wait_longer_until_it_works(store: Store) 
     for _ in range(30):
         capped = store.accounts.sign_in("ana", "wrong", much_later + dt.timedelta(days=1))
     assert capped.wait_s <= MAX_WAIT_S
+
+
+def test_parallel_wrong_passwords_are_counted_before_any_is_checked(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 16 guesses at the same moment count as 16 sent one after another: the count is kept before
+    # the (slow) hash check, so only the free ones and the one that starts the wait are checked
+    store.accounts.add("ana", "correct horse battery")
+    now = dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.UTC)
+    checked: list[str] = []
+    real_verify = accounts._verify
+
+    def slow_verify(digest: str, password: str) -> bool:
+        checked.append(password)
+        time.sleep(0.2)  # what a production hash costs: the window a read-then-write loses
+        return real_verify(digest, password)
+
+    monkeypatch.setattr(accounts, "_verify", slow_verify)
+    start = threading.Barrier(16)
+
+    def guess(i: int) -> accounts.SignIn:
+        start.wait()
+        return store.accounts.sign_in("ana", f"wrong password {i}", now)
+
+    with ThreadPoolExecutor(16) as pool:
+        outcomes = list(pool.map(guess, range(16)))
+    assert not any(o.ok for o in outcomes)
+    assert len(checked) == FREE_FAILURES + 1  # the rest were answered "wait", unchecked
+    assert sorted(o.wait_s for o in outcomes) == [0] * FREE_FAILURES + [2] * (16 - FREE_FAILURES)
+    failed, until = store.db.row(
+        "SELECT failed, locked_until FROM sign_in_failures WHERE name = 'ana'"
+    )
+    assert failed == FREE_FAILURES + 1 and until == "2026-12-02T12:00:02Z"
+    early = store.accounts.sign_in("ana", "correct horse battery", now + dt.timedelta(seconds=1))
+    assert not early.ok and early.wait_s == 1
+    assert store.accounts.sign_in("ana", "correct horse battery", now + dt.timedelta(seconds=2)).ok
 
 
 def test_a_new_password_replaces_the_old_and_clears_the_lock(store: Store) -> None:

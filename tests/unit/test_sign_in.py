@@ -37,7 +37,12 @@ BROWSER_ID = "u" + "cd" * 16
 
 
 def _app(data_dir: Path, **dashboard: object) -> Dash:
-    return create_app(make_config(data_dir, dashboard={"auth": "password", **dashboard}))
+    """A dashboard asking for passwords; its rate limits are tested on their own
+    (test_dashboard_rate_limits.py), and would otherwise end these tests' many sign-ins."""
+    limits = {"enabled": False}
+    return create_app(
+        make_config(data_dir, dashboard={"auth": "password", "rate_limits": limits, **dashboard})
+    )
 
 
 @pytest.fixture
@@ -77,6 +82,25 @@ def test_sign_in_is_asked_for_beyond_this_machine_or_with_workers() -> None:
     assert mode_for(DashboardConfig(auth="header")) == "header"
 
 
+@pytest.mark.parametrize(
+    ("host", "mode"),
+    [
+        ("127.0.0.1", "none"),
+        ("127.0.0.2", "none"),
+        ("::1", "none"),
+        ("localhost", "none"),
+        ("127.example.com", "password"),  # a name, whatever address it resolves to
+        ("127.0.0.1.nip.io", "password"),
+        ("localhost.example.com", "password"),
+        ("127.1", "password"),  # not a literal address ipaddress reads
+        ("0.0.0.0", "password"),
+        ("::", "password"),
+    ],
+)
+def test_only_a_loopback_address_or_localhost_goes_without_sign_in(host: str, mode: str) -> None:
+    assert mode_for(DashboardConfig(host=host)) == mode
+
+
 def test_pages_callbacks_images_and_the_api_refuse_without_a_session(shared) -> None:
     app, shas = shared
     client = app.server.test_client()
@@ -114,6 +138,15 @@ def test_pages_callbacks_images_and_the_api_refuse_without_a_session(shared) -> 
     # what the sign-in page needs is open
     assert client.get("/assets/bootstrap.min.css").status_code == 200
     assert client.get("/login").status_code == 200
+
+
+def test_head_login_answers_as_get_does_without_a_body(shared) -> None:
+    app, _ = shared
+    client = app.server.test_client()
+    get, head = client.get("/login"), client.head("/login")
+    assert get.status_code == 200 and b"login-form" in get.data
+    assert head.status_code == 200 and head.data == b""
+    assert head.mimetype == get.mimetype == "text/html"
 
 
 def test_sign_in_then_everything_answers_and_state_changes_need_the_csrf_token(shared) -> None:
@@ -255,6 +288,8 @@ def test_the_trusted_header_is_believed_only_from_the_proxy(data_dir: Path) -> N
         header = {"X-Forwarded-User": "Ana@Example.com"}
         assert client.get(f"/image/{sha}").status_code == 401  # no header
         assert client.get(f"/image/{sha}", headers=header).status_code == 200
+        assert client.get_cookie(SESSION_COOKIE) is None  # an image starts no session
+        assert client.get("/", headers=header).status_code == 200  # a page does
         assert client.get_cookie(CSRF_COOKIE) is not None
         elsewhere = app.server.test_client()
         answer = elsewhere.get(
@@ -274,14 +309,50 @@ def test_the_trusted_header_is_believed_only_from_the_proxy(data_dir: Path) -> N
         assert fresh.post(update, json=body, headers=with_token).status_code == 403
         # the proxy names someone else: a new session, the old one ended
         old = client.get_cookie(SESSION_COOKIE).value
-        assert client.get(f"/image/{sha}", headers={"X-Forwarded-User": "bob"}).status_code == 200
-        assert client.get_cookie(SESSION_COOKIE).value != old
+        bob = {"X-Forwarded-User": "bob"}
+        assert client.get(f"/image/{sha}", headers=bob).status_code == 200
         with Store(data_dir) as store:
             assert store.sessions.get(old) is None
+        assert client.get("/", headers=bob).status_code == 200
+        assert client.get_cookie(SESSION_COOKIE).value != old
         local = {"REMOTE_ADDR": "127.0.0.1"}
         with app.server.test_request_context("/", headers=header, environ_base=local):
             assert app.server.preprocess_request() is None
             assert current_person() == Person("ana@example.com", "header")
+    finally:
+        close_app(app)
+
+
+def test_header_sign_in_makes_a_session_on_a_page_request_only_and_reuses_it(
+    data_dir: Path,
+) -> None:
+    with Store(data_dir) as store:
+        sha = store.images.add_image_bytes(jpeg_bytes(1), meta_for(1), ["boho"]).sha256
+    app = create_app(make_config(data_dir, dashboard={"auth": "header"}))
+    header = {"X-Forwarded-User": "ana"}
+    try:
+        # a load balancer's health checks, scripts, images, Dash's own requests: no cookies kept
+        paths = ("/api/health", f"/image/{sha}", f"/thumb/160/{sha}", "/_dash-layout")
+        for i in range(200):
+            client = app.server.test_client(use_cookies=False)
+            answer = client.get(paths[i % len(paths)], headers=header)
+            assert answer.status_code == 200, paths[i % len(paths)]
+            assert not any(
+                c.startswith(SESSION_COOKIE + "=") for c in answer.headers.getlist("Set-Cookie")
+            )
+        assert client.head("/", headers=header).status_code == 200
+        health = client.get("/api/health", headers=header).json
+        assert set(health) == {"ok", "images", "ratings"}  # believed for the request itself
+        with Store(data_dir) as store:
+            assert store.sessions.count() == 0
+        # a browser: its first page makes the session, every request after reuses it
+        browser = app.server.test_client()
+        for i in range(200):
+            path = ("/", "/styles", "/api/health", f"/image/{sha}")[i % 4]
+            assert browser.get(path, headers=header).status_code == 200, path
+        with Store(data_dir) as store:
+            assert store.sessions.count() == 1
+        assert browser.get_cookie(SESSION_COOKIE) is not None
     finally:
         close_app(app)
 
