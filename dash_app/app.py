@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from html import escape
 from pathlib import Path
+from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
@@ -19,7 +21,7 @@ from dash_app.ui.components import header_counts, weights_banner
 from dash_app.ui.ids import APP_TOKEN, SIGNED_IN_AS, USER_ID
 from dash_app.web.api import register_api_routes
 from dash_app.web.auth import SignIn, current_person, mode_for
-from dash_app.web.background import open_background
+from dash_app.web.background import open_background, redis_url
 from dash_app.web.context import (
     EXTENSION_KEY,
     AppContext,
@@ -29,6 +31,7 @@ from dash_app.web.context import (
 )
 from dash_app.web.http_guard import UPDATE_PATH, HttpGuard, served_names, upload_bytes
 from dash_app.web.images import register_image_routes
+from dash_app.web.rate_limits import install_rate_limits
 from store import Store
 from stylescout.loader import load_config
 from stylescout.settings import Config
@@ -40,6 +43,15 @@ ASSETS = next(
     (p for p in (_HERE.parent / "assets", _HERE / "assets") if (p / "stylescout.css").is_file()),
     _HERE.parent / "assets",
 )
+
+
+class _Dashboard(Dash):
+    """Dash, with the page's <title> written as text: Dash puts the app's title into the HTML as
+    it is, and `dashboard.title` is a setting, not markup (`</title><script>` must not run)."""
+
+    def interpolate_index(self, **kwargs: Any) -> str:
+        kwargs["title"] = escape(str(kwargs.get("title", "")))
+        return super().interpolate_index(**kwargs)
 
 
 def _shell() -> html.Div:
@@ -156,7 +168,7 @@ def create_app(config: Config | None = None, warm: bool = False) -> Dash:
     config = config or load_config()
     store = Store.from_config(config)
     background = open_background(config, store)
-    app = Dash(
+    app = _Dashboard(
         "dash_app",
         use_pages=True,
         pages_folder="pages",
@@ -198,8 +210,9 @@ def create_app(config: Config | None = None, warm: bool = False) -> Dash:
     register_image_routes(app.server, thumbs)
     register_api_routes(app.server)
     register_bad_request_handler(app.server)
-    if ctx.auth != "none":
+    if ctx.auth != "none":  # a shared dashboard: the gate, then the limits keyed by its person
         SignIn(app.server, store, cfg, ctx.auth)
+        install_rate_limits(app.server, cfg, redis_url(config))
     app.clientside_callback(
         _USER_ID_JS,
         Output(USER_ID, "data"),

@@ -456,6 +456,25 @@ class RecommenderConfig(_Section):
     )
 
 
+_RATE = r"^[0-9]{1,9} ?(/|per) ?(second|minute|hour|day)$"
+
+
+class RateLimitConfig(_Section):
+    """Requests one person may make, where the dashboard asks for sign-in (a local dashboard
+    without sign-in has one person: this machine). A person is a signed-in account, else the
+    client's address. Over a limit the answer is 429 with Retry-After. Notation: "10/minute"."""
+
+    enabled: bool = Field(True, description="limit requests where the dashboard asks for sign-in")
+    sign_in: str = Field(
+        "10/minute", pattern=_RATE, description="sign-in attempts (POST /login) per address"
+    )
+    callbacks: str = Field(
+        "600/minute", pattern=_RATE, description="page callbacks (clicks, ratings, uploads, polls)"
+    )
+    images: str = Field("1200/minute", pattern=_RATE, description="images and thumbnails")
+    api: str = Field("120/minute", pattern=_RATE, description="requests to the JSON API")
+
+
 class DashboardConfig(_Section):
     """The Dash web app."""
 
@@ -541,6 +560,9 @@ class DashboardConfig(_Section):
         " --workers); $STYLESCOUT_REDIS_URL (or $STYLESCOUT_DASHBOARD__REDIS_URL) overrides it",
     )
     workers: int = Field(1, ge=1, le=64, description="worker processes (gunicorn) when > 1")
+    rate_limits: RateLimitConfig = Field(
+        RateLimitConfig(), description="requests one person may make on a shared dashboard"
+    )
 
 
 class Config(_Section):
