@@ -5,8 +5,11 @@ below, so tests call them directly inside a request context."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 import random
+from pathlib import Path
 from urllib.parse import urlencode
 
 import dash
@@ -41,9 +44,9 @@ from dash_app.ui.ids import (
 )
 from dash_app.web import inputs
 from dash_app.web.auth import person_id
-from dash_app.web.context import get_context
+from dash_app.web.context import DecodersBusy, get_context
 from dash_app.web.inputs import BadInput
-from dash_app.web.uploads import UploadRejected, accept_upload
+from dash_app.web.uploads import UploadRejected, accept_upload, decode_data_url, upload_path
 from stylescout.errors import StoreBusyError, StoreError
 
 dash.register_page(__name__, path="/", name="Discover", title="StyleScout · discover", order=0)
@@ -228,6 +231,10 @@ def _bad(exc: BadInput) -> dbc.Alert:
     return dbc.Alert(str(exc), color="danger", className="py-2 mb-2 ss-refused")
 
 
+def _busy(text: str) -> dbc.Alert:
+    return dbc.Alert(text, color="warning", className="py-2 mb-2 ss-busy")
+
+
 def _uploads(contents: object, filenames: object) -> list[tuple[str, str]]:
     """(data URL, shown name) pairs of one drop; BadInput when the request is not a drop."""
     if not isinstance(contents, list) or not all(isinstance(c, str) for c in contents):
@@ -235,6 +242,64 @@ def _uploads(contents: object, filenames: object) -> list[tuple[str, str]]:
     names = filenames if isinstance(filenames, list) else []
     names = [n if isinstance(n, str) else "" for n in names] + [""] * len(contents)
     return [(c, (n or "a file")[:80]) for c, n in zip(contents, names, strict=False)]
+
+
+def _chosen(current: list[inputs.UploadPhoto | inputs.ItemPhoto], folder: Path) -> set[str]:
+    """Hashes of the photos already chosen that a repeat need not be decoded for: catalogue
+    items, and uploads whose file is still kept (a cleared cache takes the same photo again)."""
+    return {
+        p.sha256
+        for p in current
+        if isinstance(p, inputs.ItemPhoto) or upload_path(folder, p.sha256) is not None
+    }
+
+
+def _take_drop(
+    drop: list[tuple[str, str]],
+    current: list[inputs.UploadPhoto | inputs.ItemPhoto],
+    messages: list,
+) -> list[inputs.UploadPhoto]:
+    """The new photos of a drop, each checked and kept under a decode slot; reasons for the
+    refused ones go to `messages`. Bytes are hashed before any decode, so a repeat (in the drop
+    or among the chosen photos) is never decoded again; once no slot comes free within a second,
+    the rest of the drop is answered 'busy' rather than left waiting on a server thread."""
+    app = get_context()
+    cfg = app.config.dashboard
+    folder = uploads_folder(app.store)
+    seen = _chosen(current, folder)
+    added: list[inputs.UploadPhoto] = []
+    busy: DecodersBusy | None = None
+    for content, label in drop:
+        try:
+            data = decode_data_url(content, cfg.max_upload_bytes)
+        except UploadRejected as exc:
+            messages.append(_bad(BadInput(f"{label} {exc}")))
+            continue
+        sha = hashlib.sha256(data).hexdigest()
+        if sha in seen:
+            continue
+        seen.add(sha)
+        if busy is not None:  # the drop already waited its second
+            messages.append(_busy(f"{label} was not read: {busy}"))
+            continue
+        try:
+            with app.decoding():
+                upload = accept_upload(data, folder, cfg.max_upload_bytes, cfg.max_upload_pixels)
+        except DecodersBusy as exc:
+            busy = exc
+            messages.append(_busy(f"{label} was not read: {exc}"))
+            continue
+        except UploadRejected as exc:
+            messages.append(_bad(BadInput(f"{label} {exc}")))
+            continue
+        if any(p.sha256 == sha for p in current):  # chosen already; its file is kept again
+            continue
+        added.append(
+            inputs.UploadPhoto(
+                kind="upload", sha256=upload.sha256, name=label, preview=upload.preview
+            )
+        )
+    return added
 
 
 def change_photos(
@@ -271,25 +336,7 @@ def change_photos(
             if len(drop) > limit:
                 messages.append(dbc.Alert(f"Only {limit} photos are used at once.", color="info"))
                 drop = drop[:limit]
-            for content, label in drop:
-                try:
-                    with app.decode_slots:
-                        upload = accept_upload(
-                            content,
-                            uploads_folder(app.store),
-                            cfg.max_upload_bytes,
-                            cfg.max_upload_pixels,
-                        )
-                except UploadRejected as exc:
-                    messages.append(_bad(BadInput(f"{label} {exc}")))
-                    continue
-                if any(p.sha256 == upload.sha256 for p in current):
-                    continue
-                current.append(
-                    inputs.UploadPhoto(
-                        kind="upload", sha256=upload.sha256, name=label, preview=upload.preview
-                    )
-                )
+            current += _take_drop(drop, current, messages)
     except BadInput as exc:
         return inputs.photo_dicts(current), [_bad(exc)]
     if len(current) > limit:
@@ -386,9 +433,15 @@ def show_recommendations(
         rated = inputs.check(inputs.Flag, show_rated, "the 'show items I rated' box")
     except BadInput as exc:
         return [dbc.Alert(str(exc), color="danger", id=DISCOVER_MESSAGE)]
+    # only uploads are decoded (catalogue items come as the index's vectors): nothing else
+    # waits for a decode slot
+    uploaded = any(isinstance(p, inputs.UploadPhoto) for p in entries)
     try:
-        with app.decode_slots:
+        with app.decoding() if uploaded else contextlib.nullcontext():
             rec = recommend(app.engine, entries, user, show_rated=rated)
+    except DecodersBusy as exc:
+        text = f"Your photos were not read just now ({exc}); 'Update with my ratings' retries."
+        return [dbc.Alert(text, color="warning", id=DISCOVER_MESSAGE)]
     except IndexMismatchError as exc:
         return [dbc.Alert(str(exc), color="danger")]
     return render_recommendation(rec)

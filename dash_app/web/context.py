@@ -7,8 +7,11 @@ when the app is closed, so building apps (tests, reloads) leaves nothing behind.
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,11 +20,24 @@ import flask
 from clustering.engine import Engine
 from dash_app.web.background import Flags
 from store import Store
+from stylescout.errors import StyleScoutError
 from stylescout.settings import Config
+
+log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "stylescout"
 _BY_TOKEN: weakref.WeakValueDictionary[str, AppContext] = weakref.WeakValueDictionary()
 _LOCK = threading.Lock()
+# A request waits this long for a decode slot, then answers "busy": a server thread waiting on
+# the slots is a thread no other request (not even /api/health) can have.
+DECODE_WAIT_S = 1.0
+
+
+class DecodersBusy(StyleScoutError):
+    """Every decode slot stayed taken for `decode_wait_s`; the message is shown to the person."""
+
+    def __init__(self) -> None:
+        super().__init__("the server is busy reading other photos: try again in a moment")
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,6 +55,24 @@ class AppContext:
     decode_slots: threading.BoundedSemaphore = field(
         default_factory=lambda: threading.BoundedSemaphore(2)
     )
+    # bounds how many costly analyses (the Trends page's models and its micro-style clustering)
+    # run at once, so page views cannot take every worker thread and core
+    analysis_slots: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(2)
+    )
+    decode_wait_s: float = DECODE_WAIT_S
+
+    @contextmanager
+    def decoding(self) -> Iterator[None]:
+        """Hold a decode slot for the block; DecodersBusy when none comes free within
+        `decode_wait_s` (waiting longer would hold one of the server's few threads)."""
+        if not self.decode_slots.acquire(timeout=self.decode_wait_s):
+            log.info("no decode slot came free within %.1f s: answered busy", self.decode_wait_s)
+            raise DecodersBusy
+        try:
+            yield
+        finally:
+            self.decode_slots.release()
 
 
 def register_context(ctx: AppContext) -> None:

@@ -30,6 +30,7 @@ UPLOAD_OUTPUT = re.compile(
     rb'\.\.\.upload\.contents\.\."'
 )
 _PEEK = 4096
+LARGE_WAIT_S = 1.0  # how long a large body waits for its turn before a 503
 LOCAL_NAMES = ("127.0.0.1", "localhost", "::1")
 SECURITY_HEADERS = [
     ("X-Frame-Options", "DENY"),
@@ -99,11 +100,13 @@ class _Replay(io.RawIOBase):
 
 def _plain(start_response: StartResponse, status: str, text: str) -> list[bytes]:
     body = text.encode()
+    retry = [("Retry-After", "2")] if status.startswith("503") else []
     start_response(
         status,
         [
             ("Content-Type", "text/plain; charset=utf-8"),
             ("Content-Length", str(len(body))),
+            *retry,
             *SECURITY_HEADERS,
         ],
     )
@@ -155,5 +158,11 @@ class HttpGuard:
         if not UPLOAD_OUTPUT.match(head):  # only the upload callback takes a large body
             return _plain(start_response, "413 Request Entity Too Large", "request too large")
         environ["wsgi.input"] = io.BufferedReader(_Replay(head, stream))
-        with self._large:  # a few large bodies at a time: their memory is bounded
+        # a few large bodies at a time, so their memory is bounded; a request that finds them
+        # all taken for a second is told to come back, rather than holding a thread in a queue
+        if not self._large.acquire(timeout=LARGE_WAIT_S):
+            return _plain(start_response, "503 Service Unavailable", "busy: try again shortly")
+        try:
             return list(self.app(environ, with_headers))
+        finally:
+            self._large.release()

@@ -100,8 +100,13 @@ def photos(value: object, limit: int) -> list[UploadPhoto | ItemPhoto]:
     """The page's photo list: validated, duplicates dropped, at most the last `limit` kept."""
     if value is None:
         return []
-    if not isinstance(value, list) or len(value) > MAX_PHOTO_ENTRIES:
-        raise BadInput(f"the photos were not accepted (a list of at most {limit} photos)")
+    if not isinstance(value, list):
+        raise BadInput("the photos were not accepted (not a list of photos)")
+    if len(value) > MAX_PHOTO_ENTRIES:  # `limit` is how many are used, not this cap
+        raise BadInput(
+            f"the photos were not accepted (a list of {len(value)} entries; at most "
+            f"{MAX_PHOTO_ENTRIES} are taken, and the last {limit} used)"
+        )
     try:
         entries = _PHOTOS.validate_python(value)
     except ValidationError as exc:

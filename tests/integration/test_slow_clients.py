@@ -247,3 +247,45 @@ def test_slow_clients_hold_no_worker_of_a_teams_dashboard(
         for sock in socks:
             sock.close()
     assert server.proc.poll() is None, server.output()[-3000:]
+
+
+def test_a_large_body_that_finds_every_turn_taken_is_told_to_come_back() -> None:
+    """Large bodies (uploads) go a few at a time; one that waits a second for its turn is a 503
+    with Retry-After, not a thread held in a queue."""
+    import io
+    import json
+
+    from dash_app.web.http_guard import HttpGuard
+
+    started = threading.Event()
+    release = threading.Event()
+
+    def app(_environ: dict, start_response: object) -> list[bytes]:
+        started.set()
+        release.wait(10)
+        start_response("200 OK", [])  # type: ignore[operator]
+        return [b"done"]
+
+    guard = HttpGuard(app, frozenset({"127.0.0.1"}), 100, 10_000, large_at_once=1)
+    body = json.dumps({"output": "..my-photos.data...upload-messages.children...upload.contents.."})
+    body = body.encode() + b" " * 500
+
+    def environ() -> dict:
+        return {
+            "HTTP_HOST": "127.0.0.1",
+            "PATH_INFO": "/_dash-update-component",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+        }
+
+    first = threading.Thread(target=lambda: guard(environ(), lambda *_: None))
+    first.start()
+    assert started.wait(5)
+    statuses: list[tuple[str, list]] = []
+    waited = time.monotonic()
+    guard(environ(), lambda status, headers, *_: statuses.append((status, headers)))
+    assert time.monotonic() - waited < 3
+    release.set()
+    first.join()
+    status, headers = statuses[0]
+    assert status.startswith("503") and ("Retry-After", "2") in headers
