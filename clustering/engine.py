@@ -9,9 +9,11 @@ import hashlib
 import logging
 import random
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +38,34 @@ class LoadedIndex:
     recommender: Recommender
     _map: np.ndarray | None = field(default=None, repr=False)
     derived: dict = field(default_factory=dict, repr=False)  # per-index views pages compute once
+    _deriving: dict[str, threading.Lock] = field(default_factory=dict, repr=False)
+    _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def derive(self, key: str, compute: Callable[[], Any], timeout: float | None = None) -> Any:
+        """`derived[key]`, computed by `compute` the first time only, and by one thread at a time:
+        a view that costs seconds to minutes (a clustering) is worked out once per index, not once
+        per request. Another thread asking meanwhile waits for that result; with `timeout` it
+        waits at most that long (0: not at all) and then gets a TimeoutError. A failed `compute`
+        stores nothing, so the next call tries again."""
+        if key in self.derived:
+            return self.derived[key]
+        with self._guard:
+            lock = self._deriving.setdefault(key, threading.Lock())
+        if not lock.acquire(timeout=-1 if timeout is None else timeout):
+            raise TimeoutError(f"{key} of {self.folder.name} is being worked out")
+        try:
+            if key not in self.derived:
+                started = time.perf_counter()
+                self.derived[key] = compute()
+                log.info(
+                    "worked out %s of %s in %.1f s",
+                    key,
+                    self.folder.name,
+                    time.perf_counter() - started,
+                )
+            return self.derived[key]
+        finally:
+            lock.release()
 
     def map2d(self) -> np.ndarray:
         """Every item's position on the style map: the first two principal components, found

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from dash_app.app import create_app
 from dash_app.web.auth import mode_for
+from dash_app.web.background import redis_url
 from dash_app.web.context import EXTENSION_KEY
 from dash_app.web.serving import DashboardServer
 from store import Store
@@ -69,6 +70,7 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
         config = config.model_copy(update={"dashboard": dashboard})
     if not args.demo:
         require_store(config)  # the demo fills a new store; serving reads an existing one
+    redis_url(config)  # a Redis URL its clients cannot read: one line now, not their traceback
     if args.celery_worker:
         from dash_app.web.workers import run_celery_worker
 
@@ -135,7 +137,6 @@ def _say_sign_in(config: Config) -> str:
 
 def _serve_workers(config: Config, host: str, args: argparse.Namespace) -> int:
     """Serve with gunicorn workers (dash_app/web/workers.py); background jobs need Redis."""
-    from dash_app.web.background import redis_url
     from dash_app.web.workers import serve_with_workers
 
     if args.demo:

@@ -4,6 +4,7 @@ then the style index is rebuilt and the new styles are used without restarting t
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import threading
 import time
@@ -42,6 +43,7 @@ from stylescout.tags import normalise_tag
 
 dash.register_page(__name__, path="/scrape", name="Scrape", title="StyleScout · scrape", order=1)
 
+log = logging.getLogger(__name__)
 MAX_COUNT = 1000
 _REPORT_EVERY_S = 0.25
 
@@ -52,6 +54,11 @@ def cancel_key(job_id: str) -> str:
 
 def owner_key(job_id: str) -> str:
     return f"owner:{job_id}"
+
+
+def started_key(job_id: str) -> str:
+    """Claimed by the one start of a job that may run it (and clear its keys afterwards)."""
+    return f"started:{job_id}"
 
 
 def _owner() -> str:
@@ -240,9 +247,26 @@ def check_request(
 
 def run_job(set_progress: Callable[[tuple], None], token: str, job: ScrapeJob) -> JobStatus:
     """The background job: scrape + build, one at a time per store, reporting at most every
-    0.25 s, honouring the Cancel of this job (keyed on its id, not on the shared app token)."""
+    0.25 s, honouring the Cancel of this job (keyed on its id, not on the shared app token).
+
+    A start first claims the job's id: the same job posted again while it runs (or after) is
+    refused without touching its keys, so the page that started it can still cancel it. Only the
+    start holding the claim clears the job's keys when it ends, or when the store is busy."""
     app = context_for(token)
     key = cancel_key(job.id)
+    try:
+        claimed = app.jobs.add(started_key(job.id), True, expire=24 * 3600)
+    except JobsUnavailable as exc:
+        status = JobStatus(stage="failed", message=f"Not started: {exc}.")
+        set_progress(progress_values(status))
+        return status
+    if not claimed:
+        log.warning("scrape job %s posted again: refused, its keys left alone", job.id)
+        status = JobStatus(
+            stage="refused", message="This scrape was started already: press Start for a new one."
+        )
+        set_progress(progress_values(status))
+        return status
     cancel = threading.Event()
     finished = threading.Event()
 
@@ -262,8 +286,10 @@ def run_job(set_progress: Callable[[tuple], None], token: str, job: ScrapeJob) -
         last[0], last[1] = now, status.stage
         set_progress(progress_values(status))
 
+    ran = False
     try:
         with app.store.job_slot("scrape", f"#{job.tag} from {', '.join(job.sources)}"):
+            ran = True
             watcher = threading.Thread(target=watch, name="cancel-watch", daemon=True)
             watcher.start()
             status = scrape_and_build(app.config, job.tag, job.count, job.sources, report, cancel)
@@ -278,6 +304,8 @@ def run_job(set_progress: Callable[[tuple], None], token: str, job: ScrapeJob) -
         with contextlib.suppress(JobsUnavailable):  # the flags expire anyway
             app.jobs.delete(key)
             app.jobs.delete(owner_key(job.id))
+            if not ran:  # refused before it ran: the claim goes too, so it can be started again
+                app.jobs.delete(started_key(job.id))
     set_progress(progress_values(status))
     return status
 

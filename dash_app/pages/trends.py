@@ -4,6 +4,9 @@ source (a style's share of its posts that week), so sites of different sizes com
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
 from urllib.parse import urlencode
 
 import dash
@@ -35,7 +38,7 @@ from dash_app.ui.ids import (
     TREND_VIEW,
 )
 from dash_app.web import inputs
-from dash_app.web.context import get_context
+from dash_app.web.context import AppContext, get_context
 
 dash.register_page(__name__, path="/trends", name="Trends", title="StyleScout · trends", order=3)
 ALL_TAGS = "__all__"
@@ -43,6 +46,11 @@ MIN_POSTS = 5  # weeks with fewer posts are left out of the chart and the slopes
 MAX_SOURCE_PANELS = 8  # small multiples beyond this many sources are unreadable
 FOLLOWED = 6  # tags followed at first: the most used
 MAX_FOLLOWED = 12
+# a page view starts its three views at once and each takes about a second on a large store;
+# a view that finds no free analysis slot within this long is told to try again
+SLOT_WAIT_S = 3.0
+EMERGING = "emerging_looks"  # the key of the looks kept with each loaded index
+log = logging.getLogger(__name__)
 
 
 def view_link(tag: object, source: object, follow: object) -> str:
@@ -118,6 +126,29 @@ def layout(
     )
 
 
+@contextlib.contextmanager
+def _analysis_slot(app: AppContext) -> Iterator[bool]:
+    """Whether a slot for a costly analysis was free within SLOT_WAIT_S (held until the block
+    ends): callers beyond `analysis_slots` are answered at once rather than queued."""
+    got = app.analysis_slots.acquire(timeout=SLOT_WAIT_S)
+    try:
+        yield got
+    finally:
+        if got:
+            app.analysis_slots.release()
+
+
+def _busy(what: str) -> list:
+    log.info("trends: %s refused, every analysis slot is taken", what)
+    return [
+        dbc.Alert(
+            f"The dashboard is busy working out other views: the {what} will show when you try"
+            " again in a minute (reload the page).",
+            color="secondary",
+        )
+    ]
+
+
 def _callout(title: str, items: list[Trend], colour: str, element_id: str) -> dbc.Col:
     body = [html.Div(title, className="text-muted small text-uppercase")]
     if items:
@@ -187,14 +218,17 @@ def trend_view(tag: str | None, source: object = inputs.ALL_SOURCES) -> list:
         return [dbc.Alert("That tag was not accepted.", color="warning")]
     index = loaded.index
     k = len(index.centroids)
-    every_post = app.store.images.source_post_times()
-    try:  # any source of the index is accepted, whether or not this tag has posts there
-        known = source_styles(every_post, index.ids, index.labels, k).sources
-        chosen = inputs.source_name(source, known)
-    except inputs.BadInput as exc:
-        return [dbc.Alert(str(exc), color="warning")]
-    wanted = None if tag in (None, ALL_TAGS, "") else tag
-    found = tag_styles(app.store, index, wanted, chosen, MIN_POSTS, every_post)
+    with _analysis_slot(app) as free:  # every post is read and a model fitted per style
+        if not free:
+            return _busy("style trends")
+        every_post = app.store.images.source_post_times()
+        try:  # any source of the index is accepted, whether or not this tag has posts there
+            known = source_styles(every_post, index.ids, index.labels, k).sources
+            chosen = inputs.source_name(source, known)
+        except inputs.BadInput as exc:
+            return [dbc.Alert(str(exc), color="warning")]
+        wanted = None if tag in (None, ALL_TAGS, "") else tag
+        found = tag_styles(app.store, index, wanted, chosen, MIN_POSTS, every_post)
     by_source, everything, weekly = found.by_source, found.everything, found.weekly
     on = f" on {chosen}" if chosen is not None else ""
     if everything is None or weekly is None:
@@ -263,7 +297,10 @@ def tag_trend_view(tags: object) -> list:
     known = {t for t, _ in app.store.images.tag_counts()}
     if not all(isinstance(t, str) and len(t) <= 100 and t in known for t in tags):
         return [dbc.Alert("A tag that was not accepted: pick tags from the list.", color="warning")]
-    trends = tag_trends(app.store, list(dict.fromkeys(tags)))
+    with _analysis_slot(app) as free:
+        if not free:
+            return _busy("tag trends")
+        trends = tag_trends(app.store, list(dict.fromkeys(tags)))
     left = [t for t in tags if t not in {x.name for x in trends}]
     if not trends:
         return [
@@ -331,15 +368,37 @@ callback(
 
 def emerging_view(_loaded: object = None) -> list:
     """What is new: the micro-styles (the items cut finer than the styles shown) whose share of
-    the week's posts rises significantly, each with a few of its photos."""
-    from clustering.trends.model import emerging_looks
+    the week's posts rises significantly, each with a few of its photos.
+
+    The clustering behind them takes seconds to minutes (about 80 s for 20,000 items), so it is
+    done once per index and kept with it (`LoadedIndex.derive`): a new build works them out
+    again, page views in between reuse them, posts added since the build count from the next."""
+    from clustering.trends import model
 
     app = get_context()
     loaded = app.engine.loaded()
     if loaded is None:
         return []
     index = loaded.index
-    looks = emerging_looks(app.store, index.ids, index.vectors, app.config.clustering)
+    looks = loaded.derived.get(EMERGING)
+    if looks is None:
+        with _analysis_slot(app) as free:
+            if not free:
+                return _busy("emerging looks")
+            try:  # one thread works them out; the others are answered now, not held
+                looks = loaded.derive(
+                    EMERGING,
+                    lambda: model.emerging_looks(
+                        app.store, index.ids, index.vectors, app.config.clustering
+                    ),
+                    timeout=0,
+                )
+            except TimeoutError:
+                note = (
+                    "Busy: the emerging looks of this index are being worked out for another"
+                    " view; reload the page in a minute."
+                )
+                return [panel([html.Div(note, className="small text-muted")], "Emerging looks")]
     note = (
         "Finer looks than the styles above (the same clustering cut into about 48 groups), "
         "whose share of the week's posts rises significantly (quasi-Poisson, Holm over the groups)."

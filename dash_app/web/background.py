@@ -15,7 +15,7 @@ import json
 import logging
 import urllib.parse
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -35,6 +35,10 @@ class Flags(Protocol):
     def get(self, key: str, default: Any = None) -> Any: ...
 
     def set(self, key: str, value: Any, expire: float | None = None) -> bool: ...
+
+    def add(self, key: str, value: Any, expire: float | None = None) -> bool:
+        """Set `key` only when it is not there (atomically); whether it was set."""
+        ...
 
     def delete(self, key: str) -> bool: ...
 
@@ -77,6 +81,11 @@ class RedisFlags:
         with self._answering():
             return bool(self._redis.set(self._prefix + key, json.dumps(value), ex=ttl))
 
+    def add(self, key: str, value: Any, expire: float | None = None) -> bool:
+        ttl = None if expire is None else max(1, int(expire))
+        with self._answering():
+            return bool(self._redis.set(self._prefix + key, json.dumps(value), ex=ttl, nx=True))
+
     def delete(self, key: str) -> bool:
         with self._answering():
             return bool(self._redis.delete(self._prefix + key))
@@ -106,11 +115,82 @@ class ScrubbedCeleryManager(CeleryManager):
 
 def redis_url(config: Config) -> str | None:
     """The Redis of a team's dashboard (`dashboard.redis_url`; $STYLESCOUT_REDIS_URL reaches it
-    through the settings' loader)."""
+    through the settings' loader), checked as both its clients read it: a URL they cannot take is
+    a ConfigError with one line here, not their traceback when the first job is queued."""
     url = config.dashboard.redis_url
     if url and not url.startswith(("redis://", "rediss://")):
         raise ConfigError("dashboard.redis_url must start with redis:// or rediss://")
+    if url:
+        _check_readable(url)
     return url or None
+
+
+def _url_parsers() -> list[Callable[[str], object]]:
+    """How redis-py (the flags) and kombu (Celery's broker and results) read a Redis URL; those
+    not installed are left out (open_background then names the command that installs them)."""
+    parsers: list[Callable[[str], object]] = []
+    with contextlib.suppress(ImportError):
+        from redis.connection import parse_url
+
+        parsers.append(parse_url)
+    with contextlib.suppress(ImportError):
+        from kombu.utils.url import parse_url as kombu_parse_url
+
+        parsers.append(kombu_parse_url)
+    return parsers
+
+
+def _check_readable(url: str) -> None:
+    """Raise ConfigError when a client cannot read `url`, naming the part (never its value: the
+    URL may carry a password, in the address or as ?password=)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - reading it checks it
+    except ValueError as exc:
+        what = "the port" if "port" in str(exc).lower() else "the address"
+        raise ConfigError(
+            f"dashboard.redis_url cannot be read: {what} is not valid (write"
+            " redis://[user:password@]host[:port]/db, an IPv6 host in brackets, a port"
+            " from 1 to 65535)"
+        ) from None
+    base = urllib.parse.urlunsplit(parts._replace(query="", fragment=""))
+    where = _redact(url)
+    for parse in _url_parsers():
+        try:
+            parse(url)
+        except Exception as exc:  # any parser error is a setting that cannot be taken
+            log.debug("Redis URL refused by %s: %s", parse.__module__, type(exc).__name__)
+            name = _refused_option(parse, base, parts.query)
+            if name is None:
+                raise ConfigError(
+                    f"dashboard.redis_url {where} cannot be read: write"
+                    " redis://[user:password@]host[:port]/db"
+                ) from None
+            if name == "password":
+                why = (
+                    "is not taken (Celery reads the password from the address only: write"
+                    " redis://:password@host:port/db, without ?password=)"
+                )
+            elif isinstance(exc, TypeError):  # kombu: the option repeats a part of the address
+                why = "repeats a part of the address: give it in the address only"
+            else:
+                why = "has a value that cannot be taken"
+            raise ConfigError(f"dashboard.redis_url {where}: its ?{name}= {why}") from None
+
+
+def _refused_option(parse: Callable[[str], object], base: str, query: str) -> str | None:
+    """The first query option `parse` refuses on its own after `base`, or None (also when it
+    refuses `base` itself)."""
+    try:
+        parse(base)
+    except Exception:  # the address, not an option
+        return None
+    for name, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
+        try:
+            parse(f"{base}?{urllib.parse.urlencode({name: value})}")
+        except Exception:  # this option is the one refused
+            return name[:40] if name.isidentifier() else "an option"
+    return None
 
 
 def shared_token(store: Store) -> str:
@@ -165,7 +245,12 @@ def open_background(config: Config, store: Store) -> Background:
 
 def _redact(url: str) -> str:
     """A Redis URL for logs: no user, password or query (which may carry a password)."""
-    parts = urllib.parse.urlsplit(url)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # a port or address that cannot be read: nothing of it is shown
+        return "(an address that cannot be read)"
+    if ":" in host:
+        host = f"[{host}]"
     return urllib.parse.urlunsplit((parts.scheme, host + port, parts.path, "", ""))

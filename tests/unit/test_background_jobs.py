@@ -65,6 +65,47 @@ def test_flags_expire_and_keep_to_their_prefix(redis_url: str) -> None:
         flags.close()
 
 
+def test_a_refused_start_leaves_the_running_team_job_cancellable(
+    data_dir: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As on one machine (test_dashboard_callbacks.py): a start refused while a scrape runs
+    touches none of the running job's keys in Redis."""
+    from tests.unit.test_dashboard_callbacks import (
+        check_a_refused_start_keeps_the_running_jobs_keys,
+    )
+
+    app = create_app(make_config(data_dir, dashboard={"redis_url": redis_url}))
+    try:
+        assert isinstance(app.server.extensions["stylescout"].jobs, RedisFlags)
+        check_a_refused_start_keeps_the_running_jobs_keys(app, monkeypatch)
+    finally:
+        close_app(app)
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("redis://user:s3cretpw@127.0.0.1:1/0?password=qsecret", "password"),
+        ("redis://127.0.0.1:1/0?password=qsecret", "password"),
+        ("redis://:s3cretpw@127.0.0.1:99999/0", "port"),
+        ("redis://:s3cretpw@127.0.0.1:port/0", "port"),
+        ("redis://:s3cretpw@[::1/0", "address"),
+        ("redis://:s3cretpw@127.0.0.1:6379/0?socket_timeout=soon", "socket_timeout"),
+        ("rediss://:s3cretpw@127.0.0.1:6379/0?ssl_cert_reqs=qsecret", "ssl_cert_reqs"),
+    ],
+)
+def test_redis_urls_that_cannot_be_read_are_one_line_without_the_password(
+    data_dir: Path, url: str, why: str
+) -> None:
+    config = make_config(data_dir, dashboard={"redis_url": url})
+    with pytest.raises(ConfigError) as raised:
+        redis_url(config)
+    message = str(raised.value)
+    assert message.startswith("dashboard.redis_url") and why in message, message
+    assert "\n" not in message and "s3cretpw" not in message and "qsecret" not in message
+    assert redis_url(make_config(data_dir, dashboard={"redis_url": "redis://:pw@h:6380/2"}))
+
+
 def test_redis_urls_are_checked_and_the_environment_wins(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -82,8 +123,10 @@ def test_gunicorn_gets_the_dashboards_bounds(data_dir: Path) -> None:
     config = make_config(data_dir, dashboard={"workers": 3, "threads": 4})
     options = gunicorn_options(config, "::1", 8050)
     assert options["bind"] == "[::1]:8050" and options["workers"] == 3
-    assert options["threads"] == 4 and options["preload_app"] is False
-    assert options["forwarded_allow_ips"] == "127.0.0.1,::1"
+    assert options["preload_app"] is False  # each worker builds its app after the fork
+    # each worker reads requests with waitress and the dashboard's own bounds (threads, ...)
+    assert options["worker_class"] == "dash_app.web.waitress_worker.WaitressWorker"
+    assert "threads" not in options and "worker_connections" not in options
 
 
 def test_with_redis_away_pages_answer_and_start_and_cancel_say_why(data_dir: Path) -> None:

@@ -33,6 +33,25 @@ def test_home_page_shows_the_store_counts(data_dir: Path) -> None:
     assert "'3'" in text and "#boho · 3" in text and "completed" in text
 
 
+def test_the_dashboard_title_is_text_in_the_page(data_dir: Path) -> None:
+    """`dashboard.title` is a setting, not markup: in the page's <title> it is escaped."""
+    from dash_app.app import close_app
+    from tests.conftest import make_config
+
+    title = "</title><script>alert(1)</script> & co"
+    app = create_app(make_config(data_dir, dashboard={"title": title}))
+    try:
+        client = app.server.test_client()
+        for path in ("/", "/trends", "/no-such-page"):
+            page = client.get(path).get_data(as_text=True)
+            assert "<script>alert(1)" not in page and "</title><script>" not in page, path
+            escaped = "&lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt; &amp; co"
+            assert f"<title>{escaped}</title>" in page, path
+        assert app.title == title  # the browser tab (set as text by Dash's pages) says it as is
+    finally:
+        close_app(app)
+
+
 def test_the_style_map_is_the_principal_plane_and_reads_large_indexes_in_chunks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -340,6 +342,52 @@ def test_a_second_scrape_on_the_same_store_is_refused_with_a_message(
     # once the first job is over, the next one runs
     monkeypatch.setattr(scrape, "scrape_and_build", lambda *a: JobStatus(stage="done"))
     assert scrape.run_job(progress.append, ctx.token, job).stage == "done"
+
+
+def check_a_refused_start_keeps_the_running_jobs_keys(
+    app: Dash, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A start refused while a scrape runs (its own job posted again, or another page's) must
+    leave the running job's owner and cancel keys alone: its page can still cancel it. Shared
+    with the team's (Redis) variant in test_background_jobs.py."""
+    from dash_app.pages import scrape
+
+    ctx = app.server.extensions["stylescout"]
+    running = threading.Event()
+
+    def slow(_config, _tag, _count, _sources, _report, cancel) -> JobStatus:
+        running.set()
+        return JobStatus(stage="cancelled" if cancel.wait(5) else "done")
+
+    monkeypatch.setattr(scrape, "scrape_and_build", slow)
+    with app.server.test_request_context("/scrape"):
+        job, _ = scrape.new_job("boho", 5, "demo")
+        other, _ = scrape.new_job("minimal", 5, "demo")
+    done: dict[str, object] = {}
+    first = threading.Thread(
+        target=lambda: done.setdefault("first", scrape.start_job(lambda _v: None, job, ctx.token))
+    )
+    first.start()
+    try:
+        assert running.wait(10)
+        for again in (job, other):  # the same job posted again, then another page's Start
+            refused = scrape.start_job(lambda _v: None, again, ctx.token)
+            assert refused.color == "warning", refused
+        assert ctx.jobs.get(scrape.owner_key(job["id"])) == ""  # still the running job's
+        assert ctx.jobs.get(scrape.owner_key(other["id"])) is None  # the refused one's: gone
+        with app.server.test_request_context("/scrape"):
+            assert "Cancelling" in scrape.request_cancel(1, job)
+    finally:
+        first.join(10)
+    assert "Cancelled" in str(done["first"]) or "cancelled" in str(done["first"])
+    assert ctx.jobs.get(scrape.owner_key(job["id"])) is None  # over: its keys are cleared
+    assert ctx.jobs.get(scrape.cancel_key(job["id"])) is None
+
+
+def test_a_refused_start_leaves_the_running_job_cancellable(
+    app: Dash, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    check_a_refused_start_keeps_the_running_jobs_keys(app, monkeypatch)
 
 
 def test_the_background_job_checks_what_any_client_can_post(app: Dash) -> None:
@@ -736,6 +784,88 @@ def test_emerging_looks_say_when_nothing_rises_clearly(app: Dash) -> None:
 
     view = str(trends.emerging_view())
     assert "Emerging looks" in view and "None rises clearly yet" in view  # 30 items, 5 weeks
+
+
+def test_emerging_looks_are_worked_out_once_per_index(
+    app: Dash, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The micro-style clustering behind Emerging looks takes seconds to minutes: it is done once
+    for each index built, not on every page view."""
+    from clustering.trends import model
+    from dash_app.pages import trends
+
+    calls: list[int] = []
+    real = model.emerging_looks
+
+    def counted(*args: object, **kwargs: object) -> list:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(model, "emerging_looks", counted)
+    first = str(trends.emerging_view())
+    assert str(trends.emerging_view()) == first and len(calls) == 1
+    save_index(_index(_ids(), seed=1), get_context().store.index_dir)  # a new build
+    assert "Emerging looks" in str(trends.emerging_view()) and len(calls) == 2
+    trends.emerging_view()
+    assert len(calls) == 2
+
+
+def test_costly_trend_views_answer_busy_beyond_their_slots(
+    app: Dash, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Emerging looks, style and tag trends run at most two at once; a caller beyond that is told
+    to try again promptly instead of queueing behind them."""
+    from clustering.trends import model
+    from dash_app.pages import trends
+
+    inside, release = threading.Semaphore(0), threading.Event()
+    computed: list[str] = []
+
+    def slow(what: str) -> object:
+        def run(*_args: object, **_kwargs: object) -> list:
+            computed.append(what)
+            inside.release()
+            release.wait(5)
+            return []
+
+        return run
+
+    monkeypatch.setattr(model, "emerging_looks", slow("looks"))
+    monkeypatch.setattr(model, "tag_trends", slow("tags"))
+    monkeypatch.setattr(trends, "SLOT_WAIT_S", 0.2, raising=False)
+
+    def in_request(view: object, *args: object) -> threading.Thread:
+        def run() -> None:
+            with app.server.test_request_context("/trends"):
+                view(*args)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+    busy = [in_request(trends.emerging_view)]
+    try:
+        assert inside.acquire(timeout=5)  # one slot taken, the looks being worked out
+        start = time.monotonic()
+        answer = str(trends.emerging_view())  # not worked out twice, nor waited for
+        assert time.monotonic() - start < 2 and "being worked out" in answer, answer
+        busy.append(in_request(trends.tag_trend_view, ["boho"]))
+        assert inside.acquire(timeout=5)  # both slots taken
+        for view, args in (
+            (trends.tag_trend_view, (["minimal"],)),
+            (trends.trend_view, ("boho",)),
+            (trends.emerging_view, ()),
+        ):
+            start = time.monotonic()
+            answer = str(view(*args))
+            assert time.monotonic() - start < 2 and "busy" in answer, answer
+    finally:
+        release.set()
+        for thread in busy:
+            thread.join(10)
+    assert sorted(computed) == ["looks", "tags"]  # the busy callers computed nothing
+    assert "None rises clearly yet" in str(trends.emerging_view())  # kept: no slot needed
+    assert computed.count("looks") == 1
 
 
 def test_the_trends_page_reads_its_query_string_and_links_its_view(app: Dash) -> None:
