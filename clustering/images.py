@@ -23,17 +23,22 @@ def load_rgb(path: StoredFile | str | IO[bytes], max_pixels: int = MAX_PIXELS) -
             if img.width * img.height > max_pixels:
                 raise ValueError(f"{img.width}x{img.height} is over the pixel limit")
             img.seek(0)
-            img = ImageOps.exif_transpose(img)
-            if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-                img = img.point(lambda v: v / 256).convert("L")  # 16-bit grey to 8-bit
-            if img.mode == "P":
-                img = img.convert("RGBA")
-            if img.mode in ("RGBA", "LA", "PA"):
-                rgba = img.convert("RGBA")
-                canvas = Image.new("RGB", rgba.size, (255, 255, 255))
-                canvas.paste(rgba, mask=rgba.getchannel("A"))
-                return canvas
-            return img.convert("RGB")
+            return to_rgb(ImageOps.exif_transpose(img))
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Any mode as RGB the way a person sees it: 16-bit grey to 8-bit, a palette's or an alpha
+    channel's transparency on white (not black), CMYK and grey converted."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        img = img.point(lambda v: v / 256).convert("L")  # 16-bit grey to 8-bit
+    if img.mode == "P":
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA"):
+        rgba = img.convert("RGBA")
+        canvas = Image.new("RGB", rgba.size, (255, 255, 255))
+        canvas.paste(rgba, mask=rgba.getchannel("A"))
+        return canvas
+    return img.convert("RGB")
 
 
 def fit(

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from clustering.images import to_rgb
 from dash_app.web.inputs import SHA256_RE
 from scraper.image_check import sniff_format
 from stylescout.errors import StyleScoutError
@@ -106,17 +107,10 @@ def decode_data_url(contents: str, max_bytes: int) -> bytes:
 
 def _upright_rgb(img: Image.Image, orientation: int) -> Image.Image:
     """A small working image as a person sees it (the steps of `clustering.images.load_rgb`,
-    on pixels already reduced): EXIF rotation, 16-bit grey to 8-bit, alpha on white."""
+    on pixels already reduced): EXIF rotation, then any mode to RGB as the features see it."""
     if orientation in _TURNS:
         img = img.transpose(_TURNS[orientation])
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-        img = img.point(lambda v: v / 256).convert("L")
-    if img.mode in ("RGBA", "LA", "PA"):
-        rgba = img.convert("RGBA")
-        canvas = Image.new("RGB", rgba.size, (255, 255, 255))
-        canvas.paste(rgba, mask=rgba.getchannel("A"))
-        return canvas
-    return img.convert("RGB")
+    return to_rgb(img)
 
 
 def _working_image(img: Image.Image) -> Image.Image:
