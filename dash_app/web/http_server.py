@@ -31,6 +31,7 @@ from waitress.server import TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher
 from waitress.utilities import Error, RequestEntityTooLarge
 
+from dash_app.web.auth import SESSION_COOKIE, mode_for
 from dash_app.web.http_guard import UPDATE_PATH, from_trusted_proxy, upload_bytes
 from stylescout.settings import DashboardConfig
 
@@ -46,6 +47,7 @@ class Limits:
     per_address: int
     small_bytes: int
     trusted: tuple[str, ...]
+    session_cookie: str | None = None  # where sign-in is asked for: the session's cookie
 
     @classmethod
     def from_config(cls, cfg: DashboardConfig) -> Limits:
@@ -55,6 +57,7 @@ class Limits:
             per_address=cfg.connections_per_address,
             small_bytes=cfg.max_callback_bytes,
             trusted=tuple(cfg.trusted_proxies),
+            session_cookie=None if mode_for(cfg) == "none" else SESSION_COOKIE,
         )
 
     def is_trusted(self, address: str) -> bool:
@@ -71,12 +74,20 @@ class LengthRequired(Error):
     reason = "Length Required"
 
 
+class SignInFirst(Error):
+    code = 401
+    reason = "Unauthorized"
+
+
 class _Parser(HTTPRequestParser):
     """A request whose declared body is too large for its route ends at its headers (413), as
     does one whose body has no length (chunked: 411), which could only be measured by reading
-    it; the dashboard's clients always send a length."""
+    it; the dashboard's clients always send a length. Where sign-in is asked for, a large body
+    (an upload) without a session cookie ends there too (401): only a signed-in page uploads.
+    The cookie's value is checked by the sign-in gate once the request is in."""
 
     small_bytes = 0  # set on the subclass each server makes
+    session_cookie: str | None = None
 
     def parse_header(self, header_plus: bytes) -> None:
         super().parse_header(header_plus)
@@ -84,10 +95,22 @@ class _Parser(HTTPRequestParser):
             self.error = LengthRequired("a body needs a Content-Length")
             self.completed = True
             self.body_rcv = None
+        elif self.content_length > self.small_bytes and self._without_session():
+            self.error = SignInFirst("sign in first")
+            self.completed = True
+            self.body_rcv = None
         elif self.content_length > self.small_bytes and self.path != UPDATE_PATH:
             self.error = RequestEntityTooLarge("request too large")
             self.completed = True
             self.body_rcv = None  # nothing of the body is read
+
+    def _without_session(self) -> bool:
+        if not self.session_cookie:
+            return False
+        cookies = self.headers.get("COOKIE", "")
+        return not any(
+            part.strip().startswith(self.session_cookie + "=") for part in cookies.split(";")
+        )
 
 
 class _Channel(HTTPChannel):
@@ -146,7 +169,11 @@ class GuardedServer(TcpWSGIServer):
         adj: Adjustments,
         limits: Limits,
     ) -> None:
-        parser = type("Parser", (_Parser,), {"small_bytes": limits.small_bytes})
+        parser = type(
+            "Parser",
+            (_Parser,),
+            {"small_bytes": limits.small_bytes, "session_cookie": limits.session_cookie},
+        )
         self.channel_class = type(
             "Channel", (_Channel,), {"limits": limits, "parser_class": parser}
         )

@@ -241,6 +241,12 @@ def test_slow_clients_hold_no_worker_of_a_teams_dashboard(
                 b"Transfer-Encoding: chunked\r\n\r\n"
             )
             assert sock.recv(4096).split(b" ")[1] == b"411"
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(  # an upload-sized body with no session: refused before it is read
+                b"POST /_dash-update-component HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Length: 100000000\r\n\r\n"
+            )
+            assert sock.recv(4096).split(b" ")[1] == b"401"
     finally:
         stop.set()
         trickler.join()
