@@ -14,13 +14,13 @@ import logging
 import re
 import threading
 import time
-import urllib.robotparser
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
+from protego import Protego
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import DecodeError, ProtocolError
 from urllib3.util.retry import Retry
@@ -34,6 +34,29 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 API_RETRY_STATUSES = (500, 502, 503, 504)  # a 429 from an API is waited out by the source
 _CHUNK = 64 * 1024
 ROBOTS_MAX_BYTES = 500 * 1024  # RFC 9309 2.5: crawlers parse at least 500 KiB, may stop there
+# RFC 9309 2.3.1.4: robots.txt unreachable (network errors): assume complete disallow
+_ROBOTS_UNREACHABLE = frozenset({"timeout", "connection", "truncated", "no_such_host"})
+
+
+class RobotRules:
+    """One origin's robots.txt rules: parsed by Protego, or all allowed, or none."""
+
+    def __init__(self, parsed: Protego | None = None, allow: bool = True) -> None:
+        self._parsed = parsed
+        self._allow = allow
+
+    @classmethod
+    def everything(cls) -> RobotRules:
+        return cls(None, allow=True)
+
+    @classmethod
+    def nothing(cls) -> RobotRules:
+        return cls(None, allow=False)
+
+    def can_fetch(self, url: str, user_agent: str) -> bool:
+        if self._parsed is None:
+            return self._allow
+        return bool(self._parsed.can_fetch(url, user_agent))
 
 
 SECRET_PARAMS = ("api_key", "access_token", "token", "key", "password", "secret")
@@ -139,7 +162,7 @@ class Downloader:
         self.api_session = self._session(API_RETRY_STATUSES, respect_retry_after=False)
         for name, value in (cookies or {}).items():
             self.session.cookies.set(name, value)
-        self._robots: dict[str, urllib.robotparser.RobotFileParser] = {}
+        self._robots: dict[str, RobotRules] = {}
         self._robots_lock = threading.Lock()
 
     def _session(self, statuses: tuple[int, ...], respect_retry_after: bool) -> requests.Session:
@@ -191,32 +214,33 @@ class Downloader:
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         with self._robots_lock:
-            parser = self._robots.get(origin)
-            if parser is None:
-                parser = self._load_robots(origin)
-                self._robots[origin] = parser
-        return parser.can_fetch(self.config.user_agent, url)
+            rules = self._robots.get(origin)
+            if rules is None:
+                rules = self._load_robots(origin)
+                self._robots[origin] = rules
+        return rules.can_fetch(url, self.config.user_agent)
 
-    def _load_robots(self, origin: str) -> urllib.robotparser.RobotFileParser:
+    def _load_robots(self, origin: str) -> RobotRules:
         """The origin's rules, fetched like any page (every redirect hop checked, capped) but
-        without a robots check of its own. 401/403 disallow all; any other failure allows all."""
+        without a robots check of its own, read as RFC 9309 says (Protego: wildcards, `$`, the
+        longest match wins). A server error or an unreachable server means "assume complete
+        disallow" (section 2.3.1.4); any other 4xx, too many redirects or a redirect this
+        scraper may not follow means "unavailable": allow all. 401 and 403 disallow all, more
+        careful than the RFC: a site that locks its rules away is not asking to be crawled."""
         url = f"{origin}/robots.txt"
-        parser = urllib.robotparser.RobotFileParser(url)
         try:
             response = self._get(url, robots=False)
             cap = min(ROBOTS_MAX_BYTES, self.config.max_bytes)
             body = self._read(response, url, cap, truncate=True)
         except DownloadFailed as exc:
-            if exc.reason in ("http_401", "http_403"):
-                parser.disallow_all = True
-            elif exc.reason.startswith("http_"):
-                parser.allow_all = True
-            else:
+            closed = exc.reason in ("http_401", "http_403") or exc.reason.startswith("http_5")
+            if closed or exc.reason in _ROBOTS_UNREACHABLE:
+                log.info("robots.txt of %s: %s: nothing there is fetched", origin, exc)
+                return RobotRules.nothing()
+            if not exc.reason.startswith("http_"):
                 log.info("robots.txt of %s unreadable (%s): allowing all", origin, exc)
-                parser.allow_all = True
-            return parser
-        parser.parse(body.decode("utf-8", errors="replace").splitlines())
-        return parser
+            return RobotRules.everything()
+        return RobotRules(Protego.parse(body.decode("utf-8", errors="replace")))
 
     # -- fetching -----------------------------------------------------------------------
 

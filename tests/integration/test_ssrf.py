@@ -9,6 +9,7 @@ at: it counts every TCP connection and must see none. Nothing here uses any othe
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections import Counter
@@ -111,8 +112,13 @@ def test_a_robots_txt_redirect_loop_stops_at_max_redirects() -> None:
     assert app.extensions["hits"]["robots"] == ScraperConfig().max_redirects + 1
 
 
-@pytest.mark.parametrize(("status", "allowed"), [(401, False), (403, False), (404, True)])
+@pytest.mark.parametrize(
+    ("status", "allowed"),
+    [(401, False), (403, False), (404, True), (410, True), (500, False), (503, False)],
+)
 def test_robots_txt_statuses_keep_their_meaning(status: int, allowed: bool) -> None:
+    """RFC 9309 2.3.1: a 4xx is "unavailable" (allow all; 401 and 403 are kept closed here),
+    a server error means "assume complete disallow"."""
     with serve(site_app(lambda: Response("no", status=status))) as site:
         downloader = downloader_for(site)
         if allowed:
@@ -289,3 +295,30 @@ def test_a_scrape_reaches_the_allowed_site_only(
     assert result.progress.mode == kind
     assert result.progress.added == 4 and not result.progress.failed_by_reason
     assert internal.connections == 0
+
+
+def test_robots_txt_wildcards_and_end_anchors_are_obeyed() -> None:
+    """`*` and `$` as RFC 9309 2.2.3 reads them (the standard library's parser ignored them)."""
+    rules = "User-agent: *\nDisallow: /*.jpg$\nDisallow: /private*/x\nAllow: /\n"
+    with serve(site_app(lambda: Response(rules, mimetype="text/plain"))) as site:
+        downloader = downloader_for(site)
+        for path in ("/a/b.jpg", "/private-2/x", "/privatex/x/y"):
+            with pytest.raises(DownloadFailed, match="robots"):
+                downloader.check_url(f"{site.url}{path}")
+        for path in ("/a/b.jpgx", "/a/b.jpg?size=2", "/tag/boho", "/public/x"):
+            downloader.check_url(f"{site.url}{path}")
+        downloader.close()
+
+
+def test_an_unreachable_robots_txt_disallows_everything() -> None:
+    """RFC 9309 2.3.1.4: robots.txt unreachable (the server gone mid-answer, or not there at
+    all): assume complete disallow, so nothing of the site is fetched."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # bound, not listening: connections are refused
+        config = ScraperConfig(retries=0, connect_timeout_s=2, read_timeout_s=5)
+        downloader = Downloader(config, allowed_hosts=[f"127.0.0.1:{port}"])
+        with pytest.raises(DownloadFailed) as info:
+            downloader.check_url(f"http://127.0.0.1:{port}/tag/boho")
+        assert info.value.reason == "robots"
+        downloader.close()
