@@ -41,17 +41,23 @@ _ROBOTS_UNREACHABLE = frozenset({"timeout", "connection", "truncated", "no_such_
 class RobotRules:
     """One origin's robots.txt rules: parsed by Protego, or all allowed, or none."""
 
-    def __init__(self, parsed: Protego | None = None, allow: bool = True) -> None:
+    def __init__(
+        self,
+        parsed: Protego | None = None,
+        allow: bool = True,
+        refusal: tuple[str, str] | None = None,
+    ) -> None:
         self._parsed = parsed
         self._allow = allow
+        self.refusal = refusal  # (reason, detail) a refused URL fails with, when not "robots"
 
     @classmethod
     def everything(cls) -> RobotRules:
         return cls(None, allow=True)
 
     @classmethod
-    def nothing(cls) -> RobotRules:
-        return cls(None, allow=False)
+    def nothing(cls, refusal: tuple[str, str]) -> RobotRules:
+        return cls(None, allow=False, refusal=refusal)
 
     def can_fetch(self, url: str, user_agent: str) -> bool:
         if self._parsed is None:
@@ -201,8 +207,12 @@ class Downloader:
     def check_url(self, url: str) -> None:
         """Refuse anything but http(s) to a host we may reach, and what robots.txt disallows."""
         self._check_network(url)
-        if self.robots and not self._robots_allow(url):
-            raise DownloadFailed("robots", url, "disallowed by the site's robots.txt")
+        if self.robots:
+            rules = self._robot_rules(url)
+            if not rules.can_fetch(url, self.config.user_agent):
+                # an unreachable robots.txt closes the site: say why it was unreachable
+                reason, detail = rules.refusal or ("robots", "disallowed by the site's robots.txt")
+                raise DownloadFailed(reason, url, detail)
 
     def _check_network(self, url: str) -> None:
         try:
@@ -210,7 +220,7 @@ class Downloader:
         except PolicyRefused as exc:
             raise DownloadFailed(exc.reason, url[:200], exc.detail) from None
 
-    def _robots_allow(self, url: str) -> bool:
+    def _robot_rules(self, url: str) -> RobotRules:
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         with self._robots_lock:
@@ -218,25 +228,29 @@ class Downloader:
             if rules is None:
                 rules = self._load_robots(origin)
                 self._robots[origin] = rules
-        return rules.can_fetch(url, self.config.user_agent)
+        return rules
 
     def _load_robots(self, origin: str) -> RobotRules:
         """The origin's rules, fetched like any page (every redirect hop checked, capped) but
         without a robots check of its own, read as RFC 9309 says (Protego: wildcards, `$`, the
         longest match wins). A server error or an unreachable server means "assume complete
-        disallow" (section 2.3.1.4); any other 4xx, too many redirects or a redirect this
-        scraper may not follow means "unavailable": allow all. 401 and 403 disallow all, more
-        careful than the RFC: a site that locks its rules away is not asking to be crawled."""
+        disallow" for this run (section 2.3.1.4), said in one warning; a 4xx, too many redirects
+        or a redirect this scraper may not follow means "unavailable": allow all (2.3.1.3)."""
         url = f"{origin}/robots.txt"
         try:
             response = self._get(url, robots=False)
             cap = min(ROBOTS_MAX_BYTES, self.config.max_bytes)
             body = self._read(response, url, cap, truncate=True)
         except DownloadFailed as exc:
-            closed = exc.reason in ("http_401", "http_403") or exc.reason.startswith("http_5")
-            if closed or exc.reason in _ROBOTS_UNREACHABLE:
-                log.info("robots.txt of %s: %s: nothing there is fetched", origin, exc)
-                return RobotRules.nothing()
+            if exc.reason.startswith("http_5") or exc.reason in _ROBOTS_UNREACHABLE:
+                log.warning(
+                    "robots.txt of %s could not be read (%s): nothing of the site is fetched in"
+                    " this run, as RFC 9309 asks",
+                    origin,
+                    exc.reason,
+                )
+                reason = "robots" if exc.reason.startswith("http_5") else exc.reason
+                return RobotRules.nothing((reason, f"robots.txt could not be read ({exc.reason})"))
             if not exc.reason.startswith("http_"):
                 log.info("robots.txt of %s unreadable (%s): allowing all", origin, exc)
             return RobotRules.everything()
