@@ -432,8 +432,12 @@ def _sections(model: type, key: str, about: str) -> list[_Section]:
         for inner in _models_in(field.annotation):
             if typing.get_origin(field.annotation) is dict:
                 dotted += ".NAME"
+            _PARENTS[dotted] = (field,)  # the field a nested table is the value of
             out += _sections(inner, dotted, field.description or "")
     return out
+
+
+_PARENTS: dict[str, tuple] = {}
 
 
 def _env_name(dotted: str) -> str:
@@ -454,7 +458,12 @@ def _settings_table(section: _Section, aliases: dict[str, str]) -> str:
             kind += " or `null`" if _is_optional(field.annotation) else ""
         else:
             kind = _type_name(field.annotation)
-        env = _code(_env_name(dotted))
+        in_list = any(
+            typing.get_origin(f.annotation) is list and _models_in(f.annotation)
+            for f in _PARENTS.get(section.key, ())
+        )
+        env = "— (an entry of the list's own variable, as JSON)" if in_list else ""
+        env = env or _code(_env_name(dotted))
         if dotted in aliases:
             env += f" or {_code(aliases[dotted])}"
         rows.append(

@@ -243,6 +243,17 @@ class ApiConfig(_Section):
     )
 
 
+class InstanceConfig(_Section):
+    """One instance of a federated site (Mastodon, Pixelfed) and the access token it issued:
+    a token goes to the instance that issued it and to no other."""
+
+    host: str = Field(description="the instance's host name, or the http(s) URL of a mirror")
+    token_env: str | None = Field(
+        None, description="the environment variable that holds this instance's access token"
+    )
+    token_file: Path | None = Field(None, description="or a file of one line that holds it")
+
+
 class SourceConfig(_Section):
     """A site to scrape. A new site is one of these in config.yaml, not new code.
 
@@ -261,8 +272,10 @@ class SourceConfig(_Section):
         None, description="URL template of page {page} (html sources, html_fallback)"
     )
     base_url: str | None = Field(None, description="e.g. a local replica or your own mirror")
-    instances: list[str] = Field(
-        default_factory=list, description="mastodon: instance hosts walked in turn"
+    instances: list[str | InstanceConfig] = Field(
+        default_factory=list,
+        description="mastodon, pixelfed: instances walked in turn, each a host name or"
+        " {host, token_env, token_file} with the token that instance issued (sent to it alone)",
     )
     module: str | None = Field(
         None, description="a built-in site whose source class reads this entry (e.g. mastodon)"

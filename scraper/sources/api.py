@@ -61,10 +61,12 @@ class ApiError(ScrapeError):
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One place to ask: a site, or one instance of a federated one."""
+    """One place to ask: a site, or one instance of a federated one, with the credential that
+    place issued when it has its own (sent there and nowhere else)."""
 
     label: str
     base_url: str
+    credential: Credential | None = None
 
 
 @dataclass
@@ -216,8 +218,11 @@ class ApiSource(SourceBase):
         params = {k: self.spec.text(v, tag) for k, v in self.api.params.items()}
         return Request(url, params)
 
-    def auth(self) -> tuple[dict[str, str], dict[str, str]]:
-        """Headers and query parameters that carry the credential."""
+    def auth(self, endpoint: Endpoint) -> tuple[dict[str, str], dict[str, str]]:
+        """Headers and query parameters that carry the credential: the endpoint's own (a
+        bearer token) where it has one, else the source's."""
+        if endpoint.credential is not None:
+            return {"Authorization": f"Bearer {endpoint.credential.value}"}, {}
         cred, cfg = self.credential, self.api.credential
         if cred is None or cfg is None:
             return {}, {}
@@ -415,7 +420,7 @@ class ApiSource(SourceBase):
 
     def fetch(self, request: Request, endpoint: Endpoint) -> Page:
         """One page: the credential added, 429s waited out, errors explained."""
-        headers, secret = self.auth()
+        headers, secret = self.auth(endpoint)
         params = {**request.params, **secret}
         for _ in range(MAX_RATE_LIMIT_WAITS + 1):
             self.pacing.wait(urlsplit(request.url).netloc)

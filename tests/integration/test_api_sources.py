@@ -483,6 +483,48 @@ def test_the_token_goes_to_its_own_site_only(
     assert result.progress.status == "completed" and seen == [None]
 
 
+def test_each_instance_gets_the_token_it_issued_and_no_other(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`instances: [{host, token_env}]`: each instance's token goes to it alone; one token for
+    several instances is refused in one line, before any request."""
+    seen: dict[str, list[str | None]] = {"a": [], "b": [], "c": []}
+
+    def instance(name: str) -> Flask:
+        app = Flask(name)
+
+        @app.get("/api/v1/timelines/tag/<tag>")
+        def timeline(tag: str) -> object:
+            seen[name].append(request.headers.get("Authorization"))
+            return []
+
+        return app
+
+    monkeypatch.setenv("TOKEN_OF_A", "token-a-0123456789")
+    monkeypatch.setenv("TOKEN_OF_B", "token-b-0123456789")
+    with serving(instance("a")) as a, serving(instance("b")) as b, serving(instance("c")) as c:
+        instances = [
+            {"host": a, "token_env": "TOKEN_OF_A"},
+            {"host": b, "token_env": "TOKEN_OF_B"},
+            c,
+        ]
+        config = config_for(data_dir, "mastodon", None, instances=instances)  # type: ignore[arg-type]
+        result = scrape(config.scraping, "boho", 5, "mastodon")
+        assert result.progress.status == "completed"
+        assert seen == {
+            "a": ["Bearer token-a-0123456789"],
+            "b": ["Bearer token-b-0123456789"],
+            "c": [None],
+        }
+        monkeypatch.setenv("STYLESCOUT_MASTODON_TOKEN", "one-token-for-all-0123")
+        config = config_for(data_dir, "mastodon", None, instances=[a, c])  # type: ignore[arg-type]
+        with pytest.raises(ConfigError) as info:  # a setting to change: exit 2 on the CLI
+            scrape(config.scraping, "boho", 5, "mastodon")
+    message = str(info.value)
+    assert "belongs to the instance that issued it" in message and "one-token" not in message
+    assert seen["a"] == ["Bearer token-a-0123456789"]  # nothing more was sent anywhere
+
+
 @pytest.mark.parametrize(("private", "reason"), [(False, "private_address"), (True, "connection")])
 def test_an_api_key_never_shows_in_an_error(
     private: bool, reason: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch

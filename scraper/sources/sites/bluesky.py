@@ -72,7 +72,7 @@ class BlueskySource(ApiSource):
     """Search results with images (`embed.images` or `embed.media.images`); the post's web
     address is built from the author's handle and the record key at the end of its `uri`."""
 
-    def auth(self) -> tuple[dict[str, str], dict[str, str]]:
+    def auth(self, endpoint: Endpoint) -> tuple[dict[str, str], dict[str, str]]:
         return {"Authorization": f"Bearer {self._session()}"}, {}
 
     def _session(self, renew: bool = False) -> str:

@@ -13,9 +13,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scraper.downloader import ApiResponse
-from scraper.sources.api import ApiError, ApiSource, Endpoint, one_line
+from scraper.sources.api import ApiError, ApiSource, Endpoint, one_line, read_credential
 from stylescout.errors import ConfigError
-from stylescout.settings import ApiConfig, CredentialConfig, FieldPaths, PagingConfig, SourceConfig
+from stylescout.settings import (
+    ApiConfig,
+    CredentialConfig,
+    FieldPaths,
+    InstanceConfig,
+    PagingConfig,
+    SourceConfig,
+)
 
 MASTODON_FIELDS = FieldPaths(  # Mastodon's status, which Pixelfed's API answers too
     image=["media_attachments[type=image].url|remote_url"],  # remote_url: not yet processed
@@ -75,8 +82,22 @@ class MastodonSource(ApiSource):
             raise ConfigError(f"sources.{self.name}: give instances (host names) or a base_url")
         endpoints = []
         for entry in entries:
-            base = instance_base(entry, self.name)
-            endpoints.append(Endpoint(urlsplit(base).netloc, base))
+            host = entry if isinstance(entry, str) else entry.host
+            base = instance_base(host, self.name)
+            label = urlsplit(base).netloc
+            credential = None
+            if isinstance(entry, InstanceConfig) and (entry.token_env or entry.token_file):
+                own = CredentialConfig(env=entry.token_env, file=entry.token_file, required=True)
+                credential = read_credential(f"{self.name} ({label})", own)
+            endpoints.append(Endpoint(label, base, credential))
+        if self.credential is not None and len(endpoints) > 1:
+            env = self.api.credential.env if self.api.credential else None
+            raise ConfigError(
+                f"source {self.name!r}: the token from {self.credential.origin} would go to"
+                f" {len(endpoints)} instances, but a token belongs to the instance that issued"
+                f" it: give it in that instance's entry (instances: [{{host: ..., token_env:"
+                f" {env or '...'}}}]) or keep one instance"
+            )
         return endpoints
 
     def refusal(self, response: ApiResponse, data: Any, endpoint: Endpoint) -> ApiError:
@@ -92,9 +113,10 @@ class MastodonSource(ApiSource):
             or (response.status == 500 and str(error).startswith("Unauthenticated"))
         )
         if wants_login and env:
-            if self.credential is not None:
+            token = endpoint.credential or self.credential
+            if token is not None:
                 return ApiError(
-                    f"{endpoint.label} refused the token from {self.credential.origin}"
+                    f"{endpoint.label} refused the token from {token.origin}"
                     f"{_said(error)}: check {env}",
                     f"http_{response.status}",
                 )
