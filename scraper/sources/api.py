@@ -59,6 +59,22 @@ class ApiError(ScrapeError):
         self.reason = reason
 
 
+def field_tags(values: list[Any]) -> list[str]:
+    """Tags from what a `tags` path yields: one string is a space-separated list (Flickr's
+    "boho ootd"); a list, or several strings, holds one tag each (Tumblr's ["boho", "vintage
+    fashion"], Bluesky's record.tags, Mastodon's tags[].name). A tag of several words is kept
+    with its words joined ("vintage fashion" -> "vintagefashion"): the form a hashtag of it
+    takes on the sites that have no spaces in tags, so the two count as one tag in trends."""
+    if len(values) == 1 and isinstance(values[0], str):
+        return values[0].split()
+    found: list[str] = []
+    for value in values:
+        for one in value if isinstance(value, list) else [value]:
+            if isinstance(one, str):
+                found.append("".join(one.split()))
+    return found
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """One place to ask: a site, or one instance of a federated one, with the credential that
@@ -298,13 +314,9 @@ class ApiSource(SourceBase):
         caption = None
         if isinstance(text, str) and text.strip():
             caption = (html_to_text(text) if fields.text_is_html else text.strip())[:MAX_TEXT]
-        tags = _HASHTAG.findall(caption or "")
-        listed = first(item, fields.tags) if fields.tags else None
-        values = resolve(item, fields.tags).values if fields.tags else []
-        if isinstance(listed, str):
-            tags += listed.split()
-        else:
-            tags += [v for v in values if isinstance(v, str)]
+        tags = _HASHTAG.findall(caption or "") + field_tags(
+            resolve(item, fields.tags).values if fields.tags else []
+        )
         return Post(
             image_url=images[0],
             more_images=tuple(images[1:]),

@@ -414,6 +414,27 @@ def test_tumblr_pages_by_timestamp_and_skips_text_posts(
     assert result.progress.added == len(expected_images(app)) and result.progress.failed == 0
     calls = [c for c in api_requests(app) if c["auth_valid"]]
     assert len(calls) >= 3 and all("before" in c["args"] for c in calls[1:])
+    # every post's tags list is kept, not only the tag searched for
+    designed = {t for p in app.config["catalogue"]["boho"] if p.images for t in p.tags}
+    with Store(data_dir) as store:
+        kept = {t for tags in store.images.tags_by_image().values() for t in tags}
+    assert designed - {"boho"} and designed <= kept, (designed, kept)
+
+
+@pytest.mark.parametrize(
+    ("values", "tags"),
+    [
+        (["boho ootd vintage"], ["boho", "ootd", "vintage"]),  # Flickr: one space-separated string
+        ([["boho", "ootd", "vintage fashion"]], ["boho", "ootd", "vintagefashion"]),  # Tumblr
+        (["boho", "street style"], ["boho", "streetstyle"]),  # Mastodon's tags[].name, Bluesky's
+        ([], []),
+        ([7, None, {"a": 1}, [3, "ok"]], ["ok"]),  # junk from a site
+    ],
+)
+def test_a_tags_path_keeps_every_tag_it_yields(values: list, tags: list[str]) -> None:
+    from scraper.sources.api import field_tags
+
+    assert field_tags(values) == tags
 
 
 # -- several sources at once ----------------------------------------------------------------
