@@ -134,6 +134,18 @@ def _posts(sources: list[str]) -> str:
     return f"<html><body>{posts}</body></html>"
 
 
+def source_entry(page_url: str) -> dict[str, object]:
+    """The `sources:` entry that reads one of this site's pages (`/page`, `/encodings`) as a
+    person's html source would, robots.txt honoured."""
+    return {
+        "url": page_url,
+        "kind": "html",
+        "allow_private_network": True,
+        "robots": True,
+        "selectors": {"post": "article.post", "image": "img.post-image", "link": "a.post-link"},
+    }
+
+
 def create_fault_app(
     slow_seconds: float = 3.0, robots_encoding: BadEncoding | None = None
 ) -> Flask:

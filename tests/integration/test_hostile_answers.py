@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from sandbox.demo_feed.server import BackgroundServer
-from sandbox.fault_server import BadEncoding, create_fault_app
+from sandbox.fault_server import BadEncoding, create_fault_app, source_entry
 from sandbox.replicas import ReplicaOptions, create_mastodon_app, serving
 from scraper.scrape import ScrapeProgress, scrape, scrape_sources
 from store import Store
@@ -33,19 +33,7 @@ def fault_config(data_dir: Path, url: str) -> Any:
     return make_config(
         data_dir,
         scraper={**FAST, "workers": 2},
-        sources={
-            "faulty": {
-                "url": f"{url}/encodings",
-                "kind": "html",
-                "allow_private_network": True,
-                "robots": True,
-                "selectors": {
-                    "post": "article.post",
-                    "image": "img.post-image",
-                    "link": "a.post-link",
-                },
-            }
-        },
+        sources={"faulty": source_entry(f"{url}/encodings")},
     )
 
 

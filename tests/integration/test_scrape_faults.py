@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.demo_feed.server import BackgroundServer
-from sandbox.fault_server import EXPECTED_FAILURES, GOOD, create_fault_app
+from sandbox.fault_server import EXPECTED_FAILURES, GOOD, create_fault_app, source_entry
 from scraper.scrape import scrape
 from store import Store
 from store.check import check_store
@@ -35,19 +35,7 @@ def test_every_fault_is_counted_and_only_good_images_are_stored(
             "backoff_s": 0.05,
             "max_retry_after_s": 5,
         },
-        sources={
-            "faulty": {
-                "url": f"{fault_site.url}/page",
-                "kind": "html",
-                "allow_private_network": True,
-                "robots": True,
-                "selectors": {
-                    "post": "article.post",
-                    "image": "img.post-image",
-                    "link": "a.post-link",
-                },
-            }
-        },
+        sources={"faulty": source_entry(f"{fault_site.url}/page")},
     )
     result = scrape(config.scraping, "fault", 100, "faulty")
     progress = result.progress
