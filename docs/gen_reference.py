@@ -422,22 +422,20 @@ class _Section(typing.NamedTuple):
     key: str  # dotted, e.g. "features.colour" or "sources.NAME.api"
     model: type
     about: str  # the field's description, said above the table
+    in_list: bool = False  # the entries of a list (set through the list's own variable)
 
 
-def _sections(model: type, key: str, about: str) -> list[_Section]:
+def _sections(model: type, key: str, about: str, in_list: bool = False) -> list[_Section]:
     """This model's table and every nested model's, depth first in field order."""
-    out = [_Section(key, model, about)]
+    out = [_Section(key, model, about, in_list)]
     for name, field in model.model_fields.items():
         dotted = f"{key}.{name}" if key else name
         for inner in _models_in(field.annotation):
             if typing.get_origin(field.annotation) is dict:
                 dotted += ".NAME"
-            _PARENTS[dotted] = (field,)  # the field a nested table is the value of
-            out += _sections(inner, dotted, field.description or "")
+            is_list = typing.get_origin(field.annotation) is list
+            out += _sections(inner, dotted, field.description or "", is_list)
     return out
-
-
-_PARENTS: dict[str, tuple] = {}
 
 
 def _env_name(dotted: str) -> str:
@@ -458,12 +456,10 @@ def _settings_table(section: _Section, aliases: dict[str, str]) -> str:
             kind += " or `null`" if _is_optional(field.annotation) else ""
         else:
             kind = _type_name(field.annotation)
-        in_list = any(
-            typing.get_origin(f.annotation) is list and _models_in(f.annotation)
-            for f in _PARENTS.get(section.key, ())
-        )
-        env = "— (an entry of the list's own variable, as JSON)" if in_list else ""
-        env = env or _code(_env_name(dotted))
+        if section.in_list:
+            env = "— (an entry of the list's own variable, as JSON)"
+        else:
+            env = _code(_env_name(dotted))
         if dotted in aliases:
             env += f" or {_code(aliases[dotted])}"
         rows.append(
