@@ -5,7 +5,8 @@ docs/explanation/scraping.md): bad_url, private_address, no_such_host, robots, t
 connection, truncated, http_NNN, redirect_loop, not_image, too_large, bad_encoding (a body that
 does not decode as its `Content-Encoding` says, or more than urllib3's 5 chained encodings).
 What may be reached at all is `scraper.network_policy.NetworkPolicy`, asked before every request
-and every redirect hop, robots.txt included.
+and every redirect hop, robots.txt included, and again by every connection, which goes only to an
+address that answer approved (`scraper.pinned_adapter`: a name cannot change its answer between).
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 from protego import Protego
-from requests.adapters import HTTPAdapter
 from urllib3.exceptions import DecodeError, ProtocolError
 from urllib3.util.retry import Retry
 
 from scraper.network_policy import NetworkPolicy, PolicyRefused
+from scraper.pinned_adapter import PinnedAdapter, RefusedAtConnect
 from stylescout.errors import ScrapeError
 from stylescout.settings import ScraperConfig
 
@@ -188,8 +189,11 @@ class Downloader:
             raise_on_status=False,
             raise_on_redirect=False,
         )
-        adapter = HTTPAdapter(
-            max_retries=retry, pool_connections=8, pool_maxsize=max(10, config.workers * 2)
+        adapter = PinnedAdapter(
+            self.policy,
+            max_retries=retry,
+            pool_connections=8,
+            pool_maxsize=max(10, config.workers * 2),
         )
         session = requests.Session()
         session.mount("http://", adapter)
@@ -299,6 +303,9 @@ class Downloader:
                     stream=True,
                     allow_redirects=False,
                 )
+            except RefusedAtConnect as exc:  # the name's answer changed since the check
+                refusal = exc.refusal
+                raise DownloadFailed(refusal.reason, shown[:200], refusal.detail) from None
             except requests.exceptions.Timeout as exc:
                 raise DownloadFailed("timeout", shown, type(exc).__name__) from None
             except requests.exceptions.RetryError as exc:

@@ -4,8 +4,10 @@
 link-local or otherwise non-global address unless the source allows private networks (the demo
 sources do) or the address is on the source's explicit `allowed_hosts` list of `host:port` pairs
 (how tests reach a loopback "site" while everything else on loopback stays refused). The
-downloader asks it before every request and every redirect hop; `FilteringProxy` asks it for
-every request Chromium makes (pages, redirects, images, scripts' fetch/XHR, CONNECT tunnels).
+downloader asks it before every request and every redirect hop, and again for every connection it
+opens, which goes to an address that answer approved (`scraper.pinned_adapter`); `FilteringProxy`
+asks it for every request Chromium makes (pages, redirects, images, scripts' fetch/XHR, CONNECT
+tunnels).
 
 Why the proxy is written here: Chromium follows redirects and runs the page's scripts itself, so
 checking the first URL is not enough; the only hook that sees every request is a proxy. It must
@@ -117,9 +119,7 @@ class NetworkPolicy:
         self.allowed_hosts = frozenset(allowed)
 
     def check_url(self, url: str) -> Destination:
-        """http(s) only, to a host the source may reach. A name that does not resolve is refused
-        at once (`no_such_host`): retrying a DNS failure only repeats it, and offline every
-        request would otherwise be retried with a warning each time."""
+        """http(s) only, to a host the source may reach (`check_host`)."""
         try:
             parts = urlsplit(url)
             port = parts.port or DEFAULT_PORTS.get(parts.scheme, 0)
@@ -127,7 +127,14 @@ class NetworkPolicy:
             raise PolicyRefused("bad_url", "the host or port is not valid") from None
         if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
             raise PolicyRefused("bad_url", "only http and https addresses are fetched")
-        destination = self.check_address(parts.hostname, port)
+        return self.check_host(parts.hostname, port)
+
+    def check_host(self, host: str, port: int) -> Destination:
+        """`check_address`, and a name that does not resolve refused at once (`no_such_host`):
+        retrying a DNS failure only repeats it, and offline every request would otherwise be
+        retried with a warning each time. The downloader's connections ask this too
+        (`scraper.pinned_adapter`), so a refusal reads the same before and at connect."""
+        destination = self.check_address(host, port)
         if not destination.addresses:
             raise PolicyRefused(
                 "no_such_host",
