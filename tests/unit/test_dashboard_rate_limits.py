@@ -81,7 +81,8 @@ def test_callbacks_are_limited_per_person(data_dir: Path, accounts: str) -> None
             client.post("/_dash-update-component", json={}, headers=csrf).status_code
             for _ in range(5)
         ]
-        assert codes == [400, 400, 400, 400, 429]  # past the gate, Dash refuses the junk; then the limit
+        # past the gate, Dash refuses the junk; then the limit
+        assert codes == [400, 400, 400, 400, 429]
     finally:
         close_app(app)
 
