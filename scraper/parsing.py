@@ -8,12 +8,14 @@ from urllib.parse import urljoin, urlsplit
 
 from bs4 import BeautifulSoup, Tag
 
-from scraper.posts import Post
+from scraper.posts import Post, credit_name
+from stylescout.licences import normalise as normalise_licence
 from stylescout.settings import Selectors
 from stylescout.tags import normalise_tags
 
 _HASHTAG = re.compile(r"#([\w-]+)")
 _COUNT = re.compile(r"(\d[\d,.]*)\s*([kKmM]?)")
+MAX_URL = 2048
 
 
 def _value(element: Tag, spec: str) -> str | None:
@@ -32,10 +34,15 @@ def _value(element: Tag, spec: str) -> str | None:
 
 def _web_url(base_url: str, link: object) -> str | None:
     """An absolute http(s) address for a link, or None (`javascript:`, `data:`, `mailto:` ...)."""
-    if not isinstance(link, str) or not link.strip():
+    if not isinstance(link, str) or not link.strip() or len(link) > MAX_URL:
         return None
-    url = urljoin(base_url, link.strip())
-    return url if urlsplit(url).scheme in ("http", "https") else None
+    try:
+        url = urljoin(base_url, link.strip())
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. 'http://[x/y'
+        return None
+    return url if ok else None
 
 
 # <source type="..."> values whose images the store accepts (AVIF, JPEG XL ... are skipped)
@@ -123,6 +130,7 @@ def parse_posts(html: str, base_url: str, selectors: Selectors, source: str) -> 
         link = _value(element, f"{selectors.link}@href") if selectors.link else element.get("href")
         caption = _value(element, selectors.caption)
         time_spec = selectors.time if "@" in selectors.time else f"{selectors.time}@datetime"
+        author_link = f"{selectors.author_link}@href" if selectors.author_link else ""
         posts.append(
             Post(
                 image_url=urljoin(base_url, src),
@@ -132,6 +140,9 @@ def parse_posts(html: str, base_url: str, selectors: Selectors, source: str) -> 
                 posted_at=parse_time(_value(element, time_spec) if selectors.time else None),
                 likes=parse_count(_value(element, selectors.likes)),
                 source=source,
+                author=credit_name(_value(element, selectors.author)),
+                author_url=_web_url(base_url, _value(element, author_link)),
+                licence=normalise_licence(_value(element, selectors.licence)),
             )
         )
     return posts

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from scraper.downloader import Downloader, DownloadFailed
 from scraper.image_check import ImageRejected, inspect_image
 from scraper.near_duplicates import NearDuplicates
-from scraper.posts import Post
+from scraper.posts import Post, skipped_text
 from scraper.sources.base import Source
 from scraper.sources.registry import build_source
 from store import ImageMeta, Store
@@ -49,6 +49,8 @@ class ScrapeProgress:
     added: int = 0
     duplicates: int = 0
     failed_by_reason: Counter[str] = field(default_factory=Counter)
+    # posts passed over on purpose (a video, a text post, a boost): posts, not images
+    skipped_by_reason: Counter[str] = field(default_factory=Counter)
     status: str = "running"
 
     @property
@@ -61,10 +63,16 @@ class ScrapeProgress:
         return max(0, self.requested - self.skipped - self.added)
 
     def summary(self, seconds: float) -> str:
-        """`added A, duplicates D, failed F (reason n, ...), in S s` (+ already stored)."""
+        """`added A, duplicates D, failed F (reason n, ...), skipped P (n video, ...), in S s`
+        (+ already stored); `skipped` counts posts without a photo to keep, by reason."""
         reasons = ", ".join(f"{r} {n}" for r, n in sorted(self.failed_by_reason.items()))
         failed = f"failed {self.failed}" + (f" ({reasons})" if reasons else "")
-        line = f"added {self.added}, duplicates {self.duplicates}, {failed}, in {seconds:.1f} s"
+        passed = self.skipped_by_reason
+        skipped = f", skipped {skipped_text(passed)}" if passed else ""
+        line = (
+            f"added {self.added}, duplicates {self.duplicates}, {failed}{skipped},"
+            f" in {seconds:.1f} s"
+        )
         known = self.skipped + self.known_reposts
         return line + (f" ({known} already stored)" if known else "")
 
@@ -144,6 +152,9 @@ class _Collector:
             caption=post.caption,
             posted_at=post.posted_at,
             likes=post.likes,
+            author=post.author,
+            author_url=post.author_url,
+            licence=post.licence,
         )
         with self.lock:
             if self.progress.wanted == 0:
@@ -168,6 +179,12 @@ class _Collector:
     def _count_failure(self, reason: str, post: Post, exc: Exception) -> None:
         log.info("failed %s", exc)
         self.count_failure(reason)
+
+    def count_skip(self, reason: str, where: str | None = None) -> None:
+        """One more post passed over on purpose by the source; shown with the next update (a
+        page of text posts is not a progress update per post)."""
+        with self.lock:
+            self.progress.skipped_by_reason[reason] += 1
 
     def count_failure(self, reason: str) -> None:
         """One more failure (also what a source could not use: an item without its field)."""
@@ -212,6 +229,7 @@ def scrape(
             store, config, tag, state, notify, guard or StoringGuard.for_store(store, config)
         )
         finder.report_failure = collector.count_failure
+        finder.report_skip = collector.count_skip
         run_id = store.runs.start_run(tag, name, count)
         notify()
         try:

@@ -44,6 +44,9 @@ class ImageMeta:
     caption: str | None = None
     posted_at: dt.datetime | str | None = None
     likes: int | None = None
+    author: str | None = None  # the credit: a name or handle, their page, a licence identifier
+    author_url: str | None = None
+    licence: str | None = None
 
 
 @dataclass(frozen=True)

@@ -181,6 +181,17 @@ MIGRATIONS: tuple[str, ...] = (
         created_at      TEXT    NOT NULL
     );
     """,
+    # 10: the credit of each post where its site gives it: the author's name or handle, the
+    # link to their page and the licence (an identifier of stylescout/licences.py). On the image
+    # too, as the first post's, like its post_url and likes. Older posts have none.
+    """
+    ALTER TABLE images ADD COLUMN author TEXT;
+    ALTER TABLE images ADD COLUMN author_url TEXT;
+    ALTER TABLE images ADD COLUMN licence TEXT;
+    ALTER TABLE posts ADD COLUMN author TEXT;
+    ALTER TABLE posts ADD COLUMN author_url TEXT;
+    ALTER TABLE posts ADD COLUMN licence TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -117,6 +117,15 @@ class Selectors(_Section):
     caption: str = Field(".caption", description="the caption, whose hashtags become tags")
     time: str = Field("time", description="when it was posted (its datetime attribute)")
     likes: str = Field(".likes", description="its like count")
+    author: str = Field("", description="the author's name or handle ('': the page gives none)")
+    author_link: str = Field(
+        "", description="the link to the author's page (its href; '': the page gives none)"
+    )
+    licence: str = Field(
+        "",
+        description="the licence: a Creative Commons link or name, e.g."
+        " `a[rel~=license]@href` ('': the page gives none)",
+    )
 
 
 class FieldPaths(_Section):
@@ -125,7 +134,9 @@ class FieldPaths(_Section):
     A path is dotted keys with `[]` for every element of a list: `media_attachments[].url`,
     `photos[].original_size.url`. `image` lists paths tried in order: the first that gives any
     URL wins (e.g. `url_b` then `url_l`). `post_url_template` builds the link from fields instead,
-    e.g. `https://www.flickr.com/photos/{owner}/{id}`.
+    e.g. `https://www.flickr.com/photos/{owner}/{id}`; `author_url_template` the author's, e.g.
+    `https://bsky.app/profile/{author.handle}`. A licence is kept as the identifier it names
+    (`stylescout.licences`); one that names no licence known there is dropped.
     """
 
     image: list[str] = Field(
@@ -142,6 +153,27 @@ class FieldPaths(_Section):
     time: str | None = Field(None, description="path of when it was posted")
     likes: str | None = Field(None, description="path of its like count")
     tags: str | None = Field(None, description="a list of tags, or one space-separated string")
+    author: str | None = Field(None, description="path of the author's name or handle")
+    author_url: str | None = Field(None, description="path of the link to the author's page")
+    author_url_template: str | None = Field(
+        None, description="builds the author's link from the item's fields instead of author_url"
+    )
+    licence: str | None = Field(
+        None,
+        description="path of the licence: an id such as CC-BY-4.0, a Creative Commons name or"
+        " link, or a code of licence_codes",
+    )
+    licence_codes: dict[str, str] = Field(
+        default_factory=dict,
+        description="the site's own licence codes and the licence each stands for (Flickr's"
+        " numbers: '4' is CC-BY-2.0)",
+    )
+    kind: list[str] = Field(
+        default_factory=list,
+        description="paths of the media kind(s) an item carries (e.g. media_attachments[].type):"
+        " a post without a photo is skipped as video, animated, audio or link by the first that"
+        " names one, as text only when none does",
+    )
 
 
 class PagingConfig(_Section):
@@ -286,6 +318,11 @@ class SourceConfig(_Section):
     next_selector: str = Field('a[rel="next"]', description="the next-page link of html sources")
     selectors: Selectors = Field(Selectors(), description="CSS selectors of a page's posts")
     enabled: bool = Field(True, description="false switches the source off")
+    reuse_only: bool = Field(
+        False,
+        description="keep only posts whose licence allows reuse with credit (CC BY and the other"
+        " CC licences, CC0, public domain); the rest, and posts without a licence, are skipped",
+    )
     html_fallback: bool = Field(
         False, description="browser: read page_url pages when Chromium is missing"
     )

@@ -107,6 +107,8 @@ class _BlueskyBuilder(Builder):
             "text": text,
             "facets": facets,
         }
+        if len(self.in_text(d)) < len(d.tags):
+            record["tags"] = list(d.tags[len(self.in_text(d)) :])
         raw, view, images = self.embed(d, kind, did)
         if raw:
             record["embed"] = raw
@@ -136,11 +138,18 @@ class _BlueskyBuilder(Builder):
         return Entry(post, post_view)
 
     @staticmethod
-    def text(d: Draft) -> tuple[str, list[dict[str, Any]]]:
+    def in_text(d: Draft) -> tuple[str, ...]:
+        """The hashtags written in the text: every third post with more than one tag keeps
+        the others in `record.tags` (the lexicon's "additional hashtags", not in the text)."""
+        return d.tags[:1] if d.index % 3 == 0 and len(d.tags) > 1 else d.tags
+
+    @classmethod
+    def text(cls, d: Draft) -> tuple[str, list[dict[str, Any]]]:
         """The post text with its hashtags, and facets at their UTF-8 byte offsets."""
-        text = d.text + " " + " ".join(f"#{t}" for t in d.tags)
+        written = cls.in_text(d)
+        text = d.text + " " + " ".join(f"#{t}" for t in written)
         facets, at = [], len((d.text + " ").encode())
-        for t in d.tags:
+        for t in written:
             end = at + len(f"#{t}".encode())
             feature = {"$type": "app.bsky.richtext.facet#tag", "tag": t}
             facets.append({"index": {"byteStart": at, "byteEnd": end}, "features": [feature]})

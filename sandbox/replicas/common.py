@@ -103,14 +103,24 @@ def replica_jpeg(seed: int, width: int, height: int) -> bytes:
     return out.getvalue()
 
 
+@lru_cache(maxsize=64)
+def replica_gif(seed: int, width: int, height: int) -> bytes:
+    """An animated GIF of two frames of the seed's grid (the second one mirrored)."""
+    first = Image.open(io.BytesIO(replica_jpeg(seed, width, height))).convert("P")
+    second = first.transpose(Image.FLIP_LEFT_RIGHT)
+    out = io.BytesIO()
+    first.save(out, "GIF", save_all=True, append_images=[second], duration=200, loop=0)
+    return out.getvalue()
+
+
 _MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 512  # not a picture
 
 
 @dataclass(frozen=True)
 class Asset:
-    """A file the replica serves: a photo (seed and size), a video or a playlist."""
+    """A file the replica serves: a photo (seed and size), a GIF, a video or a playlist."""
 
-    kind: Literal["jpeg", "mp4", "m3u8"]
+    kind: Literal["jpeg", "gif", "mp4", "m3u8"]
     post: int | None  # the post it belongs to (None: an avatar)
     seed: int = 0
     width: int = 0
@@ -121,6 +131,8 @@ class Asset:
             return Response(_MP4, mimetype="video/mp4")
         if self.kind == "m3u8":
             return Response("#EXTM3U\n#EXT-X-VERSION:3\n", mimetype="application/vnd.apple.mpegurl")
+        if self.kind == "gif":
+            return Response(replica_gif(self.seed, self.width, self.height), mimetype="image/gif")
         return Response(replica_jpeg(self.seed, self.width, self.height), mimetype="image/jpeg")
 
 

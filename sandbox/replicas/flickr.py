@@ -55,6 +55,10 @@ _FLICKR_EXTRAS_URL = {
     "url_l": "_b",
 }
 _FLICKR_KEY_CHARS = set("0123456789abcdef")
+# flickr.photos.licenses.getInfo's ids (0 all rights reserved, 1-6 and 11-16 CC 2.0 and 4.0,
+# 7 no known copyright restrictions, 8 US Government work, 9 CC0, 10 Public Domain Mark);
+# all rights reserved, Flickr's default, weighs more, as on the real site
+_FLICKR_LICENSES = ("0", "0", "0", *(str(n) for n in range(1, 17)))
 
 
 class _FlickrBuilder(Builder):
@@ -91,6 +95,7 @@ class _FlickrBuilder(Builder):
             "faves": d.likes,
             "comments": d.replies,
             "paths": paths,
+            "license": _FLICKR_LICENSES[seed_of("license", d.tag, d.index) % len(_FLICKR_LICENSES)],
         }
         post = self.post(
             d,
@@ -140,7 +145,7 @@ def _rest_photo(p: dict[str, Any], extras: set[str]) -> dict[str, Any]:
         "isfamily": 0,
     }
     simple = {
-        "license": ("license", "0"),
+        "license": ("license", p["license"]),
         "date_upload": ("dateupload", str(int(p["uploaded"].timestamp()))),
         "owner_name": ("ownername", p["ownername"]),
         "tags": ("tags", p["tags"]),
@@ -183,7 +188,8 @@ def create_flickr_app(opts: ReplicaOptions | None = None) -> Flask:
     flickr.photos.search&api_key=..&tags=..&extras=..&page=N&per_page=M&format=json
     &nojsoncallback=1` answers {"photos": {page, pages, perpage, total, photo: [...]}, "stat":
     "ok"}; extras as Flickr names them in the answer (date_upload -> dateupload, owner_name ->
-    ownername, url_l -> url_l/width_l/height_l at the `_b` 1024 size, count_faves); a missing
+    ownername, url_l -> url_l/width_l/height_l at the `_b` 1024 size, count_faves, license: the
+    number flickr.photos.licenses.getInfo gives the photo's licence); a missing
     or malformed key is HTTP 200 {"stat": "fail", "code": 100, "message": "Invalid API Key (Key
     has invalid format)"}, an unknown well-formed one "(Key not found)". Photo files are
     `/65535/<id>_<secret><suffix>.jpg` (`_m` 240 px ... `_b` 1024 px). `images_per_post` does

@@ -30,11 +30,12 @@ from requests.utils import parse_header_links
 from scraper.downloader import ApiResponse, Downloader, HostSpacing
 from scraper.json_paths import depth, fill, first, resolve
 from scraper.parsing import parse_time
-from scraper.posts import Post
+from scraper.posts import Post, credit_name, skipped_text
 from scraper.rate_limits import RateLimited, wait_for
 from scraper.sources.base import SourceBase
 from scraper.sources.credentials import read_credential_file, refuse_control_characters
 from stylescout.errors import ConfigError, ScrapeError
+from stylescout.licences import normalise as normalise_licence
 from stylescout.settings import ApiConfig, CredentialConfig
 from stylescout.tags import normalise_tags
 
@@ -73,6 +74,30 @@ def field_tags(values: list[Any]) -> list[str]:
             if isinstance(one, str):
                 found.append("".join(one.split()))
     return found
+
+
+# what a media kind names, checked in order: "gifv" and "image/gif" are animated, not images
+_KIND_REASONS = (
+    ("gif", "animated"),
+    ("animated", "animated"),
+    ("video", "video"),
+    ("audio", "audio"),
+    ("external", "link"),
+    ("link", "link"),
+    ("record", "quote"),
+)
+
+
+def kind_reason(values: list[Any]) -> str:
+    """The skip reason for the media kinds a post carries ("video", "animated", ...): the
+    first kind that names one, "text only" when none does."""
+    for value in values:
+        if isinstance(value, str):
+            lowered = value.lower()[:200]
+            for needle, reason in _KIND_REASONS:
+                if needle in lowered:
+                    return reason
+    return "text only"
 
 
 @dataclass(frozen=True)
@@ -217,10 +242,10 @@ class ApiSource(SourceBase):
         cred = self.api.credential
         self.credential = read_credential(self.name, cred) if cred else None
         self.pacing = HostSpacing(self.api.request_spacing_s)
-        self.skipped: Counter[str] = Counter()
         self._page_failures: Counter[str] | None = None  # while a page's items are read
         self._warned: set[tuple[str, str]] = set()
         self._image_path_seen = False
+        self._image_field_missing = False  # this page has no item with an image field
 
     # -- hooks -----------------------------------------------------------------------------
 
@@ -289,6 +314,18 @@ class ApiSource(SourceBase):
                 return list(dict.fromkeys(urls))[: self.api.max_images_per_post]
         return []
 
+    def skip_reason(self, item: dict[str, Any]) -> str:
+        """Why an item without a photo is passed over: what the `kind` path names (a video, a
+        GIF, audio, a link), "text only" when it names nothing, "no image" without the path."""
+        paths = self.api.fields.kind
+        if not paths:
+            return "no image"
+        return kind_reason([v for path in paths for v in resolve(item, path).values])
+
+    def has_image_field(self, item: dict[str, Any]) -> bool:
+        """Whether `item` has the keys an image path reads (else a path may be wrong)."""
+        return any(resolve(item, p).present for p in self.api.fields.image)
+
     def post_url(self, item: dict[str, Any], base: str) -> str | None:
         fields = self.api.fields
         if fields.post_url_template:
@@ -296,18 +333,20 @@ class ApiSource(SourceBase):
         return web_url(first(item, fields.post_url), base)
 
     def post_from(self, item: Any, page: Page) -> Post | None:
-        """A post from one item, or None for an item to skip (no image, a boost)."""
+        """A post from one item, or None for an item to skip (no image, a boost, a licence that
+        does not allow reuse where the source keeps only those)."""
         if not isinstance(item, dict):
             self._fail("bad_item")
             return None
+        base = page.response.url
         for path in self.api.skip_if:
             if resolve(item, path).values:
-                self.skipped[path] += 1
+                self.skip(path, self._where(item, base))
                 return None
-        base = page.response.url
         images = self.image_urls(item, base)
         if not images:
-            self.skipped["no image"] += 1
+            if not self._image_field_missing:  # else the page is counted as one failure
+                self.skip(self.skip_reason(item), self._where(item, base))
             return None
         fields = self.api.fields
         text = first(item, fields.text)
@@ -317,7 +356,12 @@ class ApiSource(SourceBase):
         tags = _HASHTAG.findall(caption or "") + field_tags(
             resolve(item, fields.tags).values if fields.tags else []
         )
-        return Post(
+        author_link = (
+            fill(fields.author_url_template, item)
+            if fields.author_url_template
+            else first(item, fields.author_url)
+        )
+        post = Post(
             image_url=images[0],
             more_images=tuple(images[1:]),
             post_url=self.post_url(item, base),
@@ -326,7 +370,11 @@ class ApiSource(SourceBase):
             posted_at=as_time(first(item, fields.time)),
             likes=as_count(first(item, fields.likes)),
             source=self.name,
+            author=credit_name(first(item, fields.author)),
+            author_url=web_url(author_link, base),
+            licence=normalise_licence(first(item, fields.licence), fields.licence_codes),
         )
+        return post if self.reusable(post) else None
 
     def next_request(self, page: Page, items: list[Any]) -> Request | None:
         """The request for the page after `page`, or None at the end."""
@@ -388,7 +436,7 @@ class ApiSource(SourceBase):
         if errors and len(errors) == len(endpoints):
             raise errors[0]
         if self.skipped:
-            log.info("%s: skipped %s", self.name, dict(self.skipped))
+            log.info("%s: skipped %s", self.name, skipped_text(self.skipped))
 
     def _walk(self, endpoint: Endpoint, tag: str) -> Iterator[Post]:
         request: Request | None = self.first_request(endpoint, tag)
@@ -530,12 +578,14 @@ class ApiSource(SourceBase):
         """A configured path that no item of a page has is a wrong path: its items are counted
         as failures (image) or it is warned about once (the other fields)."""
         dicts = [i for i in items if isinstance(i, dict)]
+        self._image_field_missing = False
         if not dicts:
             return
         fields = self.api.fields
-        if any(resolve(i, p).present for i in dicts for p in fields.image):
+        if any(self.has_image_field(i) for i in dicts):
             self._image_path_seen = True
         elif not self._image_path_seen:  # a wrong path, not a page of text posts
+            self._image_field_missing = True
             self._fail(f"field {fields.image[0]}", len(dicts))
             log.warning(
                 "%s: the image path %s matches nothing in %d items: check sources.%s.api.fields",
@@ -553,6 +603,13 @@ class ApiSource(SourceBase):
             ):
                 self._warned.add((label, path))
                 log.warning("%s: the %s path %r matches nothing", self.name, label, path)
+
+    def _where(self, item: dict[str, Any], base: str) -> str | None:
+        """The item's post address for a skip line, when it has a sound one."""
+        try:
+            return self.post_url(item, base)
+        except (TypeError, ValueError):
+            return None
 
     def _fail(self, reason: str, items: int = 1) -> None:
         """Count a failure; while a page's items are read, once per page and reason."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -16,6 +17,7 @@ from scraper.downloader import Downloader
 from scraper.posts import Post
 from scraper.sources.credentials import refuse_control_characters
 from stylescout.errors import ConfigError
+from stylescout.licences import allows_reuse
 from stylescout.settings import SourceConfig
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,7 @@ class Source(Protocol):
     name: str
     mode: str
     report_failure: Callable[[str], None]
+    report_skip: Callable[[str, str | None], None]
 
     def search(self, tag: str, limit: int | None = None) -> Iterator[Post]: ...
 
@@ -91,6 +94,8 @@ class SourceBase:
 
     `report_failure(reason)` is set by the scrape so that what a source could not use (an item
     without the configured field, a page that was not JSON) is counted with the download failures.
+    `report_skip(reason, post_url)` hears of each post passed over on purpose (a video, a text
+    post, a boost), so that the scrape's summary and `probe` say what was left out and why.
     """
 
     mode = "html"
@@ -103,7 +108,34 @@ class SourceBase:
         self.downloader = downloader
         self.cancel = cancel or threading.Event()
         self.report_failure: Callable[[str], None] = lambda reason: None
+        self.report_skip: Callable[[str, str | None], None] = lambda reason, where: None
+        self.skipped: Counter[str] = Counter()
         self._seen: set[str] = set()
+
+    def skip(self, reason: str, where: str | None = None) -> None:
+        """Count a post passed over on purpose, by `reason` ("video", "text only", ...)."""
+        self.skipped[reason] += 1
+        self.report_skip(reason, where)
+
+    _said_no_licence = False  # reuse_only: "posts without a licence are skipped", said once
+
+    def reusable(self, post: Post) -> bool:
+        """Whether `post` is kept under the source's `reuse_only` (always, without it): its
+        licence must allow reuse (`stylescout.licences.allows_reuse`). A post that fails is
+        skipped with the reason "licence"; one without any licence is warned about once, since
+        a source that gives none then keeps nothing."""
+        if not self.spec.config.reuse_only or allows_reuse(post.licence):
+            return True
+        if post.licence is None and not self._said_no_licence:
+            self._said_no_licence = True
+            log.warning(
+                "%s: a post without a licence is skipped (sources.%s.reuse_only): a source that"
+                " gives no licence keeps nothing",
+                self.name,
+                self.name,
+            )
+        self.skip("licence", post.post_url)
+        return False
 
     def fresh(self, post: Post) -> bool:
         """Whether `post` was not given before in this search (feeds repeat posts across pages

@@ -53,6 +53,7 @@ class BrowserSource(SourceBase):
             except WebDriverException as exc:
                 raise ScrapeError(f"cannot open {url}: {exc.msg}") from None
             seen: set[str] = set()
+            given = 0
             quiet_scrolls = 0
             while quiet_scrolls < cfg.max_scrolls_without_new:
                 with contextlib.suppress(TimeoutException):  # an empty feed parses as empty
@@ -66,8 +67,11 @@ class BrowserSource(SourceBase):
                     key = post.post_url or post.image_url
                     if key not in seen:
                         seen.add(key)
+                        if not self.reusable(post):
+                            continue
+                        given += 1
                         yield post
-                        if limit is not None and len(seen) >= limit:
+                        if limit is not None and given >= limit:
                             return
                 before = driver.execute_script(count_js, cfg.selectors.post)
                 driver.execute_script("window.scrollTo(0, document.body.scrollHeight)")

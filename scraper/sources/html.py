@@ -30,6 +30,7 @@ class HtmlSource(SourceBase):
         template = cfg.page_url or cfg.url
         url: str | None = self.spec.url(template, tag, 1)
         seen: set[str] = set()
+        given = 0
         for page in range(1, cfg.max_pages + 1):
             if url is None:
                 return
@@ -47,8 +48,11 @@ class HtmlSource(SourceBase):
                     continue
                 seen.add(key)
                 fresh += 1
+                if not self.reusable(post):
+                    continue
+                given += 1
                 yield post
-                if limit is not None and len(seen) >= limit:
+                if limit is not None and given >= limit:
                     return
             url = next_page_link(html, url, cfg.next_selector)
             if url is None and cfg.page_url and fresh:

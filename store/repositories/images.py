@@ -55,8 +55,9 @@ class ImageRepository:
                     return AddResult(row[0], sha, self.files.file(sha, ext), created=False)
                 image_id = tx.insert(
                     "INSERT INTO images (sha256, phash, bytes, width, height, format, source,"
-                    " source_url, post_url, caption, posted_at, likes, added_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    " source_url, post_url, caption, posted_at, likes, author, author_url,"
+                    " licence, added_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (
                         sha,
                         meta.phash,
@@ -70,6 +71,9 @@ class ImageRepository:
                         meta.caption,
                         to_utc_text(meta.posted_at),
                         meta.likes,
+                        meta.author,
+                        meta.author_url,
+                        meta.licence,
                         utc_now(),
                     ),
                 )
@@ -102,14 +106,17 @@ class ImageRepository:
         ):
             return False
         tx.execute(
-            "INSERT INTO posts (image_id, source, post_url, posted_at, likes, added_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO posts (image_id, source, post_url, posted_at, likes, author, author_url,"
+            " licence, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 image_id,
                 meta.source,
                 meta.post_url,
                 to_utc_text(meta.posted_at),
                 meta.likes,
+                meta.author,
+                meta.author_url,
+                meta.licence,
                 utc_now(),
             ),
         )
@@ -121,8 +128,8 @@ class ImageRepository:
             self._merge_tags(tx, image_id, normalise_tags(tags))
 
     def add_post(self, image_id: int, meta: ImageMeta, tags: Iterable[str] = ()) -> bool:
-        """A repost of a stored image: its tags are merged and the post (URL, time, likes) is
-        recorded against the image. Returns whether the post was new."""
+        """A repost of a stored image: its tags are merged and the post (URL, time, likes, credit)
+        is recorded against the image. Returns whether the post was new."""
         try:  # the lock: "is this post recorded?" and the insert happen as one, on any back end
             with self._db.transaction(lock=True) as tx:
                 self._merge_tags(tx, image_id, normalise_tags(tags))
@@ -195,10 +202,10 @@ class ImageRepository:
         return {r[0] for r in rows}
 
     def posts_of(self, image_id: int) -> list[dict]:
-        """Every post an image was seen in, first first."""
+        """Every post an image was seen in, first first, with each post's credit."""
         return self._db.dicts(
-            "SELECT source, post_url, posted_at, likes, added_at FROM posts WHERE image_id = ?"
-            " ORDER BY id",
+            "SELECT source, post_url, posted_at, likes, author, author_url, licence, added_at"
+            " FROM posts WHERE image_id = ? ORDER BY id",
             (image_id,),
         )
 
@@ -251,14 +258,15 @@ class ImageRepository:
         return {i: sorted(tags) for i, tags in sorted(out.items())}
 
     def cards(self, ids: Iterable[int]) -> dict[int, dict]:
-        """What the dashboard shows of each image (hash, post, caption, tags), by id."""
+        """What the dashboard shows of each image (hash, post, caption, credit, tags), by id; the
+        credit is the first post's (the one the image was stored from)."""
         wanted = [int(i) for i in ids]
         if not wanted:
             return {}
         marks = ",".join("?" * len(wanted))
         rows = self._db.rows(
-            f"SELECT id, sha256, post_url, caption, posted_at, source FROM images"
-            f" WHERE id IN ({marks})",
+            f"SELECT id, sha256, post_url, caption, posted_at, source, author, author_url,"
+            f" licence FROM images WHERE id IN ({marks})",
             wanted,
         )
         out = {
@@ -269,9 +277,12 @@ class ImageRepository:
                 "caption": caption,
                 "posted_at": posted,
                 "source": source,
+                "author": author,
+                "author_url": author_url,
+                "licence": licence,
                 "tags": [],
             }
-            for i, sha, post, caption, posted, source in rows
+            for i, sha, post, caption, posted, source, author, author_url, licence in rows
         }
         for image_id, tag in sorted(
             self._db.rows(

@@ -4,6 +4,7 @@ each stores, how it pages, what it says when a site refuses, waits or misbehaves
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -400,25 +401,75 @@ def test_flickr_search_with_a_key_pages_and_explains_a_bad_key(
 # -- Tumblr ---------------------------------------------------------------------------------
 
 
-def test_tumblr_pages_by_timestamp_and_skips_text_posts(
-    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("npf", [True, False], ids=["npf", "legacy format"])
+def test_tumblr_reads_every_photo_post_in_either_format_and_skips_the_rest_by_reason(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, npf: bool
 ) -> None:
+    """Today's mix: legacy photo posts, posts made in the apps (photos as NPF image blocks, or
+    as `<figure><img srcset>` in a text post's body), GIFs, videos and text. Before, the source
+    read only `photos[]`: 15 of 35 photo posts, 15 of 45 photos, and said `failed 0`."""
     app = create_tumblr_app(ReplicaOptions(posts=50, token="tumblr-key-0123456789"))
+    params = {"tag": "{tag}", "limit": "20", **({"npf": "true"} if npf else {})}
     with serving(app) as url:
-        config = config_for(data_dir, "tumblr", url, enabled=True)
+        config = config_for(data_dir, "tumblr", url, enabled=True, api={"params": params})
         monkeypatch.setenv("STYLESCOUT_TUMBLR_API_KEY", "wrong")
         with pytest.raises(ScrapeError, match=r"refused the credential.*STYLESCOUT_TUMBLR_API_KEY"):
             scrape(config.scraping, "boho", 5, "tumblr")
         monkeypatch.setenv("STYLESCOUT_TUMBLR_API_KEY", "tumblr-key-0123456789")
         result = scrape(config.scraping, "boho", 500, "tumblr")
-    assert result.progress.added == len(expected_images(app)) and result.progress.failed == 0
+    posts = app.config["catalogue"]["boho"]
+    assert {p.kind for p in posts} == {"photo", "blocks", "text", "video", "animated"}
+    assert sum(len(p.images) for p in posts if p.kind == "blocks") == 30  # 2 of 3 photos
+    rows = stored(data_dir)  # each at its widest size: srcset's largest, NPF's widest media
+    assert paths(rows) == set(expected_images(app)) and len(rows) == 45
+    assert result.progress.failed == 0
+    # credit: the blog that posted it, linked to the blog
+    assert all(r["author"] and r["author_url"].endswith(f"/blog/{r['author']}/") for r in rows)
+    assert result.progress.skipped_by_reason == {"animated": 5, "video": 5, "text only": 5}
+    line = result.progress.summary(result.seconds)
+    assert "skipped 15 posts (5 animated, 5 text only, 5 video)" in line, line
     calls = [c for c in api_requests(app) if c["auth_valid"]]
     assert len(calls) >= 3 and all("before" in c["args"] for c in calls[1:])
-    # every post's tags list is kept, not only the tag searched for
-    designed = {t for p in app.config["catalogue"]["boho"] if p.images for t in p.tags}
+    assert all(("npf" in c["args"]) == npf for c in calls)
+    # every post's tags list is kept, "vintage fashion" as one tag
+    designed = {t for p in posts if p.images for t in p.tags}
     with Store(data_dir) as store:
         kept = {t for tags in store.images.tags_by_image().values() for t in tags}
-    assert designed - {"boho"} and designed <= kept, (designed, kept)
+    assert {"vintagefashion", "streetstyle"} <= designed <= kept, (designed, kept)
+
+
+def test_tumblr_entry_asks_for_npf() -> None:
+    from scraper.sources.sites import tumblr
+
+    assert tumblr.ENTRY.api is not None and tumblr.ENTRY.api.params["npf"] == "true"
+
+
+def test_mastodon_and_bluesky_say_what_they_skipped(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Videos, GIFs, link cards and text posts are named in the summary, by reason."""
+    app = create_mastodon_app(ReplicaOptions(posts=20))
+    with serving(app) as url:
+        config = config_for(data_dir, "mastodon", url, instances=[url])
+        result = scrape(config.scraping, "boho", 500, "mastodon")
+    kinds = Counter(p.kind for p in app.config["catalogue"]["boho"])
+    assert result.progress.skipped_by_reason == {"video": kinds["video"], "animated": kinds["gifv"]}
+    assert result.progress.skipped_by_reason["video"] and "animated" in result.progress.summary(1)
+
+    sky = create_bluesky_app(ReplicaOptions(posts=20))
+    monkeypatch.setenv("STYLESCOUT_BLUESKY_HANDLE", "scout.bsky.social")
+    monkeypatch.setenv("STYLESCOUT_BLUESKY_APP_PASSWORD", "app-password-1234")
+    with serving(sky) as url:
+        config = config_for(data_dir / "sky", "bluesky", url, enabled=True)
+        result = scrape(config.scraping, "boho", 500, "bluesky")
+        rows = stored(data_dir / "sky")
+    assert set(result.progress.skipped_by_reason) == {"video", "link", "text only"}
+    # tags kept only in record.tags (not written in the text) are stored too
+    with Store(data_dir / "sky") as store:
+        kept = store.images.tags_by_image()
+    designed = {p.url.rsplit("/", 1)[-1]: set(p.tags) for p in sky.config["catalogue"]["boho"]}
+    for row in rows:
+        assert designed[row["post_url"].rsplit("/", 1)[-1]] <= set(kept[row["id"]])
 
 
 @pytest.mark.parametrize(
@@ -595,3 +646,27 @@ def test_bluesky_login_limits_and_bad_queries(
         )
         with pytest.raises(ScrapeError, match=r"HTTP 400.*limit"):
             scrape(config.scraping, "boho", 5, "bluesky")
+
+
+def test_probe_says_why_each_skipped_post_was_passed_over(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scraper.probe import probe
+
+    app = create_tumblr_app(ReplicaOptions(posts=10, token="tumblr-key-0123456789"))
+    monkeypatch.setenv("STYLESCOUT_TUMBLR_API_KEY", "tumblr-key-0123456789")
+    said: list[str] = []
+    with serving(app) as url:
+        config = config_for(data_dir, "tumblr", url, enabled=True)
+        assert probe(config.scraping, "tumblr", "boho", 10, said.append) == 0
+    catalogue = app.config["catalogue"]["boho"]
+    skipped = [line for line in said if line.startswith("-  skipped")]
+    expected = [
+        f"-  skipped ({reason}): {url}{p.url}"
+        for p in catalogue
+        if (reason := {"text": "text only", "video": "video", "animated": "animated"}.get(p.kind))
+    ]
+    assert skipped == expected, said
+    assert "skipped 3 posts (1 animated, 1 text only, 1 video)" in said
+    numbered = [line for line in said if line.split(". ")[0].isdigit()]
+    assert len(numbered) == 7  # the posts with photos

@@ -21,7 +21,10 @@ from store import Store
 from store.check import check_store
 from tests.integration.helpers import REPO, PipeReader, run_cli, run_cli_here
 
-SUMMARY = re.compile(r"^added (\d+), duplicates (\d+), failed (\d+)( \([^)]*\))?, in [\d.]+ s")
+SUMMARY = re.compile(
+    r"^added (\d+), duplicates (\d+), failed (\d+)( \([^)]*\))?"
+    r"(, skipped \d+ posts? \([^)]*\))?, in [\d.]+ s"
+)
 
 
 @pytest.fixture(scope="module")

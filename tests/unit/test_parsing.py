@@ -90,6 +90,31 @@ def test_attribute_selectors_and_link_on_the_post_itself() -> None:
     assert post.posted_at is None and post.likes is None
 
 
+CREDITED = """
+<article><img src="/a.jpg"><a class="by" href="/@ana">Ana&#10;&#x202e; B.</a>
+  <a rel="license" href="https://creativecommons.org/licenses/by-sa/4.0/">CC BY-SA</a></article>
+<article><img src="/b.jpg"><a class="by" href="javascript:alert(1)">x</a>
+  <a rel="license" href="https://example.com/my-licence">mine</a></article>
+<article><img src="/c.jpg"></article>
+"""
+
+
+def test_credit_from_a_page_author_link_and_licence() -> None:
+    selectors = Selectors(
+        image="img", author=".by", author_link=".by", licence='a[rel~="license"]@href'
+    )
+    ana, odd, bare = parse_posts(CREDITED, "http://127.0.0.1:9/tag/boho", selectors, "page")
+    assert (ana.author, ana.author_url, ana.licence) == (
+        "Ana B.",  # one line: the new line and the direction mark folded
+        "http://127.0.0.1:9/@ana",
+        "CC-BY-SA-4.0",
+    )
+    assert (odd.author, odd.author_url, odd.licence) == ("x", None, None)  # no script link
+    assert (bare.author, bare.author_url, bare.licence) == (None, None, None)
+    plain = parse_posts(CREDITED, "http://127.0.0.1:9/", Selectors(image="img"), "page")
+    assert all(p.author is None and p.licence is None for p in plain)  # '' selects nothing
+
+
 def test_host_spacing_keeps_requests_to_one_host_apart(monkeypatch: pytest.MonkeyPatch) -> None:
     """The turns the spacing gives one host are `interval` apart, however late a thread wakes
     (the turn counts from the real wake-up); another host does not wait at all."""

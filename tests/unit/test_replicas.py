@@ -438,13 +438,48 @@ def test_tumblr_tagged_pages_by_before(served: Served) -> None:
             break
         posts += body["response"]
         params["before"] = str(body["response"][-1]["timestamp"])
-    assert [p["id_string"] for p in posts] == [p.key for p in app.config["catalogue"]["boho"]]
+    catalogue = app.config["catalogue"]["boho"]
+    assert [p["id_string"] for p in posts] == [p.key for p in catalogue]
     photos = [p for p in posts if p["type"] == "photo"]
-    assert {p["type"] for p in posts} == {"photo", "text"}
+    assert {p["type"] for p in posts} == {"photo", "text", "video"}
     assert all("photos" not in p for p in posts if p["type"] == "text")
     original = photos[0]["photos"][0]["original_size"]
     assert jpeg_size(get(original["url"]).content) == (original["width"], original["height"])
     assert all(p["tags"][0] == "boho" and p["post_url"].startswith(url) for p in posts)
+    # posts made in the apps: text posts whose body holds the photos as figures with srcset
+    apps = [p for p, c in zip(posts, catalogue, strict=True) if c.kind == "blocks"]
+    assert apps and all(p["type"] == "text" and p["is_blocks_post_format"] for p in apps)
+    assert all(
+        p["body"].count("<figure") == len(c.images)
+        for p, c in zip(apps, [c for c in catalogue if c.kind == "blocks"], strict=True)
+    )
+    widest = apps[0]["body"].split('srcset="')[1].split('"')[0].split(", ")[-1].split()[0]
+    assert widest.endswith(".jpg") and jpeg_size(get(widest).content)
+
+
+def test_tumblr_answers_npf_when_asked(served: Served) -> None:
+    """With `npf=true` every post is content blocks: photos as image blocks (widest first),
+    a GIF as an image block of image/gif with a poster, a video as a video block."""
+    app = create_tumblr_app(ReplicaOptions(posts=10, token=TOKEN))
+    url = served(app)
+    params = {"tag": "boho", "api_key": TOKEN, "npf": "true"}
+    posts = get(f"{url}/v2/tagged", params=params).json()["response"]
+    catalogue = app.config["catalogue"]["boho"]
+    assert all(p["type"] == "blocks" and isinstance(p["content"], list) for p in posts)
+    for post, designed in zip(posts, catalogue, strict=True):
+        blocks = post["content"]
+        images = [b for b in blocks if b["type"] == "image"]
+        if designed.kind in ("photo", "blocks"):
+            widest = [b["media"][0] for b in images]
+            assert [m["url"].removeprefix(url) for m in widest] == list(designed.images)
+            assert all(b["media"] == sorted(b["media"], key=lambda m: -m["width"]) for b in images)
+        elif designed.kind == "animated":
+            assert images[0]["media"][0]["type"] == "image/gif" and images[0]["media"][0]["poster"]
+            assert get(images[0]["media"][0]["url"]).content[:6] == b"GIF89a"
+        elif designed.kind == "video":
+            assert blocks[0]["type"] == "video" and not images
+        else:
+            assert {b["type"] for b in blocks} == {"text"}
 
 
 # --------------------------------------------------------------------------- shared knobs

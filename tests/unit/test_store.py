@@ -152,10 +152,58 @@ def test_a_store_from_before_posts_gets_one_post_per_image(
                 "post_url": "http://x/p/1",
                 "posted_at": "2026-10-01T00:00:00Z",
                 "likes": 7,
+                "author": None,
+                "author_url": None,
+                "licence": None,
                 "added_at": "2026-11-01T00:00:00Z",
             }
         ]
         assert store.images.post_status("http://x/p/1") == "image"
+
+
+def test_each_post_keeps_its_credit_and_the_image_its_first(store: Store) -> None:
+    credit = {"author": "ana", "author_url": "https://x.example/@ana", "licence": "CC-BY-4.0"}
+    first = store.images.add_image_bytes(jpeg_bytes(11), meta_for(11, **credit), ["boho"])
+    repost = meta_for(12, author="ben", licence="all-rights-reserved")
+    assert store.images.add_post(first.image_id, repost)
+    assert [
+        (p["author"], p["author_url"], p["licence"]) for p in store.images.posts_of(first.image_id)
+    ] == [
+        ("ana", "https://x.example/@ana", "CC-BY-4.0"),
+        ("ben", None, "all-rights-reserved"),
+    ]
+    card = store.images.cards([first.image_id])[first.image_id]
+    assert {k: card[k] for k in credit} == credit
+    plain = store.images.add_image_bytes(jpeg_bytes(13), meta_for(13))
+    card = store.images.cards([plain.image_id])[plain.image_id]
+    assert (card["author"], card["author_url"], card["licence"]) == (None, None, None)
+
+
+def test_a_store_from_before_credits_opens_and_takes_them(
+    data_dir: Path, store_url: str | None
+) -> None:
+    data_dir.mkdir()
+    db = open_database(store_url, data_dir, 10_000)
+    db.migrate(MIGRATIONS[:9])  # the schema before the credit columns
+    with db.transaction() as tx:
+        tx.execute(
+            "INSERT INTO images (sha256, bytes, width, height, format, source, post_url,"
+            " added_at) VALUES (?, 10, 1, 1, 'JPEG', 'demo', 'http://x/p/1',"
+            " '2026-11-01T00:00:00Z')",
+            ("b" * 64,),
+        )
+        tx.execute(
+            "INSERT INTO posts (image_id, source, post_url, added_at)"
+            " VALUES (1, 'demo', 'http://x/p/1', '2026-11-01T00:00:00Z')"
+        )
+    db.close()
+    with Store(data_dir, url=store_url) as store:
+        assert store.db.schema_version() == SCHEMA_VERSION
+        [post] = store.images.posts_of(1)
+        assert (post["post_url"], post["author"], post["licence"]) == ("http://x/p/1", None, None)
+        assert store.images.cards([1])[1]["author"] is None
+        new = store.images.add_image_bytes(jpeg_bytes(3), meta_for(3, author="cy", licence="PDM"))
+        assert store.images.cards([new.image_id])[new.image_id]["licence"] == "PDM"
 
 
 def test_scrape_runs(store: Store) -> None:

@@ -39,6 +39,9 @@ ENTRY = SourceConfig(
             time="record.createdAt",
             likes="likeCount",
             tags="record.tags",
+            author="author.handle",  # unique, unlike displayName
+            author_url_template="https://bsky.app/profile/{author.handle}",
+            kind=["embed.media.$type", "embed.$type"],  # a video, a link card, a quote
         ),
         paging=PagingConfig(kind="cursor", param="cursor", field="cursor"),
         request_spacing_s=0.5,

@@ -4,22 +4,29 @@ person's API key, `flickr.photos.search` paged up to its `pages`.
 The feed is not strict JSON: strings carry `\\'` escapes, and without `nojsoncallback` it is
 wrapped in `jsonFlickrFeed(...)`. Its `media.m` is the small size (`_m.jpg`); `_b.jpg` is the
 large one. The REST API reports errors as HTTP 200 with `"stat": "fail"`.
+
+Credit: the feed names the owner as `nobody@flickr.com ("name")` with `author_id`, and has no
+licence; the search's extras give `ownername`, `owner` and `license`, Flickr's licence number.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from typing import TYPE_CHECKING, Any
 
 from scraper.downloader import Downloader
+from scraper.posts import Post, credit_name
 from scraper.sources.api import ApiError, ApiSource, Endpoint, Page, Request
+from stylescout.licences import FLICKR_LICENCES
 from stylescout.settings import FieldPaths, PagingConfig
 
 if TYPE_CHECKING:
     from scraper.sources.base import SourceSpec
 from stylescout.settings import ApiConfig, CredentialConfig, SourceConfig
 
+PROFILE = "https://www.flickr.com/people/"
 ENTRY = SourceConfig(
     kind="api",
     module="flickr",
@@ -36,6 +43,8 @@ ENTRY = SourceConfig(
             time="published",
             likes=None,
             tags="tags",
+            author="author",
+            author_url_template=PROFILE + "{author_id}/",
         ),
         credential=CredentialConfig(
             env="STYLESCOUT_FLICKR_API_KEY",
@@ -51,11 +60,12 @@ ENTRY = SourceConfig(
 _WRAPPER = re.compile(rb"^\s*jsonFlickr(?:Feed|Api)\((.*)\)\s*;?\s*$", re.DOTALL)
 _QUOTE_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\'")  # \' but not \\'
 _SMALL = re.compile(r"_m\.(jpe?g|png|gif)$", re.IGNORECASE)
+_FEED_AUTHOR = re.compile(r'nobody@flickr\.com \("(.*)"\)')
 SEARCH_PARAMS = {
     "method": "flickr.photos.search",
     "tags": "{tag}",
     "sort": "date-posted-desc",
-    "extras": "url_l,url_c,url_z,date_upload,owner_name,tags,count_faves",
+    "extras": "url_l,url_c,url_z,date_upload,owner_name,tags,count_faves,license",
     "per_page": "100",
     "media": "photos",
     "safe_search": "1",
@@ -71,6 +81,12 @@ def decode_flickr(body: bytes) -> bytes:
     if match:
         body = match.group(1)
     return _QUOTE_ESCAPE.sub(rb"\1'", body)
+
+
+def feed_author(value: str) -> str | None:
+    """The name in the feed's `nobody@flickr.com ("name")`; any other value as it is."""
+    match = _FEED_AUTHOR.fullmatch(value)
+    return credit_name(match.group(1)) if match else value
 
 
 class FlickrSource(ApiSource):
@@ -94,6 +110,10 @@ class FlickrSource(ApiSource):
                         time="dateupload",
                         likes="count_faves",
                         tags="tags",
+                        author="ownername",
+                        author_url_template=PROFILE + "{owner}/",
+                        licence="license",
+                        licence_codes=FLICKR_LICENCES,
                     ),
                     "paging": PagingConfig(kind="page", param="page", total_field="photos.pages"),
                 }
@@ -123,6 +143,12 @@ class FlickrSource(ApiSource):
 
     def image_urls(self, item: dict[str, Any], base: str) -> list[str]:
         return [_SMALL.sub(r"_b.\1", url) for url in super().image_urls(item, base)]
+
+    def post_from(self, item: Any, page: Page) -> Post | None:
+        post = super().post_from(item, page)
+        if post is None or post.author is None:
+            return post
+        return dataclasses.replace(post, author=feed_author(post.author))
 
 
 SOURCE = FlickrSource

@@ -31,6 +31,9 @@ MASTODON_FIELDS = FieldPaths(  # Mastodon's status, which Pixelfed's API answers
     time="created_at",
     likes="favourites_count",
     tags="tags[].name",
+    author="account.acct",  # the handle: unique, unlike a display name, which anyone may copy
+    author_url="account.url",
+    kind=["media_attachments[].type"],  # video, gifv, audio: skipped by that name
 )
 ENTRY = SourceConfig(
     kind="api",
