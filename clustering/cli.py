@@ -78,6 +78,9 @@ def _recommend(args: argparse.Namespace, config: Config, store: Store) -> int:
             "post_url": cards[n.image_id]["post_url"],
             "source": cards[n.image_id]["source"],
             "posted_at": cards[n.image_id]["posted_at"],
+            "author": cards[n.image_id]["author"],
+            "author_url": cards[n.image_id]["author_url"],
+            "licence": cards[n.image_id]["licence"],
         }
         for n in served.neighbours
         if n.image_id in cards and n.image_id in files

@@ -1,6 +1,6 @@
 """What a person takes away: the store, a tag, a source or a style as rows (CSV, JSON Lines or
-Parquet), one per image with its hash, file, posts, tags, labels and style; and the files
-themselves, copied with readable names."""
+Parquet), one per image with its hash, file, posts, credit, tags, labels and style; and the
+files themselves, copied with readable names."""
 
 from __future__ import annotations
 
@@ -28,6 +28,9 @@ COLUMNS = (
     "posted_at",
     "likes",
     "caption",
+    "author",
+    "author_url",
+    "licence",
     "tags",
     "labels",
     "style",
@@ -49,6 +52,9 @@ class ExportRow:
     caption: str | None
     tags: list[str]
     labels: dict[str, str] = field(default_factory=dict)
+    author: str | None = None  # the credit of the post the image was stored from
+    author_url: str | None = None
+    licence: str | None = None
     style: int | None = None
     style_name: str | None = None
 
@@ -119,6 +125,9 @@ def export_rows(
                 posted_at=card["posted_at"],
                 likes=max((p["likes"] for p in posts if p["likes"] is not None), default=None),
                 caption=card["caption"],
+                author=card["author"],
+                author_url=card["author_url"],
+                licence=card["licence"],
                 tags=card["tags"],
                 labels=labels.get(image_id, {}),
                 style=None if number is None else number + 1,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
@@ -32,6 +33,8 @@ class JobStatus:
     duplicates: int = 0
     failed: int = 0
     skipped: int = 0
+    # posts the sources passed over on purpose, by reason ("video": 3, "text only": 2)
+    skipped_posts: dict[str, int] = field(default_factory=dict)
     requested: int = 0
     build_done: int = 0
     build_total: int = 0
@@ -119,6 +122,10 @@ def scrape_and_build(
             status.duplicates = sum(p.duplicates for p in every)
             status.failed = sum(p.failed for p in every)
             status.skipped = sum(p.skipped for p in every)
+            passed: Counter[str] = Counter()
+            for p in every:
+                passed.update(p.skipped_by_reason)
+            status.skipped_posts = dict(passed)
             report(status)
 
     try:

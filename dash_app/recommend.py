@@ -33,6 +33,9 @@ class ItemCard:
     post_url: str | None
     caption: str | None
     rating: int | None
+    author: str | None = None  # the credit, as the first post gave it
+    author_url: str | None = None  # http(s) only
+    licence: str | None = None  # an identifier of stylescout.licences
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,9 @@ def item_cards(
             post_url=safe_link(rows[i]["post_url"]),
             caption=rows[i]["caption"],
             rating=ratings.get(i),
+            author=rows[i]["author"],
+            author_url=safe_link(rows[i]["author_url"]),
+            licence=rows[i]["licence"],
         )
         for i in ids
         if i in rows

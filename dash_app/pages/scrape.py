@@ -9,6 +9,7 @@ import re
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 
 import dash
@@ -37,6 +38,7 @@ from dash_app.web.auth import current_person
 from dash_app.web.background import JobsUnavailable
 from dash_app.web.context import context_for, get_context
 from dash_app.web.inputs import BadInput, ScrapeJob
+from scraper.posts import skipped_text
 from stylescout.errors import BusyError, InvalidTagError
 from stylescout.settings import Config
 from stylescout.tags import normalise_tag
@@ -167,8 +169,20 @@ def counts_view(status: JobStatus) -> html.Div:
             for label, n, colour in items
         ]
         + (
-            [html.Span(f"{status.skipped} already stored", className="small text-muted")]
+            [html.Span(f"{status.skipped} already stored", className="small text-muted me-2")]
             if status.skipped
+            else []
+        )
+        + (
+            [
+                html.Span(
+                    f"skipped {skipped_text(Counter(status.skipped_posts))}",
+                    id="count-skipped-posts",
+                    className="small text-muted",
+                    title="posts without a photo to keep: videos, GIFs, text posts, boosts",
+                )
+            ]
+            if status.skipped_posts
             else []
         )
     )

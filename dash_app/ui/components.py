@@ -22,6 +22,8 @@ from dash_app.web.images import image_url
 from dash_app.web.inputs import ALL_SOURCES
 from store import StoreStats
 from stylescout.cli import human_bytes
+from stylescout.licences import deed_url
+from stylescout.licences import label as licence_label
 
 __all__ = [
     "graph",
@@ -118,8 +120,38 @@ def rating_mark(rating: int | None, saved: bool = False) -> str:
     return f"Rated {rating}/5" + (" · saved" if saved else "")
 
 
+def credit_line(card: ItemCard) -> html.Div | None:
+    """Whose photo it is, as the site said: "by <author>" (linked to their page when known)
+    and the licence (linked to its Creative Commons page). Text stays text (Dash escapes it)."""
+    parts: list = []
+    if card.author:
+        name = (
+            html.A(
+                card.author,
+                href=card.author_url,
+                target="_blank",
+                rel="noopener noreferrer",
+                className="ss-author",
+            )
+            if card.author_url
+            else html.Span(card.author, className="ss-author")
+        )
+        parts += ["by ", name]
+    named = licence_label(card.licence)
+    if named:
+        deed = deed_url(card.licence)
+        shown = (
+            html.A(named, href=deed, target="_blank", rel="noopener noreferrer license")
+            if deed
+            else html.Span(named)
+        )
+        parts += [" · " if parts else "", html.Span(shown, className="ss-licence")]
+    return html.Div(parts, className="small text-muted ss-credit") if parts else None
+
+
 def item_card(card: ItemCard, rank: int | None = None, rate: bool = True) -> dbc.Card:
-    """One recommended item: thumbnail, distance, style, tags, caption, post link, rating."""
+    """One recommended item: thumbnail, distance, style, tags, caption, credit, post link,
+    rating."""
     caption = (card.caption or "").strip()
     if len(caption) > 140:
         caption = caption[:139] + "…"
@@ -132,6 +164,7 @@ def item_card(card: ItemCard, rank: int | None = None, rate: bool = True) -> dbc
         html.Div(facts, className="small"),
         tag_chips(card.tags, 5),
         html.P(caption, className="small text-muted ss-caption mb-2") if caption else None,
+        credit_line(card),
         html.A(
             "View post ↗",
             href=card.post_url,

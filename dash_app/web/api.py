@@ -72,6 +72,9 @@ def _item(card: dict[str, Any], distance: float | None = None) -> dict[str, Any]
         "post_url": card["post_url"],
         "source": card["source"],
         "posted_at": card["posted_at"],
+        "author": card["author"],
+        "author_url": card["author_url"],
+        "licence": card["licence"],
         "tags": card["tags"],
     }
     if distance is not None:

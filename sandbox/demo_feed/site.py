@@ -16,6 +16,8 @@ from stylescout.settings import DemoFeedConfig
 from stylescout.tags import normalise_tag
 
 ROBOTS_TXT = "User-agent: *\nDisallow: /private/\n"
+# the feed's pictures are drawn by the demo itself: it dedicates them to the public domain
+LICENCE_URL = "https://creativecommons.org/publicdomain/zero/1.0/"
 
 
 def _post_json(post: Post, width: int) -> dict:
@@ -34,6 +36,7 @@ def _post_json(post: Post, width: int) -> dict:
         "posted_at": post.posted_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "posted_label": post.posted_at.strftime("%b %-d"),
         "likes": post.likes,
+        "licence_url": LICENCE_URL,
     }
 
 

@@ -33,7 +33,13 @@ def demo_sources(feed: DemoFeedConfig) -> dict[str, SourceConfig]:
         kind="browser",
         url=f"{base}/tag/{{tag}}",
         page_url=f"{base}/tag/{{tag}}?page={{page}}",
-        selectors=Selectors(post="article.post", image="img.post-image", link="a.post-link"),
+        selectors=Selectors(
+            post="article.post",
+            image="img.post-image",
+            link="a.post-link",
+            author=".user",
+            licence='a[rel~="license"]@href',
+        ),
         html_fallback=True,
         allow_private_network=True,  # it runs on this machine
     )

@@ -108,3 +108,25 @@ def test_a_style_with_its_name_and_its_files(tmp_path: Path) -> None:
     assert by_name == out  # by its name too, whatever the case
     code, _, err = _export(data, "--style", str(len(names) + 1))
     assert code == 2 and f"give its number (1-{len(names)}) or its name" in err
+
+
+def test_each_row_carries_the_credit_of_its_first_post(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    credit = {
+        "author": "Ana B.",
+        "author_url": "https://www.flickr.com/people/1@N01/",
+        "licence": "CC-BY-2.0",
+    }
+    with Store(data) as store:
+        first = store.images.add_image_bytes(jpeg_bytes(1), meta_for(1, **credit), ["boho"])
+        store.images.add_post(first.image_id, meta_for(9, post_url="https://x/p/9", author="ben"))
+        store.images.add_image_bytes(jpeg_bytes(2), meta_for(2), ["boho"])
+    code, out, err = _export(data)
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert {k: rows[0][k] for k in credit} == credit  # the first post's, not the repost's
+    assert (rows[1]["author"], rows[1]["author_url"], rows[1]["licence"]) == ("", "", "")
+    code, out, err = _export(data, "--format", "jsonl")
+    assert code == 0, err
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert {k: lines[0][k] for k in credit} == credit and lines[1]["licence"] is None

@@ -73,3 +73,101 @@ def test_the_style_map_is_the_principal_plane_and_reads_large_indexes_in_chunks(
     assert sampled.shape == (600, 2)
     for axis in range(2):  # the same plane, up to sign
         assert abs(np.corrcoef(sampled[:, axis], small[:, axis])[0, 1]) > 0.99
+
+
+def test_the_scrape_counts_say_what_the_sources_skipped_and_why(data_dir: Path) -> None:
+    create_app(load_config(data_dir=data_dir))
+    from dash_app.jobs import JobStatus
+    from dash_app.pages.scrape import counts_view  # page modules: after an app exists
+
+    status = JobStatus(stage="scraping", skipped=2, skipped_posts={"text only": 1, "video": 3})
+    text = _text(counts_view(status))
+    assert "2 already stored" in text and "skipped 4 posts (3 video, 1 text only)" in text
+    assert "skipped" not in _text(counts_view(JobStatus(stage="scraping")))
+
+
+def _text(component: object) -> str:
+    children = getattr(component, "children", component)
+    if isinstance(children, list | tuple):
+        return " ".join(_text(c) for c in children)
+    if isinstance(children, str | int):
+        return str(children)
+    return _text(children) if children is not None and children is not component else ""
+
+
+def _walk(component: object) -> list:
+    """A Dash component and every one inside it."""
+    found = [component]
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, list) else [children]:
+        if child is not None and not isinstance(child, str | int | float):
+            found += _walk(child)
+    return found
+
+
+def _classes(component: object) -> str:
+    return getattr(component, "className", None) or ""
+
+
+def test_an_item_card_credits_the_author_and_the_licence() -> None:
+    from dash import html
+
+    from dash_app.recommend import ItemCard
+    from dash_app.ui.components import item_card
+    from dash_app.web.api import _item
+
+    card = ItemCard(
+        image_id=7,
+        sha256="a" * 64,
+        distance=None,
+        style_name=None,
+        tags=["boho"],
+        post_url="https://www.flickr.com/photos/1@N01/7/",
+        caption="a dress",
+        rating=None,
+        author="<b>Ana</b>",
+        author_url="https://www.flickr.com/people/1@N01/",
+        licence="CC-BY-NC-2.0",
+    )
+    parts = _walk(item_card(card, rate=False))
+    [credit] = [p for p in parts if "ss-credit" in _classes(p)]
+    links = [p for p in _walk(credit) if isinstance(p, html.A)]
+    author, licence = links
+    assert credit.children[0] == "by "
+    assert author.children == "<b>Ana</b>"  # text: Dash escapes it, never markup
+    assert author.href == "https://www.flickr.com/people/1@N01/"
+    assert "noopener" in author.rel and author.target == "_blank"
+    assert licence.children == "CC BY-NC 2.0"
+    assert licence.href == "https://creativecommons.org/licenses/by-nc/2.0/"
+    unlinked = _walk(item_card(ItemCard(**{**card.__dict__, "author_url": None}), rate=False))
+    assert not [p for p in unlinked if isinstance(p, html.A) and p.children == "<b>Ana</b>"]
+    bare = ItemCard(**{**card.__dict__, "author": None, "author_url": None, "licence": None})
+    assert not [p for p in _walk(item_card(bare, rate=False)) if "ss-credit" in _classes(p)]
+    row = {
+        "id": 7,
+        "sha256": "a" * 64,
+        "post_url": card.post_url,
+        "source": "flickr",
+        "posted_at": None,
+        "author": "Ana",
+        "author_url": card.author_url,
+        "licence": "CC-BY-NC-2.0",
+        "tags": [],
+    }
+    assert {k: _item(row)[k] for k in ("author", "author_url", "licence")} == {
+        "author": "Ana",
+        "author_url": card.author_url,
+        "licence": "CC-BY-NC-2.0",
+    }
+
+
+def test_item_cards_read_the_credit_from_the_store(data_dir: Path) -> None:
+    from dash_app.recommend import item_cards
+
+    with Store(data_dir) as store:
+        credited = store.images.add_image_bytes(
+            jpeg_bytes(1),
+            meta_for(1, author="ana", author_url="javascript:alert(1)", licence="PDM"),
+        )
+        [card] = item_cards(store, [credited.image_id], {})
+    assert (card.author, card.author_url, card.licence) == ("ana", None, "PDM")

@@ -29,6 +29,7 @@
         node("span", { class: "user", text: "@" + p.user }),
         node("time", { datetime: p.posted_at, text: p.posted_label }),
         node("span", { class: "likes", dataset: { likes: String(p.likes) }, text: "♥ " + p.likes }),
+        node("a", { class: "licence", rel: "license", href: p.licence_url, text: "CC0" }),
       ]),
       node("p", { class: "caption", text: p.caption }),
     ]);
