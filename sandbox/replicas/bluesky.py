@@ -213,7 +213,7 @@ class _BlueskyBuilder(Builder):
         }
         view = {
             "$type": "app.bsky.embed.recordWithMedia#view",
-            "record": {"$type": "app.bsky.embed.record#view", "record": quoted},
+            "record": {"record": quoted},  # a ref, not a union: no $type
             "media": view,
         }
         return raw, view, fulls

@@ -51,13 +51,16 @@ class _PixelfedBuilder(MastodonBuilder):
         acct_id = 700_000_000_000_000_000 + seed_of("acct", d.user)
         media, images = self.pixelfed_media(d, kind, status_id, acct_id)
         status = self.status(d, status_id, media)
+        status.pop("quotes_count", None)  # Mastodon 4.5's quotes: Pixelfed has none
+        account = account_json(d, self.assets, f"{HOST}/{d.user}", acct_id)
+        for key in ("group", "uri"):  # Mastodon's, not in Pixelfed's account
+            account.pop(key, None)
         status |= {
             "uri": f"{HOST}/p/{d.user}/{status_id}",
             "url": f"{HOST}/p/{d.user}/{status_id}",
-            "account": account_json(d, self.assets, f"{HOST}/{d.user}", acct_id),
+            "account": account,
             "tags": [{"name": t, "url": f"{HOST}/discover/tags/{t}"} for t in d.tags],
             "application": {"name": "web", "website": None},
-            "pf_type": "photo" if kind == "image" else "video",
         }
         post = self.post(d, key=status_id, url=f"/p/{d.user}/{status_id}", kind=kind, images=images)
         return Entry(post, status)

@@ -95,7 +95,6 @@ class _TumblrBuilder(Builder):
             "tags": [*d.tags, *_spaced_tags(d)],
             "short_url": f"{HOST}/t/{digest_of('short', post_id, n=8)}",
             "summary": d.caption,
-            "should_open_in_legacy": kind in ("photo", "text"),
             "note_count": d.likes + d.reposts,
             "is_blocks_post_format": kind not in ("photo", "text"),
         }
@@ -129,14 +128,18 @@ class _TumblrBuilder(Builder):
                 "body": f"<p>{html.escape(d.second_line or d.caption)}</p>",
             }
             content = text_blocks
-        original_type = {"text": "regular", "blocks": "photo", "animated": "photo"}.get(kind, kind)
+        trail: list[dict[str, Any]] = []
+        if kind == "blocks" and d.index % 10 == 5:  # a reblog: the photos are its trail's
+            root = {"name": f"{blog}-finds", "url": f"{HOST}/blog/{blog}-finds/"}
+            trail = [{"post": {"id": str(post_id - 7)}, "blog": root, "content": content}]
+            trail[0]["layout"] = []
+            content = [{"type": "text", "text": "reblogging this, the layers!"}]
         self.npf[str(post_id)] = {
             **common,
             "type": "blocks",
-            "original_type": original_type,
             "content": content,
             "layout": [],
-            "trail": [],
+            "trail": trail,
         }
         summary = self.post(
             d, key=str(post_id), url=f"/blog/{blog}/post/{post_id}/{slug}", kind=kind, images=images
@@ -164,7 +167,7 @@ class _TumblrBuilder(Builder):
                 path = f"{base}/s{w}x{h}/{digest_of('f', d.tag, d.index, k, n=40)}.jpg"
                 self.assets[path] = Asset("jpeg", d.index, seed, w, h)
                 sizes.append({"url": HOST + path, "width": w, "height": h})
-            out.append({"caption": "", "exif": {}, "original_size": sizes[0], "alt_sizes": sizes})
+            out.append({"caption": "", "original_size": sizes[0], "alt_sizes": sizes})
             originals.append(sizes[0]["url"].removeprefix(HOST))
             media.append([{"type": "image/jpeg", **s} for s in sizes])
             media[-1][0]["has_original_dimensions"] = True

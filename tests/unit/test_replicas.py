@@ -466,8 +466,9 @@ def test_tumblr_answers_npf_when_asked(served: Served) -> None:
     posts = get(f"{url}/v2/tagged", params=params).json()["response"]
     catalogue = app.config["catalogue"]["boho"]
     assert all(p["type"] == "blocks" and isinstance(p["content"], list) for p in posts)
+    assert any(p["trail"] for p in posts)  # a reblog, whose photos are in its trail
     for post, designed in zip(posts, catalogue, strict=True):
-        blocks = post["content"]
+        blocks = [b for t in post["trail"] for b in t["content"]] + post["content"]  # a reblog's
         images = [b for b in blocks if b["type"] == "image"]
         if designed.kind in ("photo", "blocks"):
             widest = [b["media"][0] for b in images]
