@@ -81,7 +81,9 @@ def test_sign_in_rate_as_the_account_and_sign_out(
     card = browser.find_element(By.CSS_SELECTOR, "#items .ss-item")
     item = json.loads(card.get_attribute("id"))["image"]
     stars = card.find_elements(By.CSS_SELECTOR, ".ss-stars label")
-    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", stars[4])
+    browser.execute_script(
+        "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", stars[4]
+    )  # instantly: Bootstrap makes scrolling smooth, and a click mid-scroll misses
     stars[4].click()
     wait.until(lambda _: "saved" in card.text)
     browser_id = json.loads(browser.execute_script("return localStorage.getItem('user-id')"))
