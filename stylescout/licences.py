@@ -119,13 +119,20 @@ def allows_reuse(licence: str | None) -> bool:
     return licence in _PUBLIC or licence.startswith("CC-BY")
 
 
+def _cc_parts(licence: str) -> tuple[str, str] | None:
+    """("BY-NC", "2.0") of a CC BY licence identifier, else None."""
+    if not licence.startswith("CC-BY"):
+        return None
+    kind, version = licence[3:].rsplit("-", 1)
+    return kind, version
+
+
 def label(licence: str | None) -> str | None:
     """The licence as people write it ("CC BY-NC 2.0", "Public Domain Mark"), or None."""
     if licence is None or licence not in KNOWN:
         return None
-    if licence.startswith("CC-BY"):
-        kind, version = licence[3:].rsplit("-", 1)
-        return f"CC {kind} {version}"
+    if cc := _cc_parts(licence):
+        return f"CC {cc[0]} {cc[1]}"
     return {
         CC0: "CC0 1.0",
         PDM: "Public Domain Mark",
@@ -139,9 +146,8 @@ def deed_url(licence: str | None) -> str | None:
     """The Creative Commons page of a CC licence, CC0 or the Public Domain Mark; else None."""
     if licence is None or licence not in KNOWN:
         return None
-    if licence.startswith("CC-BY"):
-        kind, version = licence[3:].rsplit("-", 1)
-        return f"https://creativecommons.org/licenses/{kind.lower()}/{version}/"
+    if cc := _cc_parts(licence):
+        return f"https://creativecommons.org/licenses/{cc[0].lower()}/{cc[1]}/"
     return {
         CC0: "https://creativecommons.org/publicdomain/zero/1.0/",
         PDM: "https://creativecommons.org/publicdomain/mark/1.0/",

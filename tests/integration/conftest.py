@@ -44,3 +44,25 @@ def fork_launch() -> Iterator[Callable[..., ForkedRun]]:
         if run.poll() is None:
             run.kill()
         run.communicate(timeout=30)
+
+
+SOURCE_CREDENTIALS = (
+    "STYLESCOUT_MASTODON_TOKEN",
+    "STYLESCOUT_PIXELFED_TOKEN",
+    "STYLESCOUT_BLUESKY_HANDLE",
+    "STYLESCOUT_BLUESKY_APP_PASSWORD",
+    "STYLESCOUT_FLICKR_API_KEY",
+    "STYLESCOUT_TUMBLR_API_KEY",
+)
+
+
+@pytest.fixture
+def no_source_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Only what a test sets: no token from the machine's environment, no cached session."""
+    from scraper.sources.sites import bluesky
+
+    for name in SOURCE_CREDENTIALS:
+        monkeypatch.delenv(name, raising=False)
+    bluesky.forget_sessions()
+    yield
+    bluesky.forget_sessions()

@@ -34,21 +34,7 @@ from tests.conftest import make_config
 FAST = {"retries": 2, "backoff_s": 0.01, "read_timeout_s": 5, "connect_timeout_s": 2}
 
 
-@pytest.fixture(autouse=True)
-def _no_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Only what a test sets: no token from the machine's environment, no cached session."""
-    for name in (
-        "STYLESCOUT_MASTODON_TOKEN",
-        "STYLESCOUT_PIXELFED_TOKEN",
-        "STYLESCOUT_BLUESKY_HANDLE",
-        "STYLESCOUT_BLUESKY_APP_PASSWORD",
-        "STYLESCOUT_FLICKR_API_KEY",
-        "STYLESCOUT_TUMBLR_API_KEY",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    bluesky.forget_sessions()
-    yield
-    bluesky.forget_sessions()
+pytestmark = pytest.mark.usefixtures("no_source_credentials")
 
 
 @pytest.fixture

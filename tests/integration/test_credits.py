@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -28,7 +27,6 @@ from sandbox.replicas import (
 from scraper.posts import credit_name
 from scraper.scrape import downloader_for, scrape
 from scraper.sources.registry import build_source
-from scraper.sources.sites import bluesky
 from scraper.sources.sites.flickr import decode_flickr
 from store import Store
 from stylescout.licences import FLICKR_LICENCES, allows_reuse, normalise
@@ -39,19 +37,7 @@ FAST = {"retries": 1, "backoff_s": 0.01, "read_timeout_s": 5, "connect_timeout_s
 FLICKR_KEY = "0123456789abcdef0123456789abcdef"
 
 
-@pytest.fixture(autouse=True)
-def _no_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in (
-        "STYLESCOUT_MASTODON_TOKEN",
-        "STYLESCOUT_PIXELFED_TOKEN",
-        "STYLESCOUT_BLUESKY_HANDLE",
-        "STYLESCOUT_BLUESKY_APP_PASSWORD",
-        "STYLESCOUT_FLICKR_API_KEY",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    bluesky.forget_sessions()
-    yield
-    bluesky.forget_sessions()
+pytestmark = pytest.mark.usefixtures("no_source_credentials")
 
 
 def config_for(data_dir: Path, name: str, base_url: str, **entry: Any) -> Any:
@@ -76,6 +62,21 @@ def answer(app: Flask, path: str, **args: str) -> Any:
     return json.loads(decode_flickr(got.data))
 
 
+def flickr_search(app: Flask, extras: str) -> Any:
+    """The replica's flickr.photos.search answer for #boho, as the source asks for it."""
+    return answer(
+        app,
+        "/services/rest/",
+        method="flickr.photos.search",
+        api_key=FLICKR_KEY,
+        tags="boho",
+        extras=extras,
+        per_page="100",
+        format="json",
+        nojsoncallback="1",
+    )
+
+
 def path_of(url: str | None) -> str:
     assert url is not None
     return urlsplit(url).path
@@ -94,17 +95,7 @@ def test_flickr_search_stores_the_owner_and_the_licence(
     assert result.progress.added == 40
     sent = [r["args"] for r in app.config["requests"] if r["args"].get("method")]
     assert "license" in sent[0]["extras"].split(",") and "owner_name" in sent[0]["extras"]
-    said = answer(
-        app,
-        "/services/rest/",
-        method="flickr.photos.search",
-        api_key=FLICKR_KEY,
-        tags="boho",
-        extras="license,owner_name",
-        per_page="100",
-        format="json",
-        nojsoncallback="1",
-    )
+    said = flickr_search(app, "license,owner_name")
     photos = {p["id"]: p for p in said["photos"]["photo"]}
     licences = set()
     for row in stored(data_dir):
@@ -209,17 +200,7 @@ def test_reuse_only_keeps_the_reusable_licences_and_counts_the_rest(
         source.report_skip = lambda reason, where: heard.append((reason, where))
         posts = list(source.search("boho"))
         result = scrape(config.scraping, "boho", 100, "flickr")
-    said = answer(
-        app,
-        "/services/rest/",
-        method="flickr.photos.search",
-        api_key=FLICKR_KEY,
-        tags="boho",
-        extras="license",
-        per_page="100",
-        format="json",
-        nojsoncallback="1",
-    )["photos"]["photo"]
+    said = flickr_search(app, "license")["photos"]["photo"]
     closed = [p for p in said if not allows_reuse(normalise(p["license"], FLICKR_LICENCES))]
     assert closed and len(closed) < len(said)  # the replica has both kinds
     assert len(posts) == len(said) - len(closed)
