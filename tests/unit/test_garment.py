@@ -1,0 +1,110 @@
+"""The garment blocks on drawn photos: the mask finds the garment, shape ignores where and how
+big it is but not its outline, colour tells close colours apart and ignores the background."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from clustering.garment import SIDE, colour_block, garment_blocks, garment_mask, small_rgb
+
+WHITE = (245, 245, 245)
+NAVY = (20, 30, 90)
+BLUE = (40, 90, 210)
+
+
+def photo(
+    shape: str = "shirt",
+    colour: tuple[int, int, int] = NAVY,
+    box: tuple[int, int, int, int] = (60, 40, 200, 220),
+    background: tuple[int, int, int] | None = WHITE,
+    size: tuple[int, int] = (256, 256),
+) -> Image.Image:
+    """A drawn product photo: a plain (or noisy) background and one garment outline."""
+    if background is None:
+        noise = np.random.default_rng(0).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+        img = Image.fromarray(noise)
+    else:
+        img = Image.new("RGB", size, background)
+    draw = ImageDraw.Draw(img)
+    x0, y0, x1, y1 = box
+    if shape == "shirt":  # a body with two sleeves
+        w, h = x1 - x0, y1 - y0
+        a, b = y0 + h * 2 // 9, y0 + h * 7 // 18  # the sleeves' ends, in proportion
+        draw.rectangle((x0 + w // 4, y0, x1 - w // 4, y1), fill=colour)
+        draw.polygon([(x0, a), (x0 + w // 4, y0), (x0 + w // 4, b)], fill=colour)
+        draw.polygon([(x1, a), (x1 - w // 4, y0), (x1 - w // 4, b)], fill=colour)
+    elif shape == "dress":  # a triangle, wide at the hem
+        draw.polygon([((x0 + x1) // 2, y0), (x1, y1), (x0, y1)], fill=colour)
+    else:  # a shoe: a long low shape
+        draw.ellipse((x0, y1 - (x1 - x0) // 3, x1, y1), fill=colour)
+    return img
+
+
+def drawn_region(img: Image.Image) -> np.ndarray:
+    rgb = small_rgb(img).astype(int)
+    return np.abs(rgb - np.array(WHITE)).sum(axis=2) > 30
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max((a | b).sum(), 1))
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
+
+
+def test_the_mask_is_the_garment_on_a_studio_background() -> None:
+    img = photo()
+    mask = garment_mask(small_rgb(img))
+    assert mask.shape == (SIDE, SIDE)
+    assert iou(mask, drawn_region(img)) > 0.9
+
+
+def test_a_hole_inside_the_garment_is_filled_and_a_blank_image_is_all_garment() -> None:
+    img = photo(box=(40, 40, 220, 220), shape="dress")
+    ImageDraw.Draw(img).ellipse((115, 150, 145, 180), fill=WHITE)  # background colour inside
+    mask = garment_mask(small_rgb(img))
+    assert mask[int(165 / 2), int(130 / 2)]  # the hole's centre, at half size
+    blank = garment_mask(small_rgb(Image.new("RGB", (200, 300), WHITE)))
+    assert blank.all() and blank.shape == (SIDE, round(200 * SIDE / 300))
+
+
+def test_grabcut_refines_the_mask_on_a_busy_background() -> None:
+    img = photo(background=None, colour=(250, 20, 20), box=(70, 50, 190, 210))
+    truth = np.zeros((256, 256), bool)
+    drawn = np.asarray(img).astype(int)
+    truth = (drawn[..., 0] == 250) & (drawn[..., 1] == 20) & (drawn[..., 2] == 20)
+    truth = np.asarray(Image.fromarray(truth).resize((SIDE, SIDE)))
+    refined = garment_mask(small_rgb(img), grabcut=True)
+    assert iou(refined, truth) > 0.7
+
+
+def test_shape_ignores_position_and_size_but_not_the_outline() -> None:
+    shirt = garment_blocks(photo("shirt", box=(60, 40, 200, 220)))
+    moved = garment_blocks(photo("shirt", box=(20, 20, 130, 160), size=(300, 240)))
+    dress = garment_blocks(photo("dress", box=(60, 40, 200, 220)))
+    shoe = garment_blocks(photo("shoe", box=(40, 40, 220, 220)))
+    for block in ("mask_hog", "grey_hog"):
+        same = cosine(getattr(shirt, block), getattr(moved, block))
+        others = [cosine(getattr(shirt, block), getattr(o, block)) for o in (dress, shoe)]
+        assert same > 0.9 and max(others) < same - 0.1, (block, same, others)
+    assert shirt.geometry.shape == (10,) and np.isfinite(shirt.geometry).all()
+
+
+def test_colour_tells_navy_from_blue_and_ignores_the_background() -> None:
+    navy = garment_blocks(photo(colour=NAVY))
+    navy_on_grey = garment_blocks(photo(colour=NAVY, background=(200, 200, 200)))
+    blue = garment_blocks(photo(colour=BLUE))
+    assert cosine(navy.colour, navy_on_grey.colour) > 0.95
+    assert cosine(navy.colour, blue.colour) < 0.5
+    assert navy.colour.dtype == np.float32 and abs(float((navy.colour**2).sum()) - 1) < 1e-4
+
+
+def test_skin_is_left_out_of_the_garment_colour() -> None:
+    img = photo(colour=NAVY)
+    ImageDraw.Draw(img).ellipse((100, 5, 160, 60), fill=(224, 172, 140))  # a face above
+    rgb = small_rgb(img)
+    with_face = colour_block(rgb, garment_mask(rgb))
+    without = garment_blocks(photo(colour=NAVY)).colour
+    assert cosine(with_face, without) > 0.97
