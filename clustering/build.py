@@ -14,6 +14,13 @@ import numpy as np
 from clustering.colour import colour_histogram, colour_key
 from clustering.descriptors import combine, standardisation
 from clustering.features import FeatureExtractor
+from clustering.garment import (
+    block_weights,
+    garment_key,
+    garment_vector,
+    weighted_blocks,
+    weights_key,
+)
 from clustering.images import load_rgb
 from clustering.index import IndexMeta, StyleIndex, save_index
 from clustering.learned_space import LearnedSpace, image_tags, learn_space, project, tag_set
@@ -57,7 +64,28 @@ COLOUR_CHUNK = 256  # colour histograms saved per this many images
 
 
 def _colour_features(store: Store, config: EngineSettings, progress: Progress | None) -> None:
-    key = colour_key(config.features.colour)
+    cfg = config.features.colour
+    _side_features(
+        store, colour_key(cfg), lambda p: colour_histogram(load_rgb(p), cfg), "colour", progress
+    )
+
+
+def _garment_features(store: Store, config: EngineSettings, progress: Progress | None) -> None:
+    cfg = config.features.garment
+    _side_features(
+        store, garment_key(cfg), lambda p: garment_vector(load_rgb(p), cfg), "garment", progress
+    )
+
+
+def _side_features(
+    store: Store,
+    key: str,
+    compute: Callable[[object], np.ndarray],
+    stage: str,
+    progress: Progress | None,
+) -> None:
+    """Features computed from each image file beside the model's (colour, the garment's
+    blocks), cached in the store under `key` for the images that have none yet."""
     todo = store.features.images_without_features(key)
     if not todo:
         return
@@ -65,7 +93,7 @@ def _colour_features(store: Store, config: EngineSettings, progress: Progress | 
     def one(item: tuple[int, object]) -> tuple[int, np.ndarray | None, str]:
         image_id, path = item
         try:
-            return image_id, colour_histogram(load_rgb(path), config.features.colour), ""
+            return image_id, compute(path), ""
         except Exception as exc:  # reported, never fatal
             return image_id, None, f"{type(exc).__name__}: {exc}"[:300]
 
@@ -89,7 +117,7 @@ def _colour_features(store: Store, config: EngineSettings, progress: Progress | 
             if n % COLOUR_CHUNK == 0 or n == len(todo):
                 save()
                 if progress:
-                    progress("colour", n, len(todo))
+                    progress(stage, n, len(todo))
 
 
 def extract_missing(
@@ -126,20 +154,30 @@ def descriptors_of(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str | None]:
     """(ids, vectors, mean, std, colour key) of the stored features of one model, standardised
     and joined to the colour part as the index holds them (colour extracted where missing)."""
-    ids, cnn = store.features.load_features(feature_key)
+    cnn_ids, cnn = store.features.load_features(feature_key)
+    ids = cnn_ids
     if len(ids) == 0:
         raise StyleScoutError("the store has no readable images: scrape or import some first")
-    colour, ckey = None, None
+    colour, ckey, garment = None, None, None
+    sides: list[tuple[str, str]] = []  # (which, cache key) of the parts beside the model's
     if config.features.colour.enabled and config.features.colour.weight > 0:
         _colour_features(store, config, progress)
         ckey = colour_key(config.features.colour)
-        cids, cvec = store.features.load_features(ckey)
-        both = np.intersect1d(ids, cids)
-        cnn = cnn[np.searchsorted(ids, both)]
-        colour = cvec[np.searchsorted(cids, both)]
-        ids = both
+        sides.append(("colour", ckey))
+    if config.features.garment.enabled:
+        _garment_features(store, config, progress)
+        sides.append(("garment", garment_key(config.features.garment)))
+    loaded = {which: store.features.load_features(key) for which, key in sides}
+    for side_ids, _ in loaded.values():  # images with every part
+        ids = np.intersect1d(ids, side_ids)
+    cnn = cnn[np.searchsorted(cnn_ids, ids)]
+    parts = {w: v[np.searchsorted(i, ids)] for w, (i, v) in loaded.items()}
+    colour = parts.get("colour")
+    if "garment" in parts:
+        garment = weighted_blocks(parts["garment"], block_weights(config.features.garment))
     mean, std = standardisation(cnn, config.features.standardise)
-    return ids, combine(cnn, colour, mean, std, config.features.colour.weight), mean, std, ckey
+    vectors = combine(cnn, colour, mean, std, config.features.colour.weight, garment)
+    return ids, vectors, mean, std, ckey
 
 
 def build_index(
@@ -172,12 +210,16 @@ def build_index(
             vectors = project(learned, vectors)
     styles = cluster_styles(vectors, config.clustering)
     names = name_styles(styles.labels, [tags.get(int(i), []) for i in ids])
-    model_key = extractor.key + (f"+{ckey}x{config.features.colour.weight:g}" if ckey else "")
+    garment = config.features.garment
+    model_key = extractor.key + garment_part(config)
+    model_key += f"+{ckey}x{config.features.colour.weight:g}" if ckey else ""
     meta = IndexMeta(
         model_key=model_key + (f"+{learned.key()}" if learned else ""),
         feature_key=extractor.key,
         colour_key=ckey,
         colour_weight=config.features.colour.weight if ckey else 0.0,
+        garment_key=garment_key(garment) if garment.enabled else None,
+        garment_weights=block_weights(garment) if garment.enabled else {},
         weights_note=extractor.weights_note,
         names=names,
         representatives=representatives(vectors, styles, ids, config.clustering.representatives),
@@ -222,6 +264,12 @@ def build_index(
         meta.search,
     )
     return report, index
+
+
+def garment_part(config: EngineSettings) -> str:
+    """The garment's blocks in a model key (`+garment-v1-128px-hog64@s1.2m1g0.3c0`), or ''."""
+    cfg = config.features.garment
+    return f"+{garment_key(cfg)}@{weights_key(block_weights(cfg))}" if cfg.enabled else ""
 
 
 def colour_part(config: EngineSettings) -> tuple[int, float]:

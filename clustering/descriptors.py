@@ -23,9 +23,14 @@ def combine(
     mean: np.ndarray,
     std: np.ndarray,
     colour_weight: float,
+    garment: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Standardised, unit CNN part joined to the weighted unit colour part; rows are unit."""
+    """Standardised, unit CNN part, then the garment's weighted blocks (already weighted, see
+    clustering.garment.weighted_blocks), then the weighted unit colour part; rows are unit.
+    The colour part stays last: the learned space keeps it beside what it learns."""
     parts = [_unit((cnn - mean) / std)]
+    if garment is not None and garment.shape[1]:
+        parts.append(garment)
     if colour is not None and colour_weight > 0:
         parts.append(colour_weight * _unit(colour))
     return _unit(np.hstack(parts)).astype(np.float32)

@@ -56,6 +56,8 @@ class IndexMeta:
     raw_weight: float = 0.0  # the learned space's weight of the raw part
     space_colour_dims: int = 0  # the colour part the learned space keeps beside
     space_colour_weight: float = 0.0
+    garment_key: str | None = None  # the garment's blocks joined before the colour part
+    garment_weights: dict[str, float] = field(default_factory=dict)
     built_at: str = field(
         default_factory=lambda: dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     )

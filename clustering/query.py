@@ -24,6 +24,7 @@ from clustering.colour import colour_histogram, colour_key
 from clustering.descriptors import combine
 from clustering.features import FeatureExtractor
 from clustering.feedback import blend, can_learn, learned_scores
+from clustering.garment import garment_key, garment_vector, weighted_blocks
 from clustering.images import fit, load_rgb
 from clustering.index import StyleIndex
 from clustering.learned_space import project
@@ -108,6 +109,12 @@ class PhotoEmbedder:
                 f"the style index used colour features {index.meta.colour_key} but the settings "
                 f"now make {colour_key(meta[1])}: rebuild the index (stylescout build)"
             )
+        made = garment_key(self.features.garment) if self.features.garment.enabled else None
+        if index.meta.garment_key != made:
+            raise IndexMismatchError(
+                f"the style index used garment blocks {index.meta.garment_key or 'none'} but the"
+                f" settings now make {made or 'none'}: rebuild the index (stylescout build)"
+            )
 
     def embed(self, index: StyleIndex, files: Sequence[tuple[str, Path]]) -> np.ndarray:
         """(n, d) vectors of (sha256, path) photo files in `index`'s space. Raises
@@ -125,7 +132,13 @@ class PhotoEmbedder:
                 colour = None
                 if index.meta.colour_key is not None:
                     colour = colour_histogram(img, cfg.colour)[None]
-                cached = combine(cnn, colour, index.mean, index.std, index.meta.colour_weight)
+                garment = None
+                if index.meta.garment_key is not None:  # as the build joined them
+                    stored = garment_vector(img, cfg.garment)[None]
+                    garment = weighted_blocks(stored, index.meta.garment_weights)
+                cached = combine(
+                    cnn, colour, index.mean, index.std, index.meta.colour_weight, garment
+                )
                 if index.learned is not None:  # into the space the index learned
                     cached = project(index.learned, cached)
                 cached = cached[0]

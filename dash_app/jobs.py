@@ -19,7 +19,12 @@ from stylescout.settings import Config
 from stylescout.spawned import run_spawned
 
 log = logging.getLogger(__name__)
-BUILD_STAGES = {"features": "extracting features", "colour": "colour", "clustering": "clustering"}
+BUILD_STAGES = {
+    "features": "extracting features",
+    "colour": "colour",
+    "garment": "garment shape and colour",
+    "clustering": "clustering",
+}
 
 
 @dataclass
@@ -156,7 +161,8 @@ def scrape_and_build(
             status.detail = ("challenger: " if base != stage else "") + BUILD_STAGES.get(base, base)
             status.build_done, status.build_total = done, total
             part = done / total if total else 1.0
-            start, width = {"features": (0.0, 0.8), "colour": (0.8, 0.1)}.get(stage, (0.9, 0.1))
+            spans = {"features": (0.0, 0.8), "colour": (0.8, 0.05), "garment": (0.85, 0.05)}
+            start, width = spans.get(stage, (0.9, 0.1))
             status.build_fraction = max(status.build_fraction, start + width * part)
             report(status)
 

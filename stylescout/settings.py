@@ -375,6 +375,29 @@ class ColourConfig(_Section):
     )
 
 
+class GarmentConfig(_Section):
+    """The garment's own blocks (clustering/garment.py): its region (a mask from the image
+    alone), its shape (HOG of the mask and of the garment in grey, moments) and its colour (a
+    CIE Lab palette histogram of the garment's pixels), joined to the CNN features before the
+    colour part, each at its weight (0 leaves a block out). Off by default for now: see
+    docs/explanation/benchmarks.md for what each block gives and costs."""
+
+    enabled: bool = Field(False, description="join the garment's blocks to the descriptor")
+    shape_weight: float = Field(
+        1.2, ge=0, le=10, description="weight of the HOG of the grey garment inside its mask"
+    )
+    mask_weight: float = Field(1.0, ge=0, le=10, description="weight of the HOG of its mask")
+    geometry_weight: float = Field(
+        0.3, ge=0, le=10, description="weight of the mask's Hu moments, aspect, fill and area"
+    )
+    colour_weight: float = Field(
+        0.0, ge=0, le=10, description="weight of the Lab histogram of the garment's pixels"
+    )
+    grabcut: bool = Field(
+        False, description="refine the mask with GrabCut (busy backgrounds; about 1.4x the time)"
+    )
+
+
 class LearningConfig(_Section):
     """The style space learned from the store's tags, labels and ratings (learned_space)."""
 
@@ -418,6 +441,9 @@ class FeaturesConfig(_Section):
     seed: int = Field(7, description="seed of the random weights when ImageNet is unavailable")
     colour: ColourConfig = Field(
         ColourConfig(), description="the colour histogram joined to the CNN features"
+    )
+    garment: GarmentConfig = Field(
+        GarmentConfig(), description="the garment's mask, shape and colour blocks"
     )
     space: Literal["learned", "raw"] = Field(
         "learned", description="learn the space from the store's tags (raw: the descriptor)"

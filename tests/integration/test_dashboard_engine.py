@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from clustering.build import build_index
+from clustering.query import IndexMismatchError, PhotoEmbedder
 from dash_app import create_app
 from dash_app.jobs import JobStatus, scrape_and_build
 from dash_app.recommend import recommend, uploads_folder
@@ -25,8 +26,10 @@ pytestmark = pytest.mark.model  # builds a Keras backbone: not in make test-fast
 FEATURES = {"input_size": 32, "weights": "none", "batch_size": 8}
 
 
-def test_a_photo_is_embedded_as_the_build_embedded_it(data_dir: Path) -> None:
-    config = make_config(data_dir, features=FEATURES, clustering={"n_styles": 3, "min_size": 2})
+@pytest.mark.parametrize("garment", [False, True], ids=["descriptor", "with garment blocks"])
+def test_a_photo_is_embedded_as_the_build_embedded_it(data_dir: Path, garment: bool) -> None:
+    features = {**FEATURES, "garment": {"enabled": garment, "colour_weight": 0.5}}
+    config = make_config(data_dir, features=features, clustering={"n_styles": 3, "min_size": 2})
     with Store(data_dir) as store:
         for seed in range(24):
             store.images.add_image_bytes(
@@ -54,6 +57,12 @@ def test_a_photo_is_embedded_as_the_build_embedded_it(data_dir: Path) -> None:
         )
         assert gone.fallback and "no longer on the server" in " ".join(gone.problems)
     assert index.meta.feature_key.startswith("resnet50-random")
+    assert ("+garment-v1-128px-hog64@s1.2m1g0.3c0.5+" in index.meta.model_key) == garment
+    # settings that no longer make the index's blocks are told to rebuild, not mixed in
+    other = {**features, "garment": {"enabled": not garment}}
+    changed = make_config(data_dir, features=other, clustering={"n_styles": 3, "min_size": 2})
+    with pytest.raises(IndexMismatchError, match="garment blocks"):
+        PhotoEmbedder(changed.features).check(index)
 
 
 @pytest.mark.slow
