@@ -252,3 +252,16 @@ _LETTERS = {"grey_hog": "s", "mask_hog": "m", "geometry": "g", "colour": "c"}
 def weights_key(weights: dict[str, float]) -> str:
     """The weights in a model key: `s1.2m1g0.3c0` (shape, mask, geometry, colour)."""
     return "".join(f"{_LETTERS[name]}{weights.get(name, 0.0):g}" for name in BLOCKS)
+
+
+def mask_preview(img: Image.Image, grabcut: bool = False, width: int = 320) -> Image.Image:
+    """What the garment blocks see, for a person: the photo at `width` pixels with what lies
+    outside the garment's mask faded to light grey and the mask's outline drawn."""
+    rgb = small_rgb(img, width)
+    mask = garment_mask(small_rgb(img), grabcut)
+    mask = cv2.resize(mask.astype(np.uint8), (rgb.shape[1], rgb.shape[0]), cv2.INTER_NEAREST)
+    faded = (0.25 * rgb + 0.75 * 225).astype(np.uint8)
+    shown = np.where(mask[..., None] > 0, rgb, faded)
+    outline, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    cv2.drawContours(shown, outline, -1, (214, 51, 132), max(1, rgb.shape[1] // 160))
+    return Image.fromarray(shown)

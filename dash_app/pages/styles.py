@@ -265,6 +265,7 @@ def gallery(style: object, source: object = inputs.ALL_SOURCES) -> list:
     ids = [int(i) for i in index.ids[order[:BROWSE_PAGE]]]
     cards = item_cards(app.store, ids, {})
     name = index.meta.names[int(style)]
+    garment = index.meta.garment_key is not None  # the index reads garments: show their masks
     return [
         html.Div(
             [
@@ -279,7 +280,9 @@ def gallery(style: object, source: object = inputs.ALL_SOURCES) -> list:
         tag_chips(style_tags(loaded, app.store)[int(style)], 6),
         dbc.Row(
             [
-                dbc.Col(item_card(card, rate=False), xs=6, md=3, xl=2, className="mb-3")
+                dbc.Col(
+                    item_card(card, rate=False, garment=garment), xs=6, md=3, xl=2, className="mb-3"
+                )
                 for card in cards
             ],
             className="g-2 mt-1",

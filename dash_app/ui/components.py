@@ -18,7 +18,7 @@ from dash_app.ui.ids import (
     STYLE_SCORE,
     WEIGHTS_BANNER,
 )
-from dash_app.web.images import image_url
+from dash_app.web.images import garment_url, image_url
 from dash_app.web.inputs import ALL_SOURCES
 from store import StoreStats
 from stylescout.cli import human_bytes
@@ -149,9 +149,11 @@ def credit_line(card: ItemCard) -> html.Div | None:
     return html.Div(parts, className="small text-muted ss-credit") if parts else None
 
 
-def item_card(card: ItemCard, rank: int | None = None, rate: bool = True) -> dbc.Card:
+def item_card(
+    card: ItemCard, rank: int | None = None, rate: bool = True, garment: bool = False
+) -> dbc.Card:
     """One recommended item: thumbnail, distance, style, tags, caption, credit, post link,
-    rating."""
+    rating; with `garment`, a link to what the garment blocks see in it (its mask)."""
     caption = (card.caption or "").strip()
     if len(caption) > 140:
         caption = caption[:139] + "…"
@@ -173,6 +175,15 @@ def item_card(card: ItemCard, rank: int | None = None, rate: bool = True) -> dbc
             className="small",
         )
         if card.post_url
+        else None,
+        html.A(
+            " · garment ↗",
+            href=garment_url(card.sha256),
+            target="_blank",
+            title="the region the style engine reads its shape and colour from",
+            className="small ss-garment-link",
+        )
+        if garment
         else None,
     ]
     if rate:

@@ -26,6 +26,11 @@ MIMETYPES = {
 _LONG_CACHE = "public, max-age=31536000, immutable"  # a hash never names other bytes
 
 
+def garment_url(sha256: str) -> str:
+    """The dashboard's URL of what the garment blocks see in an image (its mask)."""
+    return f"/garment/{sha256}"
+
+
 def image_url(sha256: str, width: int | None = None) -> str:
     """The dashboard's URL of an image (a thumbnail when `width` is given)."""
     return f"/thumb/{width}/{sha256}" if width else f"/image/{sha256}"
@@ -41,7 +46,7 @@ def _file_or_404(sha: str) -> tuple:
 
 
 def register_image_routes(server: flask.Flask, cache: diskcache.Cache) -> None:
-    """Add /image/<sha256> and /thumb/<width>/<sha256> to the dashboard's server."""
+    """Add /image/<sha256>, /thumb/<width>/<sha256> and /garment/<sha256> to the server."""
 
     @server.get("/image/<sha>")
     def image(sha: str) -> flask.Response:
@@ -52,6 +57,24 @@ def register_image_routes(server: flask.Flask, cache: diskcache.Cache) -> None:
         else:
             response = flask.send_file(path, mimetype=mimetype)
         response.headers["Cache-Control"] = _LONG_CACHE
+        return response
+
+    @server.get("/garment/<sha>")
+    def garment(sha: str) -> flask.Response:
+        """The image with its garment mask shown (clustering.garment.mask_preview), cached."""
+        from clustering.garment import mask_preview
+
+        path, _ = _file_or_404(sha)
+        grabcut = get_context().config.features.garment.grabcut
+        key = f"{sha}:garment:{int(grabcut)}"
+        body = cache.get(key)
+        if body is None:
+            out = io.BytesIO()
+            mask_preview(load_rgb(path), grabcut).save(out, "JPEG", quality=85)
+            body = out.getvalue()
+            cache.set(key, body)
+        response = flask.Response(body, mimetype="image/jpeg")
+        response.headers["Cache-Control"] = "public, max-age=86400"  # settings may change it
         return response
 
     @server.get("/thumb/<int:width>/<sha>")

@@ -171,3 +171,26 @@ def test_item_cards_read_the_credit_from_the_store(data_dir: Path) -> None:
         )
         [card] = item_cards(store, [credited.image_id], {})
     assert (card.author, card.author_url, card.licence) == ("ana", None, "PDM")
+
+
+def test_the_garment_route_shows_what_the_blocks_see(data_dir: Path) -> None:
+    import io
+
+    from PIL import Image
+
+    from dash_app.recommend import ItemCard
+    from dash_app.ui.components import item_card
+
+    with Store(data_dir) as store:
+        added = store.images.add_image_bytes(jpeg_bytes(3, (120, 160)), meta_for(3), ["boho"])
+        sha = store.images.image(added.image_id)["sha256"]
+    app = create_app(load_config(data_dir=data_dir))
+    client = app.server.test_client()
+    shown = client.get(f"/garment/{sha}")
+    assert shown.status_code == 200 and shown.mimetype == "image/jpeg"
+    assert Image.open(io.BytesIO(shown.data)).size == (120, 160)  # not larger than the photo
+    assert client.get("/garment/" + "0" * 64).status_code == 404
+    assert client.get("/garment/" + "A" * 64).status_code == 404  # not a hash we write
+    card = ItemCard(added.image_id, sha, None, None, [], None, None, None)
+    assert f"/garment/{sha}" in str(item_card(card, rate=False, garment=True))
+    assert "/garment/" not in str(item_card(card, rate=False))

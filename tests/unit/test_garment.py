@@ -108,3 +108,14 @@ def test_skin_is_left_out_of_the_garment_colour() -> None:
     with_face = colour_block(rgb, garment_mask(rgb))
     without = garment_blocks(photo(colour=NAVY)).colour
     assert cosine(with_face, without) > 0.97
+
+
+def test_the_preview_fades_what_is_not_garment() -> None:
+    from clustering.garment import mask_preview
+
+    img = photo(colour=NAVY, background=(120, 200, 120), size=(400, 400))
+    shown = np.asarray(mask_preview(img, width=200)).astype(int)
+    assert shown.shape == (200, 200, 3)
+    corner, middle = shown[5, 5], shown[65, 65]  # the shirt's body at (130, 130), halved
+    assert abs(corner - (0.25 * np.array([120, 200, 120]) + 0.75 * 225)).max() < 12
+    assert abs(middle - np.array(NAVY)).max() < 25
