@@ -138,6 +138,18 @@ def _learned_split(args: argparse.Namespace, config: Config, store: Store) -> in
         args.k,
         args.seed,
     )
+    if args.blocks:
+        from clustering.evaluate import block_ablation
+
+        result["blocks"] = block_ablation(
+            config.engine,
+            store,
+            index.meta.feature_key,
+            args.learned_split,
+            columns or None,
+            args.k,
+            args.seed,
+        )
     if args.json:
         print(json.dumps(result))
         return 0
@@ -152,12 +164,32 @@ def _learned_split(args: argparse.Namespace, config: Config, store: Store) -> in
             f"{row['label_column']:<18}{row['space']:<9}{row['precision_at_k']:7.3f}"
             f"{row['purity']:8.3f}{row['nmi']:7.3f}"
         )
+    if args.blocks:
+        _print_blocks(result["blocks"], result["k"])
     return 0
+
+
+def _print_blocks(rows: list[dict], k: int) -> None:
+    """The ablation as a table: a descriptor per line, P@k per label column (change)."""
+    columns = list(dict.fromkeys(r["label_column"] for r in rows))
+    names = list(dict.fromkeys(r["descriptor"] for r in rows))
+    cell = {(r["descriptor"], r["label_column"]): r for r in rows}
+    print(f"\nlearned P@{k} without each block of the descriptor (change against every block)")
+    print(f"{'descriptor':<26}" + "".join(f"{c[:14]:>16}" for c in columns))
+    for name in names:
+        parts = []
+        for column in columns:
+            row = cell[(name, column)]
+            change = f" ({row['change']:+.3f})" if name != "every block" else ""
+            parts.append(f"{row['precision_at_k']:.3f}{change}".rjust(16))
+        print(f"{name:<26}" + "".join(parts))
 
 
 def _evaluate(args: argparse.Namespace, config: Config, store: Store) -> int:
     from clustering.evaluate import evaluate
 
+    if args.blocks and args.learned_split is None:
+        raise UsageError("--blocks needs --learned-split (e.g. --learned-split 0.5 --blocks)")
     if args.learned_split is not None:
         return _learned_split(args, config, store)
     column = (args.label_column or "articleType").split(",")[0].strip()
@@ -307,6 +339,12 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
         "on the rest",
     )
     ev.add_argument("--seed", type=int, default=7, help="of the --learned-split draw")
+    ev.add_argument(
+        "--blocks",
+        action="store_true",
+        help="with --learned-split: also score the descriptor without each of its blocks "
+        "(colour, the garment's shape, mask, geometry and colour)",
+    )
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     cmp = add_command(sub, "compare", "backbones scored on the same labelled store")
     cmp.add_argument(

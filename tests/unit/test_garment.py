@@ -3,6 +3,8 @@ big it is but not its outline, colour tells close colours apart and ignores the 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -119,3 +121,33 @@ def test_the_preview_fades_what_is_not_garment() -> None:
     corner, middle = shown[5, 5], shown[65, 65]  # the shirt's body at (130, 130), halved
     assert abs(corner - (0.25 * np.array([120, 200, 120]) + 0.75 * 225)).max() < 12
     assert abs(middle - np.array(NAVY)).max() < 25
+
+
+def test_the_ablation_leaves_out_each_block_present_and_nothing_else() -> None:
+    from clustering.evaluate import descriptor_blocks
+    from stylescout.settings import GarmentConfig
+    from tests.conftest import make_config
+
+    plain = make_config(Path("/tmp/unused")).engine
+    assert list(descriptor_blocks(plain)) == ["colour histogram"]
+    garment = GarmentConfig(enabled=True, colour_weight=0.5, geometry_weight=0)
+    features = plain.features.model_copy(update={"garment": garment})
+    blocks = descriptor_blocks(plain.model_copy(update={"features": features}))
+    assert list(blocks) == ["colour histogram", "garment shape", "garment mask", "garment colour"]
+    assert not blocks["colour histogram"].features.colour.enabled
+    assert blocks["garment shape"].features.garment.shape_weight == 0
+    assert blocks["garment colour"].features.garment.colour_weight == 0
+    assert blocks["garment colour"].features.garment.shape_weight == 1.2  # only that one
+
+
+def test_weighted_blocks_leave_out_what_weighs_nothing() -> None:
+    from clustering.garment import block_sizes, weighted_blocks, weights_key
+
+    sizes = block_sizes()
+    vectors = np.random.default_rng(0).random((3, sum(sizes.values()))).astype(np.float32)
+    weights = {"grey_hog": 2.0, "mask_hog": 0.0, "geometry": 1.0, "colour": 0.5}
+    joined = weighted_blocks(vectors, weights)
+    assert joined.shape == (3, sizes["grey_hog"] + sizes["geometry"] + sizes["colour"])
+    first = joined[:, : sizes["grey_hog"]]
+    assert np.allclose(np.linalg.norm(first, axis=1), 2.0)
+    assert weights_key(weights) == "s2m0g1c0.5"
