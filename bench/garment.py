@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clustering.evaluate import learned_split
+from clustering.evaluate import learned_split, precision_at_k
 from clustering.features import FeatureExtractor
 from clustering.garment import garment_vector
 from clustering.images import load_rgb
@@ -90,6 +90,40 @@ def ablation(config: Config) -> None:
             print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
 
 
+def what_labels_allow(config: Config) -> None:
+    """The held-out halves described by their true labels alone: articleType and baseColour
+    one-hot, at several weights. No descriptor can do better than its labels; this shows how far
+    both columns can be high at once on a half of this size."""
+    with Store.from_config(config) as store:
+        labels = store.images.labels_by_image()
+        ids = sorted(i for i, row in labels.items() if row.get("articleType"))
+    article = np.array([labels[i]["articleType"] for i in ids])
+    colour = np.array([labels[i].get("baseColour", "") for i in ids])
+
+    def onehot(values: np.ndarray) -> np.ndarray:
+        kinds = {v: n for n, v in enumerate(sorted(set(values)))}
+        out = np.zeros((len(values), len(kinds)), np.float32)
+        out[np.arange(len(values)), [kinds[v] for v in values]] = 1
+        return out
+
+    both = onehot(article), onehot(colour)
+    jitter = np.random.default_rng(0).normal(0, 1e-3, (len(ids), sum(b.shape[1] for b in both)))
+    print("true labels as the descriptor (held-out halves), articleType / baseColour:")
+    for a, c in ((1, 0), (1, 0.5), (1, 1), (0.5, 1)):
+        vectors = np.hstack([a * both[0], c * both[1]]) + jitter
+        scores = []
+        for seed in SEEDS:
+            held = np.sort(np.random.default_rng(seed).permutation(len(ids))[len(ids) // 2 :])
+            scores.append(
+                (
+                    precision_at_k(vectors[held], article[held], 10),
+                    precision_at_k(vectors[held], colour[held], 10),
+                )
+            )
+        art, col = np.mean(scores, axis=0)
+        print(f"  article {a:g} + colour {c:g}: {art:.3f} / {col:.3f}")
+
+
 def cost(config: Config, images: int, repeats: int) -> None:
     """images/s of the ResNet50 pass (batched, as a build runs it) and of the garment's blocks,
     on the same images, medians of `repeats`."""
@@ -128,6 +162,7 @@ def main() -> None:
         else:
             config = built_store(Path(tmp))
         ablation(config)
+        what_labels_allow(config)
         cost(config, args.images, args.repeats)
 
 
