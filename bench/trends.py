@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from clustering.build import build_index
+from clustering.index import load_index
+from clustering.trends.backtest import METHODS, backtest, store_series
 from clustering.trends.model import emerging_looks, share_trends, tag_trends, weekly_style_counts
 from sandbox.demo_feed.catalog import Catalog
 from sandbox.demo_feed.server import BackgroundServer
@@ -61,7 +63,34 @@ def run(per_tag: int | None, port: int) -> None:
         if left:
             print(f"too few whole weeks to say anything: {', '.join(left)}")
         if per_tag is None:
+            track_record(config, "tags")
             visual_view(config, catalog)
+            track_record(config, "styles")
+
+
+def track_record(config: Config, kind: str) -> None:
+    """Every forecast method backtested on the store's weekly series of `kind` (the six tags, or
+    the styles of the index built): MASE against the naive forecast, 95% band coverage and
+    direction, 1 to 4 weeks ahead, from every origin with 6 weeks behind it."""
+    with Store.from_config(config) as store:
+        index = load_index(store.index_dir) if kind == "styles" else None
+        names = list(STYLES) if kind == "tags" else None
+        series = store_series(store, kind, index=index, names=names)
+    started = time.perf_counter()
+    record = backtest(series.values(), horizon=4, min_train=6)
+    took = time.perf_counter() - started
+    print(
+        f"\nforecasts of the {kind}' weekly posts scored on past weeks ({record.series} series,"
+        f" {took:.1f} s): MASE (below 1 beats last week's number) / in the 95% band / direction"
+    )
+    print("| method | 1 week | 2 weeks | 3 weeks | 4 weeks |")
+    print("|---|---|---|---|---|")
+    for method in METHODS:
+        cells = []
+        for h in range(1, 5):
+            score = record.scores[(method, h)]
+            cells.append(f"{score.mase:.2f} / {score.coverage:.0%} / {score.direction:.0%}")
+        print(f"| {method} | " + " | ".join(cells) + " |")
 
 
 def visual_view(config: Config, catalog: Catalog) -> None:

@@ -185,6 +185,48 @@ def _print_blocks(rows: list[dict], k: int) -> None:
         print(f"{name:<26}" + "".join(parts))
 
 
+def _trends(args: argparse.Namespace, config: Config, store: Store) -> int:
+    """`trends backtest`: each forecast method scored on the store's own weekly series."""
+    from clustering.trends.backtest import METHODS, backtest, store_series
+
+    if not 1 <= args.horizon <= 12:
+        raise UsageError(f"--horizon is 1 to 12 weeks, not {args.horizon}")
+    if args.min_weeks < 3:
+        raise UsageError(f"--min-weeks must be at least 3, not {args.min_weeks}")
+    kinds = ["tags", "styles"] if args.kind == "all" else [args.kind]
+    out: dict[str, dict] = {}
+    for kind in kinds:
+        index = load_index(store.index_dir) if kind == "styles" else None
+        series = store_series(store, kind, args.top, index)
+        result = backtest(series.values(), args.horizon, args.min_weeks)
+        out[kind] = {
+            "series": result.series,
+            "too_short": result.too_short,
+            "best": {h: result.best(h) for h in range(1, args.horizon + 1)},
+            "rows": result.rows(),
+        }
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    for kind, result in out.items():
+        print(
+            f"{kind}: {result['series']} series scored, {result['too_short']} too short "
+            f"(fewer than {args.min_weeks + 1} weeks, or never changing)"
+        )
+        if not result["series"]:
+            continue
+        print(f"  {'method':<7}{'weeks ahead':>12}{'MASE':>7}{'in 95% band':>13}{'direction':>11}")
+        for method in METHODS:
+            for row in (r for r in result["rows"] if r["method"] == method):
+                print(
+                    f"  {method:<7}{row['horizon']:>12}{row['mase']:7.2f}"
+                    f"{row['coverage']:13.0%}{row['direction']:11.0%}"
+                )
+        best = result["best"][args.horizon]
+        print(f"  best {args.horizon} weeks ahead: {best} (lowest MASE; below 1 beats last week)")
+    return 0
+
+
 def _evaluate(args: argparse.Namespace, config: Config, store: Store) -> int:
     from clustering.evaluate import evaluate
 
@@ -359,6 +401,20 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
     )
     cmp.add_argument("--k", type=int, default=10, help="neighbours scored per image (default 10)")
     cmp.add_argument("--json", action="store_true", help="print one JSON object")
+    tr = add_command(sub, "trends", "the weekly trends' forecasts scored on the weeks already seen")
+    tr.add_argument("action", choices=["backtest"], help="backtest: score every forecast method")
+    tr.add_argument(
+        "--kind",
+        choices=["tags", "styles", "all"],
+        default="all",
+        help="which series: the top tags', the styles', or both (default)",
+    )
+    tr.add_argument("--top", type=int, default=12, help="tags scored (the most used; default 12)")
+    tr.add_argument("--horizon", type=int, default=4, help="weeks ahead (default 4)")
+    tr.add_argument(
+        "--min-weeks", type=int, default=6, help="weeks of history before a forecast (default 6)"
+    )
+    tr.add_argument("--json", action="store_true", help="print one JSON object")
     add_command(sub, "styles", "what the style index holds", aliases=["stats"])
     exp = add_command(sub, "export", "the store, a tag, a source or a style as rows of data")
     exp.add_argument(
@@ -409,6 +465,8 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
             return _compare(args, config, store)
         if args.command == "export":
             return _export(args, store)
+        if args.command == "trends":
+            return _trends(args, config, store)
         return _stats(store)
 
 

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "evaluate": ("clustering.cli", "evaluate", "quality against imported labels"),
     "compare": ("clustering.cli", "compare", "backbones scored on the same labelled store"),
     "styles": ("clustering.cli", "styles", "what the style index holds"),
+    "trends": ("clustering.cli", "trends", "the weekly trends' forecasts scored on past weeks"),
     "export": (
         "clustering.cli",
         "export",

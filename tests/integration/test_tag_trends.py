@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+import math
 from pathlib import Path
 
 import pytest
 
 from clustering.build import build_index
+from clustering.cli import main as cli_main
+from clustering.trends.backtest import METHODS, backtest, store_series
 from clustering.trends.model import emerging_looks, tag_trends
 from sandbox.demo_feed.catalog import Catalog
 from sandbox.demo_feed.server import BackgroundServer
@@ -44,6 +50,37 @@ def test_the_tag_view_calls_what_the_feed_was_designed_to_do(data_dir: Path) -> 
         assert trend.counts.sum() > 150 and len(trend.coverage.weeks) >= 8
         assert (trend.shares <= 1).all() and len(trend.forecast) == 4
         assert all(f.low <= f.mean <= f.high for f in trend.forecast)
+
+    # the forecasts' track record on the same weeks: every method scored on every tag's series
+    with Store(data_dir) as store:
+        series = store_series(store, "tags", names=list(STYLES))
+    assert set(series) == {f"#{t}" for t in STYLES}
+    assert all(len(s) == len(by_name[n[1:]].counts) for n, s in series.items())  # same weeks
+    record = backtest(series.values(), horizon=4, min_train=6)
+    assert record.series == 6 and {m for m, _ in record.scores} == set(METHODS)
+    for score in record.scores.values():
+        assert score.forecasts > 0 and 0 <= score.coverage <= 1 and 0 <= score.direction <= 1
+        assert math.isfinite(score.mase)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert (
+            cli_main(
+                [
+                    "trends",
+                    "backtest",
+                    "--kind",
+                    "tags",
+                    "--top",
+                    "6",
+                    "--json",
+                    "--data-dir",
+                    str(data_dir),
+                ]
+            )
+            == 0
+        )
+    said = json.loads(out.getvalue())["tags"]
+    assert said["series"] + said["too_short"] == 6 and said["best"]["4"] in METHODS
 
     # emerging looks: micro-styles rising significantly, from the families designed to rise
     family_of = {post.id: post.style for post in catalog.posts}
