@@ -280,3 +280,43 @@ def store_series(
             times_of.setdefault(label_of[image_id], []).append(when)
     names = index.meta.names
     return {names[k]: weekly_counts(v, common) for k, v in sorted(times_of.items())}
+
+
+@dataclass(frozen=True)
+class TrackRecord:
+    """The method chosen for a kind of series, by its backtest, with its record at `horizon`;
+    `method` is None when no series was long enough to score (then no forecast is shown)."""
+
+    method: str | None
+    horizon: int
+    score: Score | None
+    series: int
+
+    def describe(self) -> str:
+        if self.method is None or self.score is None:
+            return "too few whole weeks to score a forecast on past weeks: none is shown"
+        return (
+            f"{self.horizon}-week forecast by {METHOD_NAMES[self.method]}: error "
+            f"{self.score.mase:.2f}× a naive guess on past weeks; {self.score.coverage:.0%} of "
+            f"past weeks inside the 95% band; direction right {self.score.direction:.0%} "
+            f"({self.score.forecasts} forecasts of {self.series} series)"
+        )
+
+
+METHOD_NAMES = {
+    "model": "the trend model",
+    "naive": "last week's number",
+    "mean": "the mean",
+    "drift": "the drift line",
+    "ets": "exponential smoothing",
+}
+
+
+def track_record(counts: Iterable[np.ndarray], horizon: int = 4, min_train: int = 6) -> TrackRecord:
+    """Backtest every method on `counts` (series of one kind, e.g. the tags shown) and keep
+    the one with the lowest MASE `horizon` weeks ahead."""
+    result = backtest(counts, horizon, min_train)
+    if result.series == 0:
+        return TrackRecord(None, horizon, None, 0)
+    method = result.best(horizon)
+    return TrackRecord(method, horizon, result.scores[(method, horizon)], result.series)

@@ -27,6 +27,7 @@ from dash_app.ui.ids import (
     NO_INDEX,
     TAG_TREND,
     TAG_TREND_NOTE,
+    TAG_TREND_RECORD,
     TAG_TREND_TABLE,
     TAG_TREND_VIEW,
     TREND_FOLLOW,
@@ -287,7 +288,8 @@ def tag_trend_view(tags: object) -> list:
     """Posts per week of the followed tags over the weeks each tag's scrapes cover, with a
     quasi-Poisson slope and interval per tag, called rising or falling only when significant
     (Holm over the tags shown), and a 4-week forecast."""
-    from clustering.trends.model import tag_trends
+    from clustering.trends.backtest import FORECASTERS, track_record
+    from clustering.trends.model import WEEK, Forecast, tag_trends
 
     app = get_context()
     if tags is None or tags == []:
@@ -301,6 +303,18 @@ def tag_trend_view(tags: object) -> list:
         if not free:
             return _busy("tag trends")
         trends = tag_trends(app.store, list(dict.fromkeys(tags)))
+        # the forecast shown is the method that did best on these tags' past weeks, with its
+        # record; none where no series is long enough to score one
+        record = track_record([t.counts for t in trends], horizon=4)
+        for trend in trends:
+            trend.forecast = []
+            if record.method is not None and len(trend.counts) > record.horizon:
+                said = FORECASTERS[record.method](trend.counts, record.horizon)
+                weeks = [trend.coverage.last + (i + 1) * WEEK for i in range(record.horizon)]
+                trend.forecast = [
+                    Forecast(week, float(m), float(lo), float(hi))
+                    for week, m, lo, hi in zip(weeks, said.mean, said.low, said.high, strict=True)
+                ]
     left = [t for t in tags if t not in {x.name for x in trends}]
     if not trends:
         return [
@@ -337,7 +351,7 @@ def tag_trend_view(tags: object) -> list:
         "Posts per week over the whole weeks each tag's scrapes cover (a scrape of a tag's newest "
         "posts reaches back further for a quiet tag than a busy one). A tag is called rising or "
         "falling only when its slope's 95% interval, after a Holm correction over the tags "
-        "shown, leaves out zero; dashed: the next 4 weeks with their interval."
+        "shown, leaves out zero; dashed: the next 4 weeks with their 95% band."
     )
     if left:
         note += f" Too few whole weeks to say anything: {', '.join('#' + t for t in left)}."
@@ -345,6 +359,7 @@ def tag_trend_view(tags: object) -> list:
         panel(
             [
                 html.Div(note, className="small text-muted", id=TAG_TREND_NOTE),
+                html.Div(record.describe(), className="small", id=TAG_TREND_RECORD),
                 graph("tag-trend-chart", figures.tag_trends(trends), toolbar=True),
                 dbc.Table(
                     [header, html.Tbody(rows)],

@@ -289,8 +289,9 @@ def mean_ratings(means: list[MeanRating], title: str) -> go.Figure:
 
 def tag_trends(trends: list) -> go.Figure:
     """Posts per week of each followed tag over the weeks its scrapes cover (counts, with the
-    share of all posts in the hover), and the count model's 4-week forecast with its interval,
-    dashed. `trends` are `clustering.trends.model.Trend`s."""
+    share of all posts in the hover), and each one's 4-week forecast with its 95% band, dashed
+    (the method with the best record on past weeks, dash_app.pages.trends). `trends` are
+    `clustering.trends.model.Trend`s."""
     fig = go.Figure()
     for i, trend in enumerate(trends):
         colour = colour_of(i)

@@ -463,6 +463,9 @@ def test_tag_trends_follow_the_picked_tags_and_refuse_junk(app: Dash) -> None:
     assert "tag-trend-chart" in view and "tag-trend-table" in view
     assert "#boho" in view and "flat" in view  # two posts every week: not called
     assert "Too few whole weeks to say anything: #streetwear" in view  # 2 weeks only
+    # boho's few whole weeks are too few to score a forecast on: none is drawn, and it says so
+    assert "too few whole weeks to score a forecast on past weeks: none is shown" in view
+    assert "boho forecast" not in view  # no dashed forecast trace
     assert "Pick tags" in str(trends.tag_trend_view([]))
     for junk in (["nope"], ["x" * 200], [["boho"]], {"a": 1}, "boho", ["boho"] * 13):
         assert "warning" in str(trends.tag_trend_view(junk)), junk

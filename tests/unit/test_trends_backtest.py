@@ -49,3 +49,16 @@ def test_every_forecast_is_a_count_inside_its_own_band(method: str) -> None:
     assert said.mean.shape == said.low.shape == said.high.shape == (4,)
     assert (said.low >= 0).all() and (said.low <= said.mean).all()
     assert (said.mean <= said.high).all() and np.isfinite(said.high).all()
+
+
+def test_the_track_record_names_the_method_that_did_best_and_what_it_did() -> None:
+    from clustering.trends.backtest import track_record
+
+    line = np.arange(10, 10 + 3 * 14, 3, dtype=float)
+    record = track_record([line, line + 5], horizon=4)
+    assert record.method == "drift" and record.series == 2
+    said = record.describe()
+    assert said.startswith("4-week forecast by the drift line: error 0.00× a naive guess")
+    assert "100% of past weeks inside the 95% band; direction right 100%" in said
+    short = track_record([np.arange(5, dtype=float)])
+    assert short.method is None and "none is shown" in short.describe()
