@@ -19,17 +19,16 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.learned_space import built_store
 from clustering.evaluate import learned_split, precision_at_k
 from clustering.features import FeatureExtractor
 from clustering.garment import garment_vector
 from clustering.images import load_rgb
 from clustering.index import load_index
-from scraper.importer import import_folder
 from store import Store
 from stylescout.loader import parse_config
 from stylescout.settings import Config
 
-FASHION = Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-small-dev"
 SEEDS = (1, 2, 3)
 SHAPE = {"shape_weight": 1.2, "mask_weight": 1.0, "geometry_weight": 0.3}
 VARIANTS: dict[str, dict | None] = {
@@ -51,18 +50,6 @@ def with_garment(config: Config, changes: dict | None) -> Config:
     )
     features = config.features.model_copy(update={"garment": garment})
     return config.model_copy(update={"features": features})
-
-
-def built_store(tmp: Path) -> Config:
-    config = parse_config(
-        {"data_dir": str(tmp / "data"), "features": {"weights": "none"}}, "bench", tmp
-    )
-    from clustering.build import build_index
-
-    with Store.from_config(config) as store:
-        import_folder(store, FASHION)
-        print(build_index(config.engine, store)[0].summary())
-    return config
 
 
 def ablation(config: Config) -> None:
