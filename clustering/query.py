@@ -24,7 +24,6 @@ from clustering.colour import colour_histogram, colour_key
 from clustering.descriptors import combine
 from clustering.features import FeatureExtractor
 from clustering.feedback import blend, can_learn, learned_scores
-from clustering.garment import garment_key, garment_vector, weighted_blocks
 from clustering.images import fit, load_rgb
 from clustering.index import StyleIndex
 from clustering.learned_space import project
@@ -109,7 +108,11 @@ class PhotoEmbedder:
                 f"the style index used colour features {index.meta.colour_key} but the settings "
                 f"now make {colour_key(meta[1])}: rebuild the index (stylescout build)"
             )
-        made = garment_key(self.features.garment) if self.features.garment.enabled else None
+        made = None
+        if self.features.garment.enabled:  # OpenCV is imported only by those who use it
+            from clustering.garment import garment_key
+
+            made = garment_key(self.features.garment)
         if index.meta.garment_key != made:
             raise IndexMismatchError(
                 f"the style index used garment blocks {index.meta.garment_key or 'none'} but the"
@@ -134,6 +137,8 @@ class PhotoEmbedder:
                     colour = colour_histogram(img, cfg.colour)[None]
                 garment = None
                 if index.meta.garment_key is not None:  # as the build joined them
+                    from clustering.garment import garment_vector, weighted_blocks
+
                     stored = garment_vector(img, cfg.garment)[None]
                     garment = weighted_blocks(stored, index.meta.garment_weights)
                 cached = combine(
