@@ -5,7 +5,8 @@ posts often reaches back only a few weeks, and counting its weeks naively makes 
 rose from nothing. So each series uses only the weeks its posts fully cover: from the first
 whole week after its oldest stored post (the whole feed's first week when the scrape reached the
 start) to the last whole week of the store. The weekly counts are fitted with a Poisson
-regression on the week (quasi-Poisson: its standard errors are scaled by the overdispersion), and
+regression on the week (quasi-Poisson: its standard errors are scaled by the overdispersion, never
+below Poisson), and
 a series is called rising or falling only when the slope's confidence interval, after a Holm
 correction over every series compared, leaves out zero. The same model gives a short forecast
 with its interval.
@@ -148,11 +149,16 @@ def fit(trend: Trend, horizon: int = 4, level: float = 0.95) -> Trend:
     X = sm.add_constant(t)
     offset = np.log(np.maximum(trend.totals, 1)) if trend.of_share else None
     try:
+        glm = sm.GLM(trend.counts, X, family=sm.families.Poisson(), offset=offset)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all but one week empty
-            model = sm.GLM(trend.counts, X, family=sm.families.Poisson(), offset=offset).fit(
-                scale="X2"
-            )
+            # quasi-Poisson: the scale is the Pearson chi-square per degree of freedom, but never
+            # below 1: a dozen weeks that happen to scatter less than Poisson are not more
+            # certain (left free, flat series were called in 9 of 30 simulated 20-tag worlds;
+            # at least 1, in none)
+            model = glm.fit(scale="X2")
+            if model.scale < 1:
+                model = glm.fit(scale=1.0)
     except (ValueError, np.linalg.LinAlgError):  # e.g. a single non-zero week
         return trend
     if not np.all(np.isfinite(model.params)) or not np.isfinite(model.bse[1]):
