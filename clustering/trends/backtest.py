@@ -28,7 +28,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from clustering.index import StyleIndex
-from clustering.trends.model import Coverage, coverage, parse_time, week_start
+from clustering.trends.model import (
+    WEEK,
+    Coverage,
+    Forecast,
+    Trend,
+    coverage,
+    parse_time,
+    week_start,
+)
 from store import Store
 
 METHODS = ("model", "naive", "mean", "drift", "ets")
@@ -320,3 +328,20 @@ def track_record(counts: Iterable[np.ndarray], horizon: int = 4, min_train: int 
         return TrackRecord(None, horizon, None, 0)
     method = result.best(horizon)
     return TrackRecord(method, horizon, result.scores[(method, horizon)], result.series)
+
+
+def forecast_by_record(trends: Sequence[Trend], horizon: int = 4) -> TrackRecord:
+    """Give each trend the forecast of the method with the best record on these series' past
+    weeks (`track_record`), replacing the model's own; none where no series is long enough to
+    score one, or where a series is not longer than the horizon."""
+    record = track_record([t.counts for t in trends], horizon=horizon)
+    for trend in trends:
+        trend.forecast = []
+        if record.method is not None and len(trend.counts) > record.horizon:
+            said = FORECASTERS[record.method](trend.counts, record.horizon)
+            weeks = [trend.coverage.last + (i + 1) * WEEK for i in range(record.horizon)]
+            trend.forecast = [
+                Forecast(week, float(m), float(lo), float(hi))
+                for week, m, lo, hi in zip(weeks, said.mean, said.low, said.high, strict=True)
+            ]
+    return record
