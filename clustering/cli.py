@@ -8,10 +8,12 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
 from clustering.index import IndexMissingError, current_folder, load_index
+from clustering.trends.tables import VIEWS as TREND_VIEWS
 from store import Store
 from stylescout.cli import (
     add_command,
@@ -21,7 +23,7 @@ from stylescout.cli import (
     require_store,
     run_cli,
 )
-from stylescout.errors import StyleScoutError, UsageError
+from stylescout.errors import InvalidTagError, StyleScoutError, UsageError
 from stylescout.settings import Config
 from stylescout.tags import normalise_tag
 
@@ -185,8 +187,81 @@ def _print_blocks(rows: list[dict], k: int) -> None:
         print(f"{name:<26}" + "".join(parts))
 
 
+def _trend_table(args: argparse.Namespace, store: Store) -> int:
+    from clustering.trends import tables
+
+    if not 1 <= args.top <= 300:
+        raise UsageError(f"--top is 1 to 300 tags, not {args.top}")
+    tags = []
+    for raw in args.tag or []:
+        try:
+            tags.append(normalise_tag(raw))
+        except InvalidTagError as exc:
+            raise UsageError(str(exc)) from None
+    known_sources = {s for _, s, _ in store.images.source_post_times()}
+    if args.source is not None and args.source not in known_sources:
+        names = ", ".join(sorted(known_sources)) or "none yet"
+        raise UsageError(f"no posts from source {args.source!r} (sources: {names})")
+    if args.view == "sources":
+        if len(tags) != 1:
+            raise UsageError("--view sources needs one --tag")
+        if args.source is not None:
+            raise UsageError("--view sources shows every source: leave out --source")
+        table = tables.sources_table(store, tags[0])
+    elif args.view == "styles":
+        if len(tags) > 1:
+            raise UsageError("--view styles takes at most one --tag")
+        index = load_index(store.index_dir)
+        table = tables.styles_table(store, index, tags[0] if tags else None, args.source)
+    elif args.view == "forecast":
+        if args.source is not None:
+            raise UsageError("--view forecast counts every source: leave out --source")
+        table = tables.forecast_table(store, tags or None, args.top)
+    elif args.view == "rising":
+        table = tables.rising_table(store, tags or None, args.source, args.top)
+    else:
+        table = tables.interest_table(store, tags or None, args.source, args.top)
+    if args.json:
+        print(json.dumps(table.as_dict()))
+    elif args.csv:
+        tables.write_csv(table, sys.stdout)
+    else:
+        _print_table(table)
+    for note in table.notes:
+        if not args.json:
+            print(note, file=sys.stderr)
+    return 0
+
+
+def _print_table(table: Any) -> None:
+    """Rows as aligned text columns (for CSV or JSON, ask --csv or --json)."""
+    if not table.rows:
+        print(f"no rows for this {table.view} view")
+        return
+    cells = [[_text(row.get(c)) for c in table.columns] for row in table.rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(table.columns)]
+    print("  ".join(c.ljust(w) for c, w in zip(table.columns, widths, strict=True)))
+    for row in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
 def _trends(args: argparse.Namespace, config: Config, store: Store) -> int:
-    """`trends backtest`: each forecast method scored on the store's own weekly series."""
+    """`trends`: a view's table (`--view`), or `trends backtest`: each forecast method scored on
+    the store's own weekly series."""
+    if args.json and args.csv:
+        raise UsageError("--json or --csv, not both")
+    if args.action is None:
+        return _trend_table(args, store)
+    if args.tag or args.source or args.csv or args.view != "interest":
+        raise UsageError("trends backtest takes --kind, --top, --horizon, --min-weeks and --json")
     from clustering.trends.backtest import METHODS, backtest, store_series
 
     if not 1 <= args.horizon <= 12:
@@ -401,18 +476,48 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
     )
     cmp.add_argument("--k", type=int, default=10, help="neighbours scored per image (default 10)")
     cmp.add_argument("--json", action="store_true", help="print one JSON object")
-    tr = add_command(sub, "trends", "the weekly trends' forecasts scored on the weeks already seen")
-    tr.add_argument("action", choices=["backtest"], help="backtest: score every forecast method")
+    tr = add_command(
+        sub,
+        "trends",
+        "the numbers behind the Trends page (interest, rising list, sites side by side, forecasts,"
+        " styles) as CSV or JSON, or the forecasts scored on past weeks (backtest)",
+    )
+    tr.add_argument(
+        "action",
+        nargs="?",
+        choices=["backtest"],
+        help="backtest: score every forecast method on past weeks (default: print a view's table)",
+    )
+    tr.add_argument(
+        "--tag",
+        action="append",
+        help="a tag (repeatable; default: the most used, or every post for --view styles)",
+    )
+    tr.add_argument("--source", help="only posts seen on this source (default: all)")
+    tr.add_argument(
+        "--view",
+        choices=list(TREND_VIEWS),
+        default="interest",
+        help="interest (0-100 of the peak share), rising (last 3 weeks against the 3 before),"
+        " sources (one tag on each site), forecast (with its track record) or styles"
+        " (default: interest)",
+    )
+    tr.add_argument("--csv", action="store_true", help="print CSV rows (default: a table)")
     tr.add_argument(
         "--kind",
         choices=["tags", "styles", "all"],
         default="all",
-        help="which series: the top tags', the styles', or both (default)",
+        help="backtest: which series: the top tags', the styles', or both (default)",
     )
-    tr.add_argument("--top", type=int, default=12, help="tags scored (the most used; default 12)")
-    tr.add_argument("--horizon", type=int, default=4, help="weeks ahead (default 4)")
     tr.add_argument(
-        "--min-weeks", type=int, default=6, help="weeks of history before a forecast (default 6)"
+        "--top", type=int, default=12, help="tags scored or shown (the most used; default 12)"
+    )
+    tr.add_argument("--horizon", type=int, default=4, help="backtest: weeks ahead (default 4)")
+    tr.add_argument(
+        "--min-weeks",
+        type=int,
+        default=6,
+        help="backtest: weeks of history before a forecast (default 6)",
     )
     tr.add_argument("--json", action="store_true", help="print one JSON object")
     add_command(sub, "styles", "what the style index holds", aliases=["stats"])

@@ -32,6 +32,7 @@ from dash_app.web.context import (
 from dash_app.web.http_guard import UPDATE_PATH, HttpGuard, served_names, upload_bytes
 from dash_app.web.images import register_image_routes
 from dash_app.web.rate_limits import install_rate_limits
+from dash_app.web.trend_exports import register_trend_export_routes
 from store import Store
 from stylescout.loader import load_config
 from stylescout.settings import Config
@@ -209,6 +210,7 @@ def create_app(config: Config | None = None, warm: bool = False) -> Dash:
     thumbs = diskcache.Cache(str(store.cache_dir / "thumbnails"), size_limit=256 * 2**20)
     register_image_routes(app.server, thumbs)
     register_api_routes(app.server)
+    register_trend_export_routes(app.server)
     register_bad_request_handler(app.server)
     if ctx.auth != "none":  # a shared dashboard: the gate, then the limits keyed by its person
         SignIn(app.server, store, cfg, ctx.auth)

@@ -13,6 +13,13 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
+from clustering.trends.interest import (
+    Change,
+    SourceSideBySide,
+    interest_of,
+    rising_list,
+    side_by_side,
+)
 from clustering.trends.model import Trend
 from clustering.trends.shares import (
     WeeklyShares,
@@ -23,8 +30,15 @@ from clustering.trends.shares import (
 from dash_app.ui import figures
 from dash_app.ui.components import graph, panel, source_dropdown, thumb
 from dash_app.ui.ids import (
+    CSV_LINK,
     EMERGING_VIEW,
+    INTEREST_NOTE,
+    INTEREST_VIEW,
     NO_INDEX,
+    RISING_ROW,
+    RISING_TABLE,
+    SITES_DISAGREE,
+    SITES_NOTE,
     TAG_TREND,
     TAG_TREND_NOTE,
     TAG_TREND_RECORD,
@@ -40,6 +54,7 @@ from dash_app.ui.ids import (
 )
 from dash_app.web import inputs
 from dash_app.web.context import AppContext, get_context
+from dash_app.web.trend_exports import csv_url
 
 dash.register_page(__name__, path="/trends", name="Trends", title="StyleScout · trends", order=3)
 ALL_TAGS = "__all__"
@@ -47,6 +62,7 @@ MIN_POSTS = 5  # weeks with fewer posts are left out of the chart and the slopes
 MAX_SOURCE_PANELS = 8  # small multiples beyond this many sources are unreadable
 FOLLOWED = 6  # tags followed at first: the most used
 MAX_FOLLOWED = 12
+RISING_TOP = 20  # tags in the rising list: the most used
 # a page view starts its three views at once and each takes about a second on a large store;
 # a view that finds no free analysis slot within this long is told to try again
 SLOT_WAIT_S = 3.0
@@ -64,6 +80,17 @@ def view_link(tag: object, source: object, follow: object) -> str:
     if isinstance(follow, list) and all(isinstance(t, str) for t in follow):
         query["follow"] = ",".join(follow[:MAX_FOLLOWED])
     return "/trends" + (f"?{urlencode(query)}" if query else "")
+
+
+def csv_link(view: str, tags: list[str] | None = None, source: str | None = None) -> html.A:
+    """A link to the CSV of a chart's numbers (`/trends/export/<view>.csv`)."""
+    return html.A(
+        "CSV",
+        href=csv_url(view, tags, source),
+        id={"type": CSV_LINK, "view": view},
+        className="small ms-2",
+        download="",
+    )
 
 
 def layout(
@@ -122,6 +149,7 @@ def layout(
                 className="d-flex align-items-center mt-4 mb-3",
             ),
             dcc.Loading(html.Div(id=TAG_TREND_VIEW), type="dot", delay_show=150),
+            dcc.Loading(html.Div(id=INTEREST_VIEW, className="mt-3"), type="dot", delay_show=150),
             dcc.Loading(html.Div(id=EMERGING_VIEW, className="mt-3"), type="dot"),
         ]
     )
@@ -230,6 +258,9 @@ def trend_view(tag: str | None, source: object = inputs.ALL_SOURCES) -> list:
             return [dbc.Alert(str(exc), color="warning")]
         wanted = None if tag in (None, ALL_TAGS, "") else tag
         found = tag_styles(app.store, index, wanted, chosen, MIN_POSTS, every_post)
+        sites = None
+        if wanted is not None and chosen is None:
+            sites = side_by_side(every_post, app.store.images.tags_by_image(), wanted)
     by_source, everything, weekly = found.by_source, found.everything, found.weekly
     on = f" on {chosen}" if chosen is not None else ""
     if everything is None or weekly is None:
@@ -267,7 +298,13 @@ def trend_view(tag: str | None, source: object = inputs.ALL_SOURCES) -> list:
         ),
         panel(
             [
-                html.Div(note, className="small text-muted", id=TREND_NOTE),
+                html.Div(
+                    [
+                        html.Span(note, id=TREND_NOTE),
+                        csv_link("styles", [wanted] if wanted else None, chosen),
+                    ],
+                    className="small text-muted",
+                ),
                 graph(
                     "trend-chart", figures.trends(weekly, names, highlight, chosen), toolbar=True
                 ),
@@ -276,7 +313,38 @@ def trend_view(tag: str | None, source: object = inputs.ALL_SOURCES) -> list:
     ]
     if chosen is None and len(by_source) > 1:
         view += _by_source_panel(by_source, names)
+    if sites is not None and len(sites.by_source) > 1:
+        view += _sites_panel(sites)
     return view
+
+
+def _sites_panel(sites: SourceSideBySide) -> list:
+    """One tag's interest on each site side by side, each within its own site, with each site's
+    call and a sentence where the sites disagree."""
+    note = (
+        f"#{sites.tag} on each site: its share of that site's posts each week, 100 at that site's"
+        " own peak, so a small site and a large one read on the same scale."
+    )
+    calls = [
+        html.Li(c.describe(), id={"type": RISING_ROW, "tag": sites.tag, "source": c.source})
+        for c in sites.changes
+    ]
+    body = [
+        html.Div(
+            [note, csv_link("sources", [sites.tag])], className="small text-muted", id=SITES_NOTE
+        ),
+    ]
+    if sites.disagreement:
+        body.append(
+            dbc.Alert(
+                sites.disagreement, color="warning", className="py-1 small", id=SITES_DISAGREE
+            )
+        )
+    body += [
+        graph("sites-chart", figures.interest(list(sites.by_source.values()), by="source")),
+        html.Ul(calls, className="small mb-0"),
+    ]
+    return [panel(body, "On each site", "mt-3")]
 
 
 callback(Output(TREND_VIEW, "children"), Input(TREND_TAG, "value"), Input(TREND_SOURCE, "value"))(
@@ -288,8 +356,8 @@ def tag_trend_view(tags: object) -> list:
     """Posts per week of the followed tags over the weeks each tag's scrapes cover, with a
     quasi-Poisson slope and interval per tag, called rising or falling only when significant
     (Holm over the tags shown), and a 4-week forecast."""
-    from clustering.trends.backtest import FORECASTERS, track_record
-    from clustering.trends.model import WEEK, Forecast, tag_trends
+    from clustering.trends.backtest import forecast_by_record
+    from clustering.trends.model import tag_trends
 
     app = get_context()
     if tags is None or tags == []:
@@ -305,16 +373,7 @@ def tag_trend_view(tags: object) -> list:
         trends = tag_trends(app.store, list(dict.fromkeys(tags)))
         # the forecast shown is the method that did best on these tags' past weeks, with its
         # record; none where no series is long enough to score one
-        record = track_record([t.counts for t in trends], horizon=4)
-        for trend in trends:
-            trend.forecast = []
-            if record.method is not None and len(trend.counts) > record.horizon:
-                said = FORECASTERS[record.method](trend.counts, record.horizon)
-                weeks = [trend.coverage.last + (i + 1) * WEEK for i in range(record.horizon)]
-                trend.forecast = [
-                    Forecast(week, float(m), float(lo), float(hi))
-                    for week, m, lo, hi in zip(weeks, said.mean, said.low, said.high, strict=True)
-                ]
+        record = forecast_by_record(trends, horizon=4)
     left = [t for t in tags if t not in {x.name for x in trends}]
     if not trends:
         return [
@@ -359,7 +418,11 @@ def tag_trend_view(tags: object) -> list:
         panel(
             [
                 html.Div(note, className="small text-muted", id=TAG_TREND_NOTE),
-                html.Div(record.describe(), className="small", id=TAG_TREND_RECORD),
+                html.Div(
+                    [record.describe(), csv_link("forecast", [t.name for t in trends])],
+                    className="small",
+                    id=TAG_TREND_RECORD,
+                ),
                 graph("tag-trend-chart", figures.tag_trends(trends), toolbar=True),
                 dbc.Table(
                     [header, html.Tbody(rows)],
@@ -373,6 +436,115 @@ def tag_trend_view(tags: object) -> list:
 
 
 callback(Output(TAG_TREND_VIEW, "children"), Input(TREND_FOLLOW, "value"))(tag_trend_view)
+
+LABEL_COLOURS = {"new": "primary", "rising": "success", "falling": "danger", "steady": "secondary"}
+
+
+def _rising_row(change: Change) -> html.Tr:
+    if change.label == "new":
+        growth = "new"
+    else:
+        low, high = change.low - 1, change.high - 1
+        band = f" ({low:+.0%} to {high:+.0%})" if low == low and high == high else ""  # not nan
+        growth = f"{change.change:+.0%}{band}"
+    marks = [dbc.Badge(change.label, color=LABEL_COLOURS[change.label])]
+    if change.breakout:
+        marks.append(dbc.Badge("breakout", color="warning", className="ms-1"))
+    return html.Tr(
+        [
+            html.Td(f"#{change.name}"),
+            html.Td(marks),
+            html.Td(growth),
+            html.Td(f"{change.adjusted_p:.2g}"),
+            html.Td(f"{change.weekly_change:+.1%} (p {change.trend_p:.2g})"),
+            html.Td(f"{change.interest:.0f}"),
+        ],
+        id={"type": RISING_ROW, "tag": change.name, "source": change.source or ""},
+    )
+
+
+def interest_view(tags: object, source: object = inputs.ALL_SOURCES) -> list:
+    """Interest 0-100 of the followed tags (each week's share of all posts of that source, to
+    its own peak) and the rising list of the most used tags: the last 3 weeks against the 3
+    before, labelled by the count model (clustering.trends.interest)."""
+    app = get_context()
+    if tags is not None and (not isinstance(tags, list) or len(tags) > MAX_FOLLOWED):
+        return [dbc.Alert(f"Follow at most {MAX_FOLLOWED} tags.", color="warning")]
+    counts = app.store.images.tag_counts()
+    known = {t for t, _ in counts}
+    if not all(isinstance(t, str) and len(t) <= 100 and t in known for t in tags or []):
+        return [dbc.Alert("A tag that was not accepted: pick tags from the list.", color="warning")]
+    followed = list(dict.fromkeys(tags or []))
+    with _analysis_slot(app) as free:
+        if not free:
+            return _busy("interest")
+        every_post = app.store.images.source_post_times()
+        try:
+            chosen = inputs.source_name(source, sorted({s for _, s, _ in every_post}))
+        except inputs.BadInput as exc:
+            return [dbc.Alert(str(exc), color="warning")]
+        tags_of = app.store.images.tags_by_image()
+        top = [t for t, _ in counts[:RISING_TOP]]
+        found = interest_of(every_post, tags_of, list(dict.fromkeys(followed + top)), chosen)
+        changes = rising_list(found[t] for t in top if t in found)
+    on = f" on {chosen}" if chosen else ""
+    shown = [found[t] for t in followed if t in found]
+    note = (
+        f"Interest{on}: each week's posts of a tag divided by all posts{on} that week, 100 at the"
+        " tag's own peak, over the whole weeks its scrapes cover (Google Trends' scale)."
+    )
+    body: list = [
+        html.Div(
+            [note, csv_link("interest", followed, chosen)],
+            className="small text-muted",
+            id=INTEREST_NOTE,
+        )
+    ]
+    if shown:
+        body.append(graph("interest-chart", figures.interest(shown), toolbar=True))
+    header = html.Thead(
+        html.Tr(
+            [
+                html.Th(h)
+                for h in (
+                    "tag",
+                    "called",
+                    "last 3 weeks vs 3 before",
+                    "p (Holm)",
+                    "trend a week (p)",
+                    "interest now",
+                )
+            ]
+        )
+    )
+    rising_note = (
+        f"Rising list of the {len(top)} most used tags{on}: share of the last 3 weeks against the 3"
+        " before (score test of two Poisson rates, counts scaled by each tag's overdispersion,"
+        " Holm over the tags). Called rising or falling when the count model's slope over all"
+        " covered weeks is significant (Holm), new when it had no post in the 3 weeks before and"
+        " rose significantly now; breakout: a significant rise to more than 10 times."
+    )
+    short = [t for t in top if t in found and t not in {c.name for c in changes}]
+    if short:
+        rising_note += f" Fewer than 6 whole weeks to compare: {', '.join('#' + t for t in short)}."
+    body += [
+        html.H3("Rising", className="h6 mt-3"),
+        html.Div([rising_note, csv_link("rising", None, chosen)], className="small text-muted"),
+        dbc.Table(
+            [header, html.Tbody([_rising_row(c) for c in changes])],
+            size="sm",
+            className="mt-2 mb-0",
+            id=RISING_TABLE,
+        )
+        if changes
+        else html.Div("No tag has 6 whole weeks to compare yet.", className="text-muted"),
+    ]
+    return [panel(body, "Interest")]
+
+
+callback(
+    Output(INTEREST_VIEW, "children"), Input(TREND_FOLLOW, "value"), Input(TREND_SOURCE, "value")
+)(interest_view)
 callback(
     Output(TREND_LINK, "href"),
     Input(TREND_TAG, "value"),

@@ -345,3 +345,33 @@ def tag_trends(trends: list) -> go.Figure:
         hovermode="closest",
     )
     return fig
+
+
+def interest(series: list, by: str = "tag") -> go.Figure:
+    """Interest 0-100 (each series' weekly share of all posts of its source, scaled to its own
+    peak, as trend tools show it), one line per tag (`by` "tag") or per source ("source").
+    `series` are `clustering.trends.interest.Interest`s."""
+    fig = go.Figure()
+    for i, one in enumerate(series):
+        label = f"#{plain(one.name)}" if by == "tag" else plain(one.source or "all sources")
+        fig.add_trace(
+            go.Scatter(
+                x=one.weeks,
+                y=one.index,
+                mode="lines+markers",
+                name=label,
+                line={"color": colour_of(i)},
+                customdata=np.stack([one.counts, one.totals], axis=-1),
+                hovertemplate=f"{label}<br>week of %{{x|%d %b %Y}}: %{{y:.0f}}/100"
+                " (%{customdata[0]:.0f} of %{customdata[1]:.0f} posts)<extra></extra>",
+            )
+        )
+    weeks = [w for one in series for w in one.weeks]
+    fig.update_layout(
+        **_LAYOUT,
+        height=360,
+        yaxis={"title": "interest (100: its peak share)", "range": [0, 105]},
+        xaxis=_week_axis(weeks) if weeks else {},
+        hovermode="closest",
+    )
+    return fig
