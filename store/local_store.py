@@ -2,7 +2,8 @@
 
 `Store` opens both and hands out the repositories the rest of StyleScout reads and writes through
 (`store.images`, `store.features`, `store.runs`, `store.ratings`, `store.accounts`,
-`store.sessions`); SQL lives in those, connections and transactions in `store/database.py`.
+`store.sessions`, `store.follows`); SQL lives in those, connections and transactions in
+`store/database.py`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from store.repositories import (
     RUN_STATUSES,
     AccountRepository,
     FeatureRepository,
+    FollowRepository,
     ImageRepository,
     RatingRepository,
     RunRepository,
@@ -65,6 +67,7 @@ class Store:
         self.ratings = RatingRepository(self.db)
         self.accounts = AccountRepository(self.db)
         self.sessions = SessionRepository(self.db)
+        self.follows = FollowRepository(self.db)
         self.recovered: list[str] = self._recover()
 
     def _recover(self) -> list[str]:

@@ -192,6 +192,34 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE posts ADD COLUMN author_url TEXT;
     ALTER TABLE posts ADD COLUMN licence TEXT;
     """,
+    # 11: followed tags, gathered on a schedule (dash_app/follow.py): the sources and how often,
+    # what the last run did and when the next is due, and the call the trends last made of the
+    # tag (so only a change raises a notice). Notices are what a followed tag did that a person
+    # should see: a breakout, a new significant riser.
+    """
+    CREATE TABLE follows (
+        tag             TEXT    PRIMARY KEY CHECK (length(tag) BETWEEN 1 AND 100),
+        sources         TEXT    NOT NULL,
+        every_hours     REAL    NOT NULL CHECK (every_hours >= 0.25),
+        count           INTEGER NOT NULL CHECK (count BETWEEN 1 AND 100000),
+        added_at        TEXT    NOT NULL,
+        next_run_at     TEXT    NOT NULL,
+        last_run_at     TEXT,
+        last_status     TEXT,
+        last_added      INTEGER,
+        last_message    TEXT,
+        last_call       TEXT
+    );
+    CREATE TABLE notices (
+        id              INTEGER PRIMARY KEY,
+        tag             TEXT    NOT NULL,
+        kind            TEXT    NOT NULL,
+        text            TEXT    NOT NULL,
+        created_at      TEXT    NOT NULL,
+        seen            INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX notices_unseen ON notices (seen, created_at);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -3,6 +3,7 @@ each, over either back end (`store/database.py`)."""
 
 from store.repositories.accounts import AccountRepository
 from store.repositories.features import FeatureRepository
+from store.repositories.follows import Follow, FollowRepository, Notice
 from store.repositories.images import ImageRepository
 from store.repositories.ratings import RatingRepository
 from store.repositories.runs import RUN_STATUSES, RunRepository
@@ -12,7 +13,10 @@ __all__ = [
     "RUN_STATUSES",
     "AccountRepository",
     "FeatureRepository",
+    "Follow",
+    "FollowRepository",
     "ImageRepository",
+    "Notice",
     "RatingRepository",
     "RunRepository",
     "Session",
