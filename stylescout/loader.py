@@ -56,6 +56,7 @@ class _Environment(BaseSettings):
     recommender: dict[str, Any] | None = None
     search: dict[str, Any] | None = None
     dashboard: dict[str, Any] | None = None
+    follow: dict[str, Any] | None = None
 
 
 assert set(_Environment.model_fields) == set(SECTIONS), "every section readable from the env"

@@ -641,6 +641,36 @@ class DashboardConfig(_Section):
     )
 
 
+class FollowConfig(_Section):
+    """Followed tags, gathered on a schedule (`stylescout follow`): a scrape of each tag when its
+    run is due, a build when anything new came, and a notice when the trends of a followed tag
+    change their call (a breakout, a new riser)."""
+
+    scheduler: bool = Field(
+        True,
+        description="the one-process dashboard runs due followed tags itself (a team's"
+        " dashboard leaves it to Celery beat in its worker; cron can call `stylescout follow run`)",
+    )
+    check_every_s: float = Field(
+        60.0, ge=1, le=3600, description="how often the scheduler looks for due followed tags"
+    )
+    every_hours: float = Field(
+        6.0, ge=0.25, le=24 * 28, description="how often a newly followed tag is gathered"
+    )
+    count: int = Field(
+        100, ge=1, le=100_000, description="new images a run asks of each source at most"
+    )
+    build: bool = Field(True, description="rebuild the styles after a run that added images")
+    webhook_url: str | None = Field(
+        None,
+        pattern=r"^https?://\S{1,2000}$",
+        description="POST each notice here as JSON ({tag, kind, text, link}); none by default",
+    )
+    webhook_timeout_s: float = Field(
+        5.0, gt=0, le=60, description="how long a webhook call may take"
+    )
+
+
 class Config(_Section):
     """All settings; `data_dir` is resolved to an absolute path on load."""
 
@@ -668,6 +698,7 @@ class Config(_Section):
     )
     search: SearchConfig = Field(SearchConfig(), description="how nearest items are found")
     dashboard: DashboardConfig = Field(DashboardConfig(), description="the web app")
+    follow: FollowConfig = Field(FollowConfig(), description="followed tags on a schedule")
 
     @field_validator("sources", mode="before")
     @classmethod
