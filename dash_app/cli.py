@@ -113,9 +113,16 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
     server.start()
     signing = "" if mode == "none" else f", sign-in: {mode}"
     print(f"dashboard:  {server.url}/   (Ctrl-C to stop{signing})", flush=True)
+    scheduler = None
+    if config.follow.scheduler and redis_url(config) is None:  # a team's worker runs beat
+        from dash_app.follow import FollowScheduler
+
+        scheduler = FollowScheduler(config).start()
     try:
         serve_until_interrupted(server)
     finally:
+        if scheduler is not None:
+            scheduler.stop()
         if feed is not None:
             feed.stop()
     return 0

@@ -64,6 +64,14 @@ class JobStatus:
         return asdict(self)
 
 
+def default_sources(config: Config) -> list[str]:
+    """The configured default source, else the first one switched on."""
+    default = config.scraper.default_source
+    if default in config.sources and config.sources[default].enabled:
+        return [default]
+    return next(([n] for n in sorted(config.sources) if config.sources[n].enabled), [])
+
+
 def _build(config: Config, report: Callable[[str, int, int], None]) -> str:
     """Runs in the spawned process: build the index, reporting (stage, done, total)."""
     from clustering.build import build_indexes

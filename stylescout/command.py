@@ -24,7 +24,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "evaluate": ("clustering.cli", "evaluate", "quality against imported labels"),
     "compare": ("clustering.cli", "compare", "backbones scored on the same labelled store"),
     "styles": ("clustering.cli", "styles", "what the style index holds"),
-    "trends": ("clustering.cli", "trends", "the weekly trends' forecasts scored on past weeks"),
+    "trends": (
+        "clustering.cli",
+        "trends",
+        "the numbers behind the trends as tables, and their forecasts scored on past weeks",
+    ),
+    "follow": (
+        "dash_app.follow_cli",
+        "",
+        "tags gathered on a schedule, and the notices they raise",
+    ),
     "export": (
         "clustering.cli",
         "export",

@@ -16,7 +16,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
-from dash_app.jobs import JobStatus, scrape_and_build
+from dash_app.jobs import JobStatus, default_sources, scrape_and_build
 from dash_app.ui.ids import (
     APP_TOKEN,
     SCRAPE_CANCEL,
@@ -142,14 +142,6 @@ def layout(**_query: str) -> html.Div:
             dbc.Row([dbc.Col(form, md=4, className="mb-3"), dbc.Col(live, md=8)]),
         ]
     )
-
-
-def default_sources(config: Config) -> list[str]:
-    """The configured default source, else the first one switched on."""
-    default = config.scraper.default_source
-    if default in config.sources and config.sources[default].enabled:
-        return [default]
-    return next(([n] for n in sorted(config.sources) if config.sources[n].enabled), [])
 
 
 def counts_view(status: JobStatus) -> html.Div:

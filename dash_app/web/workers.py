@@ -85,14 +85,19 @@ def run_celery_worker(config: Config, concurrency: int = 2) -> None:
             "the Celery worker needs Redis: set dashboard.redis_url or STYLESCOUT_REDIS_URL"
         )
     log.info("celery worker for the store at %s", ctx.store.location)
-    ctx.celery.worker_main(
-        [
-            "worker",
-            "--pool=threads",
-            f"--concurrency={concurrency}",
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--hostname=stylescout@%h",
-        ]
-    )
+    options = [
+        "worker",
+        "--pool=threads",
+        f"--concurrency={concurrency}",
+        "--loglevel=INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "--hostname=stylescout@%h",
+    ]
+    if config.follow.scheduler:  # followed tags: beat in this worker calls the task on time
+        from dash_app.follow import register_follow_task
+
+        register_follow_task(ctx.celery, config)
+        schedule = ctx.store.cache_dir / "celerybeat-schedule"
+        options += ["--beat", f"--schedule={schedule}"]
+    ctx.celery.worker_main(options)
