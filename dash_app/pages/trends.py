@@ -32,9 +32,14 @@ from dash_app.ui.components import graph, panel, source_dropdown, thumb
 from dash_app.ui.ids import (
     CSV_LINK,
     EMERGING_VIEW,
+    FOLLOW_BUTTON,
+    FOLLOW_MESSAGE,
+    FOLLOWED_VIEW,
     INTEREST_NOTE,
     INTEREST_VIEW,
     NO_INDEX,
+    NOTICES,
+    NOTICES_SEEN,
     RISING_ROW,
     RISING_TABLE,
     SITES_DISAGREE,
@@ -133,6 +138,7 @@ def layout(
                 ],
                 className="d-flex align-items-center mb-3",
             ),
+            html.Div(notices_view(), id=NOTICES),
             dcc.Loading(html.Div(id=TREND_VIEW), type="dot", delay_show=150),
             html.Div(
                 [
@@ -150,6 +156,22 @@ def layout(
             ),
             dcc.Loading(html.Div(id=TAG_TREND_VIEW), type="dot", delay_show=150),
             dcc.Loading(html.Div(id=INTEREST_VIEW, className="mt-3"), type="dot", delay_show=150),
+            html.Div(
+                [
+                    html.Div(followed_view(), id=FOLLOWED_VIEW),
+                    dbc.Button(
+                        "Gather the tag chosen above on a schedule",
+                        id=FOLLOW_BUTTON,
+                        n_clicks=0,
+                        size="sm",
+                        color="secondary",
+                        outline=True,
+                        className="mt-2",
+                    ),
+                    html.Span(id=FOLLOW_MESSAGE, className="small ms-2"),
+                ],
+                className="mt-3",
+            ),
             dcc.Loading(html.Div(id=EMERGING_VIEW, className="mt-3"), type="dot"),
         ]
     )
@@ -622,3 +644,130 @@ def emerging_view(_loaded: object = None) -> list:
 
 # once per page view: the looks do not depend on the tag or source picked above
 callback(Output(EMERGING_VIEW, "children"), Input(EMERGING_VIEW, "id"))(emerging_view)
+
+
+def notices_view() -> list:
+    """What the followed tags' trends raised and nobody has dismissed yet (newest first)."""
+    notices = get_context().store.follows.notices(limit=5)
+    if not notices:
+        return []
+    colours = {"breakout": "warning", "new": "primary", "rising": "success"}
+    items = [
+        html.Div(
+            [
+                html.Strong(f"{n.kind}: "),
+                n.text,
+                html.Span(f"  {n.created_at}", className="text-muted small"),
+            ]
+        )
+        for n in notices
+    ]
+    return [
+        dbc.Alert(
+            [
+                *items,
+                dbc.Button(
+                    "Dismiss", id=NOTICES_SEEN, n_clicks=0, size="sm", color="link", className="p-0"
+                ),
+            ],
+            color=colours.get(notices[0].kind, "info"),
+            className="py-2",
+        )
+    ]
+
+
+def dismiss_notices(clicks: object) -> list:
+    """Dismiss pressed: the notices shown are seen by everyone using this store."""
+    if not isinstance(clicks, int) or clicks < 1:
+        raise dash.exceptions.PreventUpdate
+    get_context().store.follows.mark_seen()
+    return []
+
+
+callback(Output(NOTICES, "children"), Input(NOTICES_SEEN, "n_clicks"), prevent_initial_call=True)(
+    dismiss_notices
+)
+
+
+def followed_view() -> list:
+    """The tags gathered on a schedule: sources, how often, the whole weeks their posts cover,
+    the last run and the next."""
+    app = get_context()
+    follows = app.store.follows.all()
+    note = (
+        "Tags gathered on a schedule, so their trends have posts week after week: by this"
+        " dashboard's scheduler, a team's Celery beat, or `stylescout follow run` from cron."
+    )
+    if not follows:
+        body = [
+            html.Div(
+                note + " None yet: pick a tag above and press the button below, or"
+                " `stylescout follow add TAG`.",
+                className="small text-muted",
+            )
+        ]
+        return [panel(body, "Followed tags")]
+    found = interest_of(
+        app.store.images.source_post_times(),
+        app.store.images.tags_by_image(),
+        [f.tag for f in follows],
+    )
+    rows = []
+    for f in follows:
+        cover = found.get(f.tag)
+        last = f"{f.last_status}, {f.last_message}" if f.last_run_at else "not run yet"
+        rows.append(
+            html.Tr(
+                [
+                    html.Td(f"#{f.tag}"),
+                    html.Td(", ".join(f.sources) or "default source"),
+                    html.Td(f"every {f.every_hours:g} h"),
+                    html.Td(str(cover.coverage) if cover else "no whole week yet"),
+                    html.Td(f"{f.last_run_at or ''} {last}".strip()),
+                    html.Td(f.next_run_at),
+                    html.Td(f.last_call or ""),
+                ]
+            )
+        )
+    header = html.Thead(
+        html.Tr(
+            [
+                html.Th(h)
+                for h in ("tag", "from", "how often", "covers", "last run", "next run", "trends")
+            ]
+        )
+    )
+    return [
+        panel(
+            [
+                html.Div(note, className="small text-muted"),
+                dbc.Table([header, html.Tbody(rows)], size="sm", className="mt-2 mb-0"),
+            ],
+            "Followed tags",
+        )
+    ]
+
+
+def follow_chosen(clicks: object, tag: object) -> tuple[list, str]:
+    """The button: follow the tag chosen above from the default source, every
+    `follow.every_hours`; its first run is due at once."""
+    from dash_app.jobs import default_sources
+
+    if not isinstance(clicks, int) or clicks < 1:
+        raise dash.exceptions.PreventUpdate
+    app = get_context()
+    known = {t for t, _ in app.store.images.tag_counts()}
+    if not isinstance(tag, str) or tag == ALL_TAGS or tag not in known:
+        return dash.no_update, "Pick one tag at the top of the page first."
+    cfg = app.config.follow
+    app.store.follows.follow(tag, default_sources(app.config), cfg.every_hours, cfg.count)
+    return followed_view(), f"#{tag} is followed: gathered every {cfg.every_hours:g} hours."
+
+
+callback(
+    Output(FOLLOWED_VIEW, "children"),
+    Output(FOLLOW_MESSAGE, "children"),
+    Input(FOLLOW_BUTTON, "n_clicks"),
+    dash.State(TREND_TAG, "value"),
+    prevent_initial_call=True,
+)(follow_chosen)

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import dash
 import numpy as np
 import pytest
 from dash import Dash
@@ -201,3 +202,27 @@ def test_bad_csv_requests_get_one_line(app: Dash, path: str) -> None:
 def test_bad_trend_commands_are_usage_errors(data_dir: Path, app: Dash, args: list[str]) -> None:
     with contextlib.redirect_stderr(io.StringIO()):
         assert cli_main(["trends", *args, "--data-dir", str(data_dir)]) == 2
+
+
+def test_following_a_tag_from_the_page_and_its_notices(app: Dash) -> None:
+    from dash_app.pages import trends
+    from dash_app.web.context import get_context
+
+    assert "None yet" in str(trends.followed_view())
+    assert trends.notices_view() == []
+    for junk in ("__all__", "nope", None, ["boho"], "x" * 500):
+        view, said = trends.follow_chosen(1, junk)
+        assert "Pick one tag" in said, junk
+    view, said = trends.follow_chosen(1, "boho")
+    assert said == "#boho is followed: gathered every 6 hours."
+    table = str(view)
+    assert "#boho" in table and "every 6 h" in table and "not run yet" in table
+    assert "(12 weeks)" in table  # the whole weeks its posts cover
+    store = get_context().store
+    assert [f.tag for f in store.follows.all()] == ["boho"]
+    store.follows.add_notice("boho", "breakout", "#boho: new, breakout")
+    shown = str(trends.notices_view())
+    assert "breakout: " in shown and "#boho: new, breakout" in shown
+    assert trends.dismiss_notices(1) == [] and trends.notices_view() == []
+    with pytest.raises(dash.exceptions.PreventUpdate):
+        trends.dismiss_notices(None)
