@@ -279,6 +279,10 @@ def _trends(args: argparse.Namespace, config: Config, store: Store) -> int:
             "too_short": result.too_short,
             "best": {h: result.best(h) for h in range(1, args.horizon + 1)},
             "rows": result.rows(),
+            "by_length": [
+                {"lengths": bucket, **score.as_dict()}
+                for (bucket, _, _), score in sorted(result.by_length.items())
+            ],
         }
     if args.json:
         print(json.dumps(out))
@@ -299,6 +303,18 @@ def _trends(args: argparse.Namespace, config: Config, store: Store) -> int:
                 )
         best = result["best"][args.horizon]
         print(f"  best {args.horizon} weeks ahead: {best} (lowest MASE; below 1 beats last week)")
+        for bucket in dict.fromkeys(r["lengths"] for r in result["by_length"]):
+            at = [
+                r
+                for r in result["by_length"]
+                if r["lengths"] == bucket and r["horizon"] == args.horizon and r["forecasts"]
+            ]
+            if at:
+                top = min(at, key=lambda r: r["mase"])
+                print(
+                    f"  on series {bucket} long: {top['method']} (MASE {top['mase']:.2f},"
+                    f" {top['forecasts']} forecasts)"
+                )
     return 0
 
 

@@ -193,11 +193,29 @@ class Backtest:
     too_short: int
     min_train: int
     horizon: int
+    # the same scores by the length of the series scored: (length bucket, method, horizon)
+    by_length: dict[tuple[str, str, int], Score] = field(default_factory=dict)
 
     def best(self, horizon: int) -> str:
         """The method with the lowest MASE at `horizon`."""
         at = [s for (m, h), s in self.scores.items() if h == horizon and s.errors]
         return min(at, key=lambda s: s.mase).method if at else "naive"
+
+    def best_for(self, length: int, horizon: int) -> tuple[str, Score, str]:
+        """The method for a series `length` weeks long: the best on the series of its length
+        bucket where those made MIN_BUCKET_FORECASTS forecasts or more, else the best over every
+        series. Returns (method, its score, the lengths it was judged on)."""
+        bucket = length_bucket(length)
+        at = [
+            s
+            for (b, _, h), s in self.by_length.items()
+            if b == bucket and h == horizon and s.forecasts >= MIN_BUCKET_FORECASTS
+        ]
+        if at:
+            chosen = min(at, key=lambda s: s.mase)
+            return chosen.method, chosen, f"series {bucket} long"
+        method = self.best(horizon)
+        return method, self.scores[(method, horizon)], "series of every length"
 
     def rows(self) -> list[dict]:
         return [s.as_dict() for s in self.scores.values()]
@@ -217,6 +235,7 @@ def backtest(
     if unknown:
         raise ValueError(f"unknown forecast method(s): {', '.join(unknown)}")
     scores = {(m, h): Score(m, h) for m in methods for h in range(1, horizon + 1)}
+    by_length: dict[tuple[str, str, int], Score] = {}
     scored = too_short = 0
     for series in counts:
         y = np.asarray(series, dtype=float)
@@ -229,15 +248,27 @@ def backtest(
             history, ahead = y[:origin], y[origin : origin + horizon]
             for method in methods:
                 forecast = FORECASTERS[method](history, len(ahead))
+                bucket = length_bucket(len(y))
                 for h, actual in enumerate(ahead, start=1):
-                    score = scores[(method, h)]
                     guess = float(forecast.mean[h - 1])
-                    score.errors.append(abs(actual - guess) / scale)
-                    score.inside += int(forecast.low[h - 1] <= actual <= forecast.high[h - 1])
-                    said = _direction(history[-1], guess)
-                    score.right += int(said == _direction(history[-1], actual))
-                    score.forecasts += 1
-    return Backtest(scores, scored, too_short, min_train, horizon)
+                    inside = forecast.low[h - 1] <= actual <= forecast.high[h - 1]
+                    right = _direction(history[-1], guess) == _direction(history[-1], actual)
+                    by = by_length.setdefault((bucket, method, h), Score(method, h))
+                    for score in (scores[(method, h)], by):
+                        score.errors.append(abs(actual - guess) / scale)
+                        score.inside += int(inside)
+                        score.right += int(right)
+                        score.forecasts += 1
+    return Backtest(scores, scored, too_short, min_train, horizon, by_length)
+
+
+LENGTHS = ((0, 11, "up to 11 weeks"), (12, 25, "12-25 weeks"), (26, 10**9, "26 weeks or more"))
+MIN_BUCKET_FORECASTS = 12  # fewer forecasts in a length bucket say too little to choose by
+
+
+def length_bucket(weeks: int) -> str:
+    """Which length of series `weeks` of history falls in (LENGTHS)."""
+    return next(name for low, high, name in LENGTHS if low <= weeks <= high)
 
 
 def weekly_counts(times: Iterable[dt.datetime], cover: Coverage) -> np.ndarray:
@@ -299,6 +330,7 @@ class TrackRecord:
     horizon: int
     score: Score | None
     series: int
+    lengths: str = "series of every length"  # the origins the method was chosen on
 
     def describe(self) -> str:
         if self.method is None or self.score is None:
@@ -307,7 +339,7 @@ class TrackRecord:
             f"{self.horizon}-week forecast by {METHOD_NAMES[self.method]}: error "
             f"{self.score.mase:.2f}× a naive guess on past weeks; {self.score.coverage:.0%} of "
             f"past weeks inside the 95% band; direction right {self.score.direction:.0%} "
-            f"({self.score.forecasts} forecasts of {self.series} series)"
+            f"({self.score.forecasts} forecasts on {self.lengths}, of {self.series} series)"
         )
 
 
@@ -330,18 +362,43 @@ def track_record(counts: Iterable[np.ndarray], horizon: int = 4, min_train: int 
     return TrackRecord(method, horizon, result.scores[(method, horizon)], result.series)
 
 
-def forecast_by_record(trends: Sequence[Trend], horizon: int = 4) -> TrackRecord:
+@dataclass(frozen=True)
+class Records:
+    """The records behind the forecasts drawn: one per length of series used, and which one
+    each series' forecast follows."""
+
+    used: list[TrackRecord]
+    of: dict[str, TrackRecord]  # series name -> its record
+
+    def describe(self) -> str:
+        return "; ".join(r.describe() for r in self.used)
+
+
+def forecast_by_record(trends: Sequence[Trend], horizon: int = 4) -> Records:
     """Give each trend the forecast of the method with the best record on these series' past
-    weeks (`track_record`), replacing the model's own; none where no series is long enough to
-    score one, or where a series is not longer than the horizon."""
-    record = track_record([t.counts for t in trends], horizon=horizon)
+    weeks, judged on the series of the trend's length where they made enough forecasts
+    (`Backtest.best_for`), replacing the model's own; none where no series is long enough
+    to score one, or where a series is not longer than the horizon."""
+    result = backtest([t.counts for t in trends], horizon)
+    if not result.scores[("naive", horizon)].forecasts:  # nothing reached `horizon` weeks ahead
+        empty = TrackRecord(None, horizon, None, 0)
+        for trend in trends:
+            trend.forecast = []
+        return Records([empty], {t.name: empty for t in trends})
+    used: dict[tuple[str, str], TrackRecord] = {}
+    of: dict[str, TrackRecord] = {}
     for trend in trends:
         trend.forecast = []
-        if record.method is not None and len(trend.counts) > record.horizon:
-            said = FORECASTERS[record.method](trend.counts, record.horizon)
-            weeks = [trend.coverage.last + (i + 1) * WEEK for i in range(record.horizon)]
+        method, score, lengths = result.best_for(len(trend.counts), horizon)
+        record = used.setdefault(
+            (method, lengths), TrackRecord(method, horizon, score, result.series, lengths)
+        )
+        of[trend.name] = record
+        if len(trend.counts) > horizon:
+            said = FORECASTERS[method](trend.counts, horizon)
+            weeks = [trend.coverage.last + (i + 1) * WEEK for i in range(horizon)]
             trend.forecast = [
                 Forecast(week, float(m), float(lo), float(hi))
                 for week, m, lo, hi in zip(weeks, said.mean, said.low, said.high, strict=True)
             ]
-    return record
+    return Records(list(used.values()), of)

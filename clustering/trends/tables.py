@@ -161,10 +161,10 @@ def forecast_table(store: Store, tags: Sequence[str] | None = None, top: int = 1
     from clustering.trends.model import tag_trends
 
     trends = tag_trends(store, _tags(store, tags, top))
-    record = forecast_by_record(trends)
-    method = record.method or ""
+    records = forecast_by_record(trends)
     rows: list[dict[str, Any]] = []
     for trend in trends:
+        method = records.of[trend.name].method or ""
         for week, n in zip(trend.coverage.weeks, trend.counts, strict=True):
             rows.append(
                 {
@@ -191,11 +191,12 @@ def forecast_table(store: Store, tags: Sequence[str] | None = None, top: int = 1
                     "called": trend.direction,
                 }
             )
-    notes = [record.describe()]
-    if record.method is not None:
-        notes[0] = notes[0].replace(
-            METHOD_NAMES[record.method], f"{METHOD_NAMES[record.method]} ({method})"
-        )
+    notes = [
+        r.describe().replace(METHOD_NAMES[r.method], f"{METHOD_NAMES[r.method]} ({r.method})")
+        if r.method
+        else r.describe()
+        for r in records.used
+    ]
     columns = ("week", "tag", "posts", "forecast", "low", "high", "method", "called")
     return Table("forecast", columns, rows, notes)
 

@@ -3,6 +3,7 @@ directions scored as the forecasting literature scores them."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import numpy as np
@@ -62,3 +63,40 @@ def test_the_track_record_names_the_method_that_did_best_and_what_it_did() -> No
     assert "100% of past weeks inside the 95% band; direction right 100%" in said
     short = track_record([np.arange(5, dtype=float)])
     assert short.method is None and "none is shown" in short.describe()
+
+
+def test_the_method_is_chosen_among_series_of_the_same_length() -> None:
+    from clustering.trends.backtest import forecast_by_record, length_bucket
+    from clustering.trends.model import Coverage, Trend
+
+    assert [length_bucket(n) for n in (6, 11, 12, 25, 26, 80)] == [
+        "up to 11 weeks",
+        "up to 11 weeks",
+        "12-25 weeks",
+        "12-25 weeks",
+        "26 weeks or more",
+        "26 weeks or more",
+    ]
+    rng = np.random.default_rng(3)
+    start = dt.date(2026, 1, 5)
+
+    def trend(name: str, weeks: int) -> Trend:
+        counts = rng.poisson(20 + np.arange(weeks), weeks).astype(float)
+        cover = Coverage(start, start + dt.timedelta(weeks=weeks - 1))
+        return Trend(name, cover, counts, counts * 5)
+
+    shown = [trend(f"long{i}", 30) for i in range(4)] + [trend("short", 9)]
+    records = forecast_by_record(shown, horizon=4)
+    long_record, short_record = records.of["long0"], records.of["short"]
+    assert long_record.lengths == "series 26 weeks or more long"
+    # the one short series made too few forecasts to choose by: judged on every length
+    assert short_record.lengths == "series of every length"
+    assert all(len(t.forecast) == 4 for t in shown)
+    assert "forecasts on series 26 weeks or more long" in records.describe()
+    several = [trend(f"short{i}", 11) for i in range(6)] + shown
+    assert forecast_by_record(several).of["short0"].lengths == "series up to 11 weeks long"
+    # one series too short to reach 4 weeks ahead from any origin: no record, no forecast
+    alone = [trend("alone", 9)]
+    records = forecast_by_record(alone)
+    assert records.of["alone"].method is None and alone[0].forecast == []
+    assert "none is shown" in records.describe()
