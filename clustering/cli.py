@@ -13,6 +13,7 @@ from typing import Any
 from tqdm import tqdm
 
 from clustering.index import IndexMissingError, current_folder, load_index
+from clustering.trends.model import WINDOWS as TREND_WINDOWS
 from clustering.trends.tables import VIEWS as TREND_VIEWS
 from store import Store
 from stylescout.cli import (
@@ -202,25 +203,26 @@ def _trend_table(args: argparse.Namespace, store: Store) -> int:
     if args.source is not None and args.source not in known_sources:
         names = ", ".join(sorted(known_sources)) or "none yet"
         raise UsageError(f"no posts from source {args.source!r} (sources: {names})")
+    since = tables.since_weeks(store, args.weeks)
     if args.view == "sources":
         if len(tags) != 1:
             raise UsageError("--view sources needs one --tag")
         if args.source is not None:
             raise UsageError("--view sources shows every source: leave out --source")
-        table = tables.sources_table(store, tags[0])
+        table = tables.sources_table(store, tags[0], since)
     elif args.view == "styles":
         if len(tags) > 1:
             raise UsageError("--view styles takes at most one --tag")
         index = load_index(store.index_dir)
-        table = tables.styles_table(store, index, tags[0] if tags else None, args.source)
+        table = tables.styles_table(store, index, tags[0] if tags else None, args.source, since)
     elif args.view == "forecast":
         if args.source is not None:
             raise UsageError("--view forecast counts every source: leave out --source")
-        table = tables.forecast_table(store, tags or None, args.top)
+        table = tables.forecast_table(store, tags or None, args.top, since)
     elif args.view == "rising":
-        table = tables.rising_table(store, tags or None, args.source, args.top)
+        table = tables.rising_table(store, tags or None, args.source, args.top, since)
     else:
-        table = tables.interest_table(store, tags or None, args.source, args.top)
+        table = tables.interest_table(store, tags or None, args.source, args.top, since)
     if args.json:
         print(json.dumps(table.as_dict()))
     elif args.csv:
@@ -260,7 +262,7 @@ def _trends(args: argparse.Namespace, config: Config, store: Store) -> int:
         raise UsageError("--json or --csv, not both")
     if args.action is None:
         return _trend_table(args, store)
-    if args.tag or args.source or args.csv or args.view != "interest":
+    if args.tag or args.source or args.csv or args.weeks or args.view != "interest":
         raise UsageError("trends backtest takes --kind, --top, --horizon, --min-weeks and --json")
     from clustering.trends.backtest import METHODS, backtest, store_series
 
@@ -517,6 +519,12 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
         help="interest (0-100 of the peak share), rising (last 3 weeks against the 3 before),"
         " sources (one tag on each site), forecast (with its track record) or styles"
         " (default: interest)",
+    )
+    tr.add_argument(
+        "--weeks",
+        type=int,
+        choices=list(TREND_WINDOWS),
+        help="only the last N weeks of posts (default: every week)",
     )
     tr.add_argument("--csv", action="store_true", help="print CSV rows (default: a table)")
     tr.add_argument(

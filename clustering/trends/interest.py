@@ -122,14 +122,17 @@ def interest_of(
     tags_of: dict[int, list[str]],
     names: Sequence[str],
     source: str | None = None,
+    since: str | None = None,
 ) -> dict[str, Interest]:
     """Each named tag's interest on `source` (None: every source together), from post rows and
-    each image's tags; tags with no whole week are left out. Insertion order follows `names`."""
+    each image's tags, from `since` on (an ISO day; None: every week); tags with no whole week
+    are left out. Insertion order follows `names`."""
     wanted = set(names)
     every: list[dt.datetime] = []
     by_tag: dict[str, list[dt.datetime]] = defaultdict(list)
+    start = since or ""
     for image_id, site, stamp in posts:
-        if source is not None and site != source:
+        if (source is not None and site != source) or stamp < start:
             continue
         when = parse_time(stamp)
         if when is None:

@@ -220,15 +220,35 @@ def series(named_times: dict[str, list[dt.datetime]], all_times: list[dt.datetim
     return out
 
 
+WINDOWS = (12, 26, 52)  # the windows a view offers, in weeks (else every week)
+
+
+def window_start(stamps: Iterable[str], weeks: int | None) -> str | None:
+    """The first day (ISO) of a window of the last `weeks` weeks before the newest of these
+    post times (None: every week). Post times compare as text: the store writes them all as
+    UTC ISO 8601."""
+    if not weeks:
+        return None
+    newest = max((s for s in stamps if s), default=None)
+    when = parse_time(newest) if newest else None
+    return None if when is None else (week_start(when) - weeks * WEEK).isoformat()
+
+
 def tag_trends(
-    store: Store, tags: Iterable[str] | None = None, top: int = 12, alpha: float = 0.05
+    store: Store,
+    tags: Iterable[str] | None = None,
+    top: int = 12,
+    alpha: float = 0.05,
+    since: str | None = None,
 ) -> list[Trend]:
     """Trends of hashtags (each post counts for every tag of its image, reposts included),
-    fastest rising first. `tags` default to the store's `top` most used."""
+    fastest rising first. `tags` default to the store's `top` most used; `since` (an ISO day,
+    `window_start`) leaves out older posts."""
     names = list(tags) if tags is not None else [t for t, _ in store.images.tag_counts()[:top]]
-    all_times = [w for _, s in store.images.post_times() if (w := parse_time(s))]
+    start = since or ""
+    all_times = [w for _, s in store.images.post_times() if s >= start and (w := parse_time(s))]
     named = {
-        name: [w for _, s in store.images.post_times(name) if (w := parse_time(s))]
+        name: [w for _, s in store.images.post_times(name) if s >= start and (w := parse_time(s))]
         for name in names
     }
     trends = [fit(t) for t in series(named, all_times)]

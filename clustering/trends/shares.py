@@ -181,14 +181,18 @@ def tag_styles(
     source: str | None,
     min_posts: int,
     every_post: list | None = None,
+    since: str | None = None,
 ) -> TagStyles:
     """What the Trends page and `/api/trends` show for a tag (None: all) and a source (None:
-    all): the weekly shares of each style and which rise or fall (`share_trends`)."""
+    all): the weekly shares of each style and which rise or fall (`share_trends`); `since` (an
+    ISO day) leaves out older posts."""
     from clustering.trends.model import share_trends
 
     k = len(index.centroids)
     every_post = every_post if every_post is not None else store.images.source_post_times()
     posts = every_post if not tag else store.images.source_post_times(tag)
+    if since:
+        posts = [p for p in posts if p[2] >= since]
     by_source = weekly_shares_by_source(posts, index.ids, index.labels, k)
     if source is None:
         everything = weekly_shares([(i, t) for i, _, t in posts], index.ids, index.labels, k)

@@ -49,16 +49,27 @@ def _number(value: float, digits: int = 4) -> float | None:
     return round(float(value), digits) if math.isfinite(value) else None
 
 
+def since_weeks(store: Store, weeks: int | None) -> str | None:
+    """The first day of the last `weeks` weeks of the store's posts (None: every week)."""
+    from clustering.trends.model import window_start
+
+    return window_start((t for _, t in store.images.post_times()), weeks) if weeks else None
+
+
 def _tags(store: Store, tags: Sequence[str] | None, top: int) -> list[str]:
     return list(tags) if tags else [t for t, _ in store.images.tag_counts()[:top]]
 
 
 def interest_table(
-    store: Store, tags: Sequence[str] | None = None, source: str | None = None, top: int = TOP
+    store: Store,
+    tags: Sequence[str] | None = None,
+    source: str | None = None,
+    top: int = TOP,
+    since: str | None = None,
 ) -> Table:
     posts = store.images.source_post_times()
     found = interest_mod.interest_of(
-        posts, store.images.tags_by_image(), _tags(store, tags, top), source
+        posts, store.images.tags_by_image(), _tags(store, tags, top), source, since
     )
     rows = [
         {
@@ -115,11 +126,15 @@ CHANGE_COLUMNS = (
 
 
 def rising_table(
-    store: Store, tags: Sequence[str] | None = None, source: str | None = None, top: int = TOP
+    store: Store,
+    tags: Sequence[str] | None = None,
+    source: str | None = None,
+    top: int = TOP,
+    since: str | None = None,
 ) -> Table:
     posts = store.images.source_post_times()
     found = interest_mod.interest_of(
-        posts, store.images.tags_by_image(), _tags(store, tags, top), source
+        posts, store.images.tags_by_image(), _tags(store, tags, top), source, since
     )
     changes = interest_mod.rising_list(found.values())
     short = [t for t in found if t not in {c.name for c in changes}]
@@ -132,8 +147,8 @@ def rising_table(
     return Table("rising", CHANGE_COLUMNS, [_change_row(c) for c in changes], notes)
 
 
-def sources_table(store: Store, tag: str) -> Table:
-    posts = store.images.source_post_times()
+def sources_table(store: Store, tag: str, since: str | None = None) -> Table:
+    posts = [p for p in store.images.source_post_times() if not since or p[2] >= since]
     found = interest_mod.side_by_side(posts, store.images.tags_by_image(), tag)
     rows = [
         {
@@ -156,11 +171,13 @@ def sources_table(store: Store, tag: str) -> Table:
     return Table("sources", columns, rows, notes)
 
 
-def forecast_table(store: Store, tags: Sequence[str] | None = None, top: int = 12) -> Table:
+def forecast_table(
+    store: Store, tags: Sequence[str] | None = None, top: int = 12, since: str | None = None
+) -> Table:
     from clustering.trends.backtest import METHOD_NAMES, forecast_by_record
     from clustering.trends.model import tag_trends
 
-    trends = tag_trends(store, _tags(store, tags, top))
+    trends = tag_trends(store, _tags(store, tags, top), since=since)
     records = forecast_by_record(trends)
     rows: list[dict[str, Any]] = []
     for trend in trends:
@@ -202,11 +219,15 @@ def forecast_table(store: Store, tags: Sequence[str] | None = None, top: int = 1
 
 
 def styles_table(
-    store: Store, index: StyleIndex, tag: str | None = None, source: str | None = None
+    store: Store,
+    index: StyleIndex,
+    tag: str | None = None,
+    source: str | None = None,
+    since: str | None = None,
 ) -> Table:
     from clustering.trends.shares import tag_styles
 
-    found = tag_styles(store, index, tag, source, MIN_POSTS)
+    found = tag_styles(store, index, tag, source, MIN_POSTS, since=since)
     names = index.meta.names
     rows: list[dict[str, Any]] = []
     weekly = found.weekly

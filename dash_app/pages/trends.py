@@ -20,7 +20,7 @@ from clustering.trends.interest import (
     rising_list,
     side_by_side,
 )
-from clustering.trends.model import Trend
+from clustering.trends.model import WINDOWS, Trend, window_start
 from clustering.trends.shares import (
     WeeklyShares,
     index_sources,
@@ -56,6 +56,7 @@ from dash_app.ui.ids import (
     TREND_SOURCES_NOTE,
     TREND_TAG,
     TREND_VIEW,
+    TREND_WINDOW,
 )
 from dash_app.web import inputs
 from dash_app.web.context import AppContext, get_context
@@ -75,8 +76,9 @@ EMERGING = "emerging_looks"  # the key of the looks kept with each loaded index
 log = logging.getLogger(__name__)
 
 
-def view_link(tag: object, source: object, follow: object) -> str:
-    """The query string of a view (`?tag=boho&source=mastodon&follow=a,b`): a link to it."""
+def view_link(tag: object, source: object, follow: object, weeks: object = None) -> str:
+    """The query string of a view (`?tag=boho&source=mastodon&follow=a,b&weeks=12`): a link
+    to it."""
     query = {}
     if isinstance(tag, str) and tag and tag != ALL_TAGS:
         query["tag"] = tag
@@ -84,14 +86,40 @@ def view_link(tag: object, source: object, follow: object) -> str:
         query["source"] = source
     if isinstance(follow, list) and all(isinstance(t, str) for t in follow):
         query["follow"] = ",".join(follow[:MAX_FOLLOWED])
+    if weeks in WINDOWS:
+        query["weeks"] = str(weeks)
     return "/trends" + (f"?{urlencode(query)}" if query else "")
 
 
-def csv_link(view: str, tags: list[str] | None = None, source: str | None = None) -> html.A:
+class BadWindow(ValueError):
+    """A window a browser sent that is not one of WINDOWS."""
+
+
+def window(weeks: object) -> int | None:
+    """The window picked: one of WINDOWS, or None for every week; BadWindow for anything else."""
+    if weeks in (None, 0, "all"):
+        return None
+    if isinstance(weeks, int) and not isinstance(weeks, bool) and weeks in WINDOWS:
+        return weeks
+    raise BadWindow("That window was not accepted: pick one from the list.")
+
+
+def _since(app: AppContext, weeks: int | None, stamps: list[str] | None = None) -> str | None:
+    """The first day of the window (None: every week), from the newest post of the store."""
+    if weeks is None:
+        return None
+    if stamps is None:
+        stamps = [t for _, t in app.store.images.post_times()]
+    return window_start(stamps, weeks)
+
+
+def csv_link(
+    view: str, tags: list[str] | None = None, source: str | None = None, weeks: int | None = None
+) -> html.A:
     """A link to the CSV of a chart's numbers (`/trends/export/<view>.csv`)."""
     return html.A(
         "CSV",
-        href=csv_url(view, tags, source),
+        href=csv_url(view, tags, source, weeks),
         id={"type": CSV_LINK, "view": view},
         className="small ms-2",
         download="",
@@ -99,7 +127,11 @@ def csv_link(view: str, tags: list[str] | None = None, source: str | None = None
 
 
 def layout(
-    tag: str | None = None, source: str | None = None, follow: str | None = None, **_query: str
+    tag: str | None = None,
+    source: str | None = None,
+    follow: str | None = None,
+    weeks: str | None = None,
+    **_query: str,
 ) -> html.Div:
     """The page; its query string (`?tag=`, `&source=`, `&follow=a,b`) sets the view, so a view
     can be linked and reloaded. Values that do not name a known tag or source are ignored."""
@@ -116,6 +148,7 @@ def layout(
     sources = None if loaded is None else index_sources(loaded.index, app.store)
     known_sources = [] if sources is None else sources.sources
     chosen_source = source if source in known_sources else inputs.ALL_SOURCES
+    chosen_weeks = int(weeks) if weeks in {str(w) for w in WINDOWS} else "all"
     return html.Div(
         [
             html.Div(
@@ -129,10 +162,19 @@ def layout(
                         style={"minWidth": "16rem"},
                     ),
                     source_dropdown(TREND_SOURCE, sources, chosen_source),
+                    dcc.Dropdown(
+                        id=TREND_WINDOW,
+                        options=[{"label": "every week", "value": "all"}]
+                        + [{"label": f"last {w} weeks", "value": w} for w in WINDOWS],
+                        value=chosen_weeks,
+                        clearable=False,
+                        style={"minWidth": "10rem"},
+                        className="ms-2",
+                    ),
                     html.A(
                         "link to this view",
                         id=TREND_LINK,
-                        href=view_link(chosen_tag, chosen_source, followed),
+                        href=view_link(chosen_tag, chosen_source, followed, chosen_weeks),
                         className="ms-3 small",
                     ),
                 ],
@@ -252,7 +294,7 @@ def _by_source_panel(by_source: dict[str, WeeklyShares], names: list[str]) -> li
     ]
 
 
-def trend_view(tag: str | None, source: object = inputs.ALL_SOURCES) -> list:
+def trend_view(tag: str | None, source: object = inputs.ALL_SOURCES, weeks: object = None) -> list:
     """The chart and the call-outs for one tag (or all) and one source (or all), and with all
     sources of several, one panel per source."""
     app = get_context()
@@ -279,10 +321,15 @@ def trend_view(tag: str | None, source: object = inputs.ALL_SOURCES) -> list:
         except inputs.BadInput as exc:
             return [dbc.Alert(str(exc), color="warning")]
         wanted = None if tag in (None, ALL_TAGS, "") else tag
-        found = tag_styles(app.store, index, wanted, chosen, MIN_POSTS, every_post)
+        try:
+            since = _since(app, window(weeks), [t for _, _, t in every_post])
+        except BadWindow as exc:
+            return [dbc.Alert(str(exc), color="warning")]
+        found = tag_styles(app.store, index, wanted, chosen, MIN_POSTS, every_post, since)
         sites = None
         if wanted is not None and chosen is None:
-            sites = side_by_side(every_post, app.store.images.tags_by_image(), wanted)
+            recent = [p for p in every_post if p[2] >= since] if since else every_post
+            sites = side_by_side(recent, app.store.images.tags_by_image(), wanted)
     by_source, everything, weekly = found.by_source, found.everything, found.weekly
     on = f" on {chosen}" if chosen is not None else ""
     if everything is None or weekly is None:
@@ -323,7 +370,7 @@ def trend_view(tag: str | None, source: object = inputs.ALL_SOURCES) -> list:
                 html.Div(
                     [
                         html.Span(note, id=TREND_NOTE),
-                        csv_link("styles", [wanted] if wanted else None, chosen),
+                        csv_link("styles", [wanted] if wanted else None, chosen, window(weeks)),
                     ],
                     className="small text-muted",
                 ),
@@ -336,11 +383,11 @@ def trend_view(tag: str | None, source: object = inputs.ALL_SOURCES) -> list:
     if chosen is None and len(by_source) > 1:
         view += _by_source_panel(by_source, names)
     if sites is not None and len(sites.by_source) > 1:
-        view += _sites_panel(sites)
+        view += _sites_panel(sites, window(weeks))
     return view
 
 
-def _sites_panel(sites: SourceSideBySide) -> list:
+def _sites_panel(sites: SourceSideBySide, weeks: int | None = None) -> list:
     """One tag's interest on each site side by side, each within its own site, with each site's
     call and a sentence where the sites disagree."""
     note = (
@@ -353,7 +400,9 @@ def _sites_panel(sites: SourceSideBySide) -> list:
     ]
     body = [
         html.Div(
-            [note, csv_link("sources", [sites.tag])], className="small text-muted", id=SITES_NOTE
+            [note, csv_link("sources", [sites.tag], None, weeks)],
+            className="small text-muted",
+            id=SITES_NOTE,
         ),
     ]
     if sites.disagreement:
@@ -369,12 +418,15 @@ def _sites_panel(sites: SourceSideBySide) -> list:
     return [panel(body, "On each site", "mt-3")]
 
 
-callback(Output(TREND_VIEW, "children"), Input(TREND_TAG, "value"), Input(TREND_SOURCE, "value"))(
-    trend_view
-)
+callback(
+    Output(TREND_VIEW, "children"),
+    Input(TREND_TAG, "value"),
+    Input(TREND_SOURCE, "value"),
+    Input(TREND_WINDOW, "value"),
+)(trend_view)
 
 
-def tag_trend_view(tags: object) -> list:
+def tag_trend_view(tags: object, weeks: object = None) -> list:
     """Posts per week of the followed tags over the weeks each tag's scrapes cover, with a
     quasi-Poisson slope and interval per tag, called rising or falling only when significant
     (Holm over the tags shown), and a 4-week forecast."""
@@ -389,10 +441,14 @@ def tag_trend_view(tags: object) -> list:
     known = {t for t, _ in app.store.images.tag_counts()}
     if not all(isinstance(t, str) and len(t) <= 100 and t in known for t in tags):
         return [dbc.Alert("A tag that was not accepted: pick tags from the list.", color="warning")]
+    try:
+        since = _since(app, window(weeks))
+    except BadWindow as exc:
+        return [dbc.Alert(str(exc), color="warning")]
     with _analysis_slot(app) as free:
         if not free:
             return _busy("tag trends")
-        trends = tag_trends(app.store, list(dict.fromkeys(tags)))
+        trends = tag_trends(app.store, list(dict.fromkeys(tags)), since=since)
         # the forecast shown is the method that did best on these tags' past weeks, with its
         # record; none where no series is long enough to score one
         record = forecast_by_record(trends, horizon=4)
@@ -441,7 +497,10 @@ def tag_trend_view(tags: object) -> list:
             [
                 html.Div(note, className="small text-muted", id=TAG_TREND_NOTE),
                 html.Div(
-                    [record.describe(), csv_link("forecast", [t.name for t in trends])],
+                    [
+                        record.describe(),
+                        csv_link("forecast", [t.name for t in trends], None, window(weeks)),
+                    ],
                     className="small",
                     id=TAG_TREND_RECORD,
                 ),
@@ -457,7 +516,9 @@ def tag_trend_view(tags: object) -> list:
     ]
 
 
-callback(Output(TAG_TREND_VIEW, "children"), Input(TREND_FOLLOW, "value"))(tag_trend_view)
+callback(
+    Output(TAG_TREND_VIEW, "children"), Input(TREND_FOLLOW, "value"), Input(TREND_WINDOW, "value")
+)(tag_trend_view)
 
 LABEL_COLOURS = {"new": "primary", "rising": "success", "falling": "danger", "steady": "secondary"}
 
@@ -485,7 +546,7 @@ def _rising_row(change: Change) -> html.Tr:
     )
 
 
-def interest_view(tags: object, source: object = inputs.ALL_SOURCES) -> list:
+def interest_view(tags: object, source: object = inputs.ALL_SOURCES, weeks: object = None) -> list:
     """Interest 0-100 of the followed tags (each week's share of all posts of that source, to
     its own peak) and the rising list of the most used tags: the last 3 weeks against the 3
     before, labelled by the count model (clustering.trends.interest)."""
@@ -505,9 +566,13 @@ def interest_view(tags: object, source: object = inputs.ALL_SOURCES) -> list:
             chosen = inputs.source_name(source, sorted({s for _, s, _ in every_post}))
         except inputs.BadInput as exc:
             return [dbc.Alert(str(exc), color="warning")]
+        try:
+            since = _since(app, window(weeks), [t for _, _, t in every_post])
+        except BadWindow as exc:
+            return [dbc.Alert(str(exc), color="warning")]
         tags_of = app.store.images.tags_by_image()
         top = [t for t, _ in counts[:RISING_TOP]]
-        found = interest_of(every_post, tags_of, list(dict.fromkeys(followed + top)), chosen)
+        found = interest_of(every_post, tags_of, list(dict.fromkeys(followed + top)), chosen, since)
         changes = rising_list(found[t] for t in top if t in found)
     on = f" on {chosen}" if chosen else ""
     shown = [found[t] for t in followed if t in found]
@@ -517,7 +582,7 @@ def interest_view(tags: object, source: object = inputs.ALL_SOURCES) -> list:
     )
     body: list = [
         html.Div(
-            [note, csv_link("interest", followed, chosen)],
+            [note, csv_link("interest", followed, chosen, window(weeks))],
             className="small text-muted",
             id=INTEREST_NOTE,
         )
@@ -551,7 +616,10 @@ def interest_view(tags: object, source: object = inputs.ALL_SOURCES) -> list:
         rising_note += f" Fewer than 6 whole weeks to compare: {', '.join('#' + t for t in short)}."
     body += [
         html.H3("Rising", className="h6 mt-3"),
-        html.Div([rising_note, csv_link("rising", None, chosen)], className="small text-muted"),
+        html.Div(
+            [rising_note, csv_link("rising", None, chosen, window(weeks))],
+            className="small text-muted",
+        ),
         dbc.Table(
             [header, html.Tbody([_rising_row(c) for c in changes])],
             size="sm",
@@ -565,13 +633,17 @@ def interest_view(tags: object, source: object = inputs.ALL_SOURCES) -> list:
 
 
 callback(
-    Output(INTEREST_VIEW, "children"), Input(TREND_FOLLOW, "value"), Input(TREND_SOURCE, "value")
+    Output(INTEREST_VIEW, "children"),
+    Input(TREND_FOLLOW, "value"),
+    Input(TREND_SOURCE, "value"),
+    Input(TREND_WINDOW, "value"),
 )(interest_view)
 callback(
     Output(TREND_LINK, "href"),
     Input(TREND_TAG, "value"),
     Input(TREND_SOURCE, "value"),
     Input(TREND_FOLLOW, "value"),
+    Input(TREND_WINDOW, "value"),
 )(view_link)
 
 

@@ -103,6 +103,7 @@ TREND_SOURCE = "trend-source"
 TREND_SOURCES_NOTE = "trend-sources-note"
 TREND_TAG = "trend-tag"
 TREND_VIEW = "trend-view"
+TREND_WINDOW = "trend-window"
 
 # dash_app/ui/components.py
 HEADER_COUNTS = "header-counts"

@@ -2,9 +2,9 @@
 rows as `stylescout trends --view <view> --csv` (clustering.trends.tables).
 
 Behind the same sign-in gate as the pages. Query values are checked here: `tag` (repeatable, at
-most MAX_TAGS, each a valid tag), `source` (a source's name), `top`; a bad one is a 400 with one
-line. Each answer works out models over the store, so it takes an analysis slot like a page view
-and is answered 503 when every slot stays busy.
+most MAX_TAGS, each a valid tag), `source` (a source's name), `weeks` (one of the windows); a bad
+one is a 400 with one line. Each answer works out models over the store, so it takes an analysis
+slot like a page view and is answered 503 when every slot stays busy.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import re
 import flask
 
 from clustering.trends import tables
+from clustering.trends.model import WINDOWS
 from dash_app.web.context import get_context
 from stylescout.errors import InvalidTagError
 from stylescout.tags import normalise_tag
@@ -23,13 +24,17 @@ SLOT_WAIT_S = 3.0
 _SOURCE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
-def csv_url(view: str, tags: list[str] | None = None, source: str | None = None) -> str:
+def csv_url(
+    view: str, tags: list[str] | None = None, source: str | None = None, weeks: int | None = None
+) -> str:
     """The dashboard's URL of a view's CSV."""
     from urllib.parse import urlencode
 
     query: list[tuple[str, str]] = [("tag", t) for t in (tags or [])[:MAX_TAGS]]
     if source:
         query.append(("source", source))
+    if weeks:
+        query.append(("weeks", str(weeks)))
     return f"/trends/export/{view}.csv" + (f"?{urlencode(query)}" if query else "")
 
 
@@ -54,6 +59,10 @@ def register_trend_export_routes(server: flask.Flask) -> None:
         source = flask.request.args.get("source") or None
         if source is not None and not _SOURCE.match(source):
             return _bad("source is a source's name: letters, digits, '.', '_' and '-'")
+        raw_weeks = flask.request.args.get("weeks")
+        if raw_weeks is not None and raw_weeks not in {str(w) for w in WINDOWS}:
+            return _bad(f"weeks is one of {', '.join(str(w) for w in WINDOWS)}")
+        weeks = int(raw_weeks) if raw_weeks else None
         app = get_context()
         if view == "sources" and len(tags) != 1:
             return _bad("the sources view needs one tag")
@@ -67,18 +76,19 @@ def register_trend_export_routes(server: flask.Flask) -> None:
             response.headers["Retry-After"] = "60"
             return response
         try:
+            since = tables.since_weeks(app.store, weeks)
             if view == "sources":
-                table = tables.sources_table(app.store, tags[0])
+                table = tables.sources_table(app.store, tags[0], since)
             elif view == "styles":
                 table = tables.styles_table(
-                    app.store, loaded.index, tags[0] if tags else None, source
+                    app.store, loaded.index, tags[0] if tags else None, source, since
                 )
             elif view == "forecast":
-                table = tables.forecast_table(app.store, tags or None)
+                table = tables.forecast_table(app.store, tags or None, since=since)
             elif view == "rising":
-                table = tables.rising_table(app.store, tags or None, source)
+                table = tables.rising_table(app.store, tags or None, source, since=since)
             else:
-                table = tables.interest_table(app.store, tags or None, source)
+                table = tables.interest_table(app.store, tags or None, source, since=since)
         finally:
             app.analysis_slots.release()
         name = "-".join([view, *tags[:3], *([source] if source else [])])

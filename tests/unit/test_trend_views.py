@@ -226,3 +226,29 @@ def test_following_a_tag_from_the_page_and_its_notices(app: Dash) -> None:
     assert trends.dismiss_notices(1) == [] and trends.notices_view() == []
     with pytest.raises(dash.exceptions.PreventUpdate):
         trends.dismiss_notices(None)
+
+
+def test_a_window_of_weeks_lives_in_the_address_and_the_csv(app: Dash, data_dir: Path) -> None:
+    from dash_app.pages import trends
+
+    page = trends.layout(tag="boho", weeks="12", follow="boho,minimal")
+    assert _find(page, "trend-window").value == 12
+    assert _find(page, "trend-link").href == "/trends?tag=boho&follow=boho%2Cminimal&weeks=12"
+    assert _find(trends.layout(weeks="7"), "trend-window").value == "all"  # not a window: ignored
+    assert trends.view_link("boho", "__all__", ["boho"], "all") == "/trends?tag=boho&follow=boho"
+    # the last 12 weeks start a week before the store's first whole week: the same 12 weeks
+    full = _find(trends.interest_view(["boho"], "__all__", "all"), "interest-chart").figure
+    last = _find(trends.interest_view(["boho"], "__all__", 12), "interest-chart").figure
+    assert len(last.data[0].x) <= len(full.data[0].x) == 12
+    assert "weeks=12" in str(trends.interest_view(["boho"], "__all__", 12))
+    for junk in (5, "12", True, [12], {"a": 1}):
+        assert "window was not accepted" in str(trends.interest_view(["boho"], "__all__", junk))
+        assert "window was not accepted" in str(trends.trend_view("boho", "__all__", junk))
+        assert "window was not accepted" in str(trends.tag_trend_view(["boho"], junk))
+    client = app.server.test_client()
+    assert client.get("/trends/export/interest.csv?tag=boho&weeks=12").status_code == 200
+    assert client.get("/trends/export/interest.csv?tag=boho&weeks=5").status_code == 400
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        cli_main(["trends", "--tag", "boho", "--weeks", "12", "--csv", "--data-dir", str(data_dir)])
+    assert len(list(csv.DictReader(io.StringIO(out.getvalue())))) == len(last.data[0].x)
