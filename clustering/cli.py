@@ -270,7 +270,7 @@ def _trends(args: argparse.Namespace, config: Config, store: Store) -> int:
         raise UsageError(f"--horizon is 1 to 12 weeks, not {args.horizon}")
     if args.min_weeks < 3:
         raise UsageError(f"--min-weeks must be at least 3, not {args.min_weeks}")
-    kinds = ["tags", "styles"] if args.kind == "all" else [args.kind]
+    kinds = ["tags", "sources", "styles"] if args.kind == "all" else [args.kind]
     out: dict[str, dict] = {}
     for kind in kinds:
         index = load_index(store.index_dir) if kind == "styles" else None
@@ -529,9 +529,10 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
     tr.add_argument("--csv", action="store_true", help="print CSV rows (default: a table)")
     tr.add_argument(
         "--kind",
-        choices=["tags", "styles", "all"],
+        choices=["tags", "sources", "styles", "all"],
         default="all",
-        help="backtest: which series: the top tags', the styles', or both (default)",
+        help="backtest: which series: the top tags', each of them on each source, the styles',"
+        " or all three (default)",
     )
     tr.add_argument(
         "--top", type=int, default=12, help="tags scored or shown (the most used; default 12)"

@@ -291,14 +291,16 @@ def store_series(
 ) -> dict[str, np.ndarray]:
     """The weekly series a Trends page draws, over the weeks the scrapes wholly cover (a partly
     scraped oldest week, or the week not over yet, would read as a fall): the `top` tags' posts
-    (`kind` "tags"; or the tags in `names`), or each style's (`kind` "styles", from `index`) over
-    the weeks every one of those tags covers."""
+    (`kind` "tags"; or the tags in `names`), each of those tags on each source ("sources"), or
+    each style's ("styles", from `index`) over the weeks every one of those tags covers."""
     every = [w for _, s in store.images.post_times() if (w := parse_time(s))]
     if not every:
         return {}
     first, last = min(every), max(every)
     tags: dict[str, tuple[list[dt.datetime], Coverage]] = {}
     chosen = list(names) if names is not None else [t for t, _ in store.images.tag_counts()[:top]]
+    if kind == "sources":
+        return _source_series(store, chosen)
     for name in chosen:
         times = [w for _, s in store.images.post_times(name) if (w := parse_time(s))]
         cover = coverage(times, first, last)
@@ -319,6 +321,30 @@ def store_series(
             times_of.setdefault(label_of[image_id], []).append(when)
     names = index.meta.names
     return {names[k]: weekly_counts(v, common) for k, v in sorted(times_of.items())}
+
+
+def _source_series(store: Store, tags: Sequence[str]) -> dict[str, np.ndarray]:
+    """Each tag's weekly posts on each source, over the weeks that source's scrapes of it wholly
+    cover (the source's own first and last post bound them)."""
+    rows = store.images.source_post_times()
+    tags_of = store.images.tags_by_image()
+    wanted = set(tags)
+    by_source: dict[str, list[dt.datetime]] = {}
+    by_pair: dict[tuple[str, str], list[dt.datetime]] = {}
+    for image_id, source, stamp in rows:
+        when = parse_time(stamp)
+        if when is None:
+            continue
+        by_source.setdefault(source, []).append(when)
+        for tag in tags_of.get(image_id, ()):
+            if tag in wanted:
+                by_pair.setdefault((tag, source), []).append(when)
+    out = {}
+    for (tag, source), times in sorted(by_pair.items()):
+        cover = coverage(times, min(by_source[source]), max(by_source[source]))
+        if cover is not None:
+            out[f"#{tag} on {source}"] = weekly_counts(times, cover)
+    return out
 
 
 @dataclass(frozen=True)

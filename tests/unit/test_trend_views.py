@@ -24,6 +24,7 @@ from store import Store
 from tests.conftest import jpeg_bytes, make_config, meta_for
 
 START = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)  # a Monday
+PLAN_SOURCES = ("mastodon", "flickr")
 # posts per week on each site: boho rises on mastodon and falls on flickr, minimal is steady
 PLAN = {
     ("boho", "mastodon"): [2, 3, 3, 4, 5, 6, 8, 10, 12, 14, 17, 20],
@@ -252,3 +253,17 @@ def test_a_window_of_weeks_lives_in_the_address_and_the_csv(app: Dash, data_dir:
     with contextlib.redirect_stdout(out):
         cli_main(["trends", "--tag", "boho", "--weeks", "12", "--csv", "--data-dir", str(data_dir)])
     assert len(list(csv.DictReader(io.StringIO(out.getvalue())))) == len(last.data[0].x)
+
+
+def test_the_backtest_scores_each_tag_on_each_source(app: Dash, data_dir: Path) -> None:
+    from clustering.trends.backtest import store_series
+    from dash_app.web.context import get_context
+
+    series = store_series(get_context().store, "sources", names=["boho", "minimal"])
+    assert set(series) == {f"#{t} on {s}" for t in ("boho", "minimal") for s in PLAN_SOURCES}
+    assert series["#boho on flickr"].tolist() == PLAN[("boho", "flickr")]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        args = ["trends", "backtest", "--kind", "sources", "--json", "--data-dir", str(data_dir)]
+        assert cli_main(args) == 0
+    assert json.loads(out.getvalue())["sources"]["series"] == 4
