@@ -62,10 +62,32 @@ def run(per_tag: int | None, port: int) -> None:
         left = sorted(set(STYLES) - {t.name for t in trends})
         if left:
             print(f"too few whole weeks to say anything: {', '.join(left)}")
+        rising(config)
         if per_tag is None:
             track_record(config, "tags")
             visual_view(config, catalog)
             track_record(config, "styles")
+
+
+def rising(config: Config) -> None:
+    """The rising list of the six tags (interest: each week's share of all posts; last 3 weeks
+    against the 3 before; labels from the count model), beside the design."""
+    from clustering.trends.interest import interest_of, rising_list
+
+    with Store.from_config(config) as store:
+        posts = store.images.source_post_times()
+        tags_of = store.images.tags_by_image()
+    started = time.perf_counter()
+    changes = rising_list(interest_of(posts, tags_of, list(STYLES)).values())
+    took = time.perf_counter() - started
+    print(f"\nthe rising list ({took * 1000:.0f} ms)")
+    print("| tag | design | label | last 3 weeks vs 3 before (p Holm) | share a week (p Holm) |")
+    print("|---|---|---|---|---|")
+    for c in changes:
+        print(
+            f"| {c.name} | {DESIGN[c.name]:+.1f} | {c.label}{' (breakout)' if c.breakout else ''}"
+            f" | {c.change:+.0%} ({c.adjusted_p:.2g}) | {c.weekly_change:+.1%} ({c.trend_p:.2g}) |"
+        )
 
 
 def track_record(config: Config, kind: str) -> None:
