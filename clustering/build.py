@@ -186,9 +186,11 @@ def build_index(
     extractor: FeatureExtractor | None = None,
     progress: Progress | None = None,
     index_dir: Path | None = None,
+    derive: bool = True,
 ) -> tuple[BuildReport, StyleIndex]:
     """Bring features up to date, cluster them into styles and swap in the new index (in
-    `index_dir`, the store's main index folder by default)."""
+    `index_dir`, the store's main index folder by default), with the views the Trends page
+    shows of it worked out once here (`derive`: the emerging looks), not on every page view."""
     started = time.perf_counter()
     extractor = extractor or FeatureExtractor(config.features)
     if config.features.engine == "ray":
@@ -246,7 +248,15 @@ def build_index(
     )
     if progress and wants_faiss(len(ids), config.search):
         progress("search index", 0, 1)
-    folder, meta = save_index(index, index_dir or store.index_dir, config.search)
+    derived = None
+    if derive:
+        from clustering.trends.model import emerging_looks, saved_looks
+
+        if progress:
+            progress("trends", 0, 1)
+        looks = emerging_looks(store, ids, vectors, config.clustering)
+        derived = {"emerging_looks": saved_looks(looks)}
+    folder, meta = save_index(index, index_dir or store.index_dir, config.search, derived)
     index = replace(index, meta=meta, folder=folder)
     if progress:
         progress("clustering", 1, 1)
@@ -308,5 +318,6 @@ def build_indexes(
         challenger = config.challenger()
         tell = None if progress is None else (lambda s, d, t: progress(f"challenger {s}", d, t))
         dir_b = store.challenger_index_dir
-        reports.append(build_index(challenger, store, progress=tell, index_dir=dir_b)[0])
+        built = build_index(challenger, store, progress=tell, index_dir=dir_b, derive=False)
+        reports.append(built[0])
     return reports

@@ -127,15 +127,20 @@ class StyleIndex:
         return f"{self.meta.model_key}:{self.meta.colour_weight:g}:{digest.hexdigest()[:16]}"
 
 
+DERIVED = "derived.json"
 _ARRAYS = ("ids", "labels", "centroids", "linkage", "mean", "std")  # vectors: vectors.npy
 _SPACE_ARRAYS = ("centre", "pca", "scale", "lda")  # saved as space_<name> when learned
 
 
 def save_index(
-    index: StyleIndex, index_dir: Path, search: SearchConfig | None = None
+    index: StyleIndex,
+    index_dir: Path,
+    search: SearchConfig | None = None,
+    derived: dict | None = None,
 ) -> tuple[Path, IndexMeta]:
     """Write the index to a new folder and make it current in one rename; returns its folder and
-    its meta as written (with the search index built for it, when it is large)."""
+    its meta as written (with the search index built for it, when it is large). `derived` are
+    views worked out once per build (e.g. the emerging looks), kept beside it (`read_derived`)."""
     index_dir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     folder = index_dir / f"build-{stamp}-{os.getpid()}"
@@ -155,6 +160,8 @@ def save_index(
     if search is not None and wants_faiss(len(index.ids), search):
         built = build_faiss(index.vectors, search, folder)
         meta = replace(meta, search=built.summary(), search_recall=built.recall_at_10)
+    if derived is not None:
+        (folder / DERIVED).write_text(json.dumps(derived), encoding="utf-8")
     (folder / "meta.json").write_text(json.dumps(asdict(meta), indent=1), encoding="utf-8")
     link = index_dir / f".current-{os.getpid()}"
     with contextlib.suppress(FileNotFoundError):
@@ -178,6 +185,17 @@ def current_folder(index_dir: Path) -> Path | None:
         return (index_dir / link.readlink()).resolve()
     except OSError:
         return None
+
+
+def read_derived(folder: Path | None) -> dict:
+    """The views worked out when the index in `folder` was built ({} for none: an index built
+    before they were kept, or a folder that cannot be read)."""
+    try:
+        text = (folder / DERIVED).read_text(encoding="utf-8") if folder else ""
+        found = json.loads(text) if text else {}
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def read_meta(index_dir: Path) -> IndexMeta | None:

@@ -24,6 +24,7 @@ BUILD_STAGES = {
     "colour": "colour",
     "garment": "garment shape and colour",
     "clustering": "clustering",
+    "trends": "emerging looks",
 }
 
 

@@ -353,6 +353,23 @@ def emerging_looks(
     ]
 
 
+def saved_looks(looks: Sequence[EmergingLook]) -> list[dict]:
+    """The looks as JSON-ready rows, kept with the index they were worked out on."""
+    return [
+        {
+            "name": look.name,
+            "size": look.size,
+            "examples": [int(i) for i in look.examples],
+            "direction": look.trend.direction,
+            "weekly_change": look.trend.weekly_change,
+            "low": look.trend.interval[0],
+            "high": look.trend.interval[1],
+            "adjusted_p": look.trend.adjusted_p,
+        }
+        for look in looks
+    ]
+
+
 def _unique(names: list[str]) -> list[str]:
     """Names made distinct: a second 'boho · hat' becomes 'boho · hat (2)'."""
     seen: Counter[str] = Counter()

@@ -651,9 +651,10 @@ def emerging_view(_loaded: object = None) -> list:
     """What is new: the micro-styles (the items cut finer than the styles shown) whose share of
     the week's posts rises significantly, each with a few of its photos.
 
-    The clustering behind them takes seconds to minutes (about 80 s for 20,000 items), so it is
-    done once per index and kept with it (`LoadedIndex.derive`): a new build works them out
-    again, page views in between reuse them, posts added since the build count from the next."""
+    The clustering behind them takes seconds to minutes (about 80 s for 20,000 items), so the
+    build works them out once and keeps them with the index (`derived.json`); an index built
+    before that has them worked out on the first view and kept with the loaded index."""
+    from clustering.index import read_derived
     from clustering.trends import model
 
     app = get_context()
@@ -661,7 +662,9 @@ def emerging_view(_loaded: object = None) -> list:
     if loaded is None:
         return []
     index = loaded.index
-    looks = loaded.derived.get(EMERGING)
+    looks = read_derived(index.folder).get("emerging_looks")
+    if not isinstance(looks, list):
+        looks = loaded.derived.get(EMERGING)
     if looks is None:
         with _analysis_slot(app) as free:
             if not free:
@@ -669,8 +672,10 @@ def emerging_view(_loaded: object = None) -> list:
             try:  # one thread works them out; the others are answered now, not held
                 looks = loaded.derive(
                     EMERGING,
-                    lambda: model.emerging_looks(
-                        app.store, index.ids, index.vectors, app.config.clustering
+                    lambda: model.saved_looks(
+                        model.emerging_looks(
+                            app.store, index.ids, index.vectors, app.config.clustering
+                        )
                     ),
                     timeout=0,
                 )
@@ -682,18 +687,18 @@ def emerging_view(_loaded: object = None) -> list:
                 return [panel([html.Div(note, className="small text-muted")], "Emerging looks")]
     note = (
         "Finer looks than the styles above (the same clustering cut into about 48 groups), "
-        "whose share of the week's posts rises significantly (quasi-Poisson, Holm over the groups)."
+        "whose share of the week's posts rises significantly (quasi-Poisson, Holm over the groups),"
+        " worked out when the styles were built."
     )
     if not looks:
         body = [html.Div(note + " None rises clearly yet.", className="small text-muted")]
         return [panel(body, "Emerging looks")]
-    cards = app.store.images.cards([i for look in looks for i in look.examples])
+    cards = app.store.images.cards([i for look in looks for i in look["examples"]])
     rows = []
     for look in looks:
-        low, high = look.trend.interval
         photos = [
-            thumb(cards[i]["sha256"], 160, alt=look.name, class_name="ss-thumb me-1")
-            for i in look.examples
+            thumb(cards[i]["sha256"], 160, alt=look["name"], class_name="ss-thumb me-1")
+            for i in look["examples"]
             if i in cards
         ]
         rows.append(
@@ -701,9 +706,9 @@ def emerging_view(_loaded: object = None) -> list:
                 [
                     html.Div(
                         [
-                            html.Strong(look.name),
-                            f"  {look.size} items · share {look.trend.weekly_change:+.1%} a week"
-                            f" ({low:+.1%} to {high:+.1%})",
+                            html.Strong(look["name"]),
+                            f"  {look['size']} items · share {look['weekly_change']:+.1%} a week"
+                            f" ({look['low']:+.1%} to {look['high']:+.1%})",
                         ]
                     ),
                     html.Div(photos, className="d-flex mt-1"),

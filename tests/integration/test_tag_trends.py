@@ -12,6 +12,7 @@ import pytest
 
 from clustering.build import build_index
 from clustering.cli import main as cli_main
+from clustering.index import read_derived
 from clustering.trends.backtest import METHODS, backtest, store_series
 from clustering.trends.model import emerging_looks, tag_trends
 from sandbox.demo_feed.catalog import Catalog
@@ -91,6 +92,9 @@ def test_the_tag_view_calls_what_the_feed_was_designed_to_do(data_dir: Path) -> 
         looks = emerging_looks(store, index.ids, index.vectors, config.clustering)
         cards = store.images.cards([i for look in looks for i in look.examples])
     assert looks and all(look.trend.direction == "rising" for look in looks)
+    # the build kept the looks of its index (the Trends page reads them, never works them out)
+    kept = read_derived(index.folder)["emerging_looks"]
+    assert [k["name"] for k in kept] == [look.name for look in looks]
     # each look is led by a family designed to rise: a look of sneakers may show a sporty pair
     # beside the streetwear ones (the store's ids, hence the fine cut, vary from scrape to scrape)
     for look in looks:

@@ -811,6 +811,22 @@ def test_emerging_looks_are_worked_out_once_per_index(
     assert "Emerging looks" in str(trends.emerging_view()) and len(calls) == 2
     trends.emerging_view()
     assert len(calls) == 2
+    # a build keeps them with its index: read, never worked out in a page view
+    look = {
+        "name": "boho · hat",
+        "size": 7,
+        "examples": _ids()[:2],
+        "direction": "rising",
+        "weekly_change": 0.25,
+        "low": 0.1,
+        "high": 0.4,
+        "adjusted_p": 0.01,
+    }
+    index_dir = get_context().store.index_dir
+    save_index(_index(_ids(), seed=2), index_dir, derived={"emerging_looks": [look]})
+    shown = str(trends.emerging_view())
+    assert "boho · hat" in shown and "7 items · share +25.0% a week (+10.0% to +40.0%)" in shown
+    assert shown.count("/thumb/160/") == 2 and len(calls) == 2
 
 
 def test_costly_trend_views_answer_busy_beyond_their_slots(
