@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from html import escape
 from pathlib import Path
 
 from flask import Flask, Response, request
@@ -11,13 +13,25 @@ from sandbox.fault_server import good_jpeg
 
 
 def create_folder_feed_app(
-    images: list[Path], tag: str = "catalog", page_size: int = 24, picture: bool = True
+    images: list[Path],
+    tag: str = "catalog",
+    page_size: int = 24,
+    picture: bool = True,
+    times: Sequence[dt.datetime] | None = None,
+    captions: Sequence[str] | None = None,
 ) -> Flask:
     """A plain paged feed of a folder's photos (one post each), as a shop or blog would serve
     them: `/tag/<tag>?page=N` with a next link, each photo in `<picture><source srcset>` with a
-    small `<img>` fallback (`picture=False`: the `<img>` alone), `/media/<n>` the bytes."""
+    small `<img>` fallback (`picture=False`: the `<img>` alone), `/media/<n>` the bytes.
+
+    `times` and `captions` (one per photo, in feed order: newest first) design when each post
+    was made and what it says; by default posts are an hour apart and captioned with the file's
+    name and the tag. A photo listed twice is a repost of the same bytes."""
     app = Flask(__name__)
     start = dt.datetime(2026, 11, 1, 12, tzinfo=dt.UTC)
+    for given, what in ((times, "times"), (captions, "captions")):
+        if given is not None and len(given) != len(images):
+            raise ValueError(f"{what}: {len(given)} for {len(images)} photos")
 
     def post(n: int) -> str:
         full = f"/media/{n}"
@@ -28,10 +42,11 @@ def create_folder_feed_app(
             )
         else:
             image = f'<img class="post-image" src="{full}" alt="photo {n}">'
-        when = (start - dt.timedelta(hours=n)).isoformat()
+        when = (times[n] if times is not None else start - dt.timedelta(hours=n)).isoformat()
+        caption = escape(captions[n]) if captions is not None else f"{images[n].stem} #{tag}"
         return (
             f'<article class="post"><a class="post-link" href="/p/{n}">{image}</a>'
-            f'<time datetime="{when}"></time><p class="caption">{images[n].stem} #{tag}</p>'
+            f'<time datetime="{when}"></time><p class="caption">{caption}</p>'
             "</article>"
         )
 
