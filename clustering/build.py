@@ -190,7 +190,8 @@ def build_index(
 ) -> tuple[BuildReport, StyleIndex]:
     """Bring features up to date, cluster them into styles and swap in the new index (in
     `index_dir`, the store's main index folder by default), with the views the Trends page
-    shows of it worked out once here (`derive`: the emerging looks), not on every page view."""
+    shows of it worked out once here (`derive`: the emerging looks and the regions whose share
+    rises or falls), not on every page view."""
     started = time.perf_counter()
     extractor = extractor or FeatureExtractor(config.features)
     if config.features.engine == "ray":
@@ -251,11 +252,16 @@ def build_index(
     derived = None
     if derive:
         from clustering.trends.model import emerging_looks, saved_looks
+        from clustering.trends.regions import find_regions
 
         if progress:
             progress("trends", 0, 1)
         looks = emerging_looks(store, ids, vectors, config.clustering)
-        derived = {"emerging_looks": saved_looks(looks)}
+        regions = find_regions(store, ids, vectors, config.clustering)
+        derived = {
+            "emerging_looks": saved_looks(looks),
+            "regions": [r.to_json() for r in regions],
+        }
     folder, meta = save_index(index, index_dir or store.index_dir, config.search, derived)
     index = replace(index, meta=meta, folder=folder)
     if progress:

@@ -40,6 +40,8 @@ from dash_app.ui.ids import (
     NO_INDEX,
     NOTICES,
     NOTICES_SEEN,
+    REGION_ROW,
+    REGIONS_VIEW,
     RISING_ROW,
     RISING_TABLE,
     SITES_DISAGREE,
@@ -182,6 +184,7 @@ def layout(
             ),
             html.Div(notices_view(), id=NOTICES),
             dcc.Loading(html.Div(id=TREND_VIEW), type="dot", delay_show=150),
+            dcc.Loading(html.Div(id=REGIONS_VIEW), type="dot"),
             html.Div(
                 [
                     html.H2("Tag trends", className="h4 mb-0 me-auto"),
@@ -717,6 +720,94 @@ def emerging_view(_loaded: object = None) -> list:
             )
         )
     return [panel([html.Div(note, className="small text-muted mb-2"), *rows], "Emerging looks")]
+
+
+REGIONS = "regions"  # the key of the regions kept with a loaded index built before they were saved
+
+
+def regions_view(_loaded: object = None) -> list:
+    """Looks whose share of the posts rises or falls, found from the photos alone: every group of
+    the style space's tree scanned, calibrated by shuffling the weeks (clustering.trends.regions).
+    Worked out by the build and kept with the index; for an index built before, on the first
+    view, kept with the loaded index."""
+    from clustering.index import read_derived
+    from clustering.trends.regions import Region, find_regions
+
+    app = get_context()
+    loaded = app.engine.loaded()
+    if loaded is None:
+        return []
+    index = loaded.index
+    saved = read_derived(index.folder).get(REGIONS)
+    if isinstance(saved, list):
+        try:
+            regions = [Region.from_json(r) for r in saved]
+        except (KeyError, TypeError, ValueError):
+            log.warning("trends: the regions kept with %s cannot be read", index.folder)
+            regions = []
+    else:
+        with _analysis_slot(app) as free:
+            if not free:
+                return _busy("rising and fading looks")
+            try:
+                regions = loaded.derive(
+                    REGIONS,
+                    lambda: find_regions(
+                        app.store, index.ids, index.vectors, app.config.clustering
+                    ),
+                    timeout=0,
+                )
+            except TimeoutError:
+                note = "Busy: the looks of this index are being worked out; reload in a minute."
+                return [
+                    panel([html.Div(note, className="small text-muted")], "Rising and fading looks")
+                ]
+    note = (
+        "Groups of similar photos, at any size the style tree holds (12 items up to a quarter of"
+        " them), whose share of the week's posts rises or falls: found from the photos alone, so"
+        " a trend shows even when every caption says the same. Every group was tested; the weeks"
+        " shuffled 500 times hold the chance of any false call in the whole scan at 5%."
+    )
+    if not regions:
+        body = [html.Div(note + " None moves clearly yet.", className="small text-muted")]
+        return [panel(body, "Rising and fading looks", "mt-3")]
+    cards = app.store.images.cards([i for r in regions for i in r.examples])
+    rows = []
+    for region in regions:
+        low, high = region.trend.interval
+        colour = "success" if region.direction == "rising" else "danger"
+        photos = [
+            thumb(cards[i]["sha256"], 160, alt=region.name, class_name="ss-thumb me-1")
+            for i in region.examples
+            if i in cards
+        ]
+        rows.append(
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            dbc.Badge(region.direction, color=colour, className="me-2"),
+                            html.Strong(region.name),
+                            f"  {region.size} items · share {region.trend.weekly_change:+.1%} a"
+                            f" week ({low:+.1%} to {high:+.1%}), p {region.trend.adjusted_p:.2g}",
+                        ]
+                    ),
+                    html.Div(photos, className="d-flex mt-1"),
+                ],
+                className="mb-3 ss-region",
+                id={"type": REGION_ROW, "region": region.name},
+            )
+        )
+    return [
+        panel(
+            [html.Div(note, className="small text-muted mb-2"), *rows],
+            "Rising and fading looks",
+            "mt-3",
+        )
+    ]
+
+
+callback(Output(REGIONS_VIEW, "children"), Input(REGIONS_VIEW, "id"))(regions_view)
 
 
 # once per page view: the looks do not depend on the tag or source picked above

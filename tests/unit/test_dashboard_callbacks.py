@@ -827,6 +827,29 @@ def test_emerging_looks_are_worked_out_once_per_index(
     shown = str(trends.emerging_view())
     assert "boho · hat" in shown and "7 items · share +25.0% a week (+10.0% to +40.0%)" in shown
     assert shown.count("/thumb/160/") == 2 and len(calls) == 2
+    assert "None moves clearly yet" in str(trends.regions_view())  # 30 items: nothing to scan
+    region = {
+        "name": "look 1",
+        "direction": "falling",
+        "size": 12,
+        "examples": _ids()[:3],
+        "members": _ids()[:12],
+        "first_week": "2026-09-07",
+        "last_week": "2026-10-05",
+        "counts": [5, 4, 3, 2, 1],
+        "totals": [10, 10, 10, 10, 10],
+        "slope": -0.4,
+        "low": -0.6,
+        "high": -0.2,
+        "p_value": 0.001,
+        "adjusted_p": 0.004,
+    }
+    save_index(_index(_ids(), seed=3), index_dir, derived={"regions": [region, {"junk": 1}]})
+    assert "None moves clearly yet" in str(trends.regions_view())  # unreadable: none shown
+    save_index(_index(_ids(), seed=4), index_dir, derived={"regions": [region]})
+    shown = str(trends.regions_view())
+    assert "look 1" in shown and "12 items · share -33.0% a week" in shown and "p 0.004" in shown
+    assert shown.count("/thumb/160/") == 3
 
 
 def test_costly_trend_views_answer_busy_beyond_their_slots(
