@@ -147,6 +147,22 @@ def store(data_dir: Path) -> Iterator[Store]:
         yield opened
 
 
+SAMPLE_ENV = "STYLESCOUT_SAMPLE_DIR"
+
+
+def fashion_sample() -> Path:
+    """The fashion-small-dev sample (real product photos with labels), never copied into the
+    repository: `$STYLESCOUT_SAMPLE_DIR`, else `shared/data/fashion-small-dev` beside the
+    checkout. Tests that read it skip when it is not there."""
+    given = os.environ.get(SAMPLE_ENV)
+    if given:
+        return Path(given)
+    return Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-small-dev"
+
+
+FASHION = fashion_sample()
+
+
 def jpeg_bytes(seed: int, size: tuple[int, int] = (64, 80), quality: int = 90) -> bytes:
     """A small, distinct JPEG for a seed."""
     img = Image.new("RGB", size, ((seed * 37) % 256, (seed * 91) % 256, (seed * 53) % 256))

@@ -19,11 +19,9 @@ from sandbox.demo_feed.server import BackgroundServer
 from sandbox.designed_feed import TAG, DesignedFeed, designed_feed
 from scraper.scrape import scrape
 from store import Store
-from tests.conftest import make_config
+from tests.conftest import FASHION, make_config
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]  # builds a Keras backbone
-
-FASHION = Path(__file__).resolve().parents[3] / "shared" / "data" / "fashion-small-dev"
 
 
 @pytest.mark.skipif(not FASHION.is_dir(), reason=f"needs the shared data set at {FASHION}")

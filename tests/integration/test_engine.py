@@ -17,7 +17,7 @@ from clustering.features import FeatureExtractor
 from clustering.index import load_index
 from store import ImageMeta, Store
 from stylescout.settings import Config
-from tests.conftest import make_config
+from tests.conftest import FASHION, make_config
 from tests.integration.helpers import run_cli_here
 
 pytestmark = pytest.mark.model  # builds a Keras backbone: not in make test-fast
@@ -180,9 +180,6 @@ def test_recommend_cli_excludes_the_query_and_falls_back(data_dir: Path, tmp_pat
     fallback = recommend_json(config_file, query_path)
     assert fallback["fallback"] is True and fallback["style"] is None
     assert len(fallback["popular"]) == 10
-
-
-FASHION = Path(__file__).resolve().parents[3] / "shared" / "data" / "fashion-small-dev"
 
 
 @pytest.mark.slow

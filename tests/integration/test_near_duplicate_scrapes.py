@@ -19,10 +19,9 @@ from scraper.importer import find_images
 from scraper.scrape import scrape
 from store import Store
 from stylescout.settings import DemoFeedConfig
-from tests.conftest import make_config
+from tests.conftest import FASHION, make_config
 
 FEED = {"posts_per_style": 60, "repost_rate": 0.2}  # 360 posts, 72 of them reposts
-FASHION = Path(__file__).resolve().parents[3] / "shared" / "data" / "fashion-small-dev"
 
 
 @pytest.mark.slow

@@ -20,9 +20,7 @@ from scraper.sources.registry import build_source
 from store import Store
 from store.check import check_store
 from stylescout.errors import BrowserMissingError, ConfigError
-from tests.conftest import jpeg_bytes, make_config
-
-FASHION = Path(__file__).resolve().parents[3] / "shared" / "data" / "fashion-small-dev"
+from tests.conftest import FASHION, jpeg_bytes, make_config
 
 
 @pytest.fixture(scope="module")
