@@ -34,6 +34,7 @@ import numpy as np
 
 from clustering.build import build_index
 from clustering.index import StyleIndex
+from clustering.trends.backtest import METHODS, Backtest, backtest, store_series
 from clustering.trends.model import emerging_looks
 from clustering.trends.regions import find_regions
 from clustering.trends.shares import tag_styles
@@ -207,10 +208,23 @@ def describe(call: Call) -> str:
     return f"{call.direction} {call.name} ({sum(call.kinds.values())} items: {top})"
 
 
+def track_records(store: Store, index: StyleIndex, config: Config) -> dict[str, Backtest]:
+    """Every forecast method backtested on the store's weekly series: the styles' posts and
+    the regions' (the kinds of series the page shows for a store captioned with one tag)."""
+    series = {
+        "styles": list(store_series(store, "styles", index=index, names=[TAG]).values()),
+        "regions": [
+            r.trend.counts for r in find_regions(store, index.ids, index.vectors, config.clustering)
+        ],
+    }
+    return {kind: backtest(values, horizon=4, min_train=6) for kind, values in series.items()}
+
+
 def run_once(
-    feed: DesignedFeed, input_size: int, garment: bool
-) -> tuple[dict[str, Score], float, float]:
-    """One store: scores of each method, the build's seconds and the region finder's."""
+    feed: DesignedFeed, input_size: int, garment: bool, records: bool = False
+) -> tuple[dict[str, Score], float, float, dict[str, Backtest]]:
+    """One store: scores of each method, the build's seconds, the region finder's, and (with
+    `records`) the forecasts' backtest on its series."""
     with tempfile.TemporaryDirectory() as tmp:
         config, index, built_s = scrape_and_build(feed, Path(tmp) / "data", input_size, garment)
         with Store.from_config(config) as store:
@@ -221,7 +235,8 @@ def run_once(
                 "emerging looks": score(look_calls(store, index, config, kind_of), feed),
                 "regions": score(regions, feed),
             }
-    return scores, built_s, region_s
+            tracked = track_records(store, index, config) if records else {}
+    return scores, built_s, region_s, tracked
 
 
 def cost(dims: int, n: int, repeats: int) -> float:
@@ -295,9 +310,12 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|---|")
     detail = []
     region_seconds = []
+    tracked: dict[str, Backtest] = {}
     for (_, seed), feed in feeds.items():
         for garment in garments:
-            scores, built_s, region_s = run_once(feed, args.input_size, garment)
+            wanted = not tracked and garment == garments[-1]
+            scores, built_s, region_s, records = run_once(feed, args.input_size, garment, wanted)
+            tracked = tracked or records
             region_seconds.append(region_s)
             for method, s in scores.items():
                 print(
@@ -317,6 +335,19 @@ def main() -> int:
         )
         for call in s.calls:
             print(f"    {describe(call)}")
+    for kind, record in tracked.items():
+        print(
+            f"\nforecasts of the {kind}' weekly posts scored on past weeks ({record.series} "
+            "series): MASE / in the 95% band / direction"
+        )
+        print("| method | 1 week | 2 weeks | 3 weeks | 4 weeks |")
+        print("|---|---|---|---|---|")
+        for method in METHODS:
+            cells = []
+            for h in range(1, 5):
+                sc = record.scores[(method, h)]
+                cells.append(f"{sc.mase:.2f} / {sc.coverage:.0%} / {sc.direction:.0%}")
+            print(f"| {method} | " + " | ".join(cells) + " |")
     print(
         f"\nregion finder on the designed stores (about 1,200 items): median "
         f"{statistics.median(region_seconds):.2f} s of {len(region_seconds)}"
