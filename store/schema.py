@@ -200,7 +200,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE follows (
         tag             TEXT    PRIMARY KEY CHECK (length(tag) BETWEEN 1 AND 100),
         sources         TEXT    NOT NULL,
-        every_hours     REAL    NOT NULL CHECK (every_hours >= 0.25),
+        every_hours     DOUBLE PRECISION NOT NULL CHECK (every_hours >= 0.25),
         count           INTEGER NOT NULL CHECK (count BETWEEN 1 AND 100000),
         added_at        TEXT    NOT NULL,
         next_run_at     TEXT    NOT NULL,

@@ -51,6 +51,10 @@ _COLUMNS = (
 )
 
 
+def _parse(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 def _follow(row: tuple) -> Follow:
     tag, sources, every, count, added, next_run, last_run, status, added_n, message, call = row
     return Follow(
@@ -81,33 +85,26 @@ class FollowRepository:
         every_hours: float,
         count: int,
         first_run: str | None = None,
+        keep: bool = False,
     ) -> Follow:
-        """Follow `tag` (or change how an already followed tag is gathered); its first run is
-        due at once unless `first_run` says when."""
+        """Follow `tag` (or change how an already followed tag is gathered, unless `keep`); its
+        first run is due at once unless `first_run` says when. Two callers at once are fine: the
+        row is inserted once (ON CONFLICT), then updated."""
         if every_hours < MIN_EVERY_HOURS:
             raise StoreError(
                 f"a followed tag is gathered at most every {MIN_EVERY_HOURS * 60:.0f} minutes"
             )
         now = utc_now()
         with self._db.transaction() as tx:
-            known = tx.row("SELECT tag FROM follows WHERE tag = ?", (tag,))
-            if known:
+            added = tx.execute(
+                f"INSERT INTO follows ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, NULL,"
+                " NULL, NULL) ON CONFLICT (tag) DO NOTHING",
+                (tag, json.dumps(sources), every_hours, count, now, to_utc_text(first_run) or now),
+            )
+            if not added and not keep:
                 tx.execute(
                     "UPDATE follows SET sources = ?, every_hours = ?, count = ? WHERE tag = ?",
                     (json.dumps(sources), every_hours, count, tag),
-                )
-            else:
-                tx.execute(
-                    f"INSERT INTO follows ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, NULL,"
-                    " NULL, NULL)",
-                    (
-                        tag,
-                        json.dumps(sources),
-                        every_hours,
-                        count,
-                        now,
-                        to_utc_text(first_run) or now,
-                    ),
                 )
         found = self.get(tag)
         assert found is not None
@@ -137,24 +134,55 @@ class FollowRepository:
         row = self._db.row("SELECT min(next_run_at) FROM follows")
         return None if row is None else row[0]
 
-    def record_run(
-        self, tag: str, started: dt.datetime, status: str, added: int, message: str
-    ) -> None:
-        """What a run of `tag` did; the next is due `every_hours` after it started."""
+    def claim(self, follow: Follow, now: dt.datetime) -> bool:
+        """Take a due run of `follow` for this caller: its next run moves on by whole periods
+        from its schedule (never drifting later by how late it was looked at), only if no other
+        caller moved it since `follow` was read. On PostgreSQL several workers (and their beats)
+        may look at once: exactly one of them gets each run."""
+        nxt = _parse(follow.next_run_at)
+        every = dt.timedelta(hours=follow.every_hours)
+        if nxt <= now:
+            nxt += every * (1 + int((now - nxt) / every))
         with self._db.transaction() as tx:
-            row = tx.row("SELECT every_hours FROM follows WHERE tag = ?", (tag,))
-            if row is None:  # unfollowed while it ran
-                return
-            next_run = started + dt.timedelta(hours=float(row[0]))
+            moved = tx.execute(
+                "UPDATE follows SET next_run_at = ? WHERE tag = ? AND next_run_at = ?",
+                (to_utc_text(nxt), follow.tag, follow.next_run_at),
+            )
+        return moved == 1
+
+    def record_run(
+        self,
+        tag: str,
+        started: dt.datetime,
+        status: str,
+        added: int,
+        message: str,
+        due_again: str | None = None,
+    ) -> None:
+        """What a run of `tag` did (its next run was set when it was claimed; `due_again` sets
+        it back, e.g. to when it was due, for a run that was cut short)."""
+        with self._db.transaction() as tx:
             tx.execute(
                 "UPDATE follows SET last_run_at = ?, last_status = ?, last_added = ?,"
-                " last_message = ?, next_run_at = ? WHERE tag = ?",
-                (to_utc_text(started), status, added, message[:500], to_utc_text(next_run), tag),
+                " last_message = ?, next_run_at = coalesce(?, next_run_at) WHERE tag = ?",
+                (to_utc_text(started), status, added, message[:500], due_again, tag),
             )
 
-    def set_call(self, tag: str, call: str) -> None:
+    def set_call(self, tag: str, before: str | None, call: str | None) -> bool:
+        """Record the trends' new call of `tag`, only if it still reads `before` (so of two
+        callers at once exactly one sees the change, and raises its notice)."""
         with self._db.transaction() as tx:
-            tx.execute("UPDATE follows SET last_call = ? WHERE tag = ?", (call, tag))
+            if before is None:
+                changed = tx.execute(
+                    "UPDATE follows SET last_call = ? WHERE tag = ? AND last_call IS NULL",
+                    (call, tag),
+                )
+            else:
+                changed = tx.execute(
+                    "UPDATE follows SET last_call = ? WHERE tag = ? AND last_call = ?",
+                    (call, tag, before),
+                )
+        return changed == 1
 
     def add_notice(self, tag: str, kind: str, text: str) -> int:
         with self._db.transaction() as tx:

@@ -16,19 +16,33 @@ def test_a_followed_tag_is_due_at_once_then_every_n_hours(any_store: Store) -> N
     follows = any_store.follows
     first = follows.follow("boho", ["mastodon", "flickr"], 6, 100, first_run=NOW)
     assert first.sources == ["mastodon", "flickr"] and first.last_run_at is None
-    assert [f.tag for f in follows.due(NOW)] == ["boho"]
+    [due] = follows.due(NOW)
     assert follows.due(NOW - dt.timedelta(minutes=1)) == []
-    follows.record_run("boho", NOW, "completed", 12, "added 12")
+    # looked at 10 minutes late: the next run keeps to the schedule, it does not drift
+    late = NOW + dt.timedelta(minutes=10)
+    assert follows.claim(due, late)
+    assert not follows.claim(due, late)  # a second worker with the same reading gets nothing
+    follows.record_run("boho", late, "completed", 12, "added 12")
     after = follows.get("boho")
     assert after.last_status == "completed" and after.last_added == 12
     assert after.next_run_at == "2026-12-04T18:00:00Z"
     assert follows.due(NOW + dt.timedelta(hours=5, minutes=59)) == []
-    assert [f.tag for f in follows.due(NOW + dt.timedelta(hours=6))] == ["boho"]
-    # following again changes how, not when
-    again = follows.follow("boho", [], 12, 50)
-    assert (
-        again.sources == [] and again.every_hours == 12 and again.next_run_at == after.next_run_at
-    )
+    [again] = follows.due(NOW + dt.timedelta(hours=6))
+    # a day late: whole periods skipped, the next one on the schedule
+    assert follows.claim(again, NOW + dt.timedelta(hours=30))
+    assert follows.get("boho").next_run_at == "2026-12-06T00:00:00Z"  # the first after now
+    # a run cut short is due again when it was
+    follows.record_run("boho", NOW, "interrupted", 0, "stopped", due_again=again.next_run_at)
+    assert follows.get("boho").next_run_at == again.next_run_at
+    # following again changes how, not when; `keep` changes nothing
+    before = follows.get("boho")
+    changed = follows.follow("boho", [], 12, 50)
+    assert changed.sources == [] and changed.every_hours == 12
+    assert changed.next_run_at == before.next_run_at
+    assert follows.follow("boho", ["x"], 24, 5, keep=True).every_hours == 12
+    # the trends' call is set by one caller only
+    assert follows.set_call("boho", None, "rising") and not follows.set_call("boho", None, "new")
+    assert follows.set_call("boho", "rising", None) and follows.get("boho").last_call is None
     assert follows.unfollow("boho") and not follows.unfollow("boho")
     follows.record_run("boho", NOW, "completed", 1, "gone meanwhile")  # no error, nothing written
     assert follows.all() == []
