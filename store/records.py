@@ -30,6 +30,20 @@ def to_utc_text(value: dt.datetime | str | None) -> str | None:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+FUTURE_SLACK = dt.timedelta(days=1)  # site clocks run a little ahead; beyond this, not a time
+
+
+def posted_time(value: dt.datetime | str | None) -> str | None:
+    """When a post says it was made, as the store keeps it: a time later than now (beyond a
+    day's slack for clocks) is a bad clock or a hostile site, and is kept as now, the time it
+    was seen, so that one such post cannot move every trend's newest week into the future."""
+    text = to_utc_text(value)
+    if text is None:
+        return None
+    latest = to_utc_text(dt.datetime.now(dt.UTC) + FUTURE_SLACK)
+    return utc_now() if text > latest else text
+
+
 @dataclass(frozen=True)
 class ImageMeta:
     """What the caller knows about an image; the store computes the sha256 and the size itself."""

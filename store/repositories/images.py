@@ -12,7 +12,13 @@ from collections.abc import Iterable
 
 from store.database import Database, Transaction
 from store.files import ImageFolder, StoredFile, extension_for
-from store.records import AddResult, ImageMeta, PerceptualHashes, to_utc_text, utc_now
+from store.records import (
+    AddResult,
+    ImageMeta,
+    PerceptualHashes,
+    posted_time,
+    utc_now,
+)
 from stylescout.errors import StoreConstraintError, StoreError
 from stylescout.tags import normalise_tags
 
@@ -69,7 +75,7 @@ class ImageRepository:
                         meta.source_url,
                         meta.post_url,
                         meta.caption,
-                        to_utc_text(meta.posted_at),
+                        posted_time(meta.posted_at),
                         meta.likes,
                         meta.author,
                         meta.author_url,
@@ -112,7 +118,7 @@ class ImageRepository:
                 image_id,
                 meta.source,
                 meta.post_url,
-                to_utc_text(meta.posted_at),
+                posted_time(meta.posted_at),
                 meta.likes,
                 meta.author,
                 meta.author_url,
