@@ -76,38 +76,43 @@ def run_due(
     say: Callable[[str], None] | None = None,
 ) -> RoundResult:
     """Run every followed tag due at `now` (all of them with `everything`), then rebuild the
-    styles if anything was added (`follow.build`) and raise notices."""
+    styles if anything was added (`follow.build`) and raise notices.
+
+    Each run is claimed in the store first (`FollowRepository.claim`), so callers on several
+    machines (a team's workers, each with its beat) never run the same tag's run twice; the
+    store's job slot keeps this machine to one scrape at a time."""
     from dash_app.jobs import default_sources, run_build
 
     cancel = cancel or threading.Event()
     say = say or (lambda line: log.info("follow: %s", line))
     result = RoundResult()
     with Store.from_config(config) as store:
-        due = store.follows.all() if everything else store.follows.due(now)
-        if not due:
+        if not (store.follows.all() if everything else store.follows.due(now)):
             return result
-        what = "followed tags " + ", ".join(f"#{f.tag}" for f in due[:5])
         try:
-            with store.job_slot("scrape", what):
+            with store.job_slot("scrape", "followed tags"):
+                at = now or dt.datetime.now(dt.UTC)
+                due = store.follows.all() if everything else store.follows.due(at)  # again, held
                 for follow in due:
                     if cancel.is_set():
                         break
+                    if not store.follows.claim(follow, at):
+                        continue  # another worker took this run
                     started = dt.datetime.now(dt.UTC)
                     sources = follow.sources or default_sources(config)
                     try:
                         run = _scrape(config, follow.tag, follow.count, sources, cancel)
                     except StyleScoutError as exc:  # a source gone from the config, a bad tag
                         run = FollowRun(follow.tag, sources, "failed", 0, str(exc))
+                    # a run cut short is due again when it was; a finished one waits its period
+                    again = follow.next_run_at if run.status == "interrupted" else None
                     store.follows.record_run(
-                        follow.tag, started, run.status, run.added, run.message
+                        follow.tag, started, run.status, run.added, run.message, again
                     )
                     say(f"#{run.tag} from {', '.join(sources)}: {run.status}, {run.message}")
                     result.runs.append(run)
-                if (
-                    config.follow.build
-                    and any(r.added for r in result.runs)
-                    and not cancel.is_set()
-                ):
+                added = any(r.added for r in result.runs)
+                if config.follow.build and added and not cancel.is_set():
                     try:
                         result.built = run_build(config, lambda *_: None, cancel)
                         say(result.built)
@@ -120,34 +125,40 @@ def run_due(
                 f"another job is running on this store ({exc}): the due tags wait for the next look"
             )
             return result
-        result.notices = raise_notices(config, store)
+        if result.runs and not cancel.is_set():
+            result.notices = raise_notices(config, store)
     return result
 
 
 def raise_notices(config: Config, store: Store) -> list[Notice]:
-    """Read the followed tags' trends (interest and the rising list over every source) and raise
-    a notice for each whose call became a breakout, new or rising since it was last read."""
-    from clustering.trends.interest import interest_of, rising_list
+    """Read the trends as the Trends page's rising list does (the most used tags and the
+    followed ones, Holm over them all) and raise a notice for each followed tag whose call
+    became a breakout, new or rising since it was last read (a rise after a breakout or a new
+    tag is the same news, not a second notice). Of two callers at once only one raises it."""
+    from clustering.trends.interest import RISING_TOP, interest_of, rising_list
 
     follows = {f.tag: f for f in store.follows.all()}
     if not follows:
         return []
+    top = [t for t, _ in store.images.tag_counts()[:RISING_TOP]]
     posts = store.images.source_post_times()
-    found = interest_of(posts, store.images.tags_by_image(), list(follows))
+    family = list(dict.fromkeys([*top, *follows]))
+    changes = {
+        c.name: c
+        for c in rising_list(interest_of(posts, store.images.tags_by_image(), family).values())
+    }
     raised = []
-    for change in rising_list(found.values()):
-        call = "breakout" if change.breakout else change.label
-        before = follows[change.name].last_call
-        if call != before:
-            store.follows.set_call(change.name, call)
-        if (
-            call in CALLS_NOTICED
-            and call != before
-            and not (call == "rising" and before == "breakout")
-        ):
+    for tag, follow in follows.items():
+        change = changes.get(tag)
+        call = None if change is None else "breakout" if change.breakout else change.label
+        before = follow.last_call
+        if call == before or not store.follows.set_call(tag, before, call):
+            continue
+        news = call in CALLS_NOTICED and not (call == "rising" and before in ("breakout", "new"))
+        if change is not None and news:
             text = change.describe()
-            notice_id = store.follows.add_notice(change.name, call, text)
-            notice = Notice(notice_id, change.name, call, text, "", False)
+            notice_id = store.follows.add_notice(tag, call, text)
+            notice = Notice(notice_id, tag, call, text, "", False)
             raised.append(notice)
             _call_webhook(config, notice)
     return raised
@@ -156,6 +167,8 @@ def raise_notices(config: Config, store: Store) -> list[Notice]:
 def _call_webhook(config: Config, notice: Notice) -> None:
     """POST the notice as JSON to `follow.webhook_url`; a failure is logged, never raised (the
     notice stays on the dashboard either way)."""
+    from urllib.parse import urlencode
+
     url = config.follow.webhook_url
     if not url:
         return
@@ -165,7 +178,7 @@ def _call_webhook(config: Config, notice: Notice) -> None:
         "tag": notice.tag,
         "kind": notice.kind,
         "text": notice.text,
-        "link": f"/trends?tag={notice.tag}",
+        "link": "/trends?" + urlencode({"tag": notice.tag}),
     }
     try:
         answer = requests.post(
@@ -219,6 +232,7 @@ def register_follow_task(celery: object, config: Config) -> str:
         return {"runs": len(done.runs), "notices": len(done.notices), "busy": done.busy}
 
     celery.conf.beat_schedule = {  # type: ignore[attr-defined]
-        "follow-due": {"task": name, "schedule": config.follow.check_every_s}
+        **(celery.conf.beat_schedule or {}),  # type: ignore[attr-defined]
+        "follow-due": {"task": name, "schedule": config.follow.check_every_s},
     }
     return name
