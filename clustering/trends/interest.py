@@ -38,6 +38,7 @@ from clustering.trends.model import Coverage, coverage, parse_time, week_start
 
 WINDOW = 3  # weeks in each of the two windows compared
 BREAKOUT = 10.0  # a significant rise to more than this many times the earlier share
+RISING_TOP = 20  # tags in a rising list when none are named: the most used
 ALPHA = 0.05
 LABELS = ("rising", "falling", "steady", "new")
 
@@ -102,6 +103,10 @@ class Change:
         where = f" on {self.source}" if self.source else ""
         if self.label == "new":
             growth = "new (none in the 3 weeks before)"
+        elif math.isnan(self.ratio):
+            growth = "no post in the last 6 weeks"
+        elif math.isinf(self.ratio):
+            growth = "from none in the 3 weeks before"
         else:
             growth = f"{self.change:+.0%} against the 3 weeks before"
         mark = ", breakout" if self.breakout else ""
@@ -188,16 +193,34 @@ def dispersion(series: Interest) -> float:
 
 def _compare(series: Interest) -> tuple[Change, float] | None:
     """The unadjusted change of one series (its p-value second), None when it has fewer than
-    two windows of weeks or no post in either."""
+    two windows of weeks. With no post in either window (or no post at all in one), the change
+    says nothing (p 1, ratio nan or inf) and the label comes from the slope alone."""
     from statsmodels.stats.rates import confint_poisson_2indep, test_poisson_2indep
 
     if len(series.counts) < 2 * WINDOW:
         return None
     recent_n, before_n = series.counts[-WINDOW:].sum(), series.counts[-2 * WINDOW : -WINDOW].sum()
     recent_t, before_t = series.totals[-WINDOW:].sum(), series.totals[-2 * WINDOW : -WINDOW].sum()
-    if recent_n + before_n == 0 or recent_t == 0 or before_t == 0:
-        return None
     phi = dispersion(series)
+    if recent_n + before_n == 0 or recent_t == 0 or before_t == 0:
+        ratio = math.nan if recent_n == 0 or recent_t == 0 else math.inf
+        index = series.index[-WINDOW:]
+        quiet = Change(
+            series.name,
+            series.source,
+            int(recent_n),
+            int(before_n),
+            ratio,
+            math.nan,
+            math.nan,
+            1.0,
+            1.0,
+            "steady",
+            False,
+            float(index.mean()) if len(index) else 0.0,
+            phi,
+        )
+        return quiet, 1.0
     args = (recent_n / phi, recent_t / phi, before_n / phi, before_t / phi)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -251,7 +274,7 @@ def rising_list(series: Iterable[Interest], alpha: float = ALPHA) -> list[Change
             label = slope.direction
         else:
             label = "steady"
-        breakout = jumped and change.ratio > BREAKOUT
+        breakout = jumped and change.ratio > BREAKOUT and label != "falling"
         out.append(
             replace(
                 change,
@@ -263,7 +286,12 @@ def rising_list(series: Iterable[Interest], alpha: float = ALPHA) -> list[Change
             )
         )
     order = {"new": 0, "rising": 1, "steady": 2, "falling": 3}
-    return sorted(out, key=lambda c: (order[c.label], -c.ratio, c.name))
+    return sorted(out, key=lambda c: (order[c.label], -_rank(c.ratio), c.name))
+
+
+def _rank(ratio: float) -> float:
+    """A ratio to sort by: none before ranks above any rise, no post at all with no change."""
+    return 1.0 if math.isnan(ratio) else ratio
 
 
 @dataclass(frozen=True)

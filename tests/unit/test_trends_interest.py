@@ -129,3 +129,14 @@ def test_csv_cells_that_would_be_formulas_are_quoted() -> None:
     out = io.StringIO()
     write_csv(table, out)
     assert out.getvalue() == "tag,change\n'=HYPERLINK(1),-0.5\n"  # numbers keep their sign
+
+
+def test_a_tag_that_faded_to_nothing_is_still_judged() -> None:
+    plan = {
+        ("faded", "a"): [20, 18, 16, 12, 10, 8, 0, 0, 0, 0, 0, 0],
+        ("other", "a"): [100] * 12,
+    }
+    rows, tags_of = _posts(plan)
+    (change,) = rising_list(interest_of(rows, tags_of, ["faded"]).values())
+    assert change.recent == change.before == 0 and change.label == "falling"
+    assert not change.breakout and "no post in the last 6 weeks" in change.describe()
