@@ -256,12 +256,15 @@ def build_index(
 
         if progress:
             progress("trends", 0, 1)
-        looks = emerging_looks(store, ids, vectors, config.clustering)
-        regions = find_regions(store, ids, vectors, config.clustering)
-        derived = {
-            "emerging_looks": saved_looks(looks),
-            "regions": [r.to_json() for r in regions],
-        }
+        try:
+            looks = emerging_looks(store, ids, vectors, config.clustering)
+            regions = find_regions(store, ids, vectors, config.clustering)
+            derived = {
+                "emerging_looks": saved_looks(looks),
+                "regions": [r.to_json() for r in regions],
+            }
+        except Exception:  # the styles are built: the Trends page works these out itself
+            log.exception("build: the emerging looks and regions could not be worked out")
     folder, meta = save_index(index, index_dir or store.index_dir, config.search, derived)
     index = replace(index, meta=meta, folder=folder)
     if progress:

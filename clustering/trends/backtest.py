@@ -195,16 +195,18 @@ class Backtest:
     horizon: int
     # the same scores by the length of the series scored: (length bucket, method, horizon)
     by_length: dict[tuple[str, str, int], Score] = field(default_factory=dict)
+    series_by_length: dict[str, int] = field(default_factory=dict)
 
     def best(self, horizon: int) -> str:
         """The method with the lowest MASE at `horizon`."""
         at = [s for (m, h), s in self.scores.items() if h == horizon and s.errors]
         return min(at, key=lambda s: s.mase).method if at else "naive"
 
-    def best_for(self, length: int, horizon: int) -> tuple[str, Score, str]:
+    def best_for(self, length: int, horizon: int) -> tuple[str, Score, str, int]:
         """The method for a series `length` weeks long: the best on the series of its length
         bucket where those made MIN_BUCKET_FORECASTS forecasts or more, else the best over every
-        series. Returns (method, its score, the lengths it was judged on)."""
+        series. Returns (method, its score, the lengths it was judged on, and how many series
+        of those lengths were scored)."""
         bucket = length_bucket(length)
         at = [
             s
@@ -213,9 +215,9 @@ class Backtest:
         ]
         if at:
             chosen = min(at, key=lambda s: s.mase)
-            return chosen.method, chosen, f"series {bucket} long"
+            return chosen.method, chosen, f"series {bucket} long", self.series_by_length[bucket]
         method = self.best(horizon)
-        return method, self.scores[(method, horizon)], "series of every length"
+        return method, self.scores[(method, horizon)], "series of every length", self.series
 
     def rows(self) -> list[dict]:
         return [s.as_dict() for s in self.scores.values()]
@@ -236,6 +238,7 @@ def backtest(
         raise ValueError(f"unknown forecast method(s): {', '.join(unknown)}")
     scores = {(m, h): Score(m, h) for m in methods for h in range(1, horizon + 1)}
     by_length: dict[tuple[str, str, int], Score] = {}
+    series_by_length: dict[str, int] = {}
     scored = too_short = 0
     for series in counts:
         y = np.asarray(series, dtype=float)
@@ -244,6 +247,7 @@ def backtest(
             too_short += 1
             continue
         scored += 1
+        series_by_length[length_bucket(len(y))] = series_by_length.get(length_bucket(len(y)), 0) + 1
         for origin in range(min_train, len(y)):
             history, ahead = y[:origin], y[origin : origin + horizon]
             for method in methods:
@@ -259,7 +263,7 @@ def backtest(
                         score.inside += int(inside)
                         score.right += int(right)
                         score.forecasts += 1
-    return Backtest(scores, scored, too_short, min_train, horizon, by_length)
+    return Backtest(scores, scored, too_short, min_train, horizon, by_length, series_by_length)
 
 
 LENGTHS = ((0, 11, "up to 11 weeks"), (12, 25, "12-25 weeks"), (26, 10**9, "26 weeks or more"))
@@ -365,7 +369,8 @@ class TrackRecord:
             f"{self.horizon}-week forecast by {METHOD_NAMES[self.method]}: error "
             f"{self.score.mase:.2f}× a naive guess on past weeks; {self.score.coverage:.0%} of "
             f"past weeks inside the 95% band; direction right {self.score.direction:.0%} "
-            f"({self.score.forecasts} forecasts on {self.lengths}, of {self.series} series)"
+            f"({self.score.forecasts} forecasts on {self.lengths}: {self.series} series; the"
+            " best of 5 methods on these weeks, so a little flattering)"
         )
 
 
@@ -415,9 +420,9 @@ def forecast_by_record(trends: Sequence[Trend], horizon: int = 4) -> Records:
     of: dict[str, TrackRecord] = {}
     for trend in trends:
         trend.forecast = []
-        method, score, lengths = result.best_for(len(trend.counts), horizon)
+        method, score, lengths, scored = result.best_for(len(trend.counts), horizon)
         record = used.setdefault(
-            (method, lengths), TrackRecord(method, horizon, score, result.series, lengths)
+            (method, lengths), TrackRecord(method, horizon, score, scored, lengths)
         )
         of[trend.name] = record
         if len(trend.counts) > horizon:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
@@ -14,6 +15,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
 from clustering.trends.interest import (
+    RISING_TOP,
     Change,
     SourceSideBySide,
     interest_of,
@@ -40,6 +42,7 @@ from dash_app.ui.ids import (
     NO_INDEX,
     NOTICES,
     NOTICES_SEEN,
+    NOTICES_SHOWN,
     REGION_ROW,
     REGIONS_VIEW,
     RISING_ROW,
@@ -63,6 +66,7 @@ from dash_app.ui.ids import (
 from dash_app.web import inputs
 from dash_app.web.context import AppContext, get_context
 from dash_app.web.trend_exports import csv_url
+from stylescout.errors import StoreError
 
 dash.register_page(__name__, path="/trends", name="Trends", title="StyleScout · trends", order=3)
 ALL_TAGS = "__all__"
@@ -70,7 +74,6 @@ MIN_POSTS = 5  # weeks with fewer posts are left out of the chart and the slopes
 MAX_SOURCE_PANELS = 8  # small multiples beyond this many sources are unreadable
 FOLLOWED = 6  # tags followed at first: the most used
 MAX_FOLLOWED = 12
-RISING_TOP = 20  # tags in the rising list: the most used
 # a page view starts its three views at once and each takes about a second on a large store;
 # a view that finds no free analysis slot within this long is told to try again
 SLOT_WAIT_S = 3.0
@@ -529,9 +532,13 @@ LABEL_COLOURS = {"new": "primary", "rising": "success", "falling": "danger", "st
 def _rising_row(change: Change) -> html.Tr:
     if change.label == "new":
         growth = "new"
+    elif math.isnan(change.ratio):
+        growth = "no posts"
+    elif math.isinf(change.ratio):
+        growth = "from none"
     else:
         low, high = change.low - 1, change.high - 1
-        band = f" ({low:+.0%} to {high:+.0%})" if low == low and high == high else ""  # not nan
+        band = f" ({low:+.0%} to {high:+.0%})" if math.isfinite(low + high) else ""
         growth = f"{change.change:+.0%}{band}"
     marks = [dbc.Badge(change.label, color=LABEL_COLOURS[change.label])]
     if change.breakout:
@@ -650,6 +657,32 @@ callback(
 )(view_link)
 
 
+_LOOK_FIELDS = {
+    "name": str,
+    "size": int,
+    "examples": list,
+    "weekly_change": float,
+    "low": float,
+    "high": float,
+}
+
+
+def _saved_looks(found: object) -> list[dict] | None:
+    """The looks a build kept, if they have the shape this page reads (else None: worked out
+    again, as for an index built before they were kept)."""
+    if not isinstance(found, list):
+        return None
+    for look in found:
+        if not isinstance(look, dict) or not all(
+            isinstance(look.get(k), (int, float) if kind is float else kind)
+            for k, kind in _LOOK_FIELDS.items()
+        ):
+            return None
+        if not all(isinstance(i, int) for i in look["examples"]):
+            return None
+    return found
+
+
 def emerging_view(_loaded: object = None) -> list:
     """What is new: the micro-styles (the items cut finer than the styles shown) whose share of
     the week's posts rises significantly, each with a few of its photos.
@@ -665,8 +698,8 @@ def emerging_view(_loaded: object = None) -> list:
     if loaded is None:
         return []
     index = loaded.index
-    looks = read_derived(index.folder).get("emerging_looks")
-    if not isinstance(looks, list):
+    looks = _saved_looks(read_derived(index.folder).get("emerging_looks"))
+    if looks is None:
         looks = loaded.derived.get(EMERGING)
     if looks is None:
         with _analysis_slot(app) as free:
@@ -687,6 +720,10 @@ def emerging_view(_loaded: object = None) -> list:
                     "Busy: the emerging looks of this index are being worked out for another"
                     " view; reload the page in a minute."
                 )
+                return [panel([html.Div(note, className="small text-muted")], "Emerging looks")]
+            except Exception:  # the page stays up; the log says why
+                log.exception("trends: the emerging looks could not be worked out")
+                note = "The emerging looks could not be worked out (see the dashboard's log)."
                 return [panel([html.Div(note, className="small text-muted")], "Emerging looks")]
     note = (
         "Finer looks than the styles above (the same clustering cut into about 48 groups), "
@@ -757,8 +794,12 @@ def regions_view(_loaded: object = None) -> list:
                     ),
                     timeout=0,
                 )
-            except TimeoutError:
-                note = "Busy: the looks of this index are being worked out; reload in a minute."
+            except Exception as exc:  # the page stays up; the log says why
+                if isinstance(exc, TimeoutError):
+                    note = "Busy: the looks of this index are being worked out; reload in a minute."
+                else:
+                    log.exception("trends: the rising and fading looks could not be worked out")
+                    note = "The rising and fading looks could not be worked out (see the log)."
                 return [
                     panel([html.Div(note, className="small text-muted")], "Rising and fading looks")
                 ]
@@ -816,7 +857,7 @@ callback(Output(EMERGING_VIEW, "children"), Input(EMERGING_VIEW, "id"))(emerging
 
 def notices_view() -> list:
     """What the followed tags' trends raised and nobody has dismissed yet (newest first)."""
-    notices = get_context().store.follows.notices(limit=5)
+    notices = get_context().store.follows.notices(limit=MAX_NOTICES_SHOWN)
     if not notices:
         return []
     colours = {"breakout": "warning", "new": "primary", "rising": "success"}
@@ -837,6 +878,7 @@ def notices_view() -> list:
                 dbc.Button(
                     "Dismiss", id=NOTICES_SEEN, n_clicks=0, size="sm", color="link", className="p-0"
                 ),
+                dcc.Store(id=NOTICES_SHOWN, data=[n.id for n in notices]),
             ],
             color=colours.get(notices[0].kind, "info"),
             className="py-2",
@@ -844,17 +886,30 @@ def notices_view() -> list:
     ]
 
 
-def dismiss_notices(clicks: object) -> list:
-    """Dismiss pressed: the notices shown are seen by everyone using this store."""
+MAX_NOTICES_SHOWN = 5
+MAX_FOLLOWS = 50  # followed tags the page may add: each is a scrape on a schedule
+
+
+def dismiss_notices(clicks: object, shown: object = None) -> list:
+    """Dismiss pressed: the notices that were shown (not any raised since) are seen by everyone
+    using this store; then whatever is still unseen shows."""
     if not isinstance(clicks, int) or clicks < 1:
         raise dash.exceptions.PreventUpdate
-    get_context().store.follows.mark_seen()
-    return []
+    ids = shown if isinstance(shown, list) else None
+    if ids is None or len(ids) > MAX_NOTICES_SHOWN or not all(
+        isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2**62 for i in ids
+    ):
+        return [dbc.Alert("Those notices were not accepted: reload the page.", color="warning")]
+    get_context().store.follows.mark_seen(ids)
+    return notices_view()
 
 
-callback(Output(NOTICES, "children"), Input(NOTICES_SEEN, "n_clicks"), prevent_initial_call=True)(
-    dismiss_notices
-)
+callback(
+    Output(NOTICES, "children"),
+    Input(NOTICES_SEEN, "n_clicks"),
+    dash.State(NOTICES_SHOWN, "data"),
+    prevent_initial_call=True,
+)(dismiss_notices)
 
 
 def followed_view() -> list:
@@ -875,11 +930,14 @@ def followed_view() -> list:
             )
         ]
         return [panel(body, "Followed tags")]
-    found = interest_of(
-        app.store.images.source_post_times(),
-        app.store.images.tags_by_image(),
-        [f.tag for f in follows],
-    )
+    with _analysis_slot(app) as free:
+        if not free:
+            return _busy("list of followed tags")
+        found = interest_of(
+            app.store.images.source_post_times(),
+            app.store.images.tags_by_image(),
+            [f.tag for f in follows],
+        )
     rows = []
     for f in follows:
         cover = found.get(f.tag)
@@ -928,7 +986,20 @@ def follow_chosen(clicks: object, tag: object) -> tuple[list, str]:
     if not isinstance(tag, str) or tag == ALL_TAGS or tag not in known:
         return dash.no_update, "Pick one tag at the top of the page first."
     cfg = app.config.follow
-    app.store.follows.follow(tag, default_sources(app.config), cfg.every_hours, cfg.count)
+    try:
+        follows = app.store.follows.all()
+        if any(f.tag == tag for f in follows):
+            return (
+                dash.no_update,
+                f"#{tag} is followed already (change how with stylescout follow).",
+            )
+        if len(follows) >= MAX_FOLLOWS:
+            return dash.no_update, f"At most {MAX_FOLLOWS} tags are followed from the page."
+        app.store.follows.follow(
+            tag, default_sources(app.config), cfg.every_hours, cfg.count, keep=True
+        )
+    except StoreError as exc:
+        return dash.no_update, f"Not followed: {exc}"
     return followed_view(), f"#{tag} is followed: gathered every {cfg.every_hours:g} hours."
 
 

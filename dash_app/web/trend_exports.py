@@ -10,6 +10,7 @@ slot like a page view and is answered 503 when every slot stays busy.
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 import flask
 
@@ -91,7 +92,10 @@ def register_trend_export_routes(server: flask.Flask) -> None:
                 table = tables.interest_table(app.store, tags or None, source, since=since)
         finally:
             app.analysis_slots.release()
-        name = "-".join([view, *tags[:3], *([source] if source else [])])
+        name = "stylescout-" + "-".join([view, *tags[:3], *([source] if source else [])])
+        plain = re.sub(r"[^A-Za-z0-9_.-]", "_", name)  # headers are Latin-1: tags need not be
         response = flask.Response(tables.to_csv(table), mimetype="text/csv")
-        response.headers["Content-Disposition"] = f'attachment; filename="stylescout-{name}.csv"'
+        response.headers["Content-Disposition"] = (
+            f"attachment; filename=\"{plain}.csv\"; filename*=UTF-8''{quote(name)}.csv"
+        )
         return response

@@ -221,10 +221,10 @@ def test_following_a_tag_from_the_page_and_its_notices(app: Dash) -> None:
     assert "(12 weeks)" in table  # the whole weeks its posts cover
     store = get_context().store
     assert [f.tag for f in store.follows.all()] == ["boho"]
-    store.follows.add_notice("boho", "breakout", "#boho: new, breakout")
+    notice = store.follows.add_notice("boho", "breakout", "#boho: new, breakout")
     shown = str(trends.notices_view())
     assert "breakout: " in shown and "#boho: new, breakout" in shown
-    assert trends.dismiss_notices(1) == [] and trends.notices_view() == []
+    assert trends.dismiss_notices(1, [notice]) == [] and trends.notices_view() == []
     with pytest.raises(dash.exceptions.PreventUpdate):
         trends.dismiss_notices(None)
 
@@ -267,3 +267,44 @@ def test_the_backtest_scores_each_tag_on_each_source(app: Dash, data_dir: Path) 
         args = ["trends", "backtest", "--kind", "sources", "--json", "--data-dir", str(data_dir)]
         assert cli_main(args) == 0
     assert json.loads(out.getvalue())["sources"]["series"] == 4
+
+
+def test_the_page_follows_a_tag_once_and_dismisses_only_what_it_showed(app: Dash) -> None:
+    from dash_app.pages import trends
+    from dash_app.web.context import get_context
+
+    store = get_context().store
+    store.follows.follow("boho", ["flickr"], 24, 7)
+    _, said = trends.follow_chosen(1, "boho")
+    assert "followed already" in said and store.follows.get("boho").every_hours == 24
+    shown_ids = [store.follows.add_notice("boho", "rising", f"#boho {n}") for n in range(2)]
+    trends.notices_view()
+    later = store.follows.add_notice("boho", "breakout", "#boho later")  # after the page drew
+    left = str(trends.dismiss_notices(1, shown_ids))
+    assert "#boho later" in left and [n.id for n in store.follows.notices()] == [later]
+    for junk in ([True], ["1"], [0], list(range(1, 8)), {"a": 1}):
+        assert "not accepted" in str(trends.dismiss_notices(1, junk)), junk
+    assert [n.id for n in store.follows.notices()] == [later]
+
+
+def test_a_csv_of_a_tag_in_any_script_has_a_header_browsers_read(app: Dash) -> None:
+    from dash_app.web.context import get_context
+
+    store = get_context().store
+    meta = meta_for(9999, source="mastodon", posted_at=START)
+    store.images.add_image_bytes(jpeg_bytes(9999), meta, ["ключ"])
+    got = app.server.test_client().get("/trends/export/interest.csv?tag=%D0%BA%D0%BB%D1%8E%D1%87")
+    assert got.status_code == 200
+    header = got.headers["Content-Disposition"]
+    assert 'filename="stylescout-interest-____.csv"' in header
+    assert "filename*=UTF-8''stylescout-interest-%D0%BA%D0%BB%D1%8E%D1%87.csv" in header
+
+
+def test_a_post_dated_in_the_future_is_kept_as_seen_now(app: Dash) -> None:
+    from dash_app.web.context import get_context
+
+    store = get_context().store
+    meta = meta_for(9998, source="mastodon", posted_at="2099-01-01T00:00:00Z")
+    image_id = store.images.add_image_bytes(jpeg_bytes(9998), meta, ["boho"]).image_id
+    (stamp,) = [t for i, t in store.images.post_times() if i == image_id]
+    assert stamp < "2099" and stamp[:4] == str(dt.datetime.now(dt.UTC).year)
