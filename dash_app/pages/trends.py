@@ -896,8 +896,10 @@ def dismiss_notices(clicks: object, shown: object = None) -> list:
     if not isinstance(clicks, int) or clicks < 1:
         raise dash.exceptions.PreventUpdate
     ids = shown if isinstance(shown, list) else None
-    if ids is None or len(ids) > MAX_NOTICES_SHOWN or not all(
-        isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2**62 for i in ids
+    if (
+        ids is None
+        or len(ids) > MAX_NOTICES_SHOWN
+        or not all(isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2**62 for i in ids)
     ):
         return [dbc.Alert("Those notices were not accepted: reload the page.", color="warning")]
     get_context().store.follows.mark_seen(ids)
