@@ -32,9 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.trends import print_backtest
 from clustering.build import build_index
 from clustering.index import StyleIndex
-from clustering.trends.backtest import METHODS, Backtest, backtest, store_series
+from clustering.trends.backtest import Backtest, backtest, store_series
 from clustering.trends.model import emerging_looks
 from clustering.trends.regions import find_regions
 from clustering.trends.shares import tag_styles
@@ -340,14 +341,7 @@ def main() -> int:
             f"\nforecasts of the {kind}' weekly posts scored on past weeks ({record.series} "
             "series): MASE / in the 95% band / direction"
         )
-        print("| method | 1 week | 2 weeks | 3 weeks | 4 weeks |")
-        print("|---|---|---|---|---|")
-        for method in METHODS:
-            cells = []
-            for h in range(1, 5):
-                sc = record.scores[(method, h)]
-                cells.append(f"{sc.mase:.2f} / {sc.coverage:.0%} / {sc.direction:.0%}")
-            print(f"| {method} | " + " | ".join(cells) + " |")
+        print_backtest(record)
     print(
         f"\nregion finder on the designed stores (about 1,200 items): median "
         f"{statistics.median(region_seconds):.2f} s of {len(region_seconds)}"

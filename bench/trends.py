@@ -18,7 +18,7 @@ import numpy as np
 
 from clustering.build import build_index
 from clustering.index import load_index
-from clustering.trends.backtest import METHODS, backtest, store_series
+from clustering.trends.backtest import METHODS, Backtest, backtest, store_series
 from clustering.trends.model import emerging_looks, share_trends, tag_trends, weekly_style_counts
 from sandbox.demo_feed.catalog import Catalog
 from sandbox.demo_feed.server import BackgroundServer
@@ -105,6 +105,11 @@ def track_record(config: Config, kind: str) -> None:
         f"\nforecasts of the {kind}' weekly posts scored on past weeks ({record.series} series,"
         f" {took:.1f} s): MASE (below 1 beats last week's number) / in the 95% band / direction"
     )
+    print_backtest(record)
+
+
+def print_backtest(record: Backtest) -> None:
+    """A backtest as a table: per method, MASE / in the 95% band / direction, 1-4 weeks ahead."""
     print("| method | 1 week | 2 weeks | 3 weeks | 4 weeks |")
     print("|---|---|---|---|---|")
     for method in METHODS:

@@ -99,16 +99,24 @@ class Change:
         """Share now against before, as a fraction (+1.0: doubled)."""
         return self.ratio - 1
 
+    def growth(self, short: bool = False) -> str:
+        """The change in words: "+33% against the 3 weeks before" (`short`: "+33% (+5% to
+        +70%)"), or what stands for it where there is no ratio."""
+        if self.label == "new":
+            return "new" if short else "new (none in the 3 weeks before)"
+        if math.isnan(self.ratio):
+            return "no posts" if short else "no post in the last 6 weeks"
+        if math.isinf(self.ratio):
+            return "from none" if short else "from none in the 3 weeks before"
+        if not short:
+            return f"{self.change:+.0%} against the 3 weeks before"
+        low, high = self.low - 1, self.high - 1
+        band = f" ({low:+.0%} to {high:+.0%})" if math.isfinite(low + high) else ""
+        return f"{self.change:+.0%}{band}"
+
     def describe(self) -> str:
         where = f" on {self.source}" if self.source else ""
-        if self.label == "new":
-            growth = "new (none in the 3 weeks before)"
-        elif math.isnan(self.ratio):
-            growth = "no post in the last 6 weeks"
-        elif math.isinf(self.ratio):
-            growth = "from none in the 3 weeks before"
-        else:
-            growth = f"{self.change:+.0%} against the 3 weeks before"
+        growth = self.growth()
         mark = ", breakout" if self.breakout else ""
         return (
             f"#{self.name}{where}: {self.label}{mark}, {growth}, p {self.adjusted_p:.2g} (Holm), "
@@ -202,34 +210,18 @@ def _compare(series: Interest) -> tuple[Change, float] | None:
     recent_n, before_n = series.counts[-WINDOW:].sum(), series.counts[-2 * WINDOW : -WINDOW].sum()
     recent_t, before_t = series.totals[-WINDOW:].sum(), series.totals[-2 * WINDOW : -WINDOW].sum()
     phi = dispersion(series)
-    if recent_n + before_n == 0 or recent_t == 0 or before_t == 0:
+    p, low, high = 1.0, math.nan, math.nan
+    if recent_n + before_n == 0 or recent_t == 0 or before_t == 0:  # nothing to compare
         ratio = math.nan if recent_n == 0 or recent_t == 0 else math.inf
-        index = series.index[-WINDOW:]
-        quiet = Change(
-            series.name,
-            series.source,
-            int(recent_n),
-            int(before_n),
-            ratio,
-            math.nan,
-            math.nan,
-            1.0,
-            1.0,
-            "steady",
-            False,
-            float(index.mean()) if len(index) else 0.0,
-            phi,
-        )
-        return quiet, 1.0
-    args = (recent_n / phi, recent_t / phi, before_n / phi, before_t / phi)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        p = float(test_poisson_2indep(*args, method="score").pvalue)
-        if before_n > 0 and recent_n > 0:
-            low, high = (float(v) for v in confint_poisson_2indep(*args, method="score"))
-        else:
-            low = high = math.nan
-    ratio = (recent_n / recent_t) / (before_n / before_t) if before_n > 0 else math.inf
+    else:
+        args = (recent_n / phi, recent_t / phi, before_n / phi, before_t / phi)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            found = float(test_poisson_2indep(*args, method="score").pvalue)
+            if before_n > 0 and recent_n > 0:
+                low, high = (float(v) for v in confint_poisson_2indep(*args, method="score"))
+        p = found if math.isfinite(found) else 1.0
+        ratio = (recent_n / recent_t) / (before_n / before_t) if before_n > 0 else math.inf
     index = series.index[-WINDOW:]
     change = Change(
         series.name,
@@ -239,7 +231,7 @@ def _compare(series: Interest) -> tuple[Change, float] | None:
         float(ratio),
         low,
         high,
-        p if math.isfinite(p) else 1.0,
+        p,
         1.0,
         "steady",
         False,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
@@ -60,6 +60,36 @@ def _tags(store: Store, tags: Sequence[str] | None, top: int) -> list[str]:
     return list(tags) if tags else [t for t, _ in store.images.tag_counts()[:top]]
 
 
+INTEREST_COLUMNS = ("week", "tag", "source", "posts", "all_posts", "share", "interest")
+
+
+def _interest(
+    store: Store, tags: Sequence[str] | None, top: int, source: str | None, since: str | None
+) -> dict[str, interest_mod.Interest]:
+    posts = store.images.source_post_times()
+    names = _tags(store, tags, top)
+    return interest_mod.interest_of(posts, store.images.tags_by_image(), names, source, since)
+
+
+def _interest_rows(found: Iterable[interest_mod.Interest]) -> list[dict[str, Any]]:
+    """One row per week of each series."""
+    return [
+        {
+            "week": week.isoformat(),
+            "tag": series.name,
+            "source": series.source or "all",
+            "posts": int(n),
+            "all_posts": int(total),
+            "share": _number(share, 6),
+            "interest": int(index),
+        }
+        for series in found
+        for week, n, total, share, index in zip(
+            series.weeks, series.counts, series.totals, series.shares, series.index, strict=True
+        )
+    ]
+
+
 def interest_table(
     store: Store,
     tags: Sequence[str] | None = None,
@@ -67,27 +97,8 @@ def interest_table(
     top: int = TOP,
     since: str | None = None,
 ) -> Table:
-    posts = store.images.source_post_times()
-    found = interest_mod.interest_of(
-        posts, store.images.tags_by_image(), _tags(store, tags, top), source, since
-    )
-    rows = [
-        {
-            "week": week.isoformat(),
-            "tag": series.name,
-            "source": source or "all",
-            "posts": int(n),
-            "all_posts": int(total),
-            "share": _number(share, 6),
-            "interest": int(index),
-        }
-        for series in found.values()
-        for week, n, total, share, index in zip(
-            series.weeks, series.counts, series.totals, series.shares, series.index, strict=True
-        )
-    ]
-    columns = ("week", "tag", "source", "posts", "all_posts", "share", "interest")
-    return Table("interest", columns, rows)
+    found = _interest(store, tags, top, source, since)
+    return Table("interest", INTEREST_COLUMNS, _interest_rows(found.values()))
 
 
 def _change_row(change: interest_mod.Change) -> dict[str, Any]:
@@ -132,10 +143,7 @@ def rising_table(
     top: int = TOP,
     since: str | None = None,
 ) -> Table:
-    posts = store.images.source_post_times()
-    found = interest_mod.interest_of(
-        posts, store.images.tags_by_image(), _tags(store, tags, top), source, since
-    )
+    found = _interest(store, tags, top, source, since)
     changes = interest_mod.rising_list(found.values())
     short = [t for t in found if t not in {c.name for c in changes}]
     notes = []
@@ -150,25 +158,9 @@ def rising_table(
 def sources_table(store: Store, tag: str, since: str | None = None) -> Table:
     posts = [p for p in store.images.source_post_times() if not since or p[2] >= since]
     found = interest_mod.side_by_side(posts, store.images.tags_by_image(), tag)
-    rows = [
-        {
-            "week": week.isoformat(),
-            "tag": tag,
-            "source": source,
-            "posts": int(n),
-            "all_posts": int(total),
-            "share": _number(share, 6),
-            "interest": int(index),
-        }
-        for source, series in found.by_source.items()
-        for week, n, total, share, index in zip(
-            series.weeks, series.counts, series.totals, series.shares, series.index, strict=True
-        )
-    ]
     notes = [found.disagreement] if found.disagreement else []
     notes += [c.describe() for c in found.changes]
-    columns = ("week", "tag", "source", "posts", "all_posts", "share", "interest")
-    return Table("sources", columns, rows, notes)
+    return Table("sources", INTEREST_COLUMNS, _interest_rows(found.by_source.values()), notes)
 
 
 def forecast_table(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
@@ -530,16 +529,7 @@ LABEL_COLOURS = {"new": "primary", "rising": "success", "falling": "danger", "st
 
 
 def _rising_row(change: Change) -> html.Tr:
-    if change.label == "new":
-        growth = "new"
-    elif math.isnan(change.ratio):
-        growth = "no posts"
-    elif math.isinf(change.ratio):
-        growth = "from none"
-    else:
-        low, high = change.low - 1, change.high - 1
-        band = f" ({low:+.0%} to {high:+.0%})" if math.isfinite(low + high) else ""
-        growth = f"{change.change:+.0%}{band}"
+    growth = change.growth(short=True)
     marks = [dbc.Badge(change.label, color=LABEL_COLOURS[change.label])]
     if change.breakout:
         marks.append(dbc.Badge("breakout", color="warning", className="ms-1"))
