@@ -142,9 +142,22 @@ def _chunks(items: list, size: int) -> Iterable[list]:
         yield items[start : start + size]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell a spreadsheet will not run: text starting like a formula (`=`, `+`, `-`,
+    `@`, tab, carriage return) gets a leading `'`, since captions, credits and tags come from
+    other people's posts (OWASP's CSV injection advice). Numbers are left as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return "" if value is None else value
+
+
 def write_rows(rows: Iterable[ExportRow], fmt: str, out: IO[str] | Path) -> int:
     """Write `rows` as `fmt`; CSV joins lists with a space and spreads labels over `label_*`
-    columns. Returns how many rows were written."""
+    columns, and writes no cell a spreadsheet would run (`spreadsheet_safe`). Returns how many
+    rows were written."""
     if fmt not in FORMATS:
         raise UsageError(f"--format is one of {', '.join(FORMATS)}, not {fmt!r}")
     rows = list(rows)
@@ -164,12 +177,10 @@ def write_rows(rows: Iterable[ExportRow], fmt: str, out: IO[str] | Path) -> int:
                 values = row.as_dict()
                 writer.writerow(
                     [
-                        " ".join(v)
-                        if isinstance(v := values[c], list)
-                        else ("" if v is None else v)
+                        spreadsheet_safe(" ".join(v) if isinstance(v := values[c], list) else v)
                         for c in plain
                     ]
-                    + [row.labels.get(n, "") for n in label_names]
+                    + [spreadsheet_safe(row.labels.get(n, "")) for n in label_names]
                 )
     finally:
         if isinstance(out, Path):

