@@ -132,27 +132,13 @@ def _learned_split(args: argparse.Namespace, config: Config, store: Store) -> in
 
     index = load_index(store.index_dir)
     columns = [c.strip() for c in (args.label_column or "").split(",") if c.strip()]
-    result = learned_split(
-        config.engine,
-        store,
-        index.meta.feature_key,
-        args.learned_split,
-        columns or None,
-        args.k,
-        args.seed,
-    )
+    split = (config.engine, store, index.meta.feature_key, args.learned_split)
+    scoring = (columns or None, args.k, args.seed)
+    result = learned_split(*split, *scoring)
     if args.blocks:
         from clustering.evaluate import block_ablation
 
-        result["blocks"] = block_ablation(
-            config.engine,
-            store,
-            index.meta.feature_key,
-            args.learned_split,
-            columns or None,
-            args.k,
-            args.seed,
-        )
+        result["blocks"] = block_ablation(*split, *scoring)
     if args.json:
         print(json.dumps(result))
         return 0
