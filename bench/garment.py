@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.learned_space import built_store
+from clustering.calibration import StoreCalibration
 from clustering.evaluate import learned_split, precision_at_k
 from clustering.features import FeatureExtractor
 from clustering.garment import garment_vector
@@ -116,7 +117,7 @@ def cost(config: Config, images: int, repeats: int) -> None:
     on the same images, medians of `repeats`."""
     with Store.from_config(config) as store:
         paths = [p for _, p in store.images.image_files()][:images]
-    extractor = FeatureExtractor(config.features)
+        extractor = FeatureExtractor(config.features, calibration=StoreCalibration(store))
     extractor.extract(paths[: config.features.batch_size])  # the model built and warm
     cfg = config.features.garment
     model, blocks = [], []

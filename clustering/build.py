@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from clustering.calibration import StoreCalibration
 from clustering.colour import colour_histogram, colour_key
 from clustering.descriptors import combine, standardisation
 from clustering.features import FeatureExtractor
@@ -193,12 +194,14 @@ def build_index(
     shows of it worked out once here (`derive`: the emerging looks and the regions whose share
     rises or falls), not on every page view."""
     started = time.perf_counter()
-    extractor = extractor or FeatureExtractor(config.features)
+    extractor = extractor or FeatureExtractor(config.features, calibration=StoreCalibration(store))
     if config.features.engine == "ray":
         from clustering.ray_extract import extract_missing_ray
 
+        todo = store.features.images_without_features(extractor.key)
+        files = extractor.model_files() if todo else None
         extracted, _, extract_seconds = extract_missing_ray(
-            store, config.features, extractor.key, progress
+            store, config.features, extractor.key, progress, files
         )
     else:
         extracted, _, extract_seconds = extract_missing(store, extractor, progress)

@@ -19,6 +19,7 @@ import numpy as np
 from sklearn.metrics import normalized_mutual_info_score
 
 from clustering.build import descriptors_of, extract_missing
+from clustering.calibration import StoreCalibration
 from clustering.evaluate import precision_at_k
 from clustering.features import FeatureExtractor
 from clustering.styles import cluster_styles
@@ -53,7 +54,7 @@ def _extract(config: EngineSettings, report: Callable[[int, int], None]) -> tupl
     import resource
 
     with Store.from_config(config) as store:
-        extractor = FeatureExtractor(config.features)
+        extractor = FeatureExtractor(config.features, calibration=StoreCalibration(store))
         extracted, _, seconds = extract_missing(
             store, extractor, lambda _stage, done, total: report(done, total)
         )
@@ -95,7 +96,8 @@ def compare(
         cfg = config.model_copy(
             update={"features": config.features.model_copy(update={"backbone": backbone})}
         )
-        extractor = FeatureExtractor(cfg.features)  # its key; the model is built in the child
+        # its key; the model is built in the child
+        extractor = FeatureExtractor(cfg.features, calibration=StoreCalibration(store))
         report = None if progress is None else (lambda d, t, b=backbone: progress(b, d, t))
         if store.features.images_without_features(extractor.key):
             extracted, seconds, peak, note = _extract_apart(cfg, report)

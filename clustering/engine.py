@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from clustering.calibration import StoreCalibration
 from clustering.index import IndexMissingError, StyleIndex, current_folder, load_index
 from clustering.interleave import team_draft
 from clustering.query import Answer, Photo, PhotoEmbedder, answer
@@ -142,11 +143,12 @@ class Engine:
     def __init__(self, config: EngineSettings, store: Store) -> None:
         self.config = config
         self.store = store
-        self.embedder = PhotoEmbedder(config.features)
+        calibration = StoreCalibration(store)
+        self.embedder = PhotoEmbedder(config.features, calibration=calibration)
         self._main = _IndexSlot(store.index_dir, config)
         self.interleaving = config.recommender.interleave.enabled
         challenger = config.challenger()
-        self.challenger_embedder = PhotoEmbedder(challenger.features)
+        self.challenger_embedder = PhotoEmbedder(challenger.features, calibration=calibration)
         self._challenger = _IndexSlot(store.challenger_index_dir, challenger)
 
     def loaded(self) -> LoadedIndex | None:

@@ -1,6 +1,9 @@
 """Image features from a Keras backbone (`include_top=False`, global pooling), batched.
 
-TensorFlow is imported when a FeatureExtractor is built, never when this package is imported.
+The backbone runs on TensorFlow, or on OpenVINO (`features.runtime`): converted once from the
+Keras model, kept on disk per model key, at fp32, int8 or bf16 (`features.precision`; see
+`clustering.openvino_model`). TensorFlow is imported only to build a Keras model: never when this
+package is imported, and not at all on OpenVINO once the converted model is on disk.
 Decoding and resizing run in background threads while the model works on the previous batch.
 """
 
@@ -12,12 +15,13 @@ import os
 import queue
 import random
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -86,13 +90,30 @@ def _reinitialise(model: object, seed: int) -> None:
 
 @dataclass
 class _Built:
-    """A built backbone and what its weights are."""
+    """A built backbone and what its weights are. `model` is the Keras model, or OpenVINO's
+    compiled one (which takes the pixels as they are and preprocesses inside)."""
 
     model: Any
     preprocess: Callable[[np.ndarray], np.ndarray]
     identity: str
     note: str
     lock: threading.Lock = field(default_factory=threading.Lock)
+    runtime: str = "tensorflow"
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        """The model on a ready (b, s, s, 3) batch of pixels 0-255."""
+        x = np.array(batch, dtype=np.float32)  # a copy: Keras's preprocessing works in place
+        with self.lock:  # one model may serve several extractors (and threads)
+            if self.runtime == "openvino":
+                return np.array(self.model(x)[0], dtype=np.float32)
+            return np.asarray(self.model.predict_on_batch(self.preprocess(x)), dtype=np.float32)
+
+    @property
+    def width(self) -> int:
+        """The length of the feature vector the model gives."""
+        if self.runtime == "openvino":
+            return int(self.model.outputs[0].get_partial_shape()[-1].get_length())
+        return int(self.model.output_shape[-1])
 
 
 def _build_model(cfg: FeaturesConfig) -> _Built:
@@ -191,30 +212,61 @@ def _model_for(cfg: FeaturesConfig) -> _Built:
 DIMS = {"resnet50": 2048, "resnet101": 2048, "densenet121": 1024, "inception_v3": 2048}
 
 
-def _known_identity(cfg: FeaturesConfig) -> tuple[str, str] | None:
+def _known_identity(cfg: FeaturesConfig, resolve: bool = False) -> tuple[str, str] | None:
     """The weights' identity and note when the settings alone tell them (random weights, a
-    weights file); None when only loading tells (ImageNet may fall back to random)."""
+    weights file); None when only loading tells (ImageNet may fall back to random). `resolve`:
+    for ImageNet, find (or fetch) the weights file now, which needs no TensorFlow."""
     choice = cfg.weights.strip()
     if choice.lower() == "none":
         return f"random{cfg.seed}v2", RANDOM_WEIGHTS_NOTE.replace("could not be loaded", "are off")
     if choice.lower() in ("imagenet", "auto"):
-        return None
+        if not resolve:
+            return None
+        try:
+            imagenet_file(cfg.backbone)
+        except Exception as exc:  # offline, blocked, corrupt download: as _build_model says
+            if choice.lower() == "imagenet":
+                raise FeatureError(
+                    f"cannot load ImageNet weights for {cfg.backbone} ({type(exc).__name__}):"
+                    " download the *_notop.h5 file and set features.weights to its path"
+                ) from None
+            log.info(RANDOM_WEIGHTS_NOTE)
+            return f"random{cfg.seed}v2", RANDOM_WEIGHTS_NOTE
+        return "imagenet", ""
     path = Path(choice).expanduser()
     if not path.is_file():
         raise ConfigError(f"features.weights: no such file {path}")
     return _file_identity(path), ""
 
 
+class Calibration(Protocol):
+    """The images an int8 model is calibrated on: the store's own (`clustering.calibration`)."""
+
+    def pinned(self, prefix: str) -> str | None:
+        """The model key starting with `prefix` whose features the store already holds, if any."""
+
+    def sample(self, n: int) -> tuple[list[Any], list[str]]:
+        """Up to n image files and their content hashes, the same ones every time."""
+
+
+_compiled: OrderedDict[tuple, _Built] = OrderedDict()  # OpenVINO models, as `_models`
+
+
 class FeatureExtractor:
-    """A backbone with its preprocessing. `key` names backbone, weights, input size and pooling.
+    """A backbone with its preprocessing. `key` names backbone, weights, input size, pooling and,
+    off TensorFlow, the runtime and precision (`-ovfp32`, `-ovint8c<calibration>`), so vectors of
+    different paths never mix in one index.
 
     Where the settings tell the key (random weights, a weights file), the model is built on first
     use: a rebuild whose images all have features, or a check of an index's key, loads no
-    TensorFlow."""
+    model at all; on OpenVINO a model already converted loads without TensorFlow."""
 
-    def __init__(self, cfg: FeaturesConfig, shared: bool = True) -> None:
+    def __init__(
+        self, cfg: FeaturesConfig, shared: bool = True, calibration: Calibration | None = None
+    ) -> None:
         """`shared`: take the process's built model for these settings when there is one (see
-        `_model_for`); False always builds a new one."""
+        `_model_for`); False always builds a new one. `calibration`: where an int8 model is
+        calibrated (the store); it also tells which calibration the store's features used."""
         if cfg.backbone not in BACKBONES:
             raise FeatureError(f"unknown backbone {cfg.backbone!r}; known: {', '.join(BACKBONES)}")
         _, _, smallest = BACKBONES[cfg.backbone]
@@ -223,33 +275,176 @@ class FeatureExtractor:
         self.cfg = cfg
         self._shared = shared
         self._built: _Built | None = None
-        self._built_lock = threading.Lock()
-        known = _known_identity(cfg)
+        self._keras: _Built | None = None  # the Keras model, on TensorFlow the one that runs
+        self._built_lock = threading.RLock()
+        self._calibration_files: list[Any] = []
+        openvino = cfg.runtime == "openvino"
+        known = _known_identity(cfg, resolve=openvino)
         if known is None:
-            built = self._load()
+            built = self._load_keras()
             known = built.identity, built.note
         self.weights_identity, self.weights_note = known
         self.dim = DIMS[cfg.backbone]
         layout = "pad" if cfg.pad else "squash"
-        self.key = f"{cfg.backbone}-{self.weights_identity}-{cfg.input_size}{layout}-{cfg.pooling}"
+        self.base_key = (
+            f"{cfg.backbone}-{self.weights_identity}-{cfg.input_size}{layout}-{cfg.pooling}"
+        )
+        self.key = self._runtime_key(calibration) if openvino else self.base_key
+
+    def _runtime_key(self, calibration: Calibration | None) -> str:
+        """The OpenVINO model's key. An int8 model is named by its calibration images: the one
+        the store's features were made with while its file is on disk, else the store's sample."""
+        from clustering import openvino_model
+
+        precision = self.cfg.precision
+        openvino_model.check_precision(precision)
+        if precision != "int8":
+            return f"{self.base_key}-ov{precision}"
+        prefix = f"{self.base_key}-ovint8c"
+        if calibration is None:
+            raise FeatureError(
+                "features.precision int8 is calibrated on a store's images: give the store"
+            )
+        pinned = calibration.pinned(prefix)
+        if pinned and openvino_model.ir_path(self.model_dir, pinned).is_file():
+            return pinned
+        files, hashes = calibration.sample(openvino_model.CALIBRATION_IMAGES)
+        if not files:
+            raise FeatureError(
+                "features.precision int8 is calibrated on the store's images: it has none yet"
+            )
+        self._calibration_files = files
+        return prefix + openvino_model.digest(hashes)
+
+    @property
+    def model_dir(self) -> Path:
+        """Where this extractor's converted model is kept."""
+        from clustering import openvino_model
+
+        return openvino_model.model_dir(self.cfg.model_dir)
+
+    def _load_keras(self) -> _Built:
+        with self._built_lock:
+            if self._keras is None:
+                self._keras = _model_for(self.cfg) if self._shared else _build_model(self.cfg)
+            built = self._keras
+        if built.width != DIMS[self.cfg.backbone]:  # DIMS must say what the model gives
+            raise FeatureError(
+                f"{self.cfg.backbone} gives {built.width}-d features, not {DIMS[self.cfg.backbone]}"
+            )
+        return built
 
     def _load(self) -> _Built:
         with self._built_lock:
             if self._built is None:
-                built = _model_for(self.cfg) if self._shared else _build_model(self.cfg)
-                width = int(built.model.output_shape[-1])
-                if width != DIMS[self.cfg.backbone]:  # DIMS must say what the model gives
-                    raise FeatureError(
-                        f"{self.cfg.backbone} gives {width}-d features, not "
-                        f"{DIMS[self.cfg.backbone]}"
-                    )
-                self._built = built
+                if self.cfg.runtime == "openvino":
+                    self._built = self._load_openvino()
+                else:
+                    self._built = self._load_keras()
             return self._built
+
+    def _load_openvino(self) -> _Built:
+        """The compiled model of this key: from the process's cache, else from disk, else
+        converted (and for int8 quantized) now and saved for every later run."""
+        from clustering import openvino_model
+
+        path = openvino_model.ir_path(self.model_dir, self.key)
+        cache_key = ("openvino", str(path))
+        with _models_lock:
+            built = _compiled.get(cache_key) if self._shared else None
+            if built is not None:
+                _compiled.move_to_end(cache_key)
+                return built
+        if not path.is_file():
+            self._convert(path)
+        started = time.perf_counter()
+        compiled = openvino_model.compile_model(path, self.cfg.precision)
+        log.info("loaded %s in %.2f s", path.name, time.perf_counter() - started)
+        built = _Built(
+            compiled, lambda x: x, self.weights_identity, self.weights_note, runtime="openvino"
+        )
+        if built.width != self.dim:
+            raise FeatureError(f"{path} gives {built.width}-d features, not {self.dim}")
+        if self._shared:
+            with _models_lock:
+                _compiled[cache_key] = built
+                while len(_compiled) > MODELS_KEPT:
+                    _compiled.popitem(last=False)
+        return built
+
+    def _convert(self, path: Path) -> None:
+        """Convert the Keras model (and quantize it on the calibration images) into `path`."""
+        from clustering import openvino_model
+
+        started = time.perf_counter()
+        keras_built = self._load_keras()
+        if keras_built.identity != self.weights_identity:  # the network came or went meanwhile
+            raise FeatureError(
+                f"the weights became {keras_built.identity}, not {self.weights_identity}: run again"
+            )
+        with keras_built.lock:
+            model = openvino_model.convert(keras_built.model, self.cfg.backbone)
+        if self.cfg.precision == "int8":
+            if not self._calibration_files:
+                raise FeatureError(
+                    f"the int8 model {self.key} is not in {self.model_dir}: rebuild the index"
+                    " (stylescout build) to calibrate a new one"
+                )
+            ready = self._calibration_batches()
+            model = openvino_model.quantize(model, ready, len(ready))
+        openvino_model.save(model, path)
+        log.info("converted %s in %.1f s", path.name, time.perf_counter() - started)
+
+    def _calibration_batches(self) -> list[np.ndarray]:
+        """The calibration images as the model takes them, one per batch; unreadable ones are
+        left out."""
+        out = []
+        for file in self._calibration_files:
+            try:
+                out.append(self.prepare(file)[None].astype(np.float32))
+            except Exception as exc:  # an unreadable file is skipped here as in extraction
+                log.warning("calibration skips %s: %s", file, exc)
+        if not out:
+            raise FeatureError("none of the int8 calibration images could be read")
+        return out
+
+    def model_files(self) -> tuple[bytes, bytes] | None:
+        """OpenVINO: the converted model's XML and weights (converted now if need be), for a
+        process on another machine (`install_model`); None on TensorFlow."""
+        if self.cfg.runtime != "openvino":
+            return None
+        from clustering import openvino_model
+
+        self._load()
+        path = openvino_model.ir_path(self.model_dir, self.key)
+        return path.read_bytes(), path.with_suffix(".bin").read_bytes()
+
+    @staticmethod
+    def install_model(cfg: FeaturesConfig, key: str, files: tuple[bytes, bytes]) -> None:
+        """Put a converted model (`model_files`) into this machine's model folder, if missing."""
+        from clustering import openvino_model
+
+        path = openvino_model.ir_path(openvino_model.model_dir(cfg.model_dir), key)
+        if not path.is_file():
+            openvino_model.write_files(path, *files)
 
     @property
     def model(self) -> Any:
-        """The Keras model (built now if it was not yet)."""
-        return self._load().model
+        """The Keras model (built now if it was not yet), whichever runtime extracts."""
+        return self._load_keras().model
+
+    @property
+    def kernels(self) -> dict[str, int]:
+        """OpenVINO: how many layers run on each CPU kernel (the instruction sets used)."""
+        if self.cfg.runtime != "openvino":
+            return {}
+        from clustering import openvino_model
+
+        return dict(openvino_model.kernels(self._load().model))
+
+    def warm(self) -> None:
+        """Load (convert, compile) the model now rather than on the first batch."""
+        self._load()
 
     @property
     def uses_random_weights(self) -> bool:
@@ -261,10 +456,7 @@ class FeatureExtractor:
 
     def run_batch(self, batch: np.ndarray) -> np.ndarray:
         """The model on a ready (b, s, s, 3) uint8/float batch."""
-        built = self._load()
-        x = built.preprocess(batch.astype(np.float32))
-        with built.lock:  # one model may serve several extractors (and threads)
-            return np.asarray(built.model.predict_on_batch(x), dtype=np.float32)
+        return self._load().run(batch)
 
     def _batches(
         self, paths: Sequence[Path | str]

@@ -22,7 +22,7 @@ import numpy as np
 
 from clustering.colour import colour_histogram, colour_key
 from clustering.descriptors import combine
-from clustering.features import FeatureExtractor
+from clustering.features import Calibration, FeatureExtractor
 from clustering.feedback import blend, can_learn, learned_scores
 from clustering.images import fit, load_rgb
 from clustering.index import StyleIndex
@@ -73,10 +73,12 @@ class PhotoEmbedder:
     def __init__(
         self,
         features: FeaturesConfig,
-        make_extractor: Callable[[FeaturesConfig], FeatureExtractor] = FeatureExtractor,
+        make_extractor: Callable[[FeaturesConfig], FeatureExtractor] | None = None,
+        calibration: Calibration | None = None,
     ) -> None:
+        """`calibration`: the store, which tells an int8 model's key (see `FeatureExtractor`)."""
         self.features = features
-        self._make = make_extractor
+        self._make = make_extractor or (lambda cfg: FeatureExtractor(cfg, calibration=calibration))
         self._extractor: FeatureExtractor | None = None
         self._model_lock = threading.Lock()
         self._cache_lock = threading.Lock()

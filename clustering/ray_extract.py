@@ -36,11 +36,22 @@ class _Embed:
     """One Ray actor: a model built once, then batches of images to vectors (or failures).
     Files travel as text and are opened through the store's image folder (local or remote)."""
 
-    def __init__(self, cfg: FeaturesConfig, folder: ImageFolder) -> None:
+    def __init__(
+        self,
+        cfg: FeaturesConfig,
+        folder: ImageFolder,
+        model_key: str,
+        model_files: tuple[bytes, bytes] | None,
+    ) -> None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        from clustering.calibration import KnownModel
         from clustering.features import FeatureExtractor
 
-        self.extractor = FeatureExtractor(cfg)
+        if model_files is not None:  # OpenVINO: the driver's converted model, on any machine
+            FeatureExtractor.install_model(cfg, model_key, model_files)
+        self.extractor = FeatureExtractor(cfg, calibration=KnownModel(model_key))
+        if self.extractor.key != model_key:
+            raise StyleScoutError(f"a Ray actor made {self.extractor.key}, not {model_key}")
         self.folder = folder
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -98,16 +109,18 @@ def extract_missing_ray(
     cfg: FeaturesConfig,
     model_key: str,
     progress: Progress | None = None,
+    model_files: tuple[bytes, bytes] | None = None,
 ) -> tuple[int, int, float]:
     """Features for stored images that have none for `model_key`, on Ray; (extracted, failed,
-    seconds). Shards are written as they come back."""
+    seconds). Shards are written as they come back. `model_files`: the converted OpenVINO model
+    every actor runs (`FeatureExtractor.model_files`), so no actor converts or calibrates."""
     todo = store.features.images_without_features(model_key)
     started = time.perf_counter()
     if not todo:
         return 0, 0, 0.0
     ray, started_here = start_ray(cfg)
     try:
-        done, failed = _run(ray, store, cfg, model_key, todo, progress)
+        done, failed = _run(ray, store, cfg, (model_key, model_files), todo, progress)
     finally:
         if started_here:
             ray.shutdown()
@@ -118,17 +131,19 @@ def _run(
     ray: Any,
     store: Store,
     cfg: FeaturesConfig,
-    model_key: str,
+    model: tuple[str, tuple[bytes, bytes] | None],
     todo: list[tuple[int, StoredFile]],
     progress: Progress | None,
 ) -> tuple[int, int]:
     """Stream the shards through the actor pool, writing each as it comes back."""
+    model_key, files = model
     items = [{"image_id": image_id, "path": str(path)} for image_id, path in todo]
     shard = cfg.batch_size * 8
     blocks = max(1, min(len(items) // cfg.batch_size, max(cfg.ray_actors, len(items) // shard)))
+    shipped = None if files is None else ray.put(files)  # one copy in the object store
     vectors = ray.data.from_items(items, override_num_blocks=blocks).map_batches(
         _Embed,
-        fn_constructor_args=(cfg, store.files),
+        fn_constructor_args=(cfg, store.files, model_key, shipped),
         batch_size=cfg.batch_size,
         compute=ray.data.ActorPoolStrategy(size=min(cfg.ray_actors, blocks)),  # each gets work
         num_cpus=1,

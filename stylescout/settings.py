@@ -451,6 +451,19 @@ class FeaturesConfig(_Section):
     learning: LearningConfig = Field(
         LearningConfig(), description="how the style space is learned from the store's tags"
     )
+    runtime: Literal["tensorflow", "openvino"] = Field(
+        "openvino",
+        description="what runs the backbone: TensorFlow, or OpenVINO (the Keras model converted"
+        " once and kept on disk)",
+    )
+    precision: Literal["fp32", "int8", "bf16"] = Field(
+        "fp32",
+        description="OpenVINO's arithmetic: fp32; int8, quantized on the store's own images;"
+        " bf16 where the CPU has it",
+    )
+    model_dir: Path | None = Field(
+        None, description="where converted models are kept (default: the user's cache folder)"
+    )
     engine: Literal["local", "ray"] = Field(
         "local", description="where features are extracted: this process, or Ray Data actors"
     )
@@ -459,6 +472,12 @@ class FeaturesConfig(_Section):
     )
     ray_actors: int = Field(2, ge=1, le=1024, description="Ray actors, each with one model")
     ray_cpus: int | None = Field(None, ge=1, le=1024, description="CPUs of a Ray started here")
+
+    @model_validator(mode="after")
+    def _precision_needs_openvino(self) -> FeaturesConfig:
+        if self.runtime == "tensorflow" and self.precision != "fp32":
+            raise ValueError(f"precision {self.precision} needs runtime: openvino")
+        return self
 
 
 class ClusteringConfig(_Section):

@@ -83,6 +83,16 @@ def demo_renders(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session", autouse=True)
+def converted_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One user cache folder for the run (OpenVINO's converted models live there): each model is
+    converted once per run and shared by every worker, never read from the user's own cache."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "user-cache"
+    os.environ["XDG_CACHE_HOME"] = str(folder)
+    return folder
+
+
 PRODUCTION_HASHER = accounts_module._HASHER
 
 

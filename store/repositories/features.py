@@ -70,6 +70,14 @@ class FeatureRepository:
         assert vectors is not None and done == n
         return ids, vectors
 
+    def model_keys(self, prefix: str = "") -> dict[str, int]:
+        """Every model key starting with `prefix` that has vectors, with how many."""
+        rows = self._db.rows(
+            "SELECT model_key, count(*) FROM features WHERE vector IS NOT NULL"
+            " GROUP BY model_key ORDER BY model_key"
+        )
+        return {k: int(n) for k, n in rows if str(k).startswith(prefix)}
+
     def feature_failures(self, model_key: str) -> dict[int, str]:
         """Images this model key could not read."""
         rows = self._db.rows(

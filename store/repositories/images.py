@@ -239,6 +239,11 @@ class ImageRepository:
             if wanted is None or i in wanted
         ]
 
+    def first_images(self, n: int) -> list[tuple[str, StoredFile]]:
+        """(sha256, file) of the n oldest images, oldest first."""
+        rows = self._db.rows("SELECT sha256, format FROM images ORDER BY id LIMIT ?", (int(n),))
+        return [(sha, self.image_path(sha, fmt)) for sha, fmt in rows]
+
     def shas_and_formats(self) -> list[tuple[str, str]]:
         """(sha256, format) of every image, read under the write lock: no image is being placed
         meanwhile, so a file listed before this is either in the answer or an orphan."""

@@ -36,7 +36,7 @@ def _global_state() -> tuple:
 def test_random_weights_come_from_local_seeds_and_touch_no_global_generator() -> None:
     import keras  # noqa: F401  (importing Keras itself draws from Python's generator, once)
 
-    cfg = FeaturesConfig(weights="none", input_size=32, seed=11)
+    cfg = FeaturesConfig(weights="none", input_size=32, seed=11, runtime="tensorflow")
     random.seed(123)
     np.random.seed(456)
     before = _global_state()
@@ -51,7 +51,7 @@ def test_random_weights_come_from_local_seeds_and_touch_no_global_generator() ->
 
 
 def test_one_built_model_per_setting_in_a_process(tmp_path: Path) -> None:
-    cfg = FeaturesConfig(weights="none", input_size=32, seed=13, batch_size=4)
+    cfg = FeaturesConfig(weights="none", input_size=32, seed=13, batch_size=4, runtime="tensorflow")
     lazy = FeatureExtractor(cfg.model_copy(update={"seed": 99}))
     assert lazy.key == "resnet50-random99v2-32pad-max" and lazy._built is None  # no model yet
     first = FeatureExtractor(cfg)

@@ -62,6 +62,7 @@ def test_store_check_cli_notices_a_missing_object(data_dir: Path, s3_bucket: Buc
 @pytest.mark.model
 def test_ray_actors_read_the_s3_image_folder(data_dir: Path, s3_bucket: Bucket) -> None:
     ray = pytest.importorskip("ray", reason="Ray is not installed (make setup-scale)")
+    from clustering.features import FeatureExtractor
     from clustering.ray_extract import extract_missing_ray
     from tests.integration.test_engine import ENGINE, fill_store
     from tests.integration.test_ray_extraction import RAY
@@ -69,8 +70,9 @@ def test_ray_actors_read_the_s3_image_folder(data_dir: Path, s3_bucket: Bucket) 
     config = make_config(data_dir, features={**ENGINE, **RAY})
     with Store(data_dir, images_url=s3_bucket.url) as store:
         fill_store(store, per_family=3)
-        extracted, failed, _ = extract_missing_ray(store, config.features, "ray-on-s3")
+        key = FeatureExtractor(config.features).key
+        extracted, failed, _ = extract_missing_ray(store, config.features, key)
         assert (extracted, failed) == (12, 0)
         assert not ray.is_initialized()  # the build started its Ray, so it shut it down
-        ids, vectors = store.features.load_features("ray-on-s3")
+        ids, vectors = store.features.load_features(key)
         assert len(ids) == 12 and vectors.shape[0] == 12
