@@ -333,3 +333,17 @@ def build_indexes(
         built = build_index(challenger, store, progress=tell, index_dir=dir_b, derive=False)
         reports.append(built[0])
     return reports
+
+
+def rebuild(config: EngineSettings, report: Progress) -> str:
+    """Every index rebuilt, as a spawned process runs it for the dashboard (this module is what
+    that process imports, so it starts without the dashboard's own modules); one line back."""
+    with Store.from_config(config) as store:
+        reports = build_indexes(config, store, progress=report)
+    for each in reports:
+        log.info("dashboard build: %s", each.summary())
+    main = reports[0]
+    return (
+        f"the styles were rebuilt: {main.images} images in {main.styles} styles, "
+        f"{main.extracted} new features, in {main.seconds:.0f} s"
+    )

@@ -73,21 +73,6 @@ def default_sources(config: Config) -> list[str]:
     return next(([n] for n in sorted(config.sources) if config.sources[n].enabled), [])
 
 
-def _build(config: Config, report: Callable[[str, int, int], None]) -> str:
-    """Runs in the spawned process: build the index, reporting (stage, done, total)."""
-    from clustering.build import build_indexes
-
-    with Store.from_config(config) as store:
-        reports = build_indexes(config.engine, store, progress=report)
-    for each in reports:
-        log.info("dashboard build: %s", each.summary())
-    main = reports[0]
-    return (
-        f"the styles were rebuilt: {main.images} images in {main.styles} styles, "
-        f"{main.extracted} new features, in {main.seconds:.0f} s"
-    )
-
-
 def run_build(
     config: Config,
     on_progress: Callable[[str, int, int], None],
@@ -96,9 +81,11 @@ def run_build(
 ) -> str:
     """Build the index in a spawned process (the index swap is atomic, so stopping it on a
     cancel leaves the previous one in use); returns its summary (raises StyleScoutError)."""
+    from clustering.build import rebuild
+
     return run_spawned(
-        _build,
-        config,
+        rebuild,  # its module, not this one, is what the child imports: no Dash there
+        config.engine,
         what="the build",
         on_progress=on_progress,
         cancel=cancel,

@@ -156,3 +156,30 @@ def test_a_shipped_model_is_installed_where_it_is_missing(tmp_path: Path) -> Non
     assert actor.key == driver.key
     for x, y in zip(actor.run_batch(batch), driver.run_batch(batch), strict=True):
         assert_same_vector(x, y)
+
+
+def test_a_second_build_runs_without_tensorflow(tmp_path: Path) -> None:
+    """The dashboard's builds run in a fresh process each (`clustering.build.rebuild`): once the
+    model is converted, such a process loads it without importing TensorFlow (the warm start)."""
+    config = make_config(
+        tmp_path / "data",
+        features={**ENGINE, "model_dir": str(tmp_path / "models"), "space": "raw"},
+    )
+    with Store.from_config(config) as store:
+        fill_store(store, per_family=2)
+        build_index(config.engine, store)  # converts
+        fill_store(store, per_family=3)  # new images: the next build extracts
+    script = (
+        "import json, sys\n"
+        "from clustering.build import rebuild\n"
+        "from stylescout.settings import EngineSettings\n"
+        f"cfg = EngineSettings.model_validate_json({config.engine.model_dump_json()!r})\n"
+        "line = rebuild(cfg, lambda *a: None)\n"
+        "print(json.dumps({'line': line, 'tf': 'tensorflow' in sys.modules}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    answer = json.loads(out.stdout.strip().splitlines()[-1])
+    assert answer["tf"] is False and "4 new features" in answer["line"], answer
