@@ -1,8 +1,13 @@
-"""Style engine benchmarks: `python -m bench.engine [--part extraction|query|clustering|all]`.
+"""Style engine benchmarks: `python -m bench.engine [--part extraction|runtimes|agreement|query|
+clustering|all]`.
 
-- extraction: 224 px ResNet50, images/s end to end from files on disk (decode + resize + model,
-  overlapped) against (a) the bare model on ready tensors and (b) a per-image `predict` loop, the
-  way most published recommenders extract;
+- runtimes: TensorFlow fp32 against OpenVINO fp32 and int8 on this CPU, with the instruction sets
+  and kernels used, and the start-up cold and warm (`bench.runtimes`);
+- agreement: the fast paths' vectors and P@10 per label column against TensorFlow fp32 on a
+  labelled folder (`--sample`, fashion-small-dev by default);
+- extraction: 224 px ResNet50 on the default path, images/s end to end from files on disk
+  (decode + resize + model, overlapped) against (a) the bare model on ready tensors and (b) a
+  per-image TensorFlow `predict` loop, the way most published recommenders extract;
 - query: top-10 latency at 10k / 44k / 200k random 2048-d unit vectors, our exact search against a
   brute-force scikit-learn NearestNeighbors refitted per query (what those recommenders do), and
   the PCA mode's recall@10 and latency;
@@ -50,14 +55,19 @@ def _images(n: int) -> list[Path]:
     return out
 
 
-def extraction(repeats: int, n: int) -> dict:
+def extraction(repeats: int, n: int, model_dir: Path) -> dict:
+    """The default path (OpenVINO fp32) end to end from files, against its bare model and a
+    per-image TensorFlow `predict` loop."""
     from clustering.features import FeatureExtractor
     from stylescout.settings import FeaturesConfig
 
-    extractor = FeatureExtractor(FeaturesConfig(weights="none", input_size=224, batch_size=32))
+    cfg = FeaturesConfig(weights="none", input_size=224, batch_size=32, model_dir=model_dir)
+    extractor = FeatureExtractor(cfg)
+    keras = FeatureExtractor(cfg.model_copy(update={"runtime": "tensorflow"}))
     paths = _images(n)
     ready = np.stack([extractor.prepare(p) for p in paths])
-    extractor.extract(paths[:32])  # warm-up (graph tracing) outside the timings
+    extractor.extract(paths[:32])  # warm-up (conversion, compilation) outside the timings
+    built = keras._load()
 
     def bare() -> None:
         for s in range(0, n, 32):
@@ -65,13 +75,14 @@ def extraction(repeats: int, n: int) -> dict:
 
     def per_image() -> None:
         for p in paths:
-            x = extractor._preprocess(extractor.prepare(p)[None].astype(np.float32))
-            extractor.model.predict(x, verbose=0)
+            x = built.preprocess(keras.prepare(p)[None].astype(np.float32))
+            built.model.predict(x, verbose=0)
 
     ours = median_rate(lambda: extractor.extract(paths), n, repeats)
     base = median_rate(bare, n, repeats)
     loop = median_rate(per_image, n, repeats)
     return {
+        "path": f"{cfg.runtime} {cfg.precision}",
         "images": n,
         "end_to_end": ours,
         "bare_model": base,
@@ -79,6 +90,27 @@ def extraction(repeats: int, n: int) -> dict:
         "ratio_to_bare": ours / base,
         "ratio_to_loop": ours / loop,
     }
+
+
+def runtimes(repeats: int, n: int, model_dir: Path) -> None:
+    """Each runtime's speed, the kernels it runs, and the start-up cold and warm."""
+    from bench.runtimes import (
+        dashboard_start,
+        extractors,
+        print_dashboard_start,
+        print_speed,
+        print_startup,
+        speed,
+        startup,
+    )
+
+    files = _images(max(n, 300) if FASHION.is_dir() else n)
+    paths = extractors(files, model_dir)
+    ready = np.stack([paths["tensorflow fp32"].prepare(p) for p in files[:n]])
+    rates = speed(paths, ready, repeats)
+    print_speed(rates, {k: x.kernels for k, x in paths.items()}, n, repeats)
+    print_startup(startup(files[0], repeats), repeats)
+    print_dashboard_start(dashboard_start(files, repeats), repeats)
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
@@ -227,7 +259,18 @@ def clustering(sizes: list[int]) -> list[dict]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--part", choices=["extraction", "query", "clustering", "all"], default="all"
+        "--part",
+        choices=["extraction", "runtimes", "agreement", "query", "clustering", "all"],
+        default="all",
+        help="all: every part but agreement (which needs --sample)",
+    )
+    parser.add_argument(
+        "--sample",
+        default=str(FASHION.parent),
+        help="agreement: a labelled folder (images/ and styles.csv, Kaggle layout)",
+    )
+    parser.add_argument(
+        "--pooling", choices=["max", "avg"], default="max", help="agreement: global pooling"
     )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--images", type=int, default=192)
@@ -243,9 +286,19 @@ def main() -> int:
     if args.cluster_one:
         print(json.dumps(_cluster_one(args.cluster_one)))
         return 0
+    model_dir = Path(tempfile.mkdtemp(prefix="bench-models-"))  # every conversion measured
+    if args.part in ("runtimes", "all"):
+        runtimes(args.repeats, args.images, model_dir)
+    if args.part == "agreement":
+        from bench.runtimes import agreement, print_agreement
+
+        print_agreement(agreement(Path(args.sample), model_dir, args.pooling))
     if args.part in ("extraction", "all"):
-        r = extraction(args.repeats, args.images)
-        print(f"extraction, 224 px ResNet50, {r['images']} images, median of {args.repeats}")
+        r = extraction(args.repeats, args.images, model_dir)
+        print(
+            f"extraction, 224 px ResNet50 on {r['path']}, {r['images']} images,"
+            f" median of {args.repeats}"
+        )
         print(f"  end to end from files   {r['end_to_end']:6.1f} images/s")
         print(
             f"  bare model, ready input {r['bare_model']:6.1f} images/s"
