@@ -155,6 +155,12 @@ def labels_of(folder: Path, files: Sequence[Path]) -> dict[str, np.ndarray]:
     return {c: np.array([rows[p.stem].get(c, "") for p in files]) for c in columns}
 
 
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cosine of two (n, d) arrays."""
+    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    return (a * b).sum(1) / np.maximum(norms, 1e-12)
+
+
 def agreement(
     folder: Path, model_dir: Path, pooling: str = "max", size: int = 224
 ) -> dict[str, Any]:
@@ -167,17 +173,20 @@ def agreement(
     paths = extractors(files, model_dir, size, pooling)
     vectors = {name: x.extract(files).vectors for name, x in paths.items()}
     ref = vectors["tensorflow fp32"]
+    ref_mean, ref_std = standardisation(ref, True)
+    ref_z = (ref - ref_mean) / ref_std
     out: dict[str, Any] = {"images": len(files), "pooling": pooling, "paths": {}}
     for name, v in vectors.items():
-        cos = (v * ref).sum(1) / np.maximum(
-            np.linalg.norm(v, axis=1) * np.linalg.norm(ref, axis=1), 1e-12
-        )
+        cos = _cosines(v, ref)
         mean, std = standardisation(v, True)
         z = (v - mean) / std
+        cos_z = _cosines(z, ref_z)  # as the index compares them: raw cosines near 1 say little
         out["paths"][name] = {
             "cosine_min": float(cos.min()),
             "cosine_p5": float(np.percentile(cos, 5)),
             "cosine_median": float(np.median(cos)),
+            "z_cosine_p5": float(np.percentile(cos_z, 5)),
+            "z_cosine_median": float(np.median(cos_z)),
             "p10_raw": {c: precision_at_k(v, y) for c, y in labels.items()},
             "p10_z": {c: precision_at_k(z, y) for c, y in labels.items()},
         }
@@ -219,8 +228,12 @@ def print_agreement(result: dict[str, Any]) -> None:
     )
     ref = result["paths"]["tensorflow fp32"]
     columns = list(ref["p10_raw"])
-    print("| path | cosine min / 5th pct / median | " + " | ".join(columns) + " |")
-    print("|---|---|" + "---|" * len(columns))
+    print(
+        "| path | cosine min / 5th pct / median | standardised: 5th pct / median | "
+        + " | ".join(columns)
+        + " |"
+    )
+    print("|---|---|---|" + "---|" * len(columns))
     for name, r in result["paths"].items():
         cells = []
         for c in columns:
@@ -231,7 +244,8 @@ def print_agreement(result: dict[str, Any]) -> None:
                 d_z = r["p10_z"][c] - ref["p10_z"][c]
                 cells.append(f"{d_raw:+.4f} / {d_z:+.4f}")
         cos = f"{r['cosine_min']:.4f} / {r['cosine_p5']:.4f} / {r['cosine_median']:.4f}"
-        print(f"| {name} | {cos} | " + " | ".join(cells) + " |")
+        cos_z = f"{r['z_cosine_p5']:.4f} / {r['z_cosine_median']:.4f}"
+        print(f"| {name} | {cos} | {cos_z} | " + " | ".join(cells) + " |")
     print("  (TensorFlow: P@10 raw / standardised; the others: the change from it)")
 
 
