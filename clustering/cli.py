@@ -434,6 +434,18 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
     build.add_argument(
         "--engine", choices=["local", "ray"], default=None, help="overrides features.engine"
     )
+    build.add_argument(
+        "--runtime",
+        choices=["tensorflow", "openvino"],
+        default=None,
+        help="what runs the backbone; overrides features.runtime",
+    )
+    build.add_argument(
+        "--precision",
+        choices=["fp32", "int8", "bf16"],
+        default=None,
+        help="OpenVINO's arithmetic (int8: calibrated on the store); overrides features.precision",
+    )
     build.add_argument("--address", default=None, help="a Ray cluster to join, e.g. auto")
     build.add_argument("--actors", type=int, default=None, help="Ray actors (features.ray_actors)")
     rec = add_command(sub, "recommend", "your style and the nearest items for your photos")
@@ -553,19 +565,23 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
     if getattr(args, "weights", None):
         features = config.features.model_copy(update={"weights": args.weights})
         config = config.model_copy(update={"features": features})
-    ray = {
+    overrides = {
         key: value
         for key, value in (
             ("engine", getattr(args, "engine", None)),
+            ("runtime", getattr(args, "runtime", None)),
+            ("precision", getattr(args, "precision", None)),
             ("ray_address", getattr(args, "address", None)),
             ("ray_actors", getattr(args, "actors", None)),
         )
         if value is not None
     }
-    if ray:
-        if ray.get("ray_actors", 1) < 1:
-            raise UsageError(f"--actors must be at least 1, not {ray['ray_actors']}")
-        features = config.features.model_copy(update=ray)
+    if overrides:
+        if overrides.get("ray_actors", 1) < 1:
+            raise UsageError(f"--actors must be at least 1, not {overrides['ray_actors']}")
+        features = config.features.model_copy(update=overrides)
+        if features.runtime == "tensorflow" and features.precision != "fp32":
+            raise UsageError(f"--precision {features.precision} needs the openvino runtime")
         config = config.model_copy(update={"features": features})
     if getattr(args, "k", 10) < 1:
         raise UsageError(f"--k must be at least 1, not {args.k}")

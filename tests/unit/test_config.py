@@ -173,3 +173,23 @@ def test_the_loader_scrape_path_and_dashboard_do_not_import_the_demo_feed() -> N
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_backbone_runs_on_openvino_fp32_unless_told_and_int8_needs_openvino(
+    tmp_path: Path,
+) -> None:
+    config = load_config(write(tmp_path, "data_dir: d\n"))
+    assert (config.features.runtime, config.features.precision) == ("openvino", "fp32")
+    text = "features:\n  runtime: tensorflow\n  precision: int8\n"
+    with pytest.raises(ConfigError, match="precision int8 needs runtime: openvino"):
+        load_config(write(tmp_path, text))
+
+
+def test_build_refuses_a_precision_tensorflow_cannot_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from clustering.cli import main as cli_main
+
+    args = ["build", "--runtime", "tensorflow", "--precision", "int8", "--data-dir", str(tmp_path)]
+    assert cli_main(args) == 2
+    assert "--precision int8 needs the openvino runtime" in capsys.readouterr().err
