@@ -41,13 +41,18 @@ class _Embed:
         cfg: FeaturesConfig,
         folder: ImageFolder,
         model_key: str,
-        model_files: tuple[bytes, bytes] | None,
+        model_files: Any,
     ) -> None:
+        """`model_files`: the driver's (XML, weights), or a Ray reference to them, or None."""
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         from clustering.calibration import KnownModel
         from clustering.features import FeatureExtractor
 
         if model_files is not None:  # OpenVINO: the driver's converted model, on any machine
+            import ray
+
+            if isinstance(model_files, ray.ObjectRef):  # Ray Data hands constructor args as put
+                model_files = ray.get(model_files)
             FeatureExtractor.install_model(cfg, model_key, model_files)
         self.extractor = FeatureExtractor(cfg, calibration=KnownModel(model_key))
         if self.extractor.key != model_key:

@@ -97,6 +97,30 @@ def test_a_stopped_ray_run_resumes_without_redoing_finished_shards(
         assert report.extracted == left and len(index.ids) == 48
 
 
+@pytest.mark.slow
+def test_actors_run_the_drivers_converted_model_from_the_object_store(
+    tmp_path: Path, ray_here: tuple[Any, bool]
+) -> None:
+    """An actor on another machine has none of the driver's files: it gets the converted model
+    through Ray, puts it in its own model folder, and converts nothing."""
+    driver_cfg = make_config(tmp_path / "data", features={**ENGINE, **RAY}).features
+    driver = FeatureExtractor(driver_cfg.model_copy(update={"model_dir": tmp_path / "driver"}))
+    files = driver.model_files()
+    assert files is not None
+    actors_cfg = driver_cfg.model_copy(update={"model_dir": tmp_path / "actors"})
+    with Store(tmp_path / "data") as store:
+        fill_store(store, per_family=2)
+        extracted, failed, _ = extract_missing_ray(store, actors_cfg, driver.key, None, files)
+        assert (extracted, failed) == (8, 0)
+        ids, vectors = store.features.load_features(driver.key)
+        paths = dict(store.images.image_files())
+        expected = driver.extract([paths[int(i)] for i in ids]).vectors
+    for got, want in zip(vectors, expected, strict=True):
+        assert_same_vector(got, want)
+    installed = tmp_path / "actors" / f"{driver.key}.xml"
+    assert installed.read_bytes() == files[0]
+
+
 def _niceness() -> int:
     return os.nice(0)
 
