@@ -20,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from clustering.calibration import KnownModel
 from clustering.colour import colour_histogram, colour_key
 from clustering.descriptors import combine
-from clustering.features import Calibration, FeatureExtractor
+from clustering.features import Calibration, FeatureError, FeatureExtractor
 from clustering.feedback import blend, can_learn, learned_scores
 from clustering.images import fit, load_rgb
 from clustering.index import StyleIndex
@@ -66,7 +67,7 @@ class Photo:
 class PhotoEmbedder:
     """People's photos as index-space vectors, the way the build made the stored ones.
 
-    The backbone is built on first use (loading TensorFlow); photos go through it one at a time,
+    The backbone is loaded on first use; photos go through it one at a time,
     so every caller meets the same model input shape and the same floats; vectors are cached by
     (index, content hash). Thread-safe."""
 
@@ -78,6 +79,7 @@ class PhotoEmbedder:
     ) -> None:
         """`calibration`: the store, which tells an int8 model's key (see `FeatureExtractor`)."""
         self.features = features
+        self._pins = make_extractor is None  # an int8 extractor may follow the index's key
         self._make = make_extractor or (lambda cfg: FeatureExtractor(cfg, calibration=calibration))
         self._extractor: FeatureExtractor | None = None
         self._model_lock = threading.Lock()
@@ -97,8 +99,27 @@ class PhotoEmbedder:
         with self._model_lock:
             return extractor.run_batch(batch)
 
+    def _follow(self, index: StyleIndex) -> None:
+        """With int8 settings, take the int8 model the index was built with: its calibration is
+        the store's at build time, which a key worked out earlier (before a build, or as the
+        store grew) need not be."""
+        want = index.meta.feature_key
+        int8 = self.features.runtime == "openvino" and self.features.precision == "int8"
+        if not (self._pins and int8 and "-ovint8c" in want):
+            return
+        with self._model_lock:
+            if self._extractor is not None and self._extractor.key == want:
+                return
+            try:
+                made = FeatureExtractor(self.features, calibration=KnownModel(want))
+            except FeatureError:  # another model altogether: check() says so
+                return
+            if made.key == want:
+                self._extractor = made
+
     def check(self, index: StyleIndex) -> None:
         """Raise IndexMismatchError when these settings cannot embed into `index`'s space."""
+        self._follow(index)
         meta = self.extractor().key, self.features.colour
         if meta[0] != index.meta.feature_key:
             raise IndexMismatchError(

@@ -124,8 +124,31 @@ def test_int8_is_calibrated_on_the_store_and_stays_the_stores(tmp_path: Path) ->
         # people's photos go through the store's int8 model; fp32 settings refuse the index
         embedder = PhotoEmbedder(config.engine.features, calibration=StoreCalibration(store))
         embedder.check(again)
+        # a dashboard that worked out its key before the store had int8 features (here: on
+        # a sample of the store's images other than the build's) follows the index's model
+        early = PhotoEmbedder(config.engine.features, calibration=StoreCalibration(store))
+        other = FeatureExtractor(
+            config.engine.features, calibration=_FirstOnly(StoreCalibration(store), 5)
+        )
+        early._extractor = other
+        assert other.key != key
+        early.check(again)
+        assert early.extractor().key == key
         with pytest.raises(IndexMismatchError):
             PhotoEmbedder(fp32, calibration=StoreCalibration(store)).check(again)
+
+
+class _FirstOnly:
+    """A store's calibration cut to its first n images, and no pinned key."""
+
+    def __init__(self, inner: StoreCalibration, n: int) -> None:
+        self.inner, self.n = inner, n
+
+    def pinned(self, prefix: str) -> str | None:
+        return None
+
+    def sample(self, n: int) -> tuple[list, list[str]]:
+        return self.inner.sample(min(n, self.n))
 
 
 def test_int8_without_a_store_or_images_says_so(tmp_path: Path) -> None:
