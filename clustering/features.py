@@ -250,6 +250,7 @@ class Calibration(Protocol):
 
 
 _compiled: OrderedDict[tuple, _Built] = OrderedDict()  # OpenVINO models, as `_models`
+_compiled_lock = threading.Lock()  # not `_models_lock`: that one is held through Keras builds
 
 
 class FeatureExtractor:
@@ -300,7 +301,7 @@ class FeatureExtractor:
         openvino_model.check_precision(precision)
         if precision != "int8":
             return f"{self.base_key}-ov{precision}"
-        prefix = f"{self.base_key}-ovint8c"
+        prefix = str(self.calibrated_prefix)
         if calibration is None:
             raise FeatureError(
                 "features.precision int8 is calibrated on a store's images: give the store"
@@ -315,6 +316,13 @@ class FeatureExtractor:
             )
         self._calibration_files = files
         return prefix + openvino_model.digest(hashes)
+
+    @property
+    def calibrated_prefix(self) -> str | None:
+        """int8: the start every key of this model has, whatever its calibration; else None."""
+        if self.cfg.runtime == "openvino" and self.cfg.precision == "int8":
+            return f"{self.base_key}-ovint8c"
+        return None
 
     @property
     def model_dir(self) -> Path:
@@ -350,13 +358,15 @@ class FeatureExtractor:
 
         path = openvino_model.ir_path(self.model_dir, self.key)
         cache_key = ("openvino", str(path))
-        with _models_lock:
+        with _compiled_lock:
             built = _compiled.get(cache_key) if self._shared else None
             if built is not None:
                 _compiled.move_to_end(cache_key)
                 return built
         if not path.is_file():
-            self._convert(path)
+            with openvino_model.converting(path):  # one process converts, the others wait
+                if not path.is_file():
+                    self._convert(path)
         started = time.perf_counter()
         compiled = openvino_model.compile_model(path, self.cfg.precision)
         log.info("loaded %s in %.2f s", path.name, time.perf_counter() - started)
@@ -366,7 +376,7 @@ class FeatureExtractor:
         if built.width != self.dim:
             raise FeatureError(f"{path} gives {built.width}-d features, not {self.dim}")
         if self._shared:
-            with _models_lock:
+            with _compiled_lock:
                 _compiled[cache_key] = built
                 while len(_compiled) > MODELS_KEPT:
                     _compiled.popitem(last=False)
@@ -396,16 +406,16 @@ class FeatureExtractor:
         log.info("converted %s in %.1f s", path.name, time.perf_counter() - started)
 
     def _calibration_batches(self) -> list[np.ndarray]:
-        """The calibration images as the model takes them, one per batch; unreadable ones are
-        left out."""
+        """The calibration images as the model takes them, one per batch."""
         out = []
         for file in self._calibration_files:
             try:
                 out.append(self.prepare(file)[None].astype(np.float32))
-            except Exception as exc:  # an unreadable file is skipped here as in extraction
-                log.warning("calibration skips %s: %s", file, exc)
-        if not out:
-            raise FeatureError("none of the int8 calibration images could be read")
+            except Exception as exc:  # the key names every image: a model of fewer would lie
+                raise FeatureError(
+                    f"int8 calibration cannot read {file} ({type(exc).__name__}): try again, or"
+                    " remove the image from the store"
+                ) from None
         return out
 
     def model_files(self) -> tuple[bytes, bytes] | None:
