@@ -581,7 +581,9 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
             raise UsageError(f"--actors must be at least 1, not {overrides['ray_actors']}")
         features = config.features.model_copy(update=overrides)
         if features.runtime == "tensorflow" and features.precision != "fp32":
-            raise UsageError(f"--precision {features.precision} needs the openvino runtime")
+            raise UsageError(
+                f"precision {features.precision} needs the openvino runtime, not tensorflow"
+            )
         config = config.model_copy(update={"features": features})
     if getattr(args, "k", 10) < 1:
         raise UsageError(f"--k must be at least 1, not {args.k}")

@@ -224,7 +224,12 @@ def parse_config(
         )
         raise ConfigError(_describe(error, by or source)) from None
     data_dir = config.data_dir if config.data_dir.is_absolute() else base_dir / config.data_dir
-    return config.model_copy(update={"data_dir": data_dir.resolve()})
+    config = config.model_copy(update={"data_dir": data_dir.resolve()})
+    models = config.features.model_dir
+    if models is not None and not models.expanduser().is_absolute():  # as data_dir is
+        features = config.features.model_copy(update={"model_dir": (base_dir / models).resolve()})
+        config = config.model_copy(update={"features": features})
+    return config
 
 
 def load(path: Path | str | None = None, data_dir: Path | str | None = None) -> Loaded:

@@ -192,4 +192,9 @@ def test_build_refuses_a_precision_tensorflow_cannot_run(
 
     args = ["build", "--runtime", "tensorflow", "--precision", "int8", "--data-dir", str(tmp_path)]
     assert cli_main(args) == 2
-    assert "--precision int8 needs the openvino runtime" in capsys.readouterr().err
+    assert "precision int8 needs the openvino runtime" in capsys.readouterr().err
+
+
+def test_a_relative_model_dir_is_taken_from_the_config_folder(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "features:\n  model_dir: models\n"))
+    assert config.features.model_dir == (tmp_path / "models").resolve()
