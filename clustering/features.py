@@ -280,7 +280,8 @@ class FeatureExtractor:
         self._built_lock = threading.RLock()
         self._calibration_files: list[Any] = []
         openvino = cfg.runtime == "openvino"
-        known = _known_identity(cfg, resolve=openvino)
+        known = self._converted_imagenet() if openvino else None
+        known = known or _known_identity(cfg, resolve=openvino)
         if known is None:
             built = self._load_keras()
             known = built.identity, built.note
@@ -291,6 +292,16 @@ class FeatureExtractor:
             f"{cfg.backbone}-{self.weights_identity}-{cfg.input_size}{layout}-{cfg.pooling}"
         )
         self.key = self._runtime_key(calibration) if openvino else self.base_key
+
+    def _converted_imagenet(self) -> tuple[str, str] | None:
+        """ImageNet weights are known without checking (94 MB hashed) or fetching their file when
+        a model converted from them is already on disk."""
+        cfg = self.cfg
+        if cfg.weights.strip().lower() not in ("auto", "imagenet"):
+            return None
+        layout = "pad" if cfg.pad else "squash"
+        stem = f"{cfg.backbone}-imagenet-{cfg.input_size}{layout}-{cfg.pooling}-ov{cfg.precision}"
+        return ("imagenet", "") if any(self.model_dir.glob(f"{stem}*.xml")) else None
 
     def _runtime_key(self, calibration: Calibration | None) -> str:
         """The OpenVINO model's key. An int8 model is named by its calibration images: the one
