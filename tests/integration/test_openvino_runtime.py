@@ -28,6 +28,15 @@ pytest.importorskip("openvino", reason="OpenVINO is not installed (make setup)")
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _fresh_process(script: str) -> dict:
+    """Run `script` in a new interpreter here; the JSON object its last line prints."""
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def _images(store: Store) -> list:
     return [file for _, file in store.images.image_files()]
 
@@ -83,11 +92,7 @@ def test_a_converted_model_loads_again_without_tensorflow(tmp_path: Path) -> Non
         "v = x.run_batch(np.full((2, 64, 64, 3), 128, np.uint8))\n"
         "print(json.dumps({'key': x.key, 'tf': 'tensorflow' in sys.modules, 'd': v.shape[1]}))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    answer = json.loads(out.stdout.strip().splitlines()[-1])
+    answer = _fresh_process(script)
     assert answer == {"key": FeatureExtractor(cfg).key, "tf": False, "d": 2048}
 
 
@@ -200,9 +205,5 @@ def test_a_second_build_runs_without_tensorflow(tmp_path: Path) -> None:
         "line = rebuild(cfg, lambda *a: None)\n"
         "print(json.dumps({'line': line, 'tf': 'tensorflow' in sys.modules}))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    answer = json.loads(out.stdout.strip().splitlines()[-1])
+    answer = _fresh_process(script)
     assert answer["tf"] is False and "4 new features" in answer["line"], answer
