@@ -7,6 +7,7 @@ import io
 import itertools
 
 import numpy as np
+import pytest
 
 from clustering.trends.interest import interest_of, rising_list, side_by_side
 from clustering.trends.tables import Table, write_csv
@@ -140,3 +141,25 @@ def test_a_tag_that_faded_to_nothing_is_still_judged() -> None:
     (change,) = rising_list(interest_of(rows, tags_of, ["faded"]).values())
     assert change.recent == change.before == 0 and change.label == "falling"
     assert not change.breakout and "no post in the last 6 weeks" in change.describe()
+
+
+def test_the_rising_list_is_worked_out_once_per_set_of_counts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from clustering.trends import interest
+
+    plan = {("rises", "a"): [4, 4, 5, 5, 6, 7, 8, 10, 12, 14, 16, 18], ("other", "a"): [50] * 12}
+    rows, tags_of = _posts(plan)
+    found = interest_of(rows, tags_of, ["rises"])
+    calls: list[int] = []
+    work = interest._rising_list
+    monkeypatch.setattr(interest, "_rising_list", lambda s, a: calls.append(1) or work(s, a))
+    monkeypatch.setattr(interest, "_rising", type(interest._rising)())
+    first = rising_list(found.values())
+    first.clear()  # a caller's copy: the remembered list is untouched
+    again = rising_list(found.values())
+    assert len(calls) == 1 and [c.name for c in again] == ["rises"]
+    # other counts (a new scrape) are worked out afresh
+    rows, tags_of = _posts({**plan, ("rises", "a"): [4] * 11 + [30]})
+    rising_list(interest_of(rows, tags_of, ["rises"]).values())
+    assert len(calls) == 2
