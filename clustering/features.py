@@ -94,26 +94,44 @@ class _Built:
     compiled one (which takes the pixels as they are and preprocesses inside)."""
 
     model: Any
-    preprocess: Callable[[np.ndarray], np.ndarray]
+    preprocess: Callable[[np.ndarray], np.ndarray] | None  # Keras's; None on OpenVINO
     identity: str
     note: str
     lock: threading.Lock = field(default_factory=threading.Lock)
-    runtime: str = "tensorflow"
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         """The model on a ready (b, s, s, 3) batch of pixels 0-255."""
-        x = np.array(batch, dtype=np.float32)  # a copy: Keras's preprocessing works in place
         with self.lock:  # one model may serve several extractors (and threads)
-            if self.runtime == "openvino":
+            if self.preprocess is None:  # OpenVINO: preprocessing is in the model
+                x = np.ascontiguousarray(batch, dtype=np.float32)
                 return np.array(self.model(x)[0], dtype=np.float32)
+            x = np.array(batch, dtype=np.float32)  # a copy: Keras's preprocessing works in place
             return np.asarray(self.model.predict_on_batch(self.preprocess(x)), dtype=np.float32)
 
     @property
     def width(self) -> int:
         """The length of the feature vector the model gives."""
-        if self.runtime == "openvino":
+        if self.preprocess is None:  # OpenVINO
             return int(self.model.outputs[0].get_partial_shape()[-1].get_length())
         return int(self.model.output_shape[-1])
+
+
+def _without_imagenet(cfg: FeaturesConfig, exc: Exception) -> tuple[str, str]:
+    """ImageNet weights could not be had: `imagenet` fails, `auto` falls back to random weights
+    (their identity and note)."""
+    if cfg.weights.strip().lower() == "imagenet":
+        raise FeatureError(
+            f"cannot load ImageNet weights for {cfg.backbone} ({type(exc).__name__}):"
+            " download the *_notop.h5 file and set features.weights to its path"
+        ) from None
+    log.info(RANDOM_WEIGHTS_NOTE)  # callers show it: CLI line, index, banner
+    return f"random{cfg.seed}v2", RANDOM_WEIGHTS_NOTE
+
+
+def _base_key(cfg: FeaturesConfig, identity: str) -> str:
+    """The model key's part every runtime shares: backbone, weights, input and pooling."""
+    layout = "pad" if cfg.pad else "squash"
+    return f"{cfg.backbone}-{identity}-{cfg.input_size}{layout}-{cfg.pooling}"
 
 
 def _build_model(cfg: FeaturesConfig) -> _Built:
@@ -151,14 +169,8 @@ def _build_model(cfg: FeaturesConfig) -> _Built:
         try:
             model, identity = make(str(imagenet_file(cfg.backbone))), "imagenet"
         except Exception as exc:  # offline, blocked, corrupt download: all mean the same
-            if choice.lower() == "imagenet":
-                raise FeatureError(
-                    f"cannot load ImageNet weights for {cfg.backbone} ({type(exc).__name__}):"
-                    " download the *_notop.h5 file and set features.weights to its path"
-                ) from None
-            log.info(RANDOM_WEIGHTS_NOTE)  # callers show it: CLI line, index, banner
-            model, identity = random_model(), f"random{cfg.seed}v2"
-            note = RANDOM_WEIGHTS_NOTE
+            identity, note = _without_imagenet(cfg, exc)
+            model = random_model()
     else:
         path = Path(choice).expanduser()
         if not path.is_file():
@@ -208,6 +220,8 @@ def _model_for(cfg: FeaturesConfig) -> _Built:
         return built
 
 
+INT8_MARK = "-ovint8c"  # in a model key: an int8 model, its calibration's digest after it
+
 # output width of each backbone with global pooling (avg or max), known before any model is built
 DIMS = {"resnet50": 2048, "resnet101": 2048, "densenet121": 1024, "inception_v3": 2048}
 
@@ -225,13 +239,7 @@ def _known_identity(cfg: FeaturesConfig, resolve: bool = False) -> tuple[str, st
         try:
             imagenet_file(cfg.backbone)
         except Exception as exc:  # offline, blocked, corrupt download: as _build_model says
-            if choice.lower() == "imagenet":
-                raise FeatureError(
-                    f"cannot load ImageNet weights for {cfg.backbone} ({type(exc).__name__}):"
-                    " download the *_notop.h5 file and set features.weights to its path"
-                ) from None
-            log.info(RANDOM_WEIGHTS_NOTE)
-            return f"random{cfg.seed}v2", RANDOM_WEIGHTS_NOTE
+            return _without_imagenet(cfg, exc)
         return "imagenet", ""
     path = Path(choice).expanduser()
     if not path.is_file():
@@ -287,10 +295,7 @@ class FeatureExtractor:
             known = built.identity, built.note
         self.weights_identity, self.weights_note = known
         self.dim = DIMS[cfg.backbone]
-        layout = "pad" if cfg.pad else "squash"
-        self.base_key = (
-            f"{cfg.backbone}-{self.weights_identity}-{cfg.input_size}{layout}-{cfg.pooling}"
-        )
+        self.base_key = _base_key(cfg, self.weights_identity)
         self.key = self._runtime_key(calibration) if openvino else self.base_key
 
     def _converted_imagenet(self) -> tuple[str, str] | None:
@@ -299,8 +304,7 @@ class FeatureExtractor:
         cfg = self.cfg
         if cfg.weights.strip().lower() not in ("auto", "imagenet"):
             return None
-        layout = "pad" if cfg.pad else "squash"
-        stem = f"{cfg.backbone}-imagenet-{cfg.input_size}{layout}-{cfg.pooling}-ov{cfg.precision}"
+        stem = f"{_base_key(cfg, 'imagenet')}-ov{cfg.precision}"
         return ("imagenet", "") if any(self.model_dir.glob(f"{stem}*.xml")) else None
 
     def _runtime_key(self, calibration: Calibration | None) -> str:
@@ -332,7 +336,7 @@ class FeatureExtractor:
     def calibrated_prefix(self) -> str | None:
         """int8: the start every key of this model has, whatever its calibration; else None."""
         if self.cfg.runtime == "openvino" and self.cfg.precision == "int8":
-            return f"{self.base_key}-ovint8c"
+            return f"{self.base_key}{INT8_MARK}"
         return None
 
     @property
@@ -381,9 +385,7 @@ class FeatureExtractor:
         started = time.perf_counter()
         compiled = openvino_model.compile_model(path, self.cfg.precision)
         log.info("loaded %s in %.2f s", path.name, time.perf_counter() - started)
-        built = _Built(
-            compiled, lambda x: x, self.weights_identity, self.weights_note, runtime="openvino"
-        )
+        built = _Built(compiled, None, self.weights_identity, self.weights_note)
         if built.width != self.dim:
             raise FeatureError(f"{path} gives {built.width}-d features, not {self.dim}")
         if self._shared:
