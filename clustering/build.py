@@ -198,10 +198,8 @@ def build_index(
     if config.features.engine == "ray":
         from clustering.ray_extract import extract_missing_ray
 
-        todo = store.features.images_without_features(extractor.key)
-        files = extractor.model_files() if todo else None
         extracted, _, extract_seconds = extract_missing_ray(
-            store, config.features, extractor.key, progress, files
+            store, config.features, extractor.key, progress, extractor.model_files
         )
     else:
         extracted, _, extract_seconds = extract_missing(store, extractor, progress)

@@ -23,7 +23,7 @@ import numpy as np
 from clustering.calibration import KnownModel
 from clustering.colour import colour_histogram, colour_key
 from clustering.descriptors import combine
-from clustering.features import Calibration, FeatureError, FeatureExtractor
+from clustering.features import INT8_MARK, Calibration, FeatureError, FeatureExtractor
 from clustering.feedback import blend, can_learn, learned_scores
 from clustering.images import fit, load_rgb
 from clustering.index import StyleIndex
@@ -105,7 +105,7 @@ class PhotoEmbedder:
         store grew) need not be."""
         want = index.meta.feature_key
         int8 = self.features.runtime == "openvino" and self.features.precision == "int8"
-        if not (self._pins and int8 and "-ovint8c" in want):
+        if not (self._pins and int8 and INT8_MARK in want):
             return
         with self._model_lock:
             if self._extractor is not None and self._extractor.key == want:

@@ -114,18 +114,20 @@ def extract_missing_ray(
     cfg: FeaturesConfig,
     model_key: str,
     progress: Progress | None = None,
-    model_files: tuple[bytes, bytes] | None = None,
+    model_files: Callable[[], tuple[bytes, bytes] | None] | None = None,
 ) -> tuple[int, int, float]:
     """Features for stored images that have none for `model_key`, on Ray; (extracted, failed,
-    seconds). Shards are written as they come back. `model_files`: the converted OpenVINO model
-    every actor runs (`FeatureExtractor.model_files`), so no actor converts or calibrates."""
+    seconds). Shards are written as they come back. `model_files`: gives the converted OpenVINO
+    model every actor runs (`FeatureExtractor.model_files`), asked only when there is work, so no
+    actor converts or calibrates."""
     todo = store.features.images_without_features(model_key)
     started = time.perf_counter()
     if not todo:
         return 0, 0, 0.0
     ray, started_here = start_ray(cfg)
     try:
-        done, failed = _run(ray, store, cfg, (model_key, model_files), todo, progress)
+        files = model_files() if model_files else None
+        done, failed = _run(ray, store, cfg, (model_key, files), todo, progress)
     finally:
         if started_here:
             ray.shutdown()

@@ -110,7 +110,9 @@ def test_actors_run_the_drivers_converted_model_from_the_object_store(
     actors_cfg = driver_cfg.model_copy(update={"model_dir": tmp_path / "actors"})
     with Store(tmp_path / "data") as store:
         fill_store(store, per_family=2)
-        extracted, failed, _ = extract_missing_ray(store, actors_cfg, driver.key, None, files)
+        extracted, failed, _ = extract_missing_ray(
+            store, actors_cfg, driver.key, None, lambda: files
+        )
         assert (extracted, failed) == (8, 0)
         ids, vectors = store.features.load_features(driver.key)
         paths = dict(store.images.image_files())
